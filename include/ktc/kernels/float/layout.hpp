@@ -1,0 +1,10 @@
+// ktc/kernels/float/layout.hpp - float kernels (placeholder until implemented).
+#pragma once
+
+#include "ktc/kernels/kernel.hpp"
+
+namespace ktc::kernels::floating {
+
+inline void add_layout_kernels(kernel_table&) {}
+
+}  // namespace ktc::kernels::floating

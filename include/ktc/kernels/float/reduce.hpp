@@ -1,0 +1,10 @@
+// ktc/kernels/float/reduce.hpp - float kernels (placeholder until implemented).
+#pragma once
+
+#include "ktc/kernels/kernel.hpp"
+
+namespace ktc::kernels::floating {
+
+inline void add_reduce_kernels(kernel_table&) {}
+
+}  // namespace ktc::kernels::floating
