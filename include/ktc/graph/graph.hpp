@@ -101,7 +101,7 @@ public:
     node& operator[](vertex v) { return g_[v]; }
     const node& operator[](vertex v) const { return g_[v]; }
 
-    auto nodes() const {
+    std::vector<vertex> nodes() const {
         auto [first, last] = boost::vertices(g_);
         return std::vector<vertex>(first, last);
     }

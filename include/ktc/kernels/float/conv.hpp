@@ -1,10 +1,298 @@
-// ktc/kernels/float/conv.hpp - float kernels (placeholder until implemented).
+// ktc/kernels/float/conv.hpp - Conv and ConvTranspose in float, any number of spatial axes.
+//
+// Conv lowers each group to one matrix product, Y[M/g, out] = W[M/g, C/g*k] * cols[C/g*k, out]:
+// a 1x1 stride-1 unpadded conv reads the input itself as `cols`; other convs gather it with
+// im2col; depthwise convs (one input and one output channel per group) skip the product and
+// slide the window directly. ConvTranspose is the adjoint: cols = W^T * X, then col2im adds the
+// columns into the output.
 #pragma once
 
+#include <Eigen/Core>
+#include <vector>
+
 #include "ktc/kernels/kernel.hpp"
+#include "ktc/kernels/window.hpp"
 
 namespace ktc::kernels::floating {
 
-inline void add_conv_kernels(kernel_table&) {}
+namespace detail {
+
+using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using matrix_map = Eigen::Map<row_major>;
+using const_matrix_map = Eigen::Map<const row_major>;
+
+// Visits every (kernel offset, output position) pair of a window and the input index it reads
+// (-1 when it falls in the padding). Plain 2-D loops when rank is 2; an odometer otherwise.
+template <class F>
+void for_each_tap(const window& w, F&& f) {
+    const std::size_t r = w.rank();
+    if (r == 2) {
+        const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+        std::int64_t tap = 0;
+        for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
+            for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw, ++tap) {
+                std::int64_t o = 0;
+                for (std::int64_t oh = 0; oh < OH; ++oh) {
+                    const std::int64_t ih = oh * w.strides[0] - w.pads_begin[0] + kh * w.dilations[0];
+                    const bool row_in = ih >= 0 && ih < H;
+                    for (std::int64_t ow = 0; ow < OW; ++ow, ++o) {
+                        const std::int64_t iw = ow * w.strides[1] - w.pads_begin[1] + kw * w.dilations[1];
+                        f(tap, o, row_in && iw >= 0 && iw < W ? ih * W + iw : -1);
+                    }
+                }
+            }
+        return;
+    }
+    shape_t k(r, 0), o(r, 0);
+    for (std::int64_t tap = 0; tap < w.kernel_size(); ++tap) {
+        std::fill(o.begin(), o.end(), 0);
+        for (std::int64_t out = 0; out < w.out_size(); ++out) {
+            std::int64_t index = 0;
+            bool inside = true;
+            for (std::size_t d = 0; d < r; ++d) {
+                const std::int64_t i = o[d] * w.strides[d] - w.pads_begin[d] + k[d] * w.dilations[d];
+                inside = inside && i >= 0 && i < w.in[d];
+                index = index * w.in[d] + i;
+            }
+            f(tap, out, inside ? index : -1);
+            for (std::size_t d = r; d-- > 0;)
+                if (++o[d] < w.out[d]) break; else o[d] = 0;
+        }
+        for (std::size_t d = r; d-- > 0;)
+            if (++k[d] < w.kernel[d]) break; else k[d] = 0;
+    }
+}
+
+// cols[c * taps + tap, out] = x[c, input index of (tap, out)], 0 in the padding.
+inline void im2col(const float* x, std::int64_t channels, const window& w, float* cols) {
+    const std::int64_t taps = w.kernel_size(), out = w.out_size(), in = w.in_size();
+    const bool fast_2d = w.rank() == 2 && w.dilations[0] == 1 && w.dilations[1] == 1;
+    for (std::int64_t c = 0; c < channels; ++c) {
+        const float* xc = x + c * in;
+        float* cc = cols + c * taps * out;
+        if (fast_2d) {
+            // Row-wise copy: for a fixed tap and output row, stride-1 input runs are contiguous.
+            const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+            const std::int64_t sh = w.strides[0], sw = w.strides[1];
+            for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
+                for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw) {
+                    float* dst = cc + (kh * w.kernel[1] + kw) * out;
+                    // Output columns whose input column lies inside the image.
+                    const std::int64_t off = kw - w.pads_begin[1];
+                    const std::int64_t ow_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    const std::int64_t ow_hi = W - off <= 0 ? 0 : std::min(OW, (W - off + sw - 1) / sw);
+                    for (std::int64_t oh = 0; oh < OH; ++oh, dst += OW) {
+                        const std::int64_t ih = oh * sh - w.pads_begin[0] + kh;
+                        if (ih < 0 || ih >= H || ow_lo >= ow_hi) {
+                            std::fill(dst, dst + OW, 0.f);
+                            continue;
+                        }
+                        const float* src = xc + ih * W + off;
+                        std::fill(dst, dst + ow_lo, 0.f);
+                        if (sw == 1) {
+                            std::copy(src + ow_lo, src + ow_hi, dst + ow_lo);
+                        } else {
+                            for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * sw];
+                        }
+                        std::fill(dst + ow_hi, dst + OW, 0.f);
+                    }
+                }
+            continue;
+        }
+        for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+            cc[tap * out + o] = i < 0 ? 0.f : xc[i];
+        });
+    }
+}
+
+// The adjoint of im2col: x[c, input index of (tap, out)] += cols[c * taps + tap, out].
+inline void col2im(const float* cols, std::int64_t channels, const window& w, float* x) {
+    const std::int64_t taps = w.kernel_size(), out = w.out_size(), in = w.in_size();
+    for (std::int64_t c = 0; c < channels; ++c) {
+        const float* cc = cols + c * taps * out;
+        float* xc = x + c * in;
+        for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+            if (i >= 0) xc[i] += cc[tap * out + o];
+        });
+    }
+}
+
+// One channel of a depthwise conv: y = sum over taps of w[tap] * x[window], no matrix product.
+inline void depthwise_channel(const float* x, const float* k, const window& w, float* y) {
+    const std::int64_t out = w.out_size();
+    std::fill(y, y + out, 0.f);
+    if (w.rank() == 2) {
+        const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+        for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
+            for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw) {
+                const float kv = k[kh * w.kernel[1] + kw];
+                const std::int64_t off = kw * w.dilations[1] - w.pads_begin[1];
+                const std::int64_t sw = w.strides[1];
+                const std::int64_t ow_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                const std::int64_t ow_hi = W - off <= 0 ? 0 : std::min(OW, (W - off + sw - 1) / sw);
+                for (std::int64_t oh = 0; oh < OH; ++oh) {
+                    const std::int64_t ih = oh * w.strides[0] - w.pads_begin[0] + kh * w.dilations[0];
+                    if (ih < 0 || ih >= H) continue;
+                    const float* src = x + ih * W + off;
+                    float* dst = y + oh * OW;
+                    if (sw == 1)
+                        for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += kv * src[ow];
+                    else
+                        for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += kv * src[ow * sw];
+                }
+            }
+        return;
+    }
+    for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+        if (i >= 0) y[o] += k[tap] * x[i];
+    });
+}
+
+inline bool is_pointwise(const window& w) {
+    for (std::size_t d = 0; d < w.rank(); ++d)
+        if (w.kernel[d] != 1 || w.strides[d] != 1 || w.pads_begin[d] || w.pads_end[d]) return false;
+    return true;
+}
+
+}  // namespace detail
+
+inline void conv(const kernel_call& call) {
+    const tensor& x = call.input(0);
+    const tensor& wt = call.input(1);
+    if (x.type() != dtype::float32 || wt.type() != dtype::float32)
+        throw call.unsupported("only float32 Conv is implemented");
+    if (x.rank() < 3 || wt.rank() != x.rank())
+        throw call.fail("input " + to_string(x.shape()) + " and weight " + to_string(wt.shape()) +
+                        " must both be N x C x spatial...");
+    const std::int64_t N = x.dim(0), C = x.dim(1), M = wt.dim(0);
+    const std::int64_t group = call.attrs().get_int("group", 1);
+    if (group < 1 || C % group || M % group || wt.dim(1) != C / group)
+        throw call.fail("group " + std::to_string(group) + " does not divide input channels " +
+                        std::to_string(C) + " and weight " + to_string(wt.shape()));
+    const shape_t in(x.shape().begin() + 2, x.shape().end());
+    const shape_t kernel(wt.shape().begin() + 2, wt.shape().end());
+    if (call.attrs().has("kernel_shape") && call.attrs().get_ints("kernel_shape") != kernel)
+        throw call.fail("kernel_shape does not match the weight");
+    const window w = resolve_window(call, in, kernel);
+    const std::int64_t Cg = C / group, Mg = M / group, taps = w.kernel_size(), out = w.out_size();
+    const float* bias = nullptr;
+    if (call.has_input(2)) {
+        const tensor& b = call.input(2);
+        if (b.type() != dtype::float32 || b.size() != M) throw call.fail("bias must be float32 [M]");
+        bias = b.data<float>();
+    }
+
+    shape_t out_shape{N, M};
+    out_shape.insert(out_shape.end(), w.out.begin(), w.out.end());
+    tensor y(dtype::float32, out_shape);
+    const bool depthwise = Cg == 1 && Mg == 1;
+    const bool pointwise = detail::is_pointwise(w);
+    std::vector<float> cols(depthwise || pointwise ? 0 : static_cast<std::size_t>(Cg * taps * out));
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t g = 0; g < group; ++g) {
+            const float* xg = x.data<float>() + (n * C + g * Cg) * w.in_size();
+            const float* wg = wt.data<float>() + g * Mg * Cg * taps;
+            float* yg = y.data<float>() + (n * M + g * Mg) * out;
+            if (depthwise) {
+                detail::depthwise_channel(xg, wg, w, yg);
+                continue;
+            }
+            const float* rhs = xg;
+            if (!pointwise) {
+                detail::im2col(xg, Cg, w, cols.data());
+                rhs = cols.data();
+            }
+            detail::matrix_map(yg, Mg, out).noalias() =
+                detail::const_matrix_map(wg, Mg, Cg * taps) * detail::const_matrix_map(rhs, Cg * taps, out);
+        }
+    if (bias)
+        for (std::int64_t n = 0; n < N; ++n)
+            for (std::int64_t m = 0; m < M; ++m) {
+                float* row = y.data<float>() + (n * M + m) * out;
+                for (std::int64_t i = 0; i < out; ++i) row[i] += bias[m];
+            }
+    call.output() = std::move(y);
+}
+
+inline void conv_transpose(const kernel_call& call) {
+    const tensor& x = call.input(0);
+    const tensor& wt = call.input(1);
+    if (x.type() != dtype::float32 || wt.type() != dtype::float32)
+        throw call.unsupported("only float32 ConvTranspose is implemented");
+    if (x.rank() < 3 || wt.rank() != x.rank())
+        throw call.fail("input and weight must both be N x C x spatial...");
+    const auto& a = call.attrs();
+    const std::int64_t N = x.dim(0), C = x.dim(1);
+    const std::int64_t group = a.get_int("group", 1);
+    if (group < 1 || C % group || wt.dim(0) != C) throw call.fail("weight must be [C, M/group, k...]");
+    const std::int64_t Cg = C / group, Mg = wt.dim(1), M = Mg * group;
+    const std::size_t r = static_cast<std::size_t>(x.rank() - 2);
+    const shape_t in(x.shape().begin() + 2, x.shape().end());
+    const shape_t kernel(wt.shape().begin() + 2, wt.shape().end());
+    const shape_t strides = a.get_ints("strides", shape_t(r, 1));
+    const shape_t dilations = a.get_ints("dilations", shape_t(r, 1));
+    const shape_t output_padding = a.get_ints("output_padding", shape_t(r, 0));
+    if (strides.size() != r || dilations.size() != r || output_padding.size() != r)
+        throw call.fail("strides, dilations and output_padding need one value per spatial axis");
+    shape_t pads = a.get_ints("pads", shape_t(2 * r, 0));
+    if (pads.size() != 2 * r) throw call.fail("pads must have 2 values per spatial axis");
+    const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
+    shape_t out_spatial(r);
+    const shape_t output_shape = a.get_ints("output_shape");
+    for (std::size_t d = 0; d < r; ++d) {
+        const std::int64_t full = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1;
+        if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+            const std::int64_t target = !output_shape.empty()
+                                            ? output_shape[output_shape.size() - r + d]
+                                            : in[d] * strides[d];
+            const std::int64_t total = full - target;
+            // ONNX: SAME_UPPER puts the odd pad at the end, otherwise at the start; an output_shape
+            // beyond what the conv produces grows the output at the end, like output_padding.
+            pads[d] = total < 0 ? 0 : auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+            pads[d + r] = total - pads[d];
+        }
+        out_spatial[d] = full - pads[d] - pads[d + r];
+    }
+    // The transposed conv's output is the forward conv's input: describe the window that way.
+    window w;
+    w.kernel = kernel;
+    w.strides = strides;
+    w.dilations = dilations;
+    w.pads_begin.assign(pads.begin(), pads.begin() + r);
+    w.pads_end.assign(pads.begin() + r, pads.end());
+    w.in = out_spatial;
+    w.out = in;
+    const std::int64_t taps = w.kernel_size(), in_size = w.out_size(), out_size = w.in_size();
+
+    shape_t out_shape{N, M};
+    out_shape.insert(out_shape.end(), out_spatial.begin(), out_spatial.end());
+    tensor y = tensor::zeros(dtype::float32, out_shape);
+    std::vector<float> cols(static_cast<std::size_t>(Mg * taps * in_size));
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t g = 0; g < group; ++g) {
+            const float* xg = x.data<float>() + (n * C + g * Cg) * in_size;
+            const float* wg = wt.data<float>() + g * Cg * Mg * taps;
+            float* yg = y.data<float>() + (n * M + g * Mg) * out_size;
+            detail::matrix_map(cols.data(), Mg * taps, in_size).noalias() =
+                detail::const_matrix_map(wg, Cg, Mg * taps).transpose() *
+                detail::const_matrix_map(xg, Cg, in_size);
+            detail::col2im(cols.data(), Mg, w, yg);
+        }
+    if (call.has_input(2)) {
+        const tensor& b = call.input(2);
+        if (b.type() != dtype::float32 || b.size() != M) throw call.fail("bias must be float32 [M]");
+        for (std::int64_t n = 0; n < N; ++n)
+            for (std::int64_t m = 0; m < M; ++m) {
+                float* row = y.data<float>() + (n * M + m) * out_size;
+                for (std::int64_t i = 0; i < out_size; ++i) row[i] += b.data<float>()[m];
+            }
+    }
+    call.output() = std::move(y);
+}
+
+inline void add_conv_kernels(kernel_table& t) {
+    t["Conv"] = &conv;
+    t["ConvTranspose"] = &conv_transpose;
+}
 
 }  // namespace ktc::kernels::floating

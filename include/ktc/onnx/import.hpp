@@ -1,0 +1,171 @@
+// ktc/onnx/import.hpp - read an ONNX model into the IR: parse, check, infer shapes, convert,
+// then normalize op versions so the rest of ktc sees every op as opset 17 defines it.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "ktc/graph/graph.hpp"
+#include "ktc/onnx/normalize.hpp"
+#include "ktc/onnx/tensor_proto.hpp"
+
+namespace ktc::onnx {
+
+// The default-domain opsets ktc reads; older models predate broadcasting rules ktc relies on,
+// newer ones are beyond what the onnx library (1.12) in Debian 12 knows.
+inline constexpr std::int64_t min_opset = 7;
+inline constexpr std::int64_t max_opset = 17;
+// Largest model file read (2 GiB: protobuf's own limit).
+inline constexpr std::uintmax_t max_model_bytes = std::uintmax_t{2} << 30;
+
+namespace detail {
+
+inline std::string first_line(const std::string& s) {
+    const auto nl = s.find('\n');
+    return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+inline graph::value_info value_info_from_proto(const ::onnx::ValueInfoProto& v,
+                                               const std::string& where) {
+    graph::value_info info;
+    info.name = v.name();
+    if (!v.type().has_tensor_type()) {
+        info.rank_known = false;
+        return info;
+    }
+    const auto& tt = v.type().tensor_type();
+    if (tt.elem_type() != ::onnx::TensorProto::UNDEFINED)
+        info.type = dtype_from_onnx(tt.elem_type(), where + " '" + v.name() + "'");
+    if (!tt.has_shape()) {
+        info.rank_known = false;
+        return info;
+    }
+    for (const auto& d : tt.shape().dim()) info.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    return info;
+}
+
+inline graph::attribute attribute_from_proto(const ::onnx::AttributeProto& a,
+                                             const std::string& node_name) {
+    using AP = ::onnx::AttributeProto;
+    switch (a.type()) {
+        case AP::INT: return static_cast<std::int64_t>(a.i());
+        case AP::FLOAT: return a.f();
+        case AP::STRING: return a.s();
+        case AP::TENSOR:
+            return from_proto(a.t(), "node '" + node_name + "' attribute '" + a.name() + "'");
+        case AP::INTS: return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
+        case AP::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
+        case AP::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
+        default:
+            throw unsupported_error("node '" + node_name + "': attribute '" + a.name() +
+                                    "' of type " + AP::AttributeType_Name(a.type()) +
+                                    " is not supported");
+    }
+}
+
+}  // namespace detail
+
+// Converts a checked, shape-inferred ModelProto. `source` names the model in errors.
+inline graph::graph from_model(const ::onnx::ModelProto& model, const std::string& source) {
+    graph::graph g;
+    const auto& gp = model.graph();
+    g.name = gp.name();
+    for (const auto& op : model.opset_import())
+        if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = op.version();
+
+    for (const auto& init : gp.initializer())
+        g.initializers.emplace(init.name(), from_proto(init, "initializer '" + init.name() + "'"));
+    for (const auto& in : gp.input())
+        if (!g.initializers.count(in.name()))
+            g.inputs.push_back(detail::value_info_from_proto(in, "input"));
+    for (const auto& out : gp.output()) g.outputs.push_back(detail::value_info_from_proto(out, "output"));
+    for (const auto& vi : gp.value_info()) {
+        try {
+            g.value_infos[vi.name()] = detail::value_info_from_proto(vi, "value");
+        } catch (const unsupported_error&) {
+            // An intermediate of an unsupported type fails later, at the node that produces it.
+        }
+    }
+
+    std::map<std::string, int> op_counts;
+    std::set<std::string> names;
+    for (const auto& np : gp.node()) {
+        graph::node n;
+        n.op_type = np.op_type();
+        n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+        // Every node gets a unique name so that errors and reports can point at it.
+        n.name = np.name();
+        while (n.name.empty() || names.count(n.name))
+            n.name = (np.name().empty() ? n.op_type : np.name()) + "_" + std::to_string(op_counts[n.op_type]++);
+        names.insert(n.name);
+        n.inputs.assign(np.input().begin(), np.input().end());
+        n.outputs.assign(np.output().begin(), np.output().end());
+        for (const auto& a : np.attribute()) {
+            if (a.type() == ::onnx::AttributeProto::GRAPH || a.type() == ::onnx::AttributeProto::GRAPHS)
+                throw unsupported_error(source + ": node '" + n.name + "' (" + n.op_type +
+                                        ") has a subgraph; control flow is not supported");
+            n.attrs.set(a.name(), detail::attribute_from_proto(a, n.name));
+        }
+        g.add_node(std::move(n));
+    }
+    normalize_to_opset17(g);
+    return g;
+}
+
+// Parses, checks and shape-infers a serialized model; `source` names it in errors.
+inline graph::graph parse(const std::string& bytes, const std::string& source) {
+    ::onnx::ModelProto model;
+    if (bytes.empty()) throw file_error(source, "empty file, not an ONNX model");
+    if (!model.ParseFromString(bytes))
+        throw file_error(source, "not an ONNX model (protobuf parse failed; truncated or not ONNX)");
+    if (!model.has_graph()) throw file_error(source, "not an ONNX model (no graph)");
+    std::int64_t opset = -1;
+    for (const auto& op : model.opset_import())
+        if (op.domain().empty() || op.domain() == "ai.onnx") opset = op.version();
+    if (opset < 0) throw file_error(source, "model imports no default-domain opset");
+    if (opset > max_opset)
+        throw file_error(source, "opset " + std::to_string(opset) + " is newer than ktc supports (" +
+                                     std::to_string(max_opset) + ")");
+    if (opset < min_opset)
+        throw file_error(source, "opset " + std::to_string(opset) + " is older than ktc supports (" +
+                                     std::to_string(min_opset) + "); upgrade the model first");
+    try {
+        ::onnx::checker::check_model(model);
+    } catch (const std::exception& e) {
+        throw file_error(source, "invalid ONNX model: " + detail::first_line(e.what()));
+    }
+    try {
+        ::onnx::shape_inference::InferShapes(model);
+    } catch (const std::exception& e) {
+        throw file_error(source, "shape inference failed: " + detail::first_line(e.what()));
+    }
+    try {
+        return from_model(model, source);
+    } catch (const error& e) {
+        if (std::string(e.what()).starts_with(source)) throw;
+        throw error(source + ": " + e.what(), e.code());
+    }
+}
+
+inline graph::graph load(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw file_error(path.string(), "cannot read: " + ec.message());
+    if (size > max_model_bytes) throw file_error(path.string(), "larger than 2 GiB");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw file_error(path.string(), "cannot open");
+    std::string bytes(size, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    if (!in) throw file_error(path.string(), "read failed");
+    return parse(bytes, path.string());
+}
+
+}  // namespace ktc::onnx
