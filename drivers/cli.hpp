@@ -1,0 +1,68 @@
+// drivers/cli.hpp - what every verb shares: argument parsing conventions, errors to exit codes,
+// progress on a terminal.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "ktc/core/error.hpp"
+
+namespace ktc::cli {
+
+namespace po = boost::program_options;
+
+using args = std::vector<std::string>;
+
+struct verb {
+    const char* name;
+    const char* summary;
+    int (*run)(const args&);
+};
+
+// Parses `a` against `options` (plus --help). Returns false when help was printed.
+inline bool parse(const args& a, const po::options_description& options, po::variables_map& vm,
+                  const std::string& usage, const po::positional_options_description* positional = nullptr) {
+    po::options_description all(options);
+    all.add_options()("help,h", "show this help");
+    try {
+        auto parser = po::command_line_parser(a).options(all);
+        if (positional) parser.positional(*positional);
+        po::store(parser.run(), vm);
+        if (vm.count("help")) {
+            std::cout << usage << "\n\n" << all << "\n";
+            return false;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw usage_error(e.what());
+    }
+    return true;
+}
+
+// Shows "label done/total" on stderr when it is a terminal and not --quiet.
+class progress {
+public:
+    progress(std::string label, bool quiet) : label_(std::move(label)), on_(!quiet && ::isatty(2)) {}
+    void operator()(std::int64_t done, std::int64_t total) const {
+        if (!on_ || total < 2) return;
+        std::cerr << "\r" << label_ << " " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
+    }
+
+private:
+    std::string label_;
+    bool on_;
+};
+
+// Creates an output folder (and parents); an existing file in the way is an error.
+inline void ensure_directory(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir))
+        throw error(dir.string() + ": cannot create output folder" + (ec ? ": " + ec.message() : ""));
+}
+
+}  // namespace ktc::cli

@@ -1,0 +1,60 @@
+// drivers/ktc.cpp - the `ktc <verb>` front: dispatch, and every error turned into its exit code.
+#include <cstring>
+#include <iostream>
+
+#include "cli.hpp"
+
+namespace ktc::cli {
+int run_infer(const args&);
+}
+
+namespace {
+
+using ktc::cli::verb;
+
+const verb verbs[] = {
+    {"infer", "run a model on .npy inputs (float simulator for --onnx)", &ktc::cli::run_infer},
+};
+
+void print_help(std::ostream& out) {
+    out << "ktc - an open toolchain for the Kneron KDP520 and KDP720 NPUs\n\n"
+           "usage: ktc <verb> [options]      ktc <verb> --help for the verb's options\n\nverbs:\n";
+    for (const auto& v : verbs) out << "  " << v.name << std::string(12 - std::strlen(v.name), ' ') << v.summary << "\n";
+    out << "\nexit codes: 0 success, 1 other failure, 2 usage error, 3 model not supported,\n"
+           "            4 unreadable or corrupt file\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_help(std::cerr);
+        return static_cast<int>(ktc::exit_code::usage);
+    }
+    const std::string name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        print_help(std::cout);
+        return 0;
+    }
+    if (name == "--version") {
+        std::cout << "ktc " KTC_VERSION "\n";
+        return 0;
+    }
+    for (const auto& v : verbs) {
+        if (name != v.name) continue;
+        try {
+            return v.run(ktc::cli::args(argv + 2, argv + argc));
+        } catch (const ktc::error& e) {
+            std::cerr << "ktc " << name << ": error: " << e.what() << "\n";
+            return static_cast<int>(e.code());
+        } catch (const std::bad_alloc&) {
+            std::cerr << "ktc " << name << ": error: out of memory\n";
+            return static_cast<int>(ktc::exit_code::failure);
+        } catch (const std::exception& e) {
+            std::cerr << "ktc " << name << ": error: " << e.what() << "\n";
+            return static_cast<int>(ktc::exit_code::failure);
+        }
+    }
+    std::cerr << "ktc: unknown verb '" << name << "' (ktc --help lists them)\n";
+    return static_cast<int>(ktc::exit_code::usage);
+}
