@@ -91,6 +91,20 @@ public:
         connect_input(v, slot);
     }
 
+    // Makes output `slot` of `v` produce `value`, moving its edges to the readers of `value`.
+    void set_output(vertex v, std::size_t slot, const std::string& value) {
+        node& n = g_[v];
+        if (slot >= n.outputs.size()) n.outputs.resize(slot + 1);
+        auto it = producers_.find(n.outputs[slot]);
+        if (it != producers_.end() && it->second == v) producers_.erase(it);
+        boost::remove_out_edge_if(
+            v, [&](auto e) { return g_[e].producer_slot == static_cast<int>(slot); }, g_);
+        n.outputs[slot] = value;
+        if (value.empty()) return;
+        producers_[value] = v;
+        for (const vertex u : nodes()) connect_inputs_from(u, v);
+    }
+
     // Renames every use of `from` (node inputs and graph outputs) to `to`.
     void replace_all_uses(const std::string& from, const std::string& to) {
         for (const auto& [v, slot] : consumers(from)) set_input(v, slot, to);

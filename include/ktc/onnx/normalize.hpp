@@ -76,7 +76,7 @@ inline void normalize_coerced_softmax(graph::graph& g, graph::vertex v) {
     graph::node shape_node{name + "_shape", "Shape", "", {}, {x}, {shape}};
     graph::node flatten{name + "_flatten", "Flatten", "", {}, {x}, {flat}};
     flatten.attrs.set("axis", axis);
-    g[v].outputs[0] = flat_out;
+    g.set_output(v, 0, flat_out);
     g.set_input(v, 0, flat);
     graph::node reshape{name + "_reshape", "Reshape", "", {}, {flat_out, shape}, {y}};
     g.add_node(std::move(shape_node));

@@ -1,0 +1,80 @@
+// Question: how fast is ktc's float simulator against ONNX Runtime on the same models?
+//
+// For each zoo model: median latency of ktc (this process, one thread) and of ONNX Runtime
+// (onnxruntime-node, CPU, 1 intra-op thread, run from ort_latency.js in the same run), and the
+// ratio ktc/ORT. Lower is better; 1.0 means as fast as ORT.
+// usage: bench_float_sim_vs_ort [--zoo DIR] [--runs N] [model ...]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "ktc/core/npy.hpp"
+#include "ktc/kernels/float/registry.hpp"
+#include "ktc/onnx/import.hpp"
+#include "ktc/sim/interpreter.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double ktc_median_ms(const fs::path& model, const fs::path& input, int runs) {
+    const ktc::graph::graph g = ktc::onnx::load(model);
+    const ktc::sim::interpreter interp(g, ktc::kernels::floating::kernels());
+    const ktc::sim::tensor_map inputs{{g.inputs.at(0).name, ktc::npy::load(input)}};
+    interp.run(inputs);  // warm-up
+    std::vector<double> times;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        interp.run(inputs);
+        times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+double ort_median_ms(const fs::path& script, const fs::path& model, const fs::path& input, int runs) {
+    const std::string cmd = "node '" + script.string() + "' '" + model.string() + "' '" +
+                            input.string() + "' " + std::to_string(runs);
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (!pipe) throw std::runtime_error("cannot run node");
+    std::string out;
+    char buf[256];
+    while (fgets(buf, sizeof buf, pipe)) out += buf;
+    if (pclose(pipe) != 0) throw std::runtime_error("ort_latency.js failed (npm install in benchmarks/?)");
+    const auto at = out.find("\"median_ms\":");
+    if (at == std::string::npos) throw std::runtime_error("unexpected output from ort_latency.js: " + out);
+    return std::stod(out.substr(at + 12));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    fs::path zoo = fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".cache/ktc/zoo";
+    int runs = 10;
+    std::vector<std::string> models;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--zoo" && i + 1 < argc) zoo = argv[++i];
+        else if (a == "--runs" && i + 1 < argc) runs = std::stoi(argv[++i]);
+        else models.push_back(a);
+    }
+    if (models.empty()) models = {"resnet50", "mobilenet_v2", "inception_v3"};
+    const fs::path script = fs::path(KTC_BENCHMARK_DIR) / "ort_latency.js";
+    std::printf("%-16s %12s %12s %10s\n", "model", "ktc ms", "ORT ms", "ktc/ORT");
+    for (const auto& name : models) {
+        const fs::path model = zoo / (name + ".onnx"), input = zoo / (name + ".input.npy");
+        try {
+            const double ktc_ms = ktc_median_ms(model, input, runs);
+            const double ort_ms = ort_median_ms(script, model, input, runs);
+            std::printf("%-16s %12.2f %12.2f %10.2f\n", name.c_str(), ktc_ms, ort_ms, ktc_ms / ort_ms);
+        } catch (const std::exception& e) {
+            std::printf("%-16s error: %s\n", name.c_str(), e.what());
+        }
+        std::fflush(stdout);
+    }
+    std::printf("(median of %d runs each, batch 1, one thread; ORT = onnxruntime-node CPU, 1 intra-op thread)\n", runs);
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what ktc needs to build, test and run its examples, from Debian 12 packages only.
+# Idempotent: packages already present are not reinstalled. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake
+  libboost-graph-dev libboost-program-options-dev libeigen3-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev
+  libonnx-testdata dataset-fashion-mnist
+  python3 python3-numpy python3-onnx python3-torch python3-torchvision
+)
+if [[ "${1:-}" == "--bench" ]]; then packages+=(nodejs npm); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all ${#packages[@]} packages present"
