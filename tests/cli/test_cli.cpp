@@ -1,0 +1,136 @@
+// The command-line contract: exit codes, one-line errors naming the culprit, and `ktc infer`
+// on the bundled example against the logits PyTorch computed.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+#include "ktc/core/npy.hpp"
+#include "support/onnx_builder.hpp"
+
+namespace fs = std::filesystem;
+using namespace ktc;
+
+namespace {
+
+struct result {
+    int code;
+    std::string output;  // stdout and stderr together
+};
+
+result ktc_run(const std::string& arguments) {
+    const std::string cmd = std::string(KTC_BINARY) + " " + arguments + " 2>&1";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    REQUIRE(pipe);
+    std::string out;
+    char buf[512];
+    while (fgets(buf, sizeof buf, pipe)) out += buf;
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+struct temp_dir {
+    fs::path path = fs::temp_directory_path() / ("ktc_cli_test_" + std::to_string(::getpid()));
+    temp_dir() { fs::create_directories(path); }
+    ~temp_dir() { fs::remove_all(path); }
+    std::string file(const std::string& name, const std::string& bytes) const {
+        std::ofstream(path / name, std::ios::binary) << bytes;
+        return (path / name).string();
+    }
+};
+
+std::size_t line_count(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+
+}  // namespace
+
+TEST_CASE("usage errors exit with 2") {
+    CHECK(ktc_run("").code == 2);
+    CHECK(ktc_run("no-such-verb").code == 2);
+    const auto r = ktc_run("infer --input x.npy -o out");
+    CHECK(r.code == 2);
+    CHECK(r.output.find("--onnx") != std::string::npos);
+    CHECK(ktc_run("infer --onnx m.onnx -o out --layout sideways").code == 2);
+}
+
+TEST_CASE("--help describes the tool and each verb, exit 0") {
+    const auto top = ktc_run("--help");
+    CHECK(top.code == 0);
+    CHECK(top.output.find("infer") != std::string::npos);
+    const auto infer = ktc_run("infer --help");
+    CHECK(infer.code == 0);
+    CHECK(infer.output.find("channel-last") != std::string::npos);
+}
+
+TEST_CASE("unreadable files exit with 4 and one line naming the file") {
+    temp_dir tmp;
+    const auto garbage = tmp.file("garbage.onnx", "definitely not a model");
+    auto r = ktc_run("infer --onnx " + garbage + " --input x.npy -o " + (tmp.path / "out").string());
+    CHECK(r.code == 4);
+    CHECK(line_count(r.output) == 1);
+    CHECK(r.output.find("garbage.onnx") != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp.path / "out"));
+
+    testing::model_builder b(13);
+    b.input("x", {1, 2});
+    b.output("y", {1, 2});
+    b.node("Relu", {"x"}, {"y"});
+    const auto model = tmp.file("relu.onnx", b.bytes());
+    const auto bad_npy = tmp.file("bad.npy", "\x93NUMPY\x01\x00 nonsense");
+    r = ktc_run("infer --onnx " + model + " --input x=" + bad_npy + " -o " + (tmp.path / "out").string());
+    CHECK(r.code == 4);
+    CHECK(r.output.find("bad.npy") != std::string::npos);
+    r = ktc_run("infer --onnx " + model + " --input x=" + (tmp.path / "absent.npy").string() + " -o " + (tmp.path / "out").string());
+    CHECK(r.code == 4);
+}
+
+TEST_CASE("inputs of the wrong shape or name are usage errors naming the input") {
+    temp_dir tmp;
+    testing::model_builder b(13);
+    b.input("x", {1, 2});
+    b.output("y", {1, 2});
+    b.node("Relu", {"x"}, {"y"});
+    const auto model = tmp.file("relu.onnx", b.bytes());
+    const auto wrong = tmp.file("wrong.npy", npy::serialize(tensor::from<float>({3}, {1, 2, 3})));
+    auto r = ktc_run("infer --onnx " + model + " --input x=" + wrong + " -o " + (tmp.path / "out").string());
+    CHECK(r.code == 2);
+    CHECK(r.output.find("'x'") != std::string::npos);
+    const auto good = tmp.file("good.npy", npy::serialize(tensor::from<float>({1, 2}, {-1, 2})));
+    r = ktc_run("infer --onnx " + model + " --input nope=" + good + " -o " + (tmp.path / "out").string());
+    CHECK(r.code == 2);
+    r = ktc_run("infer --onnx " + model + " --input " + good + " -o " + (tmp.path / "out").string() + " --quiet");
+    CHECK(r.code == 0);
+    CHECK(npy::load(tmp.path / "out" / "y.npy").to_vector<float>() == std::vector<float>{0, 2});
+}
+
+TEST_CASE("a model with an op ktc cannot run exits with 3 naming the node") {
+    temp_dir tmp;
+    testing::model_builder b(13);
+    b.input("x", {2, 2});
+    b.output("y", {});
+    b.node("Det", {"x"}, {"y"})->set_name("the_det");
+    const auto model = tmp.file("det.onnx", b.bytes());
+    const auto in = tmp.file("x.npy", npy::serialize(tensor::from<float>({2, 2}, {1, 2, 3, 4})));
+    const auto r = ktc_run("infer --onnx " + model + " --input x=" + in + " -o " + (tmp.path / "out").string());
+    CHECK(r.code == 3);
+    CHECK(r.output.find("the_det") != std::string::npos);
+}
+
+TEST_CASE("infer on the bundled example reproduces PyTorch's logits, 8 stacked samples") {
+    const fs::path example = fs::path(KTC_SOURCE_DIR) / "examples" / "fashion_mnist";
+    temp_dir tmp;
+    const auto r = ktc_run("infer --onnx " + (example / "fashion_cnn.onnx").string() + " --input " +
+                           (example / "inputs_batch.npy").string() + " -o " + tmp.path.string());
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    const tensor logits = npy::load(tmp.path / "logits.npy");
+    const tensor expected = npy::load(example / "expected_logits.npy");
+    REQUIRE(logits.shape() == expected.shape());
+    const auto a = logits.values<float>(), e = expected.values<float>();
+    float max_ref = 0, max_err = 0;
+    for (std::size_t i = 0; i < e.size(); ++i) {
+        max_ref = std::max(max_ref, std::abs(e[i]));
+        max_err = std::max(max_err, std::abs(a[i] - e[i]));
+    }
+    CHECK(max_err <= 1e-4f * max_ref);
+}

@@ -1,0 +1,65 @@
+// tests/support/onnx_builder.hpp - small ONNX models built in memory for tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "ktc/core/shape.hpp"
+
+namespace ktc::testing {
+
+// A model under construction: float inputs and outputs with static shapes, nodes in order.
+struct model_builder {
+    ::onnx::ModelProto m;
+    ::onnx::GraphProto* g;
+
+    explicit model_builder(int opset) {
+        m.set_ir_version(opset >= 15 ? 8 : 6);
+        auto* op = m.add_opset_import();
+        op->set_domain("");
+        op->set_version(opset);
+        g = m.mutable_graph();
+        g->set_name("t");
+    }
+    void input(const std::string& name, shape_t shape) {
+        auto* vi = g->add_input();
+        vi->set_name(name);
+        auto* tt = vi->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(::onnx::TensorProto::FLOAT);
+        tt->mutable_shape();
+        for (auto d : shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
+    }
+    void output(const std::string& name, shape_t shape) {
+        auto* vi = g->add_output();
+        vi->set_name(name);
+        auto* tt = vi->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(::onnx::TensorProto::FLOAT);
+        tt->mutable_shape();
+        for (auto d : shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
+    }
+    ::onnx::NodeProto* node(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs) {
+        auto* n = g->add_node();
+        n->set_op_type(op);
+        for (auto& i : ins) n->add_input(i);
+        for (auto& o : outs) n->add_output(o);
+        return n;
+    }
+    std::string bytes() const { return m.SerializeAsString(); }
+};
+
+inline void set_float(::onnx::NodeProto* n, const std::string& name, float v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(::onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+}
+inline void set_int(::onnx::NodeProto* n, const std::string& name, std::int64_t v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(::onnx::AttributeProto::INT);
+    a->set_i(v);
+}
+
+}  // namespace ktc::testing
