@@ -3,12 +3,13 @@
 // For each zoo model: median latency of ktc (this process, one thread) and of ONNX Runtime
 // (onnxruntime-node, CPU, 1 intra-op thread, run from ort_latency.js in the same run), and the
 // ratio ktc/ORT. Lower is better; 1.0 means as fast as ORT.
-// usage: bench_float_sim_vs_ort [--zoo DIR] [--runs N] [model ...]
+// usage: bench_float_sim_vs_ort [--zoo DIR] [--runs N] [--profile] [model ...]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,29 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double ktc_median_ms(const fs::path& model, const fs::path& input, int runs) {
+// Time per op type over one run, measured between observer calls (--profile).
+void print_profile(const ktc::sim::interpreter& interp, const ktc::sim::tensor_map& inputs) {
+    std::map<std::string, double> by_op;
+    auto last = std::chrono::steady_clock::now();
+    interp.run(inputs, [&](const ktc::graph::node& n, std::span<const ktc::tensor>) {
+        const auto now = std::chrono::steady_clock::now();
+        std::string key = n.op_type;
+        if (key == "Conv") {  // split convs by kind: their kernels take different paths
+            const auto k = n.attrs.get_ints("kernel_shape");
+            key += n.attrs.get_int("group", 1) > 1 ? " (grouped)" : k.size() == 2 && k[0] * k[1] == 1 ? " (1x1)" : " (kxk)";
+        }
+        by_op[key] += std::chrono::duration<double, std::milli>(now - last).count();
+        last = now;
+    });
+    for (const auto& [op, ms] : by_op) std::printf("    %-20s %8.2f ms\n", op.c_str(), ms);
+}
+
+double ktc_median_ms(const fs::path& model, const fs::path& input, int runs, bool profile) {
     const ktc::graph::graph g = ktc::onnx::load(model);
     const ktc::sim::interpreter interp(g, ktc::kernels::floating::kernels());
     const ktc::sim::tensor_map inputs{{g.inputs.at(0).name, ktc::npy::load(input)}};
     interp.run(inputs);  // warm-up
+    if (profile) print_profile(interp, inputs);
     std::vector<double> times;
     for (int i = 0; i < runs; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -55,11 +74,13 @@ double ort_median_ms(const fs::path& script, const fs::path& model, const fs::pa
 int main(int argc, char** argv) {
     fs::path zoo = fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".cache/ktc/zoo";
     int runs = 10;
+    bool profile = false;
     std::vector<std::string> models;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--zoo" && i + 1 < argc) zoo = argv[++i];
         else if (a == "--runs" && i + 1 < argc) runs = std::stoi(argv[++i]);
+        else if (a == "--profile") profile = true;
         else models.push_back(a);
     }
     if (models.empty()) models = {"resnet50", "mobilenet_v2", "inception_v3"};
@@ -68,7 +89,7 @@ int main(int argc, char** argv) {
     for (const auto& name : models) {
         const fs::path model = zoo / (name + ".onnx"), input = zoo / (name + ".input.npy");
         try {
-            const double ktc_ms = ktc_median_ms(model, input, runs);
+            const double ktc_ms = ktc_median_ms(model, input, runs, profile);
             const double ort_ms = ort_median_ms(script, model, input, runs);
             std::printf("%-16s %12.2f %12.2f %10.2f\n", name.c_str(), ktc_ms, ort_ms, ktc_ms / ort_ms);
         } catch (const std::exception& e) {

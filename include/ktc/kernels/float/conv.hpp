@@ -118,34 +118,66 @@ inline void col2im(const float* cols, std::int64_t channels, const window& w, fl
 }
 
 // One channel of a depthwise conv: y = sum over taps of w[tap] * x[window], no matrix product.
-inline void depthwise_channel(const float* x, const float* k, const window& w, float* y) {
+// 2-D: the channel is copied once into zero-padded "phase planes", plane p holding the padded
+// columns p, p + s, p + 2s, ... for a column stride s. Every tap then reads a contiguous run of a
+// plane, so the inner loop over 16 outputs is a straight vector loop with no bounds checks.
+inline void depthwise_channel(const float* x, const float* k, const window& w, float* y,
+                              std::vector<float>& planes) {
     const std::int64_t out = w.out_size();
-    std::fill(y, y + out, 0.f);
-    if (w.rank() == 2) {
-        const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
-        for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
-            for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw) {
-                const float kv = k[kh * w.kernel[1] + kw];
-                const std::int64_t off = kw * w.dilations[1] - w.pads_begin[1];
-                const std::int64_t sw = w.strides[1];
-                const std::int64_t ow_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                const std::int64_t ow_hi = W - off <= 0 ? 0 : std::min(OW, (W - off + sw - 1) / sw);
-                for (std::int64_t oh = 0; oh < OH; ++oh) {
-                    const std::int64_t ih = oh * w.strides[0] - w.pads_begin[0] + kh * w.dilations[0];
-                    if (ih < 0 || ih >= H) continue;
-                    const float* src = x + ih * W + off;
-                    float* dst = y + oh * OW;
-                    if (sw == 1)
-                        for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += kv * src[ow];
-                    else
-                        for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += kv * src[ow * sw];
-                }
-            }
+    if (w.rank() != 2) {
+        std::fill(y, y + out, 0.f);
+        for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+            if (i >= 0) y[o] += k[tap] * x[i];
+        });
         return;
     }
-    for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
-        if (i >= 0) y[o] += k[tap] * x[i];
-    });
+    const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+    const std::int64_t KH = w.kernel[0], KW = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
+    const std::int64_t dh = w.dilations[0], dw = w.dilations[1], pt = w.pads_begin[0], pl = w.pads_begin[1];
+    // Padded extent actually read: rows up to (OH-1)*sh + (KH-1)*dh, columns likewise.
+    constexpr std::int64_t block = 16, rows = 4;
+    const std::int64_t PH = (OH + rows - 1) * sh + (KH - 1) * dh + 1;
+    const std::int64_t PW = (OW - 1) * sw + (KW - 1) * dw + 1;
+    const std::int64_t plane_w = (PW + sw - 1) / sw + 16;
+    planes.assign(static_cast<std::size_t>(sw * PH * plane_w + 16), 0.f);
+    for (std::int64_t p = 0; p < sw; ++p)
+        for (std::int64_t r = 0; r < PH; ++r) {
+            const std::int64_t ih = r - pt;
+            if (ih < 0 || ih >= H) continue;
+            float* dst = planes.data() + (p * PH + r) * plane_w;
+            // Plane column j holds padded column p + j*sw, i.e. input column p + j*sw - pl; only
+            // the js whose input column lies inside [0, W) are copied, the rest stay zero.
+            const std::int64_t first = p - pl;
+            const std::int64_t j_lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
+            const std::int64_t j_hi = std::min(plane_w, W - first <= 0 ? 0 : (W - first + sw - 1) / sw);
+            const float* src = x + ih * W + first;
+            if (sw == 1) {
+                if (j_lo < j_hi) std::copy(src + j_lo, src + j_hi, dst + j_lo);
+            } else {
+                for (std::int64_t j = j_lo; j < j_hi; ++j) dst[j] = src[j * sw];
+            }
+        }
+    // Four output rows at a time, 16 columns per vector: four independent FMA chains per tap
+    // instead of one, which is what keeps the FMA units busy (a single chain waits on latency).
+    // Planes carry spare zero rows and columns so the last group may run past OH and OW.
+    using lane = Eigen::Array<float, block, 1>;
+    for (std::int64_t oh0 = 0; oh0 < OH; oh0 += rows) {
+        for (std::int64_t ow0 = 0; ow0 < OW; ow0 += block) {
+            lane acc[rows];
+            for (auto& a : acc) a.setZero();
+            for (std::int64_t kh = 0; kh < KH; ++kh)
+                for (std::int64_t kw = 0; kw < KW; ++kw) {
+                    const std::int64_t c = kw * dw;  // padded column read by output column 0
+                    const float* base = planes.data() + ((c % sw) * PH + oh0 * sh + kh * dh) * plane_w + c / sw + ow0;
+                    const float kv = k[kh * KW + kw];
+                    for (std::int64_t r = 0; r < rows; ++r)
+                        acc[r] += kv * Eigen::Map<const lane>(base + r * sh * plane_w);
+                }
+            const std::int64_t n = std::min(block, OW - ow0);
+            for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r)
+                std::copy(acc[r].data(), acc[r].data() + n, y + (oh0 + r) * OW + ow0);
+        }
+    }
 }
 
 inline bool is_pointwise(const window& w) {
@@ -188,13 +220,14 @@ inline void conv(const kernel_call& call) {
     const bool depthwise = Cg == 1 && Mg == 1;
     const bool pointwise = detail::is_pointwise(w);
     std::vector<float> cols(depthwise || pointwise ? 0 : static_cast<std::size_t>(Cg * taps * out));
+    std::vector<float> planes;  // depthwise scratch
     for (std::int64_t n = 0; n < N; ++n)
         for (std::int64_t g = 0; g < group; ++g) {
             const float* xg = x.data<float>() + (n * C + g * Cg) * w.in_size();
             const float* wg = wt.data<float>() + g * Mg * Cg * taps;
             float* yg = y.data<float>() + (n * M + g * Mg) * out;
             if (depthwise) {
-                detail::depthwise_channel(xg, wg, w, yg);
+                detail::depthwise_channel(xg, wg, w, yg, planes);
                 continue;
             }
             const float* rhs = xg;
