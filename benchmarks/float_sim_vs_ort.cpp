@@ -14,22 +14,22 @@
 #include <vector>
 
 #include "ktc/core/npy.hpp"
-#include "ktc/kernels/float/registry.hpp"
 #include "ktc/onnx/import.hpp"
-#include "ktc/sim/interpreter.hpp"
+#include "ktc/sim/float_simulator.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
 // Time per op type over one run, measured between observer calls (--profile).
-void print_profile(const ktc::sim::interpreter& interp, const ktc::sim::tensor_map& inputs) {
+void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tensor_map& inputs) {
     std::map<std::string, double> by_op;
     auto last = std::chrono::steady_clock::now();
     interp.run(inputs, [&](const ktc::graph::node& n, std::span<const ktc::tensor>) {
         const auto now = std::chrono::steady_clock::now();
         std::string key = n.op_type;
-        if (key == "Conv") {  // split convs by kind: their kernels take different paths
+        if (key == "Conv" && n.attrs.has(ktc::kernels::floating::fused_min_attribute)) key += "+act";
+        if (key.starts_with("Conv")) {  // split convs by kind: their kernels take different paths
             const auto k = n.attrs.get_ints("kernel_shape");
             key += n.attrs.get_int("group", 1) > 1 ? " (grouped)" : k.size() == 2 && k[0] * k[1] == 1 ? " (1x1)" : " (kxk)";
         }
@@ -40,9 +40,8 @@ void print_profile(const ktc::sim::interpreter& interp, const ktc::sim::tensor_m
 }
 
 double ktc_median_ms(const fs::path& model, const fs::path& input, int runs, bool profile) {
-    const ktc::graph::graph g = ktc::onnx::load(model);
-    const ktc::sim::interpreter interp(g, ktc::kernels::floating::kernels());
-    const ktc::sim::tensor_map inputs{{g.inputs.at(0).name, ktc::npy::load(input)}};
+    const ktc::sim::float_simulator interp(ktc::onnx::load(model));
+    const ktc::sim::tensor_map inputs{{interp.graph().inputs.at(0).name, ktc::npy::load(input)}};
     interp.run(inputs);  // warm-up
     if (profile) print_profile(interp, inputs);
     std::vector<double> times;

@@ -4,9 +4,8 @@
 
 #include "cli.hpp"
 #include "ktc/core/npy.hpp"
-#include "ktc/kernels/float/registry.hpp"
 #include "ktc/onnx/import.hpp"
-#include "ktc/sim/samples.hpp"
+#include "ktc/sim/float_simulator.hpp"
 
 namespace ktc::cli {
 
@@ -64,11 +63,10 @@ int run_infer(const args& a) {
     if (!parse(a, options, vm, infer_usage)) return 0;
     const layout user_layout = parse_layout(layout_name);
 
-    const graph::graph g = onnx::load(onnx_path);
-    const sim::interpreter interp(g, kernels::floating::kernels());
-    const sim::tensor_map inputs = read_inputs(input_specs, g.inputs);
+    const sim::float_simulator simulator(onnx::load(onnx_path));
+    const sim::tensor_map inputs = read_inputs(input_specs, simulator.graph().inputs);
     const progress show("infer", vm.count("quiet") != 0);
-    const sim::tensor_map outputs = sim::run_samples(interp, inputs, user_layout, show);
+    const sim::tensor_map outputs = simulator.run_samples(inputs, user_layout, show);
 
     ensure_directory(out_dir);
     for (const auto& [name, t] : outputs) {

@@ -79,3 +79,28 @@ TEST_CASE("descriptors of other nodes survive removals") {
     CHECK(g[a].name == "A");
     CHECK_FALSE(g.producer("c"));
 }
+
+TEST_CASE("a copied graph is independent and fully connected") {
+    const auto original = diamond();
+    graph::graph copy = original;
+    CHECK(boost::num_edges(copy.boost_graph()) == 2);
+    CHECK(copy[*copy.producer("a")].name == "A");
+    copy.remove_node(*copy.find_node("C"));
+    CHECK(original.find_node("C"));
+    CHECK(names_in_order(copy).size() == 2);
+    graph::graph assigned;
+    assigned = original;
+    CHECK(assigned.consumers("a").size() == 2);
+    CHECK(assigned[*assigned.producer("b")].name == "B");
+}
+
+TEST_CASE("a moved graph keeps its edges and producer index") {
+    auto source = diamond();
+    graph::graph moved = std::move(source);
+    CHECK(boost::num_edges(moved.boost_graph()) == 2);
+    CHECK(moved[*moved.producer("a")].name == "A");
+    CHECK(names_in_order(moved).size() == 3);
+    graph::graph assigned;
+    assigned = std::move(moved);
+    CHECK(assigned[*assigned.producer("b")].name == "B");
+}

@@ -8,9 +8,8 @@
 #include <iostream>
 
 #include "ktc/core/npy.hpp"
-#include "ktc/kernels/float/registry.hpp"
 #include "ktc/onnx/import.hpp"
-#include "ktc/sim/interpreter.hpp"
+#include "ktc/sim/float_simulator.hpp"
 
 namespace fs = std::filesystem;
 using namespace ktc;
@@ -38,8 +37,8 @@ TEST_CASE("zoo models match PyTorch within 1e-4 of the output range, same argmax
         const fs::path model = dir / (std::string(name) + ".onnx");
         REQUIRE_MESSAGE(fs::exists(model), "missing " << model << ": run /usr/bin/python3 tools/zoo.py --out " << dir);
         const auto start = std::chrono::steady_clock::now();
-        const graph::graph g = ktc::onnx::load(model);
-        const sim::interpreter interp(g, kernels::floating::kernels());
+        const sim::float_simulator interp(ktc::onnx::load(model));
+        const graph::graph& g = interp.graph();
         const tensor input = npy::load(dir / (std::string(name) + ".input.npy"));
         const tensor expected = npy::load(dir / (std::string(name) + ".output.npy"));
         const auto outputs = interp.run({{g.inputs.at(0).name, input}});

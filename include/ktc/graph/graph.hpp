@@ -60,6 +60,40 @@ using vertex = adjacency::vertex_descriptor;
 
 class graph {
 public:
+    graph() = default;
+    // A copy has new vertex descriptors: the producer index is rebuilt against them.
+    graph(const graph& other)
+        : name(other.name), inputs(other.inputs), outputs(other.outputs),
+          initializers(other.initializers), value_infos(other.value_infos), opset(other.opset),
+          g_(other.g_) {
+        rebuild_producers();
+    }
+    graph& operator=(const graph& other) {
+        if (this != &other) *this = graph(other);
+        return *this;
+    }
+    // Boost's adjacency_list has no move constructor: a "move" copies the vertices, so the index
+    // is rebuilt here too.
+    graph(graph&& other) noexcept
+        : name(std::move(other.name)), inputs(std::move(other.inputs)),
+          outputs(std::move(other.outputs)), initializers(std::move(other.initializers)),
+          value_infos(std::move(other.value_infos)), opset(other.opset), g_(std::move(other.g_)) {
+        rebuild_producers();
+    }
+    graph& operator=(graph&& other) noexcept {
+        if (this != &other) {
+            name = std::move(other.name);
+            inputs = std::move(other.inputs);
+            outputs = std::move(other.outputs);
+            initializers = std::move(other.initializers);
+            value_infos = std::move(other.value_infos);
+            opset = other.opset;
+            g_ = std::move(other.g_);
+            rebuild_producers();
+        }
+        return *this;
+    }
+
     // ---- nodes -------------------------------------------------------------------------------
     vertex add_node(node n) {
         const vertex v = boost::add_vertex(std::move(n), g_);
@@ -212,6 +246,13 @@ public:
     std::int64_t opset = 17;                        // default-domain opset of the node semantics
 
 private:
+    void rebuild_producers() {
+        producers_.clear();
+        for (const vertex v : nodes())
+            for (const auto& out : g_[v].outputs)
+                if (!out.empty()) producers_[out] = v;
+    }
+
     void connect_input(vertex v, std::size_t slot) {
         const std::string& value = g_[v].inputs[slot];
         if (value.empty()) return;

@@ -8,12 +8,18 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <limits>
 #include <vector>
 
 #include "ktc/kernels/kernel.hpp"
 #include "ktc/kernels/window.hpp"
 
 namespace ktc::kernels::floating {
+
+// Internal Conv attributes (never exported): a clamp fused into the conv's epilogue by the float
+// simulator, which makes Conv + Relu / Clip one pass over memory with identical results.
+inline constexpr const char* fused_min_attribute = "ktc.fused_min";
+inline constexpr const char* fused_max_attribute = "ktc.fused_max";
 
 namespace detail {
 
@@ -63,45 +69,48 @@ void for_each_tap(const window& w, F&& f) {
     }
 }
 
-// cols[c * taps + tap, out] = x[c, input index of (tap, out)], 0 in the padding.
-inline void im2col(const float* x, std::int64_t channels, const window& w, float* cols) {
-    const std::int64_t taps = w.kernel_size(), out = w.out_size(), in = w.in_size();
-    const bool fast_2d = w.rank() == 2 && w.dilations[0] == 1 && w.dilations[1] == 1;
+// cols[c * taps + tap, o] = x[c, input index of (tap, o)], 0 in the padding, for the output
+// positions o of output rows [row_begin, row_end) of a 2-D window (all positions otherwise).
+inline void im2col(const float* x, std::int64_t channels, const window& w, float* cols,
+                   std::int64_t row_begin = 0, std::int64_t row_end = -1) {
+    const std::int64_t taps = w.kernel_size(), in = w.in_size();
+    if (w.rank() != 2) {
+        const std::int64_t out = w.out_size();
+        for (std::int64_t c = 0; c < channels; ++c)
+            for_each_tap(w, [&, xc = x + c * in, cc = cols + c * taps * out](std::int64_t tap, std::int64_t o, std::int64_t i) {
+                cc[tap * out + o] = i < 0 ? 0.f : xc[i];
+            });
+        return;
+    }
+    const std::int64_t H = w.in[0], W = w.in[1], OW = w.out[1];
+    if (row_end < 0) row_end = w.out[0];
+    const std::int64_t sh = w.strides[0], sw = w.strides[1], dh = w.dilations[0], dw = w.dilations[1];
+    const std::int64_t out = (row_end - row_begin) * OW;
     for (std::int64_t c = 0; c < channels; ++c) {
         const float* xc = x + c * in;
-        float* cc = cols + c * taps * out;
-        if (fast_2d) {
-            // Row-wise copy: for a fixed tap and output row, stride-1 input runs are contiguous.
-            const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
-            const std::int64_t sh = w.strides[0], sw = w.strides[1];
-            for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
-                for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw) {
-                    float* dst = cc + (kh * w.kernel[1] + kw) * out;
-                    // Output columns whose input column lies inside the image.
-                    const std::int64_t off = kw - w.pads_begin[1];
-                    const std::int64_t ow_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                    const std::int64_t ow_hi = W - off <= 0 ? 0 : std::min(OW, (W - off + sw - 1) / sw);
-                    for (std::int64_t oh = 0; oh < OH; ++oh, dst += OW) {
-                        const std::int64_t ih = oh * sh - w.pads_begin[0] + kh;
-                        if (ih < 0 || ih >= H || ow_lo >= ow_hi) {
-                            std::fill(dst, dst + OW, 0.f);
-                            continue;
-                        }
-                        const float* src = xc + ih * W + off;
-                        std::fill(dst, dst + ow_lo, 0.f);
-                        if (sw == 1) {
-                            std::copy(src + ow_lo, src + ow_hi, dst + ow_lo);
-                        } else {
-                            for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * sw];
-                        }
-                        std::fill(dst + ow_hi, dst + OW, 0.f);
+        for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
+            for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw) {
+                float* dst = cols + (c * taps + kh * w.kernel[1] + kw) * out;
+                // Output columns whose input column lies inside the image: [ow_lo, ow_hi).
+                const std::int64_t off = kw * dw - w.pads_begin[1];
+                const std::int64_t ow_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                const std::int64_t ow_hi = W - off <= 0 ? 0 : std::min(OW, (W - off + sw - 1) / sw);
+                for (std::int64_t oh = row_begin; oh < row_end; ++oh, dst += OW) {
+                    const std::int64_t ih = oh * sh - w.pads_begin[0] + kh * dh;
+                    if (ih < 0 || ih >= H || ow_lo >= ow_hi) {
+                        std::fill(dst, dst + OW, 0.f);
+                        continue;
                     }
+                    const float* src = xc + ih * W + off;
+                    std::fill(dst, dst + ow_lo, 0.f);
+                    if (sw == 1) {
+                        std::copy(src + ow_lo, src + ow_hi, dst + ow_lo);
+                    } else {
+                        for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * sw];
+                    }
+                    std::fill(dst + ow_hi, dst + OW, 0.f);
                 }
-            continue;
-        }
-        for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
-            cc[tap * out + o] = i < 0 ? 0.f : xc[i];
-        });
+            }
     }
 }
 
@@ -140,45 +149,80 @@ inline void depthwise_channel(const float* x, const float* k, const window& w, f
     const std::int64_t PW = (OW - 1) * sw + (KW - 1) * dw + 1;
     const std::int64_t plane_w = (PW + sw - 1) / sw + 16;
     planes.assign(static_cast<std::size_t>(sw * PH * plane_w + 16), 0.f);
-    for (std::int64_t p = 0; p < sw; ++p)
-        for (std::int64_t r = 0; r < PH; ++r) {
-            const std::int64_t ih = r - pt;
-            if (ih < 0 || ih >= H) continue;
-            float* dst = planes.data() + (p * PH + r) * plane_w;
-            // Plane column j holds padded column p + j*sw, i.e. input column p + j*sw - pl; only
-            // the js whose input column lies inside [0, W) are copied, the rest stay zero.
-            const std::int64_t first = p - pl;
-            const std::int64_t j_lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
-            const std::int64_t j_hi = std::min(plane_w, W - first <= 0 ? 0 : (W - first + sw - 1) / sw);
-            const float* src = x + ih * W + first;
-            if (sw == 1) {
-                if (j_lo < j_hi) std::copy(src + j_lo, src + j_hi, dst + j_lo);
-            } else {
-                for (std::int64_t j = j_lo; j < j_hi; ++j) dst[j] = src[j * sw];
-            }
+    // Each input row is laid into a zero-padded line once, then dealt round-robin to the planes.
+    std::vector<float> line(static_cast<std::size_t>(plane_w * sw), 0.f);
+    const std::int64_t copy_w = std::max<std::int64_t>(0, std::min(W, plane_w * sw - pl));
+    for (std::int64_t r = 0; r < PH; ++r) {
+        const std::int64_t ih = r - pt;
+        if (ih < 0 || ih >= H) continue;  // padding rows stay zero
+        float* dst = sw == 1 ? planes.data() + r * plane_w : line.data();
+        std::copy(x + ih * W, x + ih * W + copy_w, dst + pl);
+        if (sw == 1) continue;
+        for (std::int64_t p = 0; p < sw; ++p) {
+            float* plane_row = planes.data() + (p * PH + r) * plane_w;
+            for (std::int64_t j = 0; j < plane_w; ++j) plane_row[j] = line[j * sw + p];
         }
+    }
     // Four output rows at a time, 16 columns per vector: four independent FMA chains per tap
     // instead of one, which is what keeps the FMA units busy (a single chain waits on latency).
     // Planes carry spare zero rows and columns so the last group may run past OH and OW.
     using lane = Eigen::Array<float, block, 1>;
+    // Where each tap reads, relative to output (row 0, column 0): computed once, no division
+    // inside the loops.
+    std::int64_t tap_offset[64];
+    std::vector<std::int64_t> tap_offsets_heap;
+    std::int64_t* tap_off = KH * KW <= 64 ? tap_offset : (tap_offsets_heap.resize(KH * KW), tap_offsets_heap.data());
+    for (std::int64_t kh = 0; kh < KH; ++kh)
+        for (std::int64_t kw = 0; kw < KW; ++kw) {
+            const std::int64_t c = kw * dw;  // padded column read by output column 0
+            tap_off[kh * KW + kw] = ((c % sw) * PH + kh * dh) * plane_w + c / sw;
+        }
+    const std::int64_t taps = KH * KW, row_step = sh * plane_w;
     for (std::int64_t oh0 = 0; oh0 < OH; oh0 += rows) {
+        const float* row_base = planes.data() + oh0 * row_step;
         for (std::int64_t ow0 = 0; ow0 < OW; ow0 += block) {
             lane acc[rows];
             for (auto& a : acc) a.setZero();
-            for (std::int64_t kh = 0; kh < KH; ++kh)
-                for (std::int64_t kw = 0; kw < KW; ++kw) {
-                    const std::int64_t c = kw * dw;  // padded column read by output column 0
-                    const float* base = planes.data() + ((c % sw) * PH + oh0 * sh + kh * dh) * plane_w + c / sw + ow0;
-                    const float kv = k[kh * KW + kw];
-                    for (std::int64_t r = 0; r < rows; ++r)
-                        acc[r] += kv * Eigen::Map<const lane>(base + r * sh * plane_w);
-                }
+            for (std::int64_t t = 0; t < taps; ++t) {
+                const float* base = row_base + tap_off[t] + ow0;
+                const float kv = k[t];
+                for (std::int64_t r = 0; r < rows; ++r) acc[r] += kv * Eigen::Map<const lane>(base + r * row_step);
+            }
             const std::int64_t n = std::min(block, OW - ow0);
-            for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r)
-                std::copy(acc[r].data(), acc[r].data() + n, y + (oh0 + r) * OW + ow0);
+            for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r) {
+                float* dst = y + (oh0 + r) * OW + ow0;
+                if (n == block) {
+                    Eigen::Map<lane> full(dst);
+                    full = acc[r];
+                } else {
+                    for (std::int64_t j = 0; j < n; ++j) dst[j] = acc[r][j];
+                }
+            }
         }
     }
 }
+
+// What a conv does to its results before storing them: add the bias, then clamp (the clamp is an
+// activation the simulator fused into the conv, see sim/float_simulator.hpp; +-inf when none).
+struct epilogue {
+    const float* bias;  // per output channel, or nullptr
+    float lo, hi;
+
+    // y[r, i] for r < rows, i < width (rows `stride` apart) belong to channels first_channel + r.
+    void apply(float* y, std::int64_t rows, std::int64_t width, std::int64_t stride,
+               std::int64_t first_channel) const {
+        const bool clamp = lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
+        if (!bias && !clamp) return;
+        for (std::int64_t r = 0; r < rows; ++r) {
+            float* row = y + r * stride;
+            const float b = bias ? bias[first_channel + r] : 0.f;
+            if (clamp)
+                for (std::int64_t i = 0; i < width; ++i) row[i] = std::min(std::max(row[i] + b, lo), hi);
+            else
+                for (std::int64_t i = 0; i < width; ++i) row[i] += b;
+        }
+    }
+};
 
 inline bool is_pointwise(const window& w) {
     for (std::size_t d = 0; d < w.rank(); ++d)
@@ -219,31 +263,53 @@ inline void conv(const kernel_call& call) {
     tensor y(dtype::float32, out_shape);
     const bool depthwise = Cg == 1 && Mg == 1;
     const bool pointwise = detail::is_pointwise(w);
-    std::vector<float> cols(depthwise || pointwise ? 0 : static_cast<std::size_t>(Cg * taps * out));
+    const detail::epilogue post{bias, call.attrs().get_float(fused_min_attribute, -std::numeric_limits<float>::infinity()),
+                                call.attrs().get_float(fused_max_attribute, std::numeric_limits<float>::infinity())};
+    // The product runs over bands of output columns sized so a band's operand stays near L2
+    // (~2 MiB) while the product reads it and the epilogue finds the band's results in cache.
+    // For a 2-D conv a band is whole output rows, gathered by im2col: a whole-image im2col of a
+    // large early layer is tens of MiB.
+    const std::int64_t K = Cg * taps;
+    constexpr std::int64_t band_floats = 512 * 1024;
+    const std::int64_t OW = w.rank() == 2 ? w.out[1] : out;
+    const std::int64_t band_rows = w.rank() == 2 ? std::clamp<std::int64_t>(band_floats / std::max<std::int64_t>(K * OW, 1), 1, w.out[0]) : 1;
+    const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / std::max(K, Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
+    std::vector<float> cols;
+    if (!depthwise && !pointwise) cols.resize(static_cast<std::size_t>(w.rank() == 2 ? K * band_rows * OW : K * out));
     std::vector<float> planes;  // depthwise scratch
+    using strided = Eigen::Map<detail::row_major, 0, Eigen::OuterStride<>>;
+    using const_strided = Eigen::Map<const detail::row_major, 0, Eigen::OuterStride<>>;
     for (std::int64_t n = 0; n < N; ++n)
         for (std::int64_t g = 0; g < group; ++g) {
             const float* xg = x.data<float>() + (n * C + g * Cg) * w.in_size();
-            const float* wg = wt.data<float>() + g * Mg * Cg * taps;
+            const float* wg = wt.data<float>() + g * Mg * K;
             float* yg = y.data<float>() + (n * M + g * Mg) * out;
+            const detail::const_matrix_map weights(wg, Mg, K);
+            const std::int64_t m0 = g * Mg;  // first output channel of the group
             if (depthwise) {
                 detail::depthwise_channel(xg, wg, w, yg, planes);
-                continue;
-            }
-            const float* rhs = xg;
-            if (!pointwise) {
+                post.apply(yg, 1, out, out, m0);
+            } else if (pointwise) {
+                for (std::int64_t c0 = 0; c0 < out; c0 += band_cols) {
+                    const std::int64_t width = std::min(band_cols, out - c0);
+                    strided(yg + c0, Mg, width, Eigen::OuterStride<>(out)).noalias() =
+                        weights * const_strided(xg + c0, K, width, Eigen::OuterStride<>(out));
+                    post.apply(yg + c0, Mg, width, out, m0);
+                }
+            } else if (w.rank() != 2) {
                 detail::im2col(xg, Cg, w, cols.data());
-                rhs = cols.data();
+                detail::matrix_map(yg, Mg, out).noalias() = weights * detail::const_matrix_map(cols.data(), K, out);
+                post.apply(yg, Mg, out, out, m0);
+            } else {
+                for (std::int64_t r0 = 0; r0 < w.out[0]; r0 += band_rows) {
+                    const std::int64_t r1 = std::min(w.out[0], r0 + band_rows), width = (r1 - r0) * OW;
+                    detail::im2col(xg, Cg, w, cols.data(), r0, r1);
+                    strided(yg + r0 * OW, Mg, width, Eigen::OuterStride<>(out)).noalias() =
+                        weights * detail::const_matrix_map(cols.data(), K, width);
+                    post.apply(yg + r0 * OW, Mg, width, out, m0);
+                }
             }
-            detail::matrix_map(yg, Mg, out).noalias() =
-                detail::const_matrix_map(wg, Mg, Cg * taps) * detail::const_matrix_map(rhs, Cg * taps, out);
         }
-    if (bias)
-        for (std::int64_t n = 0; n < N; ++n)
-            for (std::int64_t m = 0; m < M; ++m) {
-                float* row = y.data<float>() + (n * M + m) * out;
-                for (std::int64_t i = 0; i < out; ++i) row[i] += bias[m];
-            }
     call.output() = std::move(y);
 }
 
