@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "ktc/core/npy.hpp"
 
 using namespace ktc;
@@ -44,4 +46,11 @@ TEST_CASE("npy rejects malformed files with a file error") {
         CHECK(std::string(e.what()).starts_with("in.npy: "));
         CHECK(e.code() == exit_code::bad_file);
     }
+}
+
+TEST_CASE("casting floats to integers saturates and maps NaN to zero") {
+    const tensor f = tensor::from<float>({4}, {1e20f, -1e20f, std::nanf(""), -2.7f});
+    CHECK(f.cast(dtype::int8).to_vector<int>() == std::vector<int>{127, -128, 0, -2});
+    CHECK(f.to_vector<std::int32_t>() == std::vector<std::int32_t>{2147483647, -2147483648, 0, -2});
+    CHECK(tensor::from<float>({0}, std::span<const float>{}).size() == 0);
 }

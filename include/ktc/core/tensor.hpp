@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <type_traits>
 #include <span>
 #include <string>
 #include <utility>
@@ -27,7 +29,7 @@ public:
         if (static_cast<std::int64_t>(values.size()) != t.size())
             throw error("tensor::from: " + std::to_string(values.size()) +
                         " values for shape " + to_string(t.shape()));
-        std::memcpy(t.raw(), values.data(), t.byte_size());
+        if (t.byte_size()) std::memcpy(t.raw(), values.data(), t.byte_size());
         return t;
     }
     template <class T>
@@ -101,7 +103,7 @@ public:
         visit_dtype(type_, [&](auto tag) {
             using S = decltype(tag);
             const S* src = reinterpret_cast<const S*>(data_.get());
-            for (std::int64_t i = 0; i < count_; ++i) out[i] = static_cast<T>(src[i]);
+            for (std::int64_t i = 0; i < count_; ++i) out[i] = convert<T>(src[i]);
         });
         return out;
     }
@@ -115,10 +117,22 @@ public:
             visit_dtype(to, [&](auto to_tag) {
                 using D = decltype(to_tag);
                 D* dst = reinterpret_cast<D*>(out.raw());
-                for (std::int64_t i = 0; i < count_; ++i) dst[i] = static_cast<D>(src[i]);
+                for (std::int64_t i = 0; i < count_; ++i) dst[i] = convert<D>(src[i]);
             });
         });
         return out;
+    }
+
+    // One element converted to D. Float to integer saturates to D's range and maps NaN to 0:
+    // a plain C++ conversion of an out-of-range float is undefined behaviour.
+    template <class D, class S>
+    static D convert(S v) {
+        if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
+            if (v != v) return D{0};
+            if (v <= static_cast<S>(std::numeric_limits<D>::lowest())) return std::numeric_limits<D>::lowest();
+            if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
+        }
+        return static_cast<D>(v);
     }
 
 private:

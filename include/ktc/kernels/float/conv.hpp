@@ -158,6 +158,15 @@ inline void depthwise_channel(const float* x, const float* k, const window& w, f
         float* dst = sw == 1 ? planes.data() + r * plane_w : line.data();
         std::copy(x + ih * W, x + ih * W + copy_w, dst + pl);
         if (sw == 1) continue;
+        if (sw == 2) {  // the common strided case in one pass, which compiles to vector shuffles
+            float* even = planes.data() + r * plane_w;
+            float* odd = planes.data() + (PH + r) * plane_w;
+            for (std::int64_t j = 0; j < plane_w; ++j) {
+                even[j] = line[2 * j];
+                odd[j] = line[2 * j + 1];
+            }
+            continue;
+        }
         for (std::int64_t p = 0; p < sw; ++p) {
             float* plane_row = planes.data() + (p * PH + r) * plane_w;
             for (std::int64_t j = 0; j < plane_w; ++j) plane_row[j] = line[j * sw + p];
@@ -265,15 +274,15 @@ inline void conv(const kernel_call& call) {
     const bool pointwise = detail::is_pointwise(w);
     const detail::epilogue post{bias, call.attrs().get_float(fused_min_attribute, -std::numeric_limits<float>::infinity()),
                                 call.attrs().get_float(fused_max_attribute, std::numeric_limits<float>::infinity())};
-    // The product runs over bands of output columns sized so a band's operand stays near L2
-    // (~2 MiB) while the product reads it and the epilogue finds the band's results in cache.
-    // For a 2-D conv a band is whole output rows, gathered by im2col: a whole-image im2col of a
-    // large early layer is tens of MiB.
+    // The product runs over bands of output columns sized so a band's operands stay near L2
+    // while the product reads them and the epilogue finds the band's results in cache: a 1x1
+    // band's input and output together take ~1 MiB; a 2-D conv's band is whole output rows whose
+    // im2col takes ~2 MiB (a whole-image im2col of a large early layer is tens of MiB).
     const std::int64_t K = Cg * taps;
     constexpr std::int64_t band_floats = 512 * 1024;
     const std::int64_t OW = w.rank() == 2 ? w.out[1] : out;
     const std::int64_t band_rows = w.rank() == 2 ? std::clamp<std::int64_t>(band_floats / std::max<std::int64_t>(K * OW, 1), 1, w.out[0]) : 1;
-    const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / std::max(K, Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
+    const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / 2 / (K + Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
     std::vector<float> cols;
     if (!depthwise && !pointwise) cols.resize(static_cast<std::size_t>(w.rank() == 2 ? K * band_rows * OW : K * out));
     std::vector<float> planes;  // depthwise scratch
