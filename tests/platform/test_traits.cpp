@@ -1,0 +1,86 @@
+#include <doctest/doctest.h>
+
+#include <type_traits>
+
+#include "ktc/platform/platform.hpp"
+
+using namespace ktc;
+using namespace ktc::platform;
+
+TEST_CASE_TEMPLATE("a platform's CLI name dispatches back to its own tag", P, kdp520, kdp720) {
+    const std::string name(platform_traits<P>::name);
+    const bool same = with_platform(name, [](auto tag) { return std::is_same_v<decltype(tag), P>; });
+    CHECK(same);
+}
+
+TEST_CASE("with_platform returns what the callable returns for each tag") {
+    const auto width = [](auto tag) { return platform_traits<decltype(tag)>::data_types.size(); };
+    CHECK(with_platform("520", width) == 1);
+    CHECK(with_platform("720", width) == 2);
+}
+
+TEST_CASE("an unknown platform name is a usage error naming the value") {
+    const auto call = [] { with_platform("530", [](auto) { return 0; }); };
+    CHECK_THROWS_WITH_AS(call(), doctest::Contains("'530'"), usage_error);
+    try {
+        call();
+    } catch (const error& e) {
+        CHECK(e.code() == exit_code::usage);
+    }
+    CHECK_THROWS_AS(with_platform("", [](auto) { return 0; }), usage_error);
+    CHECK_THROWS_AS(with_platform("kdp520", [](auto) { return 0; }), usage_error);
+}
+
+TEST_CASE("data widths: 520 computes in int8 only, 720 in int8 and int16") {
+    static_assert(supports_data_type<kdp520>(dtype::int8));
+    static_assert(!supports_data_type<kdp520>(dtype::int16));
+    static_assert(supports_data_type<kdp720>(dtype::int8));
+    static_assert(supports_data_type<kdp720>(dtype::int16));
+    static_assert(!supports_data_type<kdp720>(dtype::int32));
+    CHECK(platform_traits<kdp520>::name == "520");
+    CHECK(platform_traits<kdp720>::name == "720");
+}
+
+TEST_CASE("specializations override only what their table limits, the rest keeps the defaults") {
+    using T520 = platform_traits<kdp520>;
+    using T720 = platform_traits<kdp720>;
+    // Table 1.1 limits Conv kernels, strides and pads; Table 1.2 only Conv strides.
+    CHECK(T520::conv_kernel.contains(11));
+    CHECK_FALSE(T520::conv_kernel.contains(12));
+    CHECK(T720::conv_kernel.unbounded());
+    CHECK(T520::conv_pads.to_string() == "0..15");
+    CHECK(T720::conv_pads.unbounded());
+    CHECK(T520::conv_strides.to_string() == "1, 2, 4");
+    CHECK(T720::conv_strides.any());
+    CHECK(T720::conv_strides_below[0] == 4);
+    CHECK(T720::conv_strides_below[1] == 16);
+    // Both tables: Concat on axis 1, Clip from 0.
+    CHECK(T520::concat_axes.to_string() == "1");
+    CHECK(T720::concat_axes.to_string() == "1");
+    CHECK(*T520::clip_min == 0.f);
+    CHECK(*T720::clip_min == 0.f);
+    // Rank limits are Table 1.2's only.
+    CHECK(T520::batch_norm_rank.unbounded());
+    CHECK(T720::batch_norm_rank.to_string() == "<= 4");
+    CHECK(T720::global_average_pool_rank.to_string() == "4");
+    CHECK(T720::gemm_input_rank.to_string() == "2");
+}
+
+TEST_CASE("the vocabulary of limits: ranges, sets and 'any'") {
+    CHECK(int_range{0, 15}.contains(0));
+    CHECK_FALSE(int_range{0, 15}.contains(-1));
+    CHECK(any_int.contains(std::numeric_limits<std::int64_t>::min()));
+    CHECK(up_to(4).to_string() == "<= 4");
+    CHECK(int_range{1, std::numeric_limits<std::int64_t>::max()}.to_string() == ">= 1");
+    constexpr auto s = one_of(1, 2, 4);
+    static_assert(s.contains(4) && !s.contains(3));
+    CHECK(any_value.contains(-7));
+    CHECK(any_value.to_string() == "any");
+}
+
+TEST_CASE("hardware parameters are placeholders except the published 720 clocks") {
+    CHECK(platform_traits<kdp720>::npu_clock_mhz == 700);
+    CHECK(platform_traits<kdp720>::dram_clock_mhz == 533);
+    CHECK(platform_traits<kdp520>::npu_clock_mhz == 0);  // unknown until calibrated
+    CHECK(platform_traits<kdp520>::macs_per_cycle == 0);
+}
