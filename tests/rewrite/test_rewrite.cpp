@@ -4,7 +4,9 @@
 
 #include "ktc/onnx/import.hpp"
 #include "ktc/rewrite/passes/eliminate_identity.hpp"
+#include "ktc/rewrite/passes/eliminate_noop.hpp"
 #include "ktc/rewrite/passes/fuse_bn_into_conv.hpp"
+#include "ktc/rewrite/passes/fuse_into_consumer.hpp"
 #include "ktc/sim/float_simulator.hpp"
 #include "support/onnx_builder.hpp"
 
@@ -135,4 +137,74 @@ TEST_CASE("running a pass twice changes nothing the second time") {
     CHECK(again.converged);
     CHECK(again.rewrites == 0);
     CHECK(again.sweeps == 1);
+}
+
+TEST_CASE("no-op Pad and 1x1 stride-1 pools go; real ones stay") {
+    model_builder b(13);
+    b.input("x", {1, 1, 3, 3});
+    b.output("y", {1, 1, 2, 2});
+    auto* zeros = b.g->add_initializer();
+    zeros->set_name("zero_pads");
+    zeros->set_data_type(::onnx::TensorProto::INT64);
+    zeros->add_dims(8);
+    for (int i = 0; i < 8; ++i) zeros->add_int64_data(0);
+    b.node("Pad", {"x", "zero_pads"}, {"p"});
+    auto* trivial = b.node("MaxPool", {"p"}, {"m"});
+    testing::set_ints(trivial, "kernel_shape", {1, 1});
+    auto* real = b.node("MaxPool", {"m"}, {"y"});
+    testing::set_ints(real, "kernel_shape", {2, 2});
+    const auto original = ktc::onnx::parse(b.bytes(), "noops.onnx");
+    auto g = original;
+    rewrite::change_log log;
+    rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::eliminate_noop_pad, rewrite::passes::eliminate_trivial_pool>("noops"), log);
+    CHECK(count_op(g, "Pad") == 0);
+    CHECK(count_op(g, "MaxPool") == 1);
+    check_same_outputs(original, g, tensor::from<float>({1, 1, 3, 3}, ramp(9, 1.f, -4.f)));
+}
+
+TEST_CASE("a zero Pad on spatial axes folds into the Conv; a reflect Pad does not") {
+    for (const char* mode : {"constant", "reflect"}) {
+        CAPTURE(mode);
+        model_builder b(13);
+        b.input("x", {1, 1, 4, 4});
+        b.output("y", {1, 1, 4, 4});
+        auto* pads = b.g->add_initializer();
+        pads->set_name("pads");
+        pads->set_data_type(::onnx::TensorProto::INT64);
+        pads->add_dims(8);
+        for (int p : {0, 0, 1, 1, 0, 0, 1, 1}) pads->add_int64_data(p);
+        add_initializer(b, "w", {1, 1, 3, 3}, ramp(9, 0.25f, -1.f));
+        auto* pad = b.node("Pad", {"x", "pads"}, {"p"});
+        auto* a = pad->add_attribute();
+        a->set_name("mode");
+        a->set_type(::onnx::AttributeProto::STRING);
+        a->set_s(mode);
+        b.node("Conv", {"p", "w"}, {"y"});
+        const auto original = ktc::onnx::parse(b.bytes(), "padconv.onnx");
+        auto g = original;
+        rewrite::change_log log;
+        rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fuse_pad_into_conv>("pad"), log);
+        CHECK(count_op(g, "Pad") == (std::string(mode) == "constant" ? 0u : 1u));
+        check_same_outputs(original, g, tensor::from<float>({1, 1, 4, 4}, ramp(16, 0.5f, -2.f)));
+    }
+}
+
+TEST_CASE("MatMul + constant Add becomes Gemm; a MatMul read twice does not") {
+    for (bool shared : {false, true}) {
+        CAPTURE(shared);
+        model_builder b(13);
+        b.input("x", {2, 3});
+        b.output("y", {2, 2});
+        if (shared) b.output("m", {2, 2});
+        add_initializer(b, "w", {3, 2}, {1, -1, 0.5f, 2, -0.25f, 1});
+        add_initializer(b, "bias", {2}, {0.5f, -1});
+        b.node("MatMul", {"x", "w"}, {"m"});
+        b.node("Add", {"m", "bias"}, {"y"});
+        const auto original = ktc::onnx::parse(b.bytes(), "mm.onnx");
+        auto g = original;
+        rewrite::change_log log;
+        rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fuse_matmul_add_into_gemm>("gemm"), log);
+        CHECK(count_op(g, "Gemm") == (shared ? 0u : 1u));
+        check_same_outputs(original, g, tensor::from<float>({2, 3}, {1, 2, 3, -1, 0.5f, 4}));
+    }
 }

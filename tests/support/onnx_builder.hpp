@@ -62,4 +62,11 @@ inline void set_int(::onnx::NodeProto* n, const std::string& name, std::int64_t 
     a->set_i(v);
 }
 
+inline void set_ints(::onnx::NodeProto* n, const std::string& name, std::vector<std::int64_t> v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(::onnx::AttributeProto::INTS);
+    for (auto x : v) a->add_ints(x);
+}
+
 }  // namespace ktc::testing

@@ -194,8 +194,8 @@ std::string check_conv(const node_view& x) {
     const auto weight = x.input_shape(1);  // known: window_kernel read it
     const bool depthwise = weight->size() > 1 && (*weight)[1] == 1;
     if (T::conv_plain_or_depthwise_only && group != 1 && !depthwise)
-        return broken("Conv", "group", std::to_string(group) + " of " + std::to_string((*weight)[1]) +
-                                           " channels each", "1 or depthwise");
+        return broken("Conv", "group", std::to_string(group) + " with " + std::to_string((*weight)[1]) +
+                                           " input channels per group", "1 or depthwise");
     return "";
 }
 
@@ -346,36 +346,35 @@ node_support classify(const graph::graph& g, graph::vertex v) {
 // to no segment. Segments are listed by that switch count, then by topological position.
 inline std::vector<segment> partition(const std::vector<node_support>& nodes, const graph::graph& g) {
     enum class side { npu, host, none };  // none: a folded node with nothing before it
-    std::map<graph::vertex, std::pair<int, side>> at;  // switches before the node, its side
-    std::map<graph::vertex, std::size_t> position;
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        const auto& s = nodes[i];
-        position[s.v] = i;
-        side mine = s.folded ? side::none : s.where == placement::npu ? side::npu : side::host;
-        int switches = 0;
+    struct mark {
+        int switches = 0;  // NPU<->CPU switches on the longest path up to this node
+        side on = side::none;
+    };
+    std::map<graph::vertex, mark> marks;
+    for (const auto& s : nodes) {  // topological order: producers are marked first
+        mark m{0, s.folded ? side::none : s.where == placement::npu ? side::npu : side::host};
         for (const auto& in : g[s.v].inputs) {
-            auto p = g.producer(in);
-            if (!p || !at.count(*p)) continue;
-            const auto [before, theirs] = at[*p];
-            if (s.folded && mine == side::none) mine = theirs;
-            const bool crosses = mine != side::none && theirs != side::none && mine != theirs;
-            switches = std::max(switches, before + (crosses ? 1 : 0));
+            const auto p = g.producer(in);
+            if (!p) continue;
+            const mark before = marks.at(*p);
+            if (s.folded && m.on == side::none) m.on = before.on;
+            const bool crosses = m.on != side::none && before.on != side::none && m.on != before.on;
+            m.switches = std::max(m.switches, before.switches + (crosses ? 1 : 0));
         }
-        at[s.v] = {switches, mine};
+        marks[s.v] = m;
     }
-    std::map<std::pair<int, std::size_t>, segment> ordered;  // (switches, first position)
-    std::map<int, std::pair<int, std::size_t>> npu_segment_of;  // switches -> key in `ordered`
+    std::map<std::pair<int, std::size_t>, segment> ordered;  // (switches, first position) -> segment
+    std::map<int, std::size_t> npu_segment_start;             // switches -> its first position
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         const auto& s = nodes[i];
         if (s.folded) continue;
-        const int level = at[s.v].first;
+        const int switches = marks.at(s.v).switches;
         if (s.where != placement::npu) {
-            ordered[{level, i}] = segment{s.where, {s.v}};
+            ordered[{switches, i}] = segment{s.where, {s.v}};
             continue;
         }
-        auto [it, fresh] = npu_segment_of.try_emplace(level, std::pair{level, i});
-        if (fresh) ordered[it->second] = segment{placement::npu, {}};
-        ordered[it->second].nodes.push_back(s.v);
+        const std::size_t start = npu_segment_start.try_emplace(switches, i).first->second;
+        ordered.try_emplace({switches, start}, segment{placement::npu, {}}).first->second.nodes.push_back(s.v);
     }
     std::vector<segment> out;
     for (auto& [key, seg] : ordered) out.push_back(std::move(seg));

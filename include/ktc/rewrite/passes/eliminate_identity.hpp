@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ktc/graph/constants.hpp"
+#include "ktc/rewrite/passes/forward_input.hpp"
 #include "ktc/rewrite/pattern.hpp"
 
 namespace ktc::rewrite::passes {
@@ -43,10 +44,7 @@ struct eliminate_identity final : pattern {
             r.set_output(p, slot, out);
             return true;
         }
-        r.replace_all_uses(out, in);
-        r.set_output(v, 0, "");
-        r.erase(v, n.op_type + " is a no-op at inference");
-        return true;
+        return forward_input(v, r, n.op_type + " is a no-op at inference");
     }
 };
 
