@@ -52,8 +52,10 @@ TEST_CASE("Add of same-shape float tensors adds elementwise") {
 TEST_CASE("Add and Mul broadcast a per-channel [C,1,1] operand over [1,C,H,W]") {
     const tensor x = tensor::from<float>({1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
     const tensor bias = tensor::from<float>({2, 1, 1}, {100, 200});
-    check_close<float>(run_kernel1("Add", {}, {&x, &bias}), {101, 102, 103, 104, 205, 206, 207, 208});
-    check_close<float>(run_kernel1("Mul", {}, {&bias, &x}), {100, 200, 300, 400, 1000, 1200, 1400, 1600});
+    check_close<float>(run_kernel1("Add", {}, {&x, &bias}),
+                       {101, 102, 103, 104, 205, 206, 207, 208});
+    check_close<float>(run_kernel1("Mul", {}, {&bias, &x}),
+                       {100, 200, 300, 400, 1000, 1200, 1400, 1600});
     const tensor two = tensor::scalar<float>(2.f);
     const tensor y = run_kernel1("Mul", {}, {&x, &two});
     CHECK(y.shape() == shape_t{1, 2, 2, 2});
@@ -140,7 +142,8 @@ TEST_CASE("Pow keeps the base type and accepts any exponent type") {
     check_close<float>(run_kernel1("Pow", {}, {&x, &half}), {1.f, 1.41421356f, 1.73205081f});
     const tensor xi = tensor::from<std::int32_t>({3}, {1, 2, 3});
     const tensor ef = tensor::from<float>({3}, {4.f, 5.f, 0.5f});
-    check_close<std::int32_t>(run_kernel1("Pow", {}, {&xi, &ef}), {1, 32, 1});  // 3^0.5 truncates to 1
+    check_close<std::int32_t>(run_kernel1("Pow", {}, {&xi, &ef}),
+                              {1, 32, 1});  // 3^0.5 truncates to 1
     const tensor ei = tensor::from<std::int32_t>({3}, {4, 5, -1});
     check_close<std::int32_t>(run_kernel1("Pow", {}, {&xi, &ei}), {1, 32, 0});
 }
@@ -151,9 +154,12 @@ TEST_CASE("comparisons give bool and logic ops take bool") {
     const tensor lt = run_kernel1("Less", {}, {&a, &b});
     check_close<bool>(lt, {true, false, false, false, false, false});
     check_close<bool>(run_kernel1("Greater", {}, {&a, &b}), {false, false, true, true, true, true});
-    check_close<bool>(run_kernel1("LessOrEqual", {}, {&a, &b}), {true, true, false, false, false, false});
-    check_close<bool>(run_kernel1("GreaterOrEqual", {}, {&a, &b}), {false, true, true, true, true, true});
-    check_close<bool>(run_kernel1("Equal", {}, {&a, &b}), {false, true, false, false, false, false});
+    check_close<bool>(run_kernel1("LessOrEqual", {}, {&a, &b}),
+                      {true, true, false, false, false, false});
+    check_close<bool>(run_kernel1("GreaterOrEqual", {}, {&a, &b}),
+                      {false, true, true, true, true, true});
+    check_close<bool>(run_kernel1("Equal", {}, {&a, &b}),
+                      {false, true, false, false, false, false});
     const tensor p = tensor::from<bool>({2, 2}, {true, true, false, false});
     const tensor q = tensor::from<bool>({2}, {true, false});
     check_close<bool>(run_kernel1("And", {}, {&p, &q}), {true, false, false, false});
@@ -183,7 +189,8 @@ TEST_CASE("variadic Sum, Mean, Max and Min broadcast all operands; Max/Min propa
     const tensor s = run_kernel1("Sum", {}, {&a, &b, &c});
     CHECK(s.shape() == shape_t{2, 3});
     check_close<float>(s, {6, 8, 7, 10, 12, 11});
-    check_close<float>(run_kernel1("Mean", {}, {&a, &b, &c}), {2, 8.f / 3, 7.f / 3, 10.f / 3, 4, 11.f / 3});
+    check_close<float>(run_kernel1("Mean", {}, {&a, &b, &c}),
+                       {2, 8.f / 3, 7.f / 3, 10.f / 3, 4, 11.f / 3});
     check_close<float>(run_kernel1("Max", {}, {&a, &b, &c}), {3, 4, 4, 6, 6, 6});
     check_close<float>(run_kernel1("Min", {}, {&a, &b, &c}), {1, 2, 1, 1, 2, 1});
     check_close<float>(run_kernel1("Sum", {}, {&a}), {3, 2, 1});
@@ -221,7 +228,8 @@ TEST_CASE("activations match their closed forms") {
     check_close<float>(run_kernel1("Shrink", attrs_of({{"lambd", 0.5f}, {"bias", 1.f}}), {&x}),
                        {-2, 0, 0, 0, 3});
     const tensor big = tensor::from<float>({2}, {100.f, -100.f});
-    check_close<float>(run_kernel1("Softplus", {}, {&big}), {100.f, 3.7200760e-44f}, within(1e-6, 1e-30));
+    check_close<float>(run_kernel1("Softplus", {}, {&big}),
+                       {100.f, 3.7200760e-44f}, within(1e-6, 1e-30));
     check_close<float>(run_kernel1("Sigmoid", {}, {&big}), {1.f, 0.f});
 }
 
@@ -242,13 +250,14 @@ TEST_CASE("unary math: rounding half to even, sign, reciprocal, exp/log and trig
     check_close<float>(run_kernel1("Ceil", {}, {&x}), {1, 2, 3, -0, -1, 3, -2, 0});
     check_close<float>(run_kernel1("Sign", {}, {&x}), {1, 1, 1, -1, -1, 1, -1, 0});
     check_close<float>(run_kernel1("Abs", {}, {&x}), {0.5f, 1.5f, 2.5f, 0.5f, 1.5f, 2.3f, 2.7f, 0});
-    check_close<float>(run_kernel1("Neg", {}, {&x}), {-0.5f, -1.5f, -2.5f, 0.5f, 1.5f, -2.3f, 2.7f, 0});
+    check_close<float>(run_kernel1("Neg", {}, {&x}),
+                       {-0.5f, -1.5f, -2.5f, 0.5f, 1.5f, -2.3f, 2.7f, 0});
     const tensor p = tensor::from<double>({3}, {0.25, 1.0, 4.0});
     check_close<double>(run_kernel1("Reciprocal", {}, {&p}), {4, 1, 0.25});
     check_close<double>(run_kernel1("Sqrt", {}, {&p}), {0.5, 1, 2});
     check_close<double>(run_kernel1("Log", {}, {&p}), {-1.3862943611198906, 0, 1.3862943611198906});
-    check_close<double>(run_kernel1("Exp", {}, {&p}), {1.2840254166877414, 2.718281828459045,
-                                              54.598150033144236});
+    check_close<double>(run_kernel1("Exp", {}, {&p}),
+                        {1.2840254166877414, 2.718281828459045, 54.598150033144236});
     const tensor t = tensor::from<float>({2}, {0.5f, -0.25f});
     // numpy float64 values of sin, cos, ..., erf at 0.5 and -0.25
     check_close<float>(run_kernel1("Sin", {}, {&t}), {0.47942554f, -0.24740396f});
@@ -302,7 +311,8 @@ TEST_CASE("invalid operands are errors that name the node") {
     const tensor i = tensor::from<std::int32_t>({3}, {1, 2, 3});
     const tensor flags = tensor::from<bool>({3}, {true, false, true});
     CHECK_THROWS_WITH_AS(run_kernel1("Add", {}, {&a, &b}), doctest::Contains("'n0' (Add)"), error);
-    CHECK_THROWS_WITH_AS(run_kernel1("Mul", {}, {&a, &i}), doctest::Contains("types differ"), error);
+    CHECK_THROWS_WITH_AS(run_kernel1("Mul", {}, {&a, &i}),
+                         doctest::Contains("types differ"), error);
     CHECK_THROWS_AS(run_kernel1("Add", {}, {&flags, &flags}), unsupported_error);
     CHECK_THROWS_AS(run_kernel1("Exp", {}, {&i}), unsupported_error);
     CHECK_THROWS_AS(run_kernel1("Add", {}, {&a}), error);  // missing second input

@@ -83,10 +83,10 @@ TEST_CASE("Transpose matches the plain index mapping on fast and generic paths")
         check_close<float>(out, expect_shape, naive_transpose<float>(f, c.perm), exactly);
         const tensor b = iota_tensor<std::uint8_t>(c.shape);
         check_close<std::uint8_t>(run_kernel1("Transpose", attr({{"perm", c.perm}}), {&b}), expect_shape,
-                                   naive_transpose<std::uint8_t>(b, c.perm));
+                                  naive_transpose<std::uint8_t>(b, c.perm));
         const tensor l = iota_tensor<std::int64_t>(c.shape);
         check_close<std::int64_t>(run_kernel1("Transpose", attr({{"perm", c.perm}}), {&l}), expect_shape,
-                                   naive_transpose<std::int64_t>(l, c.perm));
+                                  naive_transpose<std::int64_t>(l, c.perm));
     }
 }
 
@@ -167,10 +167,10 @@ TEST_CASE("Pad constant, reflect, edge and negative pads") {
     const tensor y = iota_tensor<std::int32_t>({2, 3});
     const tensor p1 = ints({1, 2, 1, 2});
     check_close<std::int32_t>(run_kernel1("Pad", attr({{"mode", std::string("reflect")}}), {&y, &p1}), {4, 7},
-                               {5, 4, 3, 4, 5, 4, 3, 2, 1, 0, 1, 2, 1, 0, 5, 4, 3, 4, 5, 4, 3, 2, 1, 0, 1, 2, 1, 0});
+                              {5, 4, 3, 4, 5, 4, 3, 2, 1, 0, 1, 2, 1, 0, 5, 4, 3, 4, 5, 4, 3, 2, 1, 0, 1, 2, 1, 0});
     const tensor p2 = ints({0, 1, 1, 2});
     check_close<std::int32_t>(run_kernel1("Pad", attr({{"mode", std::string("edge")}}), {&y, &p2}), {3, 6},
-                               {0, 0, 1, 2, 2, 2, 3, 3, 4, 5, 5, 5, 3, 3, 4, 5, 5, 5});
+                              {0, 0, 1, 2, 2, 2, 3, 3, 4, 5, 5, 5, 3, 3, 4, 5, 5, 5});
     const tensor p3 = ints({1, 0, 0, 1});
     const tensor v = tensor::scalar<std::int32_t>(7);
     check_close<std::int32_t>(run_kernel1("Pad", {}, {&y, &p3, &v}), {3, 4}, {7, 7, 7, 7, 0, 1, 2, 7, 3, 4, 5, 7});
@@ -227,11 +227,11 @@ TEST_CASE("Expand broadcasts and Tile repeats") {
     const tensor x = iota_tensor<float>({3, 1});
     const tensor s = ints({2, 1, 4});
     check_close<float>(run_kernel1("Expand", {}, {&x, &s}), {2, 3, 4},
-                        {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}, exactly);
+                       {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}, exactly);
     const tensor y = iota_tensor<std::int64_t>({2, 3});
     const tensor rep = ints({2, 2});
     check_close<std::int64_t>(run_kernel1("Tile", {}, {&y, &rep}), {4, 6},
-                               {0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5, 0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
+                              {0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5, 0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
 }
 
 TEST_CASE("Range for floats and integers") {
@@ -247,12 +247,12 @@ TEST_CASE("Range for floats and integers") {
 TEST_CASE("DepthToSpace (DCR, CRD) and SpaceToDepth") {
     const tensor x = iota_tensor<float>({1, 8, 1, 2});
     check_close<float>(run_kernel1("DepthToSpace", attr({{"blocksize", std::int64_t{2}}}), {&x}), {1, 2, 2, 4},
-                        {0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15}, exactly);
+                       {0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15}, exactly);
     check_close<float>(run_kernel1("DepthToSpace", attr({{"blocksize", std::int64_t{2}}, {"mode", std::string("CRD")}}), {&x}),
-                        {1, 2, 2, 4}, {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15}, exactly);
+                       {1, 2, 2, 4}, {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15}, exactly);
     const tensor s = iota_tensor<float>({1, 1, 4, 4});
     check_close<float>(run_kernel1("SpaceToDepth", attr({{"blocksize", std::int64_t{2}}}), {&s}), {1, 4, 2, 2},
-                        {0, 2, 8, 10, 1, 3, 9, 11, 4, 6, 12, 14, 5, 7, 13, 15}, exactly);
+                       {0, 2, 8, 10, 1, 3, 9, 11, 4, 6, 12, 14, 5, 7, 13, 15}, exactly);
 }
 
 TEST_CASE("Trilu keeps the upper or lower triangle") {
@@ -260,7 +260,7 @@ TEST_CASE("Trilu keeps the upper or lower triangle") {
     const tensor k1 = tensor::scalar<std::int64_t>(1), km1 = tensor::scalar<std::int64_t>(-1);
     check_close<std::int64_t>(run_kernel1("Trilu", {}, {&t, &k1}), {3, 4}, {0, 2, 3, 4, 0, 0, 7, 8, 0, 0, 0, 12});
     check_close<std::int64_t>(run_kernel1("Trilu", attr({{"upper", std::int64_t{0}}}), {&t, &km1}), {3, 4},
-                               {0, 0, 0, 0, 5, 0, 0, 0, 9, 10, 0, 0});
+                              {0, 0, 0, 0, 5, 0, 0, 0, 9, 10, 0, 0});
 }
 
 TEST_CASE("NonZero, OneHot and Dropout") {
@@ -270,7 +270,7 @@ TEST_CASE("NonZero, OneHot and Dropout") {
     const tensor depth = tensor::scalar<std::int64_t>(3);
     const tensor values = tensor::from<float>({2}, {0.f, 1.f});
     check_close<float>(run_kernel1("OneHot", attr({{"axis", std::int64_t{0}}}), {&ind, &depth, &values}), {3, 4},
-                        {0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0}, exactly);
+                       {0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0}, exactly);
     auto outs = run_kernel("Dropout", {}, {&x}, 2);
     check_close<float>(outs[0], {3, 2}, {1, 0, 0, 3, 2, 0}, exactly);
     check_close<bool>(outs[1], {3, 2}, {true, true, true, true, true, true});
@@ -290,7 +290,7 @@ TEST_CASE("Compress, ScatterElements, ScatterND, EyeLike and ReverseSequence") {
     const tensor idx = tensor::from<std::int64_t>({1, 3}, {1, 3, -4});
     const tensor upd = tensor::from<float>({1, 3}, {1, 2, 3});
     check_close<float>(run_kernel1("ScatterElements", attr({{"axis", std::int64_t{1}}, {"reduction", std::string("add")}}), {&data, &idx, &upd}),
-                        {1, 5}, {0, 4, 0, 2, 0}, exactly);
+                       {1, 5}, {0, 4, 0, 2, 0}, exactly);
     check_close<float>(run_kernel1("ScatterElements", attr({{"axis", std::int64_t{1}}}), {&data, &idx, &upd}), {1, 5}, {0, 3, 0, 2, 0}, exactly);
 
     const tensor d8 = iota_tensor<std::int32_t>({8});
@@ -300,7 +300,7 @@ TEST_CASE("Compress, ScatterElements, ScatterND, EyeLike and ReverseSequence") {
 
     const tensor shape_src = tensor::zeros(dtype::int32, {3, 4});
     check_close<float>(run_kernel1("EyeLike", attr({{"k", std::int64_t{1}}, {"dtype", std::int64_t{1}}}), {&shape_src}), {3, 4},
-                        {0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, exactly);
+                       {0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, exactly);
 
     const tensor seq = iota_tensor<float>({4, 2});  // [time, batch]
     const tensor lens = ints({4, 2});

@@ -26,6 +26,9 @@ tensor ints(std::vector<std::int64_t> v) {
     return tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, std::span<const std::int64_t>(v));
 }
 
+// Float results are checked to 1e-5 relative and 1e-5 absolute.
+const tolerance tol = within(1e-5, 1e-5);
+
 // Inputs of the reference computations.
 tensor input_x() {  // arange(18).reshape(1,2,3,3) * 0.5 - 2
     std::vector<float> v(18);
@@ -110,7 +113,7 @@ TEST_CASE("Resize linear 2x half_pixel (bilinear NCHW upsample)") {
     const tensor scales = floats({4}, {1, 1, 2, 2});
     const tensor roi(dtype::float32, {0});  // an empty roi is the same as none
     check_close<float>(run_kernel1("Resize", attr({{"mode", std::string("linear")}}), {&z, &roi, &scales}), linear_2x_half_pixel_shape,
-                linear_2x_half_pixel, tol);
+                       linear_2x_half_pixel, tol);
 }
 
 TEST_CASE("Resize linear align_corners to sizes") {
@@ -118,26 +121,26 @@ TEST_CASE("Resize linear align_corners to sizes") {
     const tensor sizes = ints({1, 2, 5, 3});
     const auto a = attr({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("align_corners")}});
     check_close<float>(run_kernel1("Resize", a, {&z, nullptr, nullptr, &sizes}), linear_align_corners_sizes_1_2_5_3_shape,
-                linear_align_corners_sizes_1_2_5_3, tol);
+                       linear_align_corners_sizes_1_2_5_3, tol);
 }
 
 TEST_CASE("Resize linear over three axes is trilinear") {
     const tensor w = input_w();
     const tensor sizes = ints({3, 5, 3});
     check_close<float>(run_kernel1("Resize", attr({{"mode", std::string("linear")}}), {&w, nullptr, nullptr, &sizes}),
-                trilinear_sizes_3_5_3_shape, trilinear_sizes_3_5_3, tol);
+                       trilinear_sizes_3_5_3_shape, trilinear_sizes_3_5_3, tol);
 }
 
 TEST_CASE("Resize cubic, default and with A=-0.5 exclude_outside") {
     const tensor z = input_z();
     const tensor scales = floats({4}, {1, 1, 2, 2});
     check_close<float>(run_kernel1("Resize", attr({{"mode", std::string("cubic")}}), {&z, nullptr, &scales}), cubic_2x_half_pixel_shape,
-                cubic_2x_half_pixel, tol);
+                       cubic_2x_half_pixel, tol);
     const tensor sizes = ints({1, 2, 2, 7});
     const auto a = attr({{"mode", std::string("cubic")}, {"cubic_coeff_a", -0.5f}, {"exclude_outside", std::int64_t{1}},
                          {"coordinate_transformation_mode", std::string("asymmetric")}});
     check_close<float>(run_kernel1("Resize", a, {&z, nullptr, nullptr, &sizes}), cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7_shape,
-                cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7, tol);
+                       cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7, tol);
 }
 
 TEST_CASE("Resize tf_crop_and_resize extrapolates outside the roi") {

@@ -564,46 +564,30 @@ inline void lp_pool(const kernel_call& call) {
 namespace pool_detail {
 enum class global_mode { average, max, lp };
 
-// The sum (or max) of n > 0 contiguous values, in 8 interleaved lanes: short planes (7x7).
-template <bool Max, class T>
-T reduce_plane_short(const T* x, std::int64_t n) {
-    constexpr int lanes = 8;
-    if (n < lanes) {
+// The sum (or max) of n > 0 contiguous values, in `Lanes` interleaved lanes so that the compiler
+// vectorizes it into several independent chains without reassociating a serial one.
+template <int Lanes, bool Max, class T>
+T reduce_lanes(const T* x, std::int64_t n) {
+    if (n < Lanes) {
         T r = x[0];
         for (std::int64_t i = 1; i < n; ++i) r = Max ? std::max(r, x[i]) : T(r + x[i]);
         return r;
     }
-    T acc[lanes];
-    for (int k = 0; k < lanes; ++k) acc[k] = x[k];
-    std::int64_t i = lanes;
-    for (; i + lanes <= n; i += lanes)
-        for (int k = 0; k < lanes; ++k) acc[k] = Max ? std::max(acc[k], x[i + k]) : T(acc[k] + x[i + k]);
+    T acc[Lanes];
+    for (int k = 0; k < Lanes; ++k) acc[k] = x[k];
+    std::int64_t i = Lanes;
+    for (; i + Lanes <= n; i += Lanes)
+        for (int k = 0; k < Lanes; ++k) acc[k] = Max ? std::max(acc[k], x[i + k]) : T(acc[k] + x[i + k]);
     for (int k = 0; i < n; ++i, ++k) acc[k] = Max ? std::max(acc[k], x[i]) : T(acc[k] + x[i]);
     T r = acc[0];
-    for (int k = 1; k < lanes; ++k) r = Max ? std::max(r, acc[k]) : T(r + acc[k]);
+    for (int k = 1; k < Lanes; ++k) r = Max ? std::max(r, acc[k]) : T(r + acc[k]);
     return r;
 }
 
-// The sum (or max) of n > 0 contiguous values, in 32 interleaved lanes so that the compiler
-// vectorizes it into several independent chains without reassociating a serial one.
+// The sum (or max) of n > 0 contiguous values: 8 lanes for short planes (7x7), 32 otherwise.
 template <bool Max, class T>
 T reduce_plane(const T* x, std::int64_t n) {
-    constexpr int lanes = 32;
-    if (n < 8 * lanes) return reduce_plane_short<Max>(x, n);
-    if (n < lanes) {
-        T r = x[0];
-        for (std::int64_t i = 1; i < n; ++i) r = Max ? std::max(r, x[i]) : T(r + x[i]);
-        return r;
-    }
-    T acc[lanes];
-    for (int k = 0; k < lanes; ++k) acc[k] = x[k];
-    std::int64_t i = lanes;
-    for (; i + lanes <= n; i += lanes)
-        for (int k = 0; k < lanes; ++k) acc[k] = Max ? std::max(acc[k], x[i + k]) : T(acc[k] + x[i + k]);
-    for (int k = 0; i < n; ++i, ++k) acc[k] = Max ? std::max(acc[k], x[i]) : T(acc[k] + x[i]);
-    T r = acc[0];
-    for (int k = 1; k < lanes; ++k) r = Max ? std::max(r, acc[k]) : T(r + acc[k]);
-    return r;
+    return n < 8 * 32 ? reduce_lanes<8, Max>(x, n) : reduce_lanes<32, Max>(x, n);
 }
 
 template <global_mode Mode>
