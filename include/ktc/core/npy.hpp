@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <string_view>
 
 #include "ktc/core/atomic_file.hpp"
+#include "ktc/core/read_file.hpp"
 #include "ktc/core/tensor.hpp"
 
 namespace ktc::npy {
@@ -145,16 +145,7 @@ inline tensor parse(std::string_view bytes, const std::string& name) {
 inline constexpr std::uintmax_t max_file_bytes = (std::uintmax_t{1} << 33) + 4096;
 
 inline tensor load(const std::filesystem::path& path) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) throw file_error(path.string(), "cannot read: " + ec.message());
-    if (size > max_file_bytes) throw file_error(path.string(), "file too large for a .npy input");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw file_error(path.string(), "cannot open");
-    std::string bytes(size, '\0');
-    in.read(bytes.data(), static_cast<std::streamsize>(size));
-    if (!in) throw file_error(path.string(), "read failed");
-    return parse(bytes, path.string());
+    return parse(read_whole_file(path, max_file_bytes, "a .npy input"), path.string());
 }
 
 // The .npy image of a tensor (format version 1, header padded to 64 bytes).

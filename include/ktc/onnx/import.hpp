@@ -3,7 +3,6 @@
 #pragma once
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -13,6 +12,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "ktc/core/read_file.hpp"
 #include "ktc/graph/graph.hpp"
 #include "ktc/onnx/normalize.hpp"
 #include "ktc/onnx/tensor_proto.hpp"
@@ -156,16 +156,7 @@ inline graph::graph parse(const std::string& bytes, const std::string& source) {
 }
 
 inline graph::graph load(const std::filesystem::path& path) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) throw file_error(path.string(), "cannot read: " + ec.message());
-    if (size > max_model_bytes) throw file_error(path.string(), "larger than 2 GiB");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw file_error(path.string(), "cannot open");
-    std::string bytes(size, '\0');
-    in.read(bytes.data(), static_cast<std::streamsize>(size));
-    if (!in) throw file_error(path.string(), "read failed");
-    return parse(bytes, path.string());
+    return parse(read_whole_file(path, max_model_bytes, "an ONNX model"), path.string());
 }
 
 }  // namespace ktc::onnx
