@@ -18,6 +18,22 @@ namespace ktc::testing {
 
 // Runs the float kernel registered for `op` on a node "n0" whose inputs are named "in<i>" ("" for
 // a nullptr, i.e. an omitted optional input) and whose `outputs` outputs are named "out<i>".
+// A float32 tensor of varied values that every kernel computes on exactly:
+// ((i * 37) % 101 - 50) / 8 for element i.
+inline tensor exact_pattern(shape_t shape) {
+    tensor t(dtype::float32, std::move(shape));
+    float* d = t.data<float>();
+    for (std::int64_t i = 0; i < t.size(); ++i) d[i] = static_cast<float>((i * 37) % 101 - 50) * 0.125f;
+    return t;
+}
+
+// Attributes from a brace list: attrs_of({{"axis", std::int64_t{1}}, {"mode", std::string("linear")}}).
+inline graph::attributes attrs_of(std::initializer_list<std::pair<std::string, graph::attribute>> list) {
+    graph::attributes a;
+    for (const auto& [name, value] : list) a.set(name, value);
+    return a;
+}
+
 inline std::vector<tensor> run_kernel(const std::string& op, const graph::attributes& attrs,
                                       std::vector<const tensor*> inputs, std::size_t outputs = 1) {
     graph::node node;

@@ -17,12 +17,6 @@ using namespace ktc::testing;
 
 namespace {
 
-graph::attributes attrs_of(std::initializer_list<std::pair<const char*, graph::attribute>> kv) {
-    graph::attributes a;
-    for (const auto& [k, v] : kv) a.set(k, v);
-    return a;
-}
-
 // Naive numpy broadcasting: the flat index of operand `s` for output multi-index `idx`.
 std::int64_t naive_index(const shape_t& s, const shape_t& out, const shape_t& idx) {
     std::int64_t flat = 0;

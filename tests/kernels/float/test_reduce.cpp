@@ -17,12 +17,6 @@ using namespace ktc::testing;
 
 namespace {
 
-graph::attributes attrs_of(std::initializer_list<std::pair<const char*, graph::attribute>> kv) {
-    graph::attributes a;
-    for (const auto& [k, v] : kv) a.set(k, v);
-    return a;
-}
-
 // Float results here are checked to 1e-6 relative and 1e-6 absolute.
 const tolerance tol = within(1e-6, 1e-6);
 

@@ -15,12 +15,6 @@ namespace {
 using namespace ktc;
 using namespace ktc::testing;
 
-graph::attributes attr(std::initializer_list<std::pair<std::string, graph::attribute>> list) {
-    graph::attributes a;
-    for (auto& [k, v] : list) a.set(k, v);
-    return a;
-}
-
 tensor floats(shape_t shape, std::vector<float> v) { return tensor::from<float>(std::move(shape), std::span<const float>(v)); }
 tensor ints(std::vector<std::int64_t> v) {
     return tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, std::span<const std::int64_t>(v));
@@ -93,7 +87,7 @@ TEST_CASE("Resize nearest 2x with the default half_pixel / round_prefer_floor") 
 TEST_CASE("Resize nearest asymmetric/floor is what Upsample means") {
     const tensor y = floats({1, 1, 2, 2}, {1, 2, 3, 4});
     const tensor scales = floats({4}, {1, 1, 2, 3});
-    const auto a = attr({{"coordinate_transformation_mode", std::string("asymmetric")}, {"nearest_mode", std::string("floor")}});
+    const auto a = attrs_of({{"coordinate_transformation_mode", std::string("asymmetric")}, {"nearest_mode", std::string("floor")}});
     check_close<float>(run_kernel1("Resize", a, {&y, nullptr, &scales}), nearest_asym_floor_2x3_shape, nearest_asym_floor_2x3, tol);
 }
 
@@ -102,7 +96,7 @@ TEST_CASE("Resize nearest keeps integer data exact") {
     for (int i = 0; i < 12; ++i) v[i] = i;
     const tensor x = tensor::from<std::int64_t>({1, 1, 3, 4}, std::span<const std::int64_t>(v));
     const tensor scales = floats({4}, {1, 1, 0.7f, 0.6f});
-    const auto a = attr({{"coordinate_transformation_mode", std::string("asymmetric")}, {"nearest_mode", std::string("round_prefer_ceil")}});
+    const auto a = attrs_of({{"coordinate_transformation_mode", std::string("asymmetric")}, {"nearest_mode", std::string("round_prefer_ceil")}});
     const tensor out = run_kernel1("Resize", a, {&x, nullptr, &scales});
     REQUIRE(out.type() == dtype::int64);
     check_close<std::int64_t>(out, nearest_int64_round_prefer_ceil_asym_down_shape, nearest_int64_round_prefer_ceil_asym_down);
@@ -112,14 +106,14 @@ TEST_CASE("Resize linear 2x half_pixel (bilinear NCHW upsample)") {
     const tensor z = input_z();
     const tensor scales = floats({4}, {1, 1, 2, 2});
     const tensor roi(dtype::float32, {0});  // an empty roi is the same as none
-    check_close<float>(run_kernel1("Resize", attr({{"mode", std::string("linear")}}), {&z, &roi, &scales}), linear_2x_half_pixel_shape,
+    check_close<float>(run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&z, &roi, &scales}), linear_2x_half_pixel_shape,
                        linear_2x_half_pixel, tol);
 }
 
 TEST_CASE("Resize linear align_corners to sizes") {
     const tensor z = input_z();
     const tensor sizes = ints({1, 2, 5, 3});
-    const auto a = attr({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("align_corners")}});
+    const auto a = attrs_of({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("align_corners")}});
     check_close<float>(run_kernel1("Resize", a, {&z, nullptr, nullptr, &sizes}), linear_align_corners_sizes_1_2_5_3_shape,
                        linear_align_corners_sizes_1_2_5_3, tol);
 }
@@ -127,17 +121,17 @@ TEST_CASE("Resize linear align_corners to sizes") {
 TEST_CASE("Resize linear over three axes is trilinear") {
     const tensor w = input_w();
     const tensor sizes = ints({3, 5, 3});
-    check_close<float>(run_kernel1("Resize", attr({{"mode", std::string("linear")}}), {&w, nullptr, nullptr, &sizes}),
+    check_close<float>(run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&w, nullptr, nullptr, &sizes}),
                        trilinear_sizes_3_5_3_shape, trilinear_sizes_3_5_3, tol);
 }
 
 TEST_CASE("Resize cubic, default and with A=-0.5 exclude_outside") {
     const tensor z = input_z();
     const tensor scales = floats({4}, {1, 1, 2, 2});
-    check_close<float>(run_kernel1("Resize", attr({{"mode", std::string("cubic")}}), {&z, nullptr, &scales}), cubic_2x_half_pixel_shape,
+    check_close<float>(run_kernel1("Resize", attrs_of({{"mode", std::string("cubic")}}), {&z, nullptr, &scales}), cubic_2x_half_pixel_shape,
                        cubic_2x_half_pixel, tol);
     const tensor sizes = ints({1, 2, 2, 7});
-    const auto a = attr({{"mode", std::string("cubic")}, {"cubic_coeff_a", -0.5f}, {"exclude_outside", std::int64_t{1}},
+    const auto a = attrs_of({{"mode", std::string("cubic")}, {"cubic_coeff_a", -0.5f}, {"exclude_outside", std::int64_t{1}},
                          {"coordinate_transformation_mode", std::string("asymmetric")}});
     check_close<float>(run_kernel1("Resize", a, {&z, nullptr, nullptr, &sizes}), cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7_shape,
                        cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7, tol);
@@ -147,7 +141,7 @@ TEST_CASE("Resize tf_crop_and_resize extrapolates outside the roi") {
     const tensor z = input_z();
     const tensor roi = floats({8}, {0, 0, 0.2f, 0.4f, 1, 1, 1.1f, 0.8f});
     const tensor sizes = ints({1, 2, 3, 3});
-    const auto a = attr({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("tf_crop_and_resize")},
+    const auto a = attrs_of({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("tf_crop_and_resize")},
                          {"extrapolation_value", -1.0f}});
     check_close<float>(run_kernel1("Resize", a, {&z, &roi, nullptr, &sizes}), tf_crop_and_resize_shape, tf_crop_and_resize, tol);
 }
@@ -156,7 +150,7 @@ TEST_CASE("Resize with unit scales is a copy") {
     const tensor z = input_z();
     const tensor scales = floats({4}, {1, 1, 1, 1});
     for (const char* mode : {"nearest", "linear", "cubic"}) {
-        const tensor out = run_kernel1("Resize", attr({{"mode", std::string(mode)}}), {&z, nullptr, &scales});
+        const tensor out = run_kernel1("Resize", attrs_of({{"mode", std::string(mode)}}), {&z, nullptr, &scales});
         CHECK(out.shape() == z.shape());
         CHECK(out.to_vector<float>() == z.to_vector<float>());
     }
@@ -170,7 +164,7 @@ TEST_CASE("Resize fast paths agree with the generic per-element formula on a 2x 
     for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 37) % 101) / 10.f;
     const tensor x = floats({n, c, h, w}, v);
     const tensor scales = floats({4}, {1, 1, 2, 2});
-    const tensor out = run_kernel1("Resize", attr({{"mode", std::string("linear")}}), {&x, nullptr, &scales});
+    const tensor out = run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&x, nullptr, &scales});
     REQUIRE(out.shape() == shape_t{n, c, 2 * h, 2 * w});
     auto coord = [](std::int64_t o, std::int64_t len, double& frac) {
         const double xo = std::clamp((o + 0.5) / 2.0 - 0.5, 0.0, static_cast<double>(len - 1));
@@ -202,7 +196,7 @@ TEST_CASE("Resize rejects inconsistent operands") {
     const tensor zero = floats({4}, {1, 1, 0, 2});
     CHECK_THROWS_AS(run_kernel1("Resize", {}, {&z, nullptr, &zero}), ktc::error);
     const tensor i = tensor::from<std::int32_t>({1, 1, 1, 2}, {1, 2});
-    CHECK_THROWS_AS(run_kernel1("Resize", attr({{"mode", std::string("linear")}}), {&i, nullptr, &scales}), ktc::unsupported_error);
+    CHECK_THROWS_AS(run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&i, nullptr, &scales}), ktc::unsupported_error);
 }
 
 TEST_CASE("Resize fused last-two-axes kernel equals the separable passes bit for bit") {
@@ -251,5 +245,5 @@ TEST_CASE("Resize rejects absurd output sizes and handles empty outputs") {
     const tensor empty = ints({1, 0, std::int64_t{1} << 31, 4});
     CHECK(run_kernel1("Resize", {}, {&z, nullptr, nullptr, &empty}).size() == 0);  // no tap tables allocated
     const tensor zero = ints({1, 0, 5, 4});
-    CHECK(run_kernel1("Resize", attr({{"mode", std::string("linear")}}), {&z, nullptr, nullptr, &zero}).shape() == shape_t{1, 0, 5, 4});
+    CHECK(run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&z, nullptr, nullptr, &zero}).shape() == shape_t{1, 0, 5, 4});
 }
