@@ -9,30 +9,15 @@
 #include "ktc/onnx/import.hpp"
 #include "ktc/rewrite/passes/fold_constants.hpp"
 #include "ktc/sim/float_simulator.hpp"
+#include "support/graph_checks.hpp"
 #include "support/onnx_builder.hpp"
 
 using namespace ktc;
-using testing::model_builder;
+using namespace ktc::testing;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-void add_float_initializer(model_builder& b, const std::string& name, shape_t shape, std::vector<float> values) {
-    auto* t = b.g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(::onnx::TensorProto::FLOAT);
-    for (auto d : shape) t->add_dims(d);
-    for (float v : values) t->add_float_data(v);
-}
-
-void add_int64_initializer(model_builder& b, const std::string& name, shape_t shape, std::vector<std::int64_t> values) {
-    auto* t = b.g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(::onnx::TensorProto::INT64);
-    for (auto d : shape) t->add_dims(d);
-    for (auto v : values) t->add_int64_data(v);
-}
 
 // A Constant node with a float `value` attribute.
 void add_constant_node(model_builder& b, const std::string& out, shape_t shape, std::vector<float> values) {
@@ -47,27 +32,8 @@ void add_constant_node(model_builder& b, const std::string& out, shape_t shape, 
     for (float v : values) t->add_float_data(v);
 }
 
-std::size_t count_op(const graph::graph& g, const std::string& op) {
-    std::size_t n = 0;
-    for (auto v : g.nodes()) n += g[v].op_type == op;
-    return n;
-}
-
 rewrite::pass_result fold(graph::graph& g, rewrite::change_log& log) {
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fold_constants>("fold"), log);
-}
-
-void check_same_outputs(const graph::graph& before, const graph::graph& after, const sim::tensor_map& inputs,
-                        double relative = 1e-6) {
-    const auto a = sim::float_simulator(before).run(inputs), b = sim::float_simulator(after).run(inputs);
-    REQUIRE(a.size() == b.size());
-    for (const auto& [name, t] : a) {
-        CAPTURE(name);
-        REQUIRE(b.count(name) == 1);
-        REQUIRE(t.shape() == b.at(name).shape());
-        const auto u = t.to_vector<float>(), v = b.at(name).to_vector<float>();
-        for (std::size_t i = 0; i < u.size(); ++i) CHECK(v[i] == doctest::Approx(u[i]).epsilon(relative));
-    }
 }
 
 // x[1,4] + (Constant c * k1 + k2) -> Relu -> y; optionally the constant product is an output.

@@ -69,4 +69,22 @@ inline void set_ints(::onnx::NodeProto* n, const std::string& name, std::vector<
     for (auto x : v) a->add_ints(x);
 }
 
+inline void add_float_initializer(model_builder& b, const std::string& name, shape_t shape,
+                                  std::vector<float> values) {
+    auto* t = b.g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(::onnx::TensorProto::FLOAT);
+    for (auto d : shape) t->add_dims(d);
+    for (float v : values) t->add_float_data(v);
+}
+
+inline void add_int64_initializer(model_builder& b, const std::string& name, shape_t shape,
+                                  std::vector<std::int64_t> values) {
+    auto* t = b.g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(::onnx::TensorProto::INT64);
+    for (auto d : shape) t->add_dims(d);
+    for (auto v : values) t->add_int64_data(v);
+}
+
 }  // namespace ktc::testing
