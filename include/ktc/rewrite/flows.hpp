@@ -1,0 +1,137 @@
+// ktc/rewrite/flows.hpp - the vendor's optimizer flows, assembled from the passes.
+//
+// onnx2onnx_flow            preprocess -> common optimization -> postprocess -> options -> tail
+// torch_exported_onnx_flow  preprocess -> constant folding with shape inference to a fixed point
+//                           -> common optimization -> postprocess
+// (kneron-facts §2 lists each stage by effect; docs/passes.md lists every pass.)
+//
+// Each stage is a list of passes applied greedily in order. The whole sequence then runs again
+// until a round changes nothing, so that running a flow twice changes nothing the second time
+// (a pass late in the list can open a chance for an earlier one). Shapes are re-inferred after
+// each round: later patterns read value_infos.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ktc/onnx/shape_inference.hpp"
+#include "ktc/rewrite/pattern.hpp"
+#include "ktc/rewrite/passes/eliminate_identity.hpp"
+#include "ktc/rewrite/passes/eliminate_noop.hpp"
+#include "ktc/rewrite/passes/fold_constants.hpp"
+#include "ktc/rewrite/passes/fuse_bn_into_conv.hpp"
+#include "ktc/rewrite/passes/fuse_into_consumer.hpp"
+
+namespace ktc::rewrite {
+
+struct flow_options {
+    bool fuse_bn = true;         // off: --no-fuse-bn (the vendor's disable_fuse_bn)
+    bool bn_on_skip = false;     // identity BN on skip branches feeding an Add
+    bool bn_before_add = false;  // identity BNs before Add inputs and lone activations
+    bool bgr = false;            // the first Conv takes BGR instead of RGB
+    bool norm = false;           // a conv that adds 0.5 to the input
+    bool rgba2yynn = false;      // a 4->4 channel luma conv at the input
+    bool eliminate_tail = false; // drop trailing layout/softmax nodes (reported)
+    int max_rounds = 8;          // bound on repeats of the whole sequence
+    int max_sweeps = 32;         // bound on sweeps of one pass
+};
+
+struct step_report {
+    std::string pass;
+    pass_result result;
+};
+
+struct flow_report {
+    std::string flow;
+    change_log changes;
+    std::vector<step_report> steps;  // one per pass application that changed something
+    int rounds = 0;
+    bool converged = false;  // every pass converged and the last round changed nothing
+};
+
+// ---- the stages ------------------------------------------------------------------------------
+
+inline std::vector<pass> preprocess_passes(const flow_options& o) {
+    std::vector<pass> passes;
+    passes.push_back(make_pass<passes::eliminate_identity, passes::eliminate_noop_pad,
+                               passes::eliminate_trivial_pool>("eliminate_noops"));
+    passes.push_back(make_pass<passes::fuse_matmul_add_into_gemm>("fuse_matmul_add_into_gemm"));
+    passes.push_back(make_pass<passes::fuse_pad_into_conv>("fuse_pad_into_conv"));
+    if (o.fuse_bn) passes.push_back(make_pass<passes::fuse_bn_into_conv>("fuse_bn_into_conv"));
+    return passes;
+}
+
+inline std::vector<pass> constant_folding_passes() {
+    return {make_pass<passes::fold_constants>("fold_constants")};
+}
+
+inline std::vector<pass> common_optimization_passes(const flow_options& o) {
+    std::vector<pass> passes;
+    return passes;
+}
+
+inline std::vector<pass> postprocess_passes(const flow_options& o) {
+    std::vector<pass> passes;
+    return passes;
+}
+
+// ---- the driver --------------------------------------------------------------------------------
+
+namespace detail {
+
+// Applies every pass of `stages` in order, to a fixed point of the whole sequence.
+inline void run_to_fixed_point(graph::graph& g, const std::vector<pass>& sequence, const flow_options& o,
+                               flow_report& report) {
+    report.converged = false;
+    for (report.rounds = 1; report.rounds <= o.max_rounds; ++report.rounds) {
+        bool changed = false, all_converged = true;
+        for (const pass& p : sequence) {
+            const pass_result r = apply_greedily(g, p, report.changes, o.max_sweeps);
+            all_converged = all_converged && r.converged;
+            if (r.rewrites > 0) {
+                changed = true;
+                report.steps.push_back({p.name, r});
+            }
+        }
+        if (g.remove_dead_nodes() > 0) changed = true;
+        onnx::infer_shapes(g, report.flow);
+        if (!changed) {
+            report.converged = all_converged;
+            return;
+        }
+    }
+    report.rounds = o.max_rounds;
+}
+
+inline std::vector<pass> concat(std::vector<std::vector<pass>> stages) {
+    std::vector<pass> all;
+    for (auto& s : stages)
+        for (auto& p : s) all.push_back(std::move(p));
+    return all;
+}
+
+}  // namespace detail
+
+inline flow_report onnx2onnx_flow(graph::graph& g, const flow_options& o = {}) {
+    flow_report report;
+    report.flow = "onnx2onnx";
+    onnx::infer_shapes(g, report.flow);
+    detail::run_to_fixed_point(g,
+                               detail::concat({preprocess_passes(o), constant_folding_passes(),
+                                               common_optimization_passes(o), postprocess_passes(o)}),
+                               o, report);
+    return report;
+}
+
+inline flow_report torch_exported_onnx_flow(graph::graph& g, const flow_options& o = {}) {
+    flow_report report;
+    report.flow = "torch_exported";
+    onnx::infer_shapes(g, report.flow);
+    detail::run_to_fixed_point(g,
+                               detail::concat({preprocess_passes(o), constant_folding_passes(),
+                                               common_optimization_passes(o), postprocess_passes(o)}),
+                               o, report);
+    return report;
+}
+
+}  // namespace ktc::rewrite
