@@ -8,42 +8,15 @@
 #include <sys/wait.h>
 
 #include "ktc/core/npy.hpp"
+#include "support/cli_runner.hpp"
 #include "support/onnx_builder.hpp"
 
 namespace fs = std::filesystem;
 using namespace ktc;
 
-namespace {
-
-struct result {
-    int code;
-    std::string output;  // stdout and stderr together
-};
-
-result ktc_run(const std::string& arguments) {
-    const std::string cmd = std::string(KTC_BINARY) + " " + arguments + " 2>&1";
-    FILE* pipe = popen(cmd.c_str(), "r");
-    REQUIRE(pipe);
-    std::string out;
-    char buf[512];
-    while (fgets(buf, sizeof buf, pipe)) out += buf;
-    const int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-struct temp_dir {
-    fs::path path = fs::temp_directory_path() / ("ktc_cli_test_" + std::to_string(::getpid()));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() { fs::remove_all(path); }
-    std::string file(const std::string& name, const std::string& bytes) const {
-        std::ofstream(path / name, std::ios::binary) << bytes;
-        return (path / name).string();
-    }
-};
-
-std::size_t line_count(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
-
-}  // namespace
+using testing::ktc_run;
+using testing::line_count;
+using testing::temp_dir;
 
 TEST_CASE("usage errors exit with 2") {
     CHECK(ktc_run("").code == 2);
