@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake
   libboost-graph-dev libboost-program-options-dev libeigen3-dev
-  libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev
-  libonnx-testdata dataset-fashion-mnist
+  libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev nlohmann-json3-dev
+  libonnx-testdata dataset-fashion-mnist chromium
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
 )
 if [[ "${1:-}" == "--bench" ]]; then packages+=(nodejs npm); fi
