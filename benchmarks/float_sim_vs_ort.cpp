@@ -62,7 +62,7 @@ double ort_median_ms(const fs::path& script, const fs::path& model, const fs::pa
     std::string out;
     char buf[256];
     while (fgets(buf, sizeof buf, pipe)) out += buf;
-    if (pclose(pipe) != 0) throw std::runtime_error("ort_latency.js failed (npm install in benchmarks/?)");
+    if (pclose(pipe) != 0) throw std::runtime_error("ort_latency.js failed (bash scripts/peers.sh installs ONNX Runtime)");
     const auto at = out.find("\"median_ms\":");
     if (at == std::string::npos) throw std::runtime_error("unexpected output from ort_latency.js: " + out);
     return std::stod(out.substr(at + 12));

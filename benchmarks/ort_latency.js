@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const ort = require(path.join(__dirname, 'node_modules', 'onnxruntime-node'));
+const ort = require(path.join(__dirname, '..', 'tools', 'peers', 'node_modules', 'onnxruntime-node'));
 
 // Reads a little-endian float32 C-order .npy (what tools/zoo.py writes).
 function readNpyFloat32(file) {

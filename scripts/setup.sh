@@ -9,8 +9,8 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev nlohmann-json3-dev
   libonnx-testdata dataset-fashion-mnist chromium
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  nodejs npm
 )
-if [[ "${1:-}" == "--bench" ]]; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
