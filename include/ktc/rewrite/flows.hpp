@@ -2,7 +2,8 @@
 //
 // onnx2onnx_flow            preprocess -> common optimization -> postprocess -> options -> tail
 // torch_exported_onnx_flow  preprocess -> constant folding with shape inference to a fixed point
-//                           -> common optimization -> postprocess
+//                           -> common optimization -> postprocess -> options -> tail
+// (the vendor's torch flow takes no options; ktc applies them after either flow, once)
 // (kneron-facts §2 lists each stage by effect; docs/passes.md lists every pass.)
 //
 // Each stage is a list of passes applied greedily in order. The whole sequence then runs again
@@ -11,11 +12,18 @@
 // each round: later patterns read value_infos.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ktc/onnx/shape_inference.hpp"
 #include "ktc/rewrite/pattern.hpp"
+#include "ktc/rewrite/passes/bgr.hpp"
+#include "ktc/rewrite/passes/bn_before_add.hpp"
+#include "ktc/rewrite/passes/bn_on_skip.hpp"
+#include "ktc/rewrite/passes/eliminate_tail.hpp"
+#include "ktc/rewrite/passes/norm.hpp"
+#include "ktc/rewrite/passes/rgba2yynn.hpp"
 #include "ktc/rewrite/passes/eliminate_identity.hpp"
 #include "ktc/rewrite/passes/eliminate_noop.hpp"
 #include "ktc/rewrite/passes/fold_constants.hpp"
@@ -47,6 +55,7 @@ struct flow_report {
     std::vector<step_report> steps;  // one per pass application that changed something
     int rounds = 0;
     bool converged = false;  // every pass converged and the last round changed nothing
+    std::optional<passes::tail_report> tail;  // what eliminate_tail removed (when it ran)
 };
 
 // ---- the stages ------------------------------------------------------------------------------
@@ -103,6 +112,31 @@ inline void run_to_fixed_point(graph::graph& g, const std::vector<pass>& sequenc
     report.rounds = o.max_rounds;
 }
 
+// The options and the tail: graph-level functions applied once, after the fixed point. They add
+// nodes the optimizing passes would fold away again (identity BNs, 1x1 input convs) and some are
+// not idempotent (bgr swaps back, norm adds 0.5 again), so they never run inside the loop; a
+// flow applies each at most once. Order: bn_on_skip, bn_before_add, bgr, norm, rgba2yynn, then
+// eliminate_tail; shapes are re-inferred after them.
+inline void apply_options_and_tail(graph::graph& g, const flow_options& o, flow_report& report) {
+    auto step = [&](const char* name, bool on, auto&& apply) {
+        if (!on) return;
+        const std::size_t n = apply(g, report.changes);
+        if (n > 0) report.steps.push_back({name, pass_result{true, 1, n}});
+    };
+    step("bn_on_skip", o.bn_on_skip, passes::add_bn_on_skip);
+    step("bn_before_add", o.bn_before_add, passes::add_bn_before_add);
+    step("bgr", o.bgr, passes::swap_input_rgb_bgr);
+    step("norm", o.norm, passes::add_half_to_inputs);
+    step("rgba2yynn", o.rgba2yynn, passes::convert_rgba_to_yynn);
+    if (o.eliminate_tail) {
+        report.tail = passes::eliminate_tail(g, report.changes);
+        if (!report.tail->removed.empty())
+            report.steps.push_back({"eliminate_tail", pass_result{true, 1, report.tail->removed.size()}});
+    }
+    if (o.bn_on_skip || o.bn_before_add || o.bgr || o.norm || o.rgba2yynn || o.eliminate_tail)
+        onnx::infer_shapes(g, report.flow);
+}
+
 inline std::vector<pass> concat(std::vector<std::vector<pass>> stages) {
     std::vector<pass> all;
     for (auto& s : stages)
@@ -120,6 +154,7 @@ inline flow_report onnx2onnx_flow(graph::graph& g, const flow_options& o = {}) {
                                detail::concat({preprocess_passes(o), constant_folding_passes(),
                                                common_optimization_passes(o), postprocess_passes(o)}),
                                o, report);
+    detail::apply_options_and_tail(g, o, report);
     return report;
 }
 
@@ -131,6 +166,7 @@ inline flow_report torch_exported_onnx_flow(graph::graph& g, const flow_options&
                                detail::concat({preprocess_passes(o), constant_folding_passes(),
                                                common_optimization_passes(o), postprocess_passes(o)}),
                                o, report);
+    detail::apply_options_and_tail(g, o, report);
     return report;
 }
 
