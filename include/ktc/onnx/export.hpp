@@ -86,10 +86,9 @@ inline ::onnx::ModelProto to_model(const graph::graph& g) {
     return m;
 }
 
-// Writes the model atomically after checking it with the onnx checker: ktc never writes a model
-// the onnx library would reject.
-inline void save(const graph::graph& g, const std::filesystem::path& path) {
-    const ::onnx::ModelProto m = to_model(g);
+// Writes `m` atomically after checking it with the onnx checker: ktc never writes a model the
+// onnx library would reject.
+inline void save_model(const ::onnx::ModelProto& m, const std::filesystem::path& path) {
     try {
         ::onnx::checker::check_model(m);
     } catch (const std::exception& e) {
@@ -101,5 +100,8 @@ inline void save(const graph::graph& g, const std::filesystem::path& path) {
     if (!m.SerializeToString(&bytes)) throw error(path.string() + ": model serialization failed");
     write_file_atomically(path, bytes);
 }
+
+// Writes the graph at opset g.opset (17), IR 8; see save_model. (onnx/opset11.hpp writes opset 11.)
+inline void save(const graph::graph& g, const std::filesystem::path& path) { save_model(to_model(g), path); }
 
 }  // namespace ktc::onnx
