@@ -1,0 +1,148 @@
+// ktc/quant/observer.hpp - what calibration learns about one tensor, sample after sample.
+//
+// A range_observer sees every value a tensor takes over the calibration set and keeps, in memory
+// that does not grow with the number of samples: min, max, and a histogram of |x| whose range
+// doubles (merging bin pairs) whenever a larger value arrives. From those it answers the three
+// range methods of `ktc analysis` (docs/numerics.md):
+//   max         max |x|                                   (the vendor's "default" statistics)
+//   percentile  the |x| below which a fraction p of values lie (the vendor's outlier = 0.999)
+//   mse         the clip c that minimizes the expected squared error of quantizing to c at a
+//               given bit width (clipping error above c + rounding error below it)
+// Observers of the same tensor from different threads merge exactly (same doubling ladder).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "ktc/core/error.hpp"
+
+namespace ktc::quant {
+
+enum class range_method { max, percentile, mse };
+
+class range_observer {
+public:
+    static constexpr std::size_t bins = 2048;
+
+    void observe(std::span<const float> values) {
+        float lo = min_, hi = max_, top = 0;
+        std::uint64_t finite = 0;
+        for (const float v : values) {
+            if (!std::isfinite(v)) {
+                ++non_finite_;
+                continue;
+            }
+            ++finite;
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+            top = std::max(top, std::abs(v));
+        }
+        min_ = lo;
+        max_ = hi;
+        grow_to(top);
+        if (range_ == 0) {  // all zeros so far
+            zeros_ += finite;
+            return;
+        }
+        const double per_bin = bins / range_;
+        for (const float v : values) {
+            if (!std::isfinite(v)) continue;
+            const auto b = std::min<std::size_t>(bins - 1, static_cast<std::size_t>(std::abs(v) * per_bin));
+            ++histogram_[b];
+        }
+        count_ += finite;
+    }
+
+    void merge(const range_observer& other) {
+        min_ = std::min(min_, other.min_);
+        max_ = std::max(max_, other.max_);
+        non_finite_ += other.non_finite_;
+        range_observer o = other;
+        grow_to(o.range_);
+        o.grow_to(range_);
+        for (std::size_t b = 0; b < bins; ++b) histogram_[b] += o.histogram_[b];
+        zeros_ += o.zeros_;
+        count_ += o.count_;
+    }
+
+    bool empty() const { return count_ + zeros_ == 0; }
+    float min() const { return empty() ? 0.f : min_; }
+    float max() const { return empty() ? 0.f : max_; }
+    double max_abs() const { return empty() ? 0.0 : std::max(std::abs(double(min_)), std::abs(double(max_))); }
+    std::uint64_t non_finite() const { return non_finite_; }
+
+    // The smallest bin edge below which at least `fraction` of the values lie (never above max_abs).
+    double percentile_abs(double fraction) const {
+        if (!(fraction > 0 && fraction <= 1)) throw usage_error("percentile " + std::to_string(fraction) + " is not in (0, 1]");
+        const double total = double(count_ + zeros_);
+        if (total == 0 || range_ == 0) return 0;
+        double seen = double(zeros_);
+        for (std::size_t b = 0; b < bins; ++b) {
+            seen += double(histogram_[b]);
+            if (seen >= fraction * total) return std::min(max_abs(), (b + 1) * range_ / bins);
+        }
+        return max_abs();
+    }
+
+    // The clip that minimizes the histogram's expected squared error at `bits` bits, among the
+    // power-of-two clips a radix can express (what the fixed-point format can actually use).
+    double mse_abs(int bits) const {
+        if (range_ == 0) return 0;
+        double best = max_abs(), best_error = std::numeric_limits<double>::infinity();
+        for (int k = 0; k < 24; ++k) {
+            const double clip = std::ldexp(std::exp2(std::ceil(std::log2(max_abs()))), -k);
+            const double step = clip / double(std::int64_t{1} << (bits - 1));
+            double err = 0;
+            for (std::size_t b = 0; b < bins; ++b) {
+                if (!histogram_[b]) continue;
+                const double centre = (b + 0.5) * range_ / bins;
+                err += double(histogram_[b]) * (centre > clip ? (centre - clip) * (centre - clip) : step * step / 12);
+            }
+            if (err < best_error) {
+                best_error = err;
+                best = std::min(clip, max_abs());
+            }
+        }
+        return best;
+    }
+
+    double range(range_method m, double percentile, int bits) const {
+        switch (m) {
+            case range_method::max: return max_abs();
+            case range_method::percentile: return percentile_abs(percentile);
+            case range_method::mse: return mse_abs(bits);
+        }
+        return max_abs();
+    }
+
+private:
+    // Doubles the histogram's range (merging bin pairs) until it covers `top`. The ladder starts
+    // at a power of two, so two observers of one tensor always land on the same ranges.
+    void grow_to(double top) {
+        if (!(top > 0)) return;
+        if (range_ == 0) {
+            range_ = std::exp2(std::ceil(std::log2(top)));
+            if (range_ < top) range_ *= 2;
+            return;
+        }
+        while (range_ < top) {
+            for (std::size_t b = 0; b < bins / 2; ++b) histogram_[b] = histogram_[2 * b] + histogram_[2 * b + 1];
+            std::fill(histogram_.begin() + bins / 2, histogram_.end(), 0);
+            range_ *= 2;
+        }
+    }
+
+    float min_ = std::numeric_limits<float>::infinity();
+    float max_ = -std::numeric_limits<float>::infinity();
+    double range_ = 0;                 // the histogram covers |x| in [0, range_)
+    std::vector<std::uint64_t> histogram_ = std::vector<std::uint64_t>(bins, 0);
+    std::uint64_t count_ = 0;          // values in the histogram
+    std::uint64_t zeros_ = 0;          // values seen while every value so far was zero
+    std::uint64_t non_finite_ = 0;
+};
+
+}  // namespace ktc::quant
