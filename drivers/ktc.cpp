@@ -6,6 +6,7 @@
 
 namespace ktc::cli {
 int run_infer(const args&);
+int run_evaluate(const args&);
 }
 
 namespace {
@@ -14,6 +15,7 @@ using ktc::cli::verb;
 
 const verb verbs[] = {
     {"infer", "run a model on .npy inputs (float simulator for --onnx)", &ktc::cli::run_infer},
+    {"evaluate", "check a model against a chip and estimate its performance", &ktc::cli::run_evaluate},
 };
 
 void print_help(std::ostream& out) {

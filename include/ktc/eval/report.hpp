@@ -188,7 +188,7 @@ inline std::string text_report(const evaluation& e) {
     // every row across the screen (the name is printed whole all the same).
     std::size_t name_w = 5, op_w = 2;
     for (const auto& l : p.layers) {
-        name_w = std::max(name_w, std::min<std::size_t>(l.name.size(), 32));
+        name_w = std::max(name_w, std::min<std::size_t>(l.name.size(), 48));
         op_w = std::max(op_w, std::min<std::size_t>(ops_of(l, nodes).size(), 24));
     }
     out += "\n" + pad_right("layer", name_w) + "  " + pad_right("op", op_w) + "  " + pad_left("MACs", 12) + "  " +

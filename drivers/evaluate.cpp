@@ -1,0 +1,91 @@
+// drivers/evaluate.cpp - `ktc evaluate`: the IP evaluator. Which nodes the chip runs, and how fast.
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <iostream>
+
+#include "cli.hpp"
+#include "ktc/core/atomic_file.hpp"
+#include "ktc/eval/report.hpp"
+#include "ktc/eval/support.hpp"
+#include "ktc/onnx/import.hpp"
+#include "ktc/platform/platform.hpp"
+#include "ktc/rewrite/flows.hpp"
+
+#if __has_include("ktc/eval/cost.hpp")
+#include "ktc/eval/cost.hpp"
+#define KTC_HAVE_COST_MODEL 1
+#endif
+
+namespace ktc::cli {
+
+namespace {
+
+const char* evaluate_usage =
+    "usage: ktc evaluate MODEL.onnx --platform 520|720 [--json FILE] [--html FILE] [--quiet]\n"
+    "                    [--no-optimize]\n\n"
+    "Checks that every node of the model can run on the chip (on its NPU, or on its CPU with a\n"
+    "warning) and estimates the model's performance there: a per-layer table and the vendor's\n"
+    "summary (estimate FPS, total time, theoretical convolution time, average DRAM bandwidth, MAC\n"
+    "efficiency, MAC idle and running time) on stdout. The model is first optimized by the\n"
+    "onnx2onnx flow, as the vendor evaluates optimized models (--no-optimize: as given).\n"
+    "Exit 3 when a node cannot run anywhere on the chip: every such node is listed with the rule\n"
+    "it breaks, and the --json/--html reports are still written with that list.\n"
+    "Evaluating a .bie needs the quantizer, which ktc does not have yet (exit 3).";
+
+std::string lowercase_extension(const std::string& path) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    return ext;
+}
+
+template <class P>
+int evaluate_on(const std::string& model_path, const po::variables_map& vm) {
+    const std::string ext = lowercase_extension(model_path);
+    if (ext == ".bie")
+        throw unsupported_error(model_path + ": evaluating a .bie is not implemented yet (ktc has no quantizer); "
+                                             "evaluate the .onnx it was made from");
+    if (ext != ".onnx") throw usage_error(model_path + ": expected a .onnx (or .bie) model");
+
+    graph::graph g = onnx::load(model_path);
+    if (!vm.count("no-optimize")) rewrite::onnx2onnx_flow(g);
+
+    eval::evaluation e{model_path, eval::support_check<P>(g), std::nullopt};
+    if (e.support.runnable()) {
+#ifdef KTC_HAVE_COST_MODEL
+        e.performance = eval::estimate_performance<P>(g, e.support);
+#else
+        throw error(model_path + ": the cost model (eval/cost.hpp) is not part of this build yet");
+#endif
+    }
+
+    if (vm.count("json")) write_file_atomically(vm["json"].as<std::string>(), eval::json_text(e));
+    if (vm.count("html")) write_file_atomically(vm["html"].as<std::string>(), eval::html_report(e));
+    if (!e.support.runnable()) throw unsupported_error(eval::unsupported_message(e.support, model_path));
+    if (!vm.count("quiet")) std::cout << eval::text_report(e);
+    return 0;
+}
+
+}  // namespace
+
+int run_evaluate(const args& a) {
+    po::options_description options("options");
+    std::string model_path, platform_name;
+    options.add_options()
+        ("model", po::value(&model_path), "the model (also the first positional argument)")
+        ("platform,p", po::value(&platform_name)->required(), "target chip: 520 or 720")
+        ("json", po::value<std::string>(), "also write the report as JSON to FILE")
+        ("html", po::value<std::string>(), "also write the report as one self-contained HTML page to FILE")
+        ("no-optimize", "evaluate the model as given, without the onnx2onnx flow")
+        ("quiet,q", "print nothing on success (files asked for are still written)");
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    po::variables_map vm;
+    if (!parse(a, options, vm, evaluate_usage, &positional)) return 0;
+    if (model_path.empty()) throw usage_error("no MODEL given (ktc evaluate MODEL.onnx --platform 520|720)");
+    return platform::with_platform(platform_name, [&](auto tag) {
+        return evaluate_on<decltype(tag)>(model_path, vm);
+    });
+}
+
+}  // namespace ktc::cli
