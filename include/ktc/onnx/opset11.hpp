@@ -19,13 +19,15 @@
 //   Shape                                 start/end (opset 15) -> Shape + Slice
 //   Reshape                               allowzero=1 kept only when the shape has no 0
 //   QuantizeLinear, DequantizeLinear      per-axis (non-scalar) scales are refused
+//   Scatter (deprecated in 11)            -> ScatterElements (the same op, renamed)
 //   RoiAlign                              only coordinate_transformation_mode=output_half_pixel
 //                                         (the opset-10 behaviour) is accepted
 // Then every default-domain node is checked against its opset-11 schema
-// (OpSchemaRegistry::Schema(op, 11)): an op with no opset-11 schema is refused; an attribute
-// the opset-11 schema does not know is dropped when it holds its opset-17 default (BatchNormalization
-// training_mode=0, ArgMax select_last_index=0, ...) and refused otherwise; extra inputs or outputs
-// are refused. Every refused node is listed in one unsupported_error (exit 3).
+// (OpSchemaRegistry::Schema(op, 11)): an op with no opset-11 schema, or deprecated there, is
+// refused; an attribute the opset-11 schema does not know is dropped when it holds its opset-17
+// default (BatchNormalization training_mode=0, ArgMax select_last_index=0, ...) and refused
+// otherwise; extra inputs or outputs are refused. Every refused node is listed in one
+// unsupported_error (exit 3).
 //
 // to_opset11_model exports the lowered graph, sets IR 6 and checks the result with the onnx
 // checker and strict onnx shape inference (type checks on, node errors fatal).
@@ -238,6 +240,8 @@ inline void lower_node(graph::graph& g, graph::vertex v, refusals& refused) {
         const bool scalar = t ? t->size() == 1 : scale && scale->rank_known && element_count(scale->shape) == 1;
         if (!scalar) refused.add(n, "per-axis quantization has no opset-11 form");
         else n.attrs.erase("axis");
+    } else if (op == "Scatter") {  // deprecated in opset 11 under its new name, same meaning
+        n.op_type = "ScatterElements";
     } else if (op == "RoiAlign") {
         if (n.attrs.get_string("coordinate_transformation_mode", "half_pixel") != "output_half_pixel")
             refused.add(n, "coordinate_transformation_mode other than output_half_pixel has no opset-11 form");
@@ -254,6 +258,10 @@ inline void check_against_opset11(graph::graph& g, graph::vertex v, refusals& re
     if (!s11) {
         refused.add(n, s17 ? "the op exists only since opset " + std::to_string(s17->SinceVersion())
                            : "the op has no opset-11 schema");
+        return;
+    }
+    if (s11->Deprecated()) {
+        refused.add(n, "the op is deprecated in opset 11");
         return;
     }
     std::vector<std::string> unknown;
