@@ -1,0 +1,243 @@
+// ktc/kernels/fixed/conv.hpp - Conv and ConvTranspose on integers (docs/numerics.md, "How each
+// NPU op computes"), any number of spatial axes, groups, depthwise, dilations, pads, strides.
+//
+// Operands (quant/annotations.hpp):
+//   input 0  X  int8/int16 activation at radix r_in (ktc.input_radix[0], ktc.input_bits[0])
+//   input 1  W  int8/int16 constant weight; radix r_w[m] per output channel m (ktc.weight_radix,
+//               size M or 1); an activation weight (ktc.input_radix[1]) is accepted too
+//   input 2  B  optional int32 bias; radix r_b[m] per channel (ktc.bias_radix), r_b[m] <= r_in + r_w[m]
+//   output   Y  int8/int16 at radix r_out, width bits_out (ktc.output_radix[0], ktc.output_bits[0])
+//
+// Per output element of channel m:
+//   acc = (B[m] << (r_in + r_w[m] - r_b[m])) + sum over (c, tap) of X * W        (radix r_in + r_w[m])
+//   y   = rescale(acc, r_in + r_w[m], r_out, bits_out)     (round half up, then saturate)
+//   y   = min(max(y, lo), hi)  with lo, hi = quantize(ktc.fused_min / ktc.fused_max, r_out, bits_out)
+//
+// Accumulator: int64. Each product is below 2^15 * 2^15 = 2^30 in magnitude; a sum over K = C/g *
+// taps products (K < 2^31: a weight holds fewer than 2^31 elements) stays below 2^61, and the bias
+// is below 2^31 * 2^30 (its shift is at most 30, checked): |acc| < 2^62, what fixed::round_shift
+// requires. An int32 accumulator would suffice for int8 up to 2^17 products (docs/numerics.md).
+//
+// These are the plain reference kernels: one loop nest over the window (the float kernels'
+// for_each_tap visits every (tap, output, input index) of a window), no tiling.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ktc/kernels/fixed/requantize.hpp"
+#include "ktc/kernels/float/conv.hpp"
+#include "ktc/kernels/kernel.hpp"
+#include "ktc/kernels/window.hpp"
+
+namespace ktc::kernels::fixed {
+
+namespace conv_detail {
+
+// Everything a conv loop needs, resolved and checked before any arithmetic.
+struct conv_params {
+    window w;                           // geometry of the forward window (input -> output)
+    std::int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+    std::vector<int> acc_radix;         // per output channel: r_in + r_w[m]
+    std::vector<std::int64_t> bias;     // per output channel at acc_radix[m]; empty = none
+    detail::value_format out;
+    detail::clamp_bounds clamp{0, 0};
+
+    std::int64_t in_per_group() const { return in_channels / group; }
+    std::int64_t out_per_group() const { return out_channels / group; }
+};
+
+// acc radix, bias, output format and clamp: the epilogue shared by Conv and ConvTranspose.
+inline void resolve_epilogue(const kernel_call& call, conv_params& p, int in_radix) {
+    const std::vector<int> wr = detail::operand_radices(call, p.out_channels);
+    p.acc_radix.resize(wr.size());
+    for (std::size_t m = 0; m < wr.size(); ++m) p.acc_radix[m] = in_radix + wr[m];
+    p.bias = detail::bias_at_accumulator(call, 2, p.acc_radix);
+    p.out = detail::output_format(call);
+    p.clamp = detail::fused_bounds(call, p.out);
+}
+
+// One output element from its accumulator.
+template <class Y>
+Y finish(const conv_params& p, std::int64_t acc, std::int64_t m) {
+    return static_cast<Y>(p.clamp.apply(ktc::fixed::rescale(acc, p.acc_radix[m], p.out.radix, p.out.bits)));
+}
+
+// The plain conv: for each image n and output channel m, acc[o] over every (c, tap).
+template <class X, class W, class Y>
+void conv_reference(const conv_params& p, const X* x, const W* wt, Y* y) {
+    const window& w = p.w;
+    const std::int64_t Cg = p.in_per_group(), Mg = p.out_per_group(), taps = w.kernel_size();
+    const std::int64_t in = w.in_size(), out = w.out_size();
+    std::vector<std::int64_t> acc(static_cast<std::size_t>(out));
+    for (std::int64_t n = 0; n < p.batch; ++n)
+        for (std::int64_t m = 0; m < p.out_channels; ++m) {
+            const std::int64_t g = m / Mg;
+            std::fill(acc.begin(), acc.end(), p.bias.empty() ? 0 : p.bias[m]);
+            for (std::int64_t c = 0; c < Cg; ++c) {
+                const X* xc = x + (n * p.in_channels + g * Cg + c) * in;
+                const W* wc = wt + (m * Cg + c) * taps;
+                floating::detail::for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+                    if (i >= 0) acc[o] += std::int64_t{xc[i]} * std::int64_t{wc[tap]};
+                });
+            }
+            Y* ym = y + (n * p.out_channels + m) * out;
+            for (std::int64_t o = 0; o < out; ++o) ym[o] = finish<Y>(p, acc[o], m);
+        }
+}
+
+// The plain transposed conv: every input element scatters X * W into the output positions its
+// taps reach (the adjoint of conv_reference's gather), then the epilogue per output element.
+template <class X, class W, class Y>
+void conv_transpose_reference(const conv_params& p, const X* x, const W* wt, Y* y) {
+    const window& w = p.w;  // w.in: output extent, w.out: input extent (the forward conv's view)
+    const std::int64_t Cg = p.in_per_group(), Mg = p.out_per_group(), taps = w.kernel_size();
+    const std::int64_t in = w.out_size(), out = w.in_size();
+    std::vector<std::int64_t> acc(static_cast<std::size_t>(out));
+    for (std::int64_t n = 0; n < p.batch; ++n)
+        for (std::int64_t m = 0; m < p.out_channels; ++m) {
+            const std::int64_t g = m / Mg, j = m % Mg;
+            std::fill(acc.begin(), acc.end(), p.bias.empty() ? 0 : p.bias[m]);
+            for (std::int64_t c = 0; c < Cg; ++c) {
+                const X* xc = x + (n * p.in_channels + g * Cg + c) * in;
+                const W* wc = wt + ((g * Cg + c) * Mg + j) * taps;  // weight [C, M/g, k...]
+                floating::detail::for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+                    if (i >= 0) acc[i] += std::int64_t{xc[o]} * std::int64_t{wc[tap]};
+                });
+            }
+            Y* ym = y + (n * p.out_channels + m) * out;
+            for (std::int64_t o = 0; o < out; ++o) ym[o] = finish<Y>(p, acc[o], m);
+        }
+}
+
+// Runs body.template operator()<X, W, Y>() for the dtypes of X, W and the output width.
+template <class Body>
+void visit_conv_types(const kernel_call& call, dtype x, dtype w, int out_bits, Body&& body) {
+    detail::visit_activation(call, x, [&](auto xt) {
+        detail::visit_activation(call, w, [&](auto wt) {
+            detail::visit_activation(call, quant::integer_type(out_bits), [&](auto yt) {
+                body(xt, wt, yt);
+            });
+        });
+    });
+}
+
+inline void check_weight(const kernel_call& call, const tensor& x, const tensor& wt) {
+    if (x.rank() < 3 || wt.rank() != x.rank())
+        throw call.fail("input " + to_string(x.shape()) + " and weight " + to_string(wt.shape()) +
+                        " must both be N x C x spatial...");
+    if (wt.type() != dtype::int8 && wt.type() != dtype::int16)
+        throw call.fail(std::string("weight must be an int8 or int16 tensor, got ") + name_of(wt.type()));
+}
+
+}  // namespace conv_detail
+
+inline void conv(const kernel_call& call) {
+    using namespace conv_detail;
+    const tensor& x = call.input(0);
+    const tensor& wt = call.input(1);
+    const detail::value_format in = detail::input_format(call, 0);
+    check_weight(call, x, wt);
+    conv_params p;
+    p.batch = x.dim(0);
+    p.in_channels = x.dim(1);
+    p.out_channels = wt.dim(0);
+    p.group = call.attrs().get_int("group", 1);
+    if (p.group < 1 || p.in_channels % p.group || p.out_channels % p.group || wt.dim(1) != p.in_channels / p.group)
+        throw call.fail("group " + std::to_string(p.group) + " does not divide input channels " +
+                        std::to_string(p.in_channels) + " and weight " + to_string(wt.shape()));
+    const shape_t spatial(x.shape().begin() + 2, x.shape().end());
+    const shape_t kernel(wt.shape().begin() + 2, wt.shape().end());
+    if (call.attrs().has("kernel_shape") && call.attrs().get_ints("kernel_shape") != kernel)
+        throw call.fail("kernel_shape does not match the weight");
+    p.w = resolve_window(call, spatial, kernel);
+    resolve_epilogue(call, p, in.radix);
+
+    shape_t out_shape{p.batch, p.out_channels};
+    out_shape.insert(out_shape.end(), p.w.out.begin(), p.w.out.end());
+    tensor y(quant::integer_type(p.out.bits), out_shape);
+    visit_conv_types(call, x.type(), wt.type(), p.out.bits, [&](auto xt, auto wt_tag, auto yt) {
+        using X = decltype(xt);
+        using W = decltype(wt_tag);
+        using Y = decltype(yt);
+        conv_reference<X, W, Y>(p, x.data<X>(), wt.data<W>(), y.data<Y>());
+    });
+    call.output() = std::move(y);
+}
+
+// ConvTranspose geometry as ONNX defines it (strides, dilations, pads or auto_pad, output_padding,
+// output_shape), the same rule as the float kernel's: the output is the input of the forward
+// conv whose window is returned (w.in = output extent, w.out = input extent).
+inline window conv_transpose_window(const kernel_call& call, const shape_t& in, const shape_t& kernel) {
+    const auto& a = call.attrs();
+    const std::size_t r = in.size();
+    const shape_t strides = a.get_ints("strides", shape_t(r, 1));
+    const shape_t dilations = a.get_ints("dilations", shape_t(r, 1));
+    const shape_t output_padding = a.get_ints("output_padding", shape_t(r, 0));
+    if (strides.size() != r || dilations.size() != r || output_padding.size() != r)
+        throw call.fail("strides, dilations and output_padding need one value per spatial axis");
+    shape_t pads = a.get_ints("pads", shape_t(2 * r, 0));
+    if (pads.size() != 2 * r) throw call.fail("pads must have 2 values per spatial axis");
+    const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
+    const shape_t output_shape = a.get_ints("output_shape");
+    window w;
+    w.kernel = kernel;
+    w.strides = strides;
+    w.dilations = dilations;
+    w.out = in;
+    w.in.resize(r);
+    for (std::size_t d = 0; d < r; ++d) {
+        if (strides[d] < 1 || dilations[d] < 1) throw call.fail("strides and dilations must be positive");
+        const std::int64_t full = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1;
+        if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+            if (!output_shape.empty() && output_shape.size() < r) throw call.fail("output_shape is too short");
+            const std::int64_t target = !output_shape.empty() ? output_shape[output_shape.size() - r + d] : in[d] * strides[d];
+            const std::int64_t total = full - target;
+            pads[d] = total < 0 ? 0 : auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+            pads[d + r] = total - pads[d];
+        }
+        w.in[d] = full - pads[d] - pads[d + r];
+        if (w.in[d] < 0) throw call.fail("pads remove more than the output holds");
+    }
+    w.pads_begin.assign(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(r));
+    w.pads_end.assign(pads.begin() + static_cast<std::ptrdiff_t>(r), pads.end());
+    return w;
+}
+
+inline void conv_transpose(const kernel_call& call) {
+    using namespace conv_detail;
+    const tensor& x = call.input(0);
+    const tensor& wt = call.input(1);
+    const detail::value_format in = detail::input_format(call, 0);
+    check_weight(call, x, wt);
+    conv_params p;
+    p.batch = x.dim(0);
+    p.in_channels = x.dim(1);
+    p.group = call.attrs().get_int("group", 1);
+    if (p.group < 1 || p.in_channels % p.group || wt.dim(0) != p.in_channels)
+        throw call.fail("weight " + to_string(wt.shape()) + " must be [C, M/group, k...]");
+    p.out_channels = wt.dim(1) * p.group;
+    const shape_t spatial(x.shape().begin() + 2, x.shape().end());
+    const shape_t kernel(wt.shape().begin() + 2, wt.shape().end());
+    p.w = conv_transpose_window(call, spatial, kernel);
+    resolve_epilogue(call, p, in.radix);
+
+    shape_t out_shape{p.batch, p.out_channels};
+    out_shape.insert(out_shape.end(), p.w.in.begin(), p.w.in.end());
+    tensor y(quant::integer_type(p.out.bits), out_shape);
+    visit_conv_types(call, x.type(), wt.type(), p.out.bits, [&](auto xt, auto wt_tag, auto yt) {
+        using X = decltype(xt);
+        using W = decltype(wt_tag);
+        using Y = decltype(yt);
+        conv_transpose_reference<X, W, Y>(p, x.data<X>(), wt.data<W>(), y.data<Y>());
+    });
+    call.output() = std::move(y);
+}
+
+inline void add_conv_kernels(kernel_table& t) {
+    t["Conv"] = &conv;
+    t["ConvTranspose"] = &conv_transpose;
+}
+
+}  // namespace ktc::kernels::fixed

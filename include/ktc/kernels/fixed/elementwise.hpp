@@ -1,0 +1,144 @@
+// ktc/kernels/fixed/elementwise.hpp - element-wise ops on integers (docs/numerics.md).
+//
+// Add / Sub: a at r_a and b at r_b are both shifted left to r = max(r_a, r_b) (exact), added or
+//            subtracted in int64, then rescaled to the output format.
+// Mul:       q_a * q_b (int64) at r_a + r_b, rescaled to the output format.
+//            Both with numpy broadcasting (the float kernels' broadcast plan). Operands and the
+//            output may have different widths. int64 holds every intermediate: |q| < 2^15 and
+//            the radices differ by far less than 46 bits, so a shifted operand stays below 2^61
+//            (checked) and a product below 2^30.
+// Concat:    each input rescaled to the output format, then concatenated (the float kernel).
+// Unary element-wise ops (Relu, LeakyRelu, PRelu with a constant slope, Clip, Sigmoid, Tanh,
+//            HardSigmoid, HardSwish, Elu, Selu, Softplus, Exp, Log, Sqrt, Abs, Neg, Erf,
+//            Reciprocal, and any other node that carries ktc.lookup_table): the quantizer tabulates
+//            the float op over every input code, table[q - min_of(input_bits)] =
+//            quantize(f(q * 2^-r_in), r_out, output_bits); the kernel is one load per element.
+//            The table's dtype is the output's. The op's other inputs (PRelu's slope, Clip's
+//            bounds) and attributes are in the table already and are not read. A node without
+//            a table is an error naming it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ktc/kernels/fixed/requantize.hpp"
+#include "ktc/kernels/float/elementwise.hpp"
+#include "ktc/kernels/float/layout.hpp"
+#include "ktc/kernels/kernel.hpp"
+
+namespace ktc::kernels::fixed {
+
+namespace elementwise_detail {
+
+enum class binary_kind { add, sub, mul };
+
+template <binary_kind Kind>
+void binary(const kernel_call& call) {
+    const tensor& a = call.input(0);
+    const tensor& b = call.input(1);
+    const detail::value_format fa = detail::input_format(call, 0), fb = detail::input_format(call, 1);
+    const detail::value_format out = detail::output_format(call);
+    const shape_t shape = floating::elementwise::broadcast_or_fail(call, a.shape(), b.shape());
+    // Add/Sub: the common radix and each operand's (non-negative) left shift to it.
+    // Mul: the product's radix.
+    const int common = Kind == binary_kind::mul ? fa.radix + fb.radix : std::max(fa.radix, fb.radix);
+    const int shift_a = Kind == binary_kind::mul ? 0 : common - fa.radix;
+    const int shift_b = Kind == binary_kind::mul ? 0 : common - fb.radix;
+    if (shift_a > 46 || shift_b > 46)
+        throw call.fail("input radices " + std::to_string(fa.radix) + " and " + std::to_string(fb.radix) +
+                        " are too far apart for an exact 64-bit alignment");
+    tensor y;
+    detail::visit_activation(call, a.type(), [&](auto at) {
+        detail::visit_activation(call, b.type(), [&](auto bt) {
+            detail::visit_activation(call, quant::integer_type(out.bits), [&](auto yt) {
+                using A = decltype(at);
+                using B = decltype(bt);
+                using Y = decltype(yt);
+                y = floating::elementwise::binary_apply<A, B, Y>(a, b, shape, [=](A qa, B qb) -> Y {
+                    std::int64_t r;
+                    if constexpr (Kind == binary_kind::mul) {
+                        r = std::int64_t{qa} * std::int64_t{qb};
+                    } else {
+                        const std::int64_t xa = ktc::fixed::round_shift(qa, -shift_a);  // exact
+                        const std::int64_t xb = ktc::fixed::round_shift(qb, -shift_b);
+                        r = Kind == binary_kind::add ? xa + xb : xa - xb;
+                    }
+                    return static_cast<Y>(ktc::fixed::rescale(r, common, out.radix, out.bits));
+                });
+            });
+        });
+    });
+    call.output() = std::move(y);
+}
+
+}  // namespace elementwise_detail
+
+inline void add(const kernel_call& call) { elementwise_detail::binary<elementwise_detail::binary_kind::add>(call); }
+inline void sub(const kernel_call& call) { elementwise_detail::binary<elementwise_detail::binary_kind::sub>(call); }
+inline void mul(const kernel_call& call) { elementwise_detail::binary<elementwise_detail::binary_kind::mul>(call); }
+
+inline void concat(const kernel_call& call) {
+    const detail::value_format out = detail::output_format(call);
+    std::vector<tensor> moved(call.input_count());
+    std::vector<const tensor*> args(call.input_count());
+    for (std::size_t i = 0; i < call.input_count(); ++i) {
+        const tensor& x = call.input(i);
+        const detail::value_format in = detail::input_format(call, i);
+        if (in.radix == out.radix && in.bits == out.bits) {
+            args[i] = &x;
+        } else {
+            moved[i] = detail::requantize(call, x, in.radix, out);
+            args[i] = &moved[i];
+        }
+    }
+    floating::concat_kernel(kernel_call{call.node, args, call.outputs});
+}
+
+// One table load per element: y = table[q - min_of(input_bits)].
+inline void lookup(const kernel_call& call) {
+    const tensor& x = call.input(0);
+    const detail::value_format in = detail::input_format(call, 0);
+    const detail::value_format out = detail::output_format(call);
+    if (!call.attrs().has(quant::attr::lookup_table))
+        throw call.fail(std::string("no ") + quant::attr::lookup_table +
+                        " attribute: the quantizer tabulates every unary op it leaves on the NPU");
+    const tensor& table = call.attrs().get_tensor(quant::attr::lookup_table);
+    const std::int64_t entries = std::int64_t{1} << in.bits;
+    if (table.size() != entries || table.type() != quant::integer_type(out.bits))
+        throw call.fail(std::string(quant::attr::lookup_table) + " must hold 2^" + std::to_string(in.bits) + " " +
+                        name_of(quant::integer_type(out.bits)) + " entries, got " + std::to_string(table.size()) +
+                        " " + name_of(table.type()));
+    const std::int64_t offset = ktc::fixed::min_of(in.bits);
+    tensor y(table.type(), x.shape());
+    detail::visit_activation(call, x.type(), [&](auto xt) {
+        detail::visit_activation(call, table.type(), [&](auto yt) {
+            using X = decltype(xt);
+            using Y = decltype(yt);
+            const X* src = x.data<X>();
+            const Y* lut = table.data<Y>();
+            Y* dst = y.data<Y>();
+            for (std::int64_t i = 0; i < x.size(); ++i) dst[i] = lut[std::int64_t{src[i]} - offset];
+        });
+    });
+    call.output() = std::move(y);
+}
+
+// The unary ops the quantizer tabulates (docs/numerics.md, "Unary element-wise ops").
+inline const std::vector<std::string>& lookup_ops() {
+    static const std::vector<std::string> ops{"Relu",  "LeakyRelu", "PRelu", "Clip",       "Sigmoid",
+                                              "Tanh",  "HardSigmoid", "HardSwish", "Elu", "Selu",
+                                              "Softplus", "Exp", "Log", "Sqrt",  "Abs", "Neg",
+                                              "Erf",   "Reciprocal"};
+    return ops;
+}
+
+inline void add_elementwise_kernels(kernel_table& t) {
+    t["Add"] = &add;
+    t["Sub"] = &sub;
+    t["Mul"] = &mul;
+    t["Concat"] = &concat;
+    for (const auto& op : lookup_ops()) t[op] = &lookup;
+}
+
+}  // namespace ktc::kernels::fixed

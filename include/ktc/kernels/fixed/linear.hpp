@@ -1,0 +1,177 @@
+// ktc/kernels/fixed/linear.hpp - Gemm and MatMul on integers (docs/numerics.md).
+//
+// Gemm:   Y[M, N] = A'[M, K] * B'[K, N] + C with A' = transA ? A^T : A, B' = transB ? B^T : B.
+//         alpha = beta = 1 only (other values are an unsupported_error: the quantizer folds them
+//         into the weights). A is an int8/int16 activation at r_a; B a constant int8/int16
+//         weight with a radix per output column n (ktc.weight_radix, size N or 1) or an activation
+//         at its input radix; C an optional int32 bias with ktc.bias_radix per column, [N], [1, N]
+//         or a scalar (a bias varying along M is not a per-channel constant: unsupported).
+// MatMul: numpy matmul with batch broadcasting; B is either a constant integer weight (radices
+//         per column n in ktc.weight_radix) or an activation at its input radix, so the
+//         accumulator radix of column n is r_a + r_b[n].
+// Both:   acc (int64) at r_a + r_b[n], rescaled to the output format, then the fused clamp
+//         (ktc.fused_min / ktc.fused_max) if the node carries one.
+//
+// Accumulator: int64; each product is below 2^30 in magnitude and K < 2^31, the bias below 2^61
+// (detail::bias_at_accumulator), so |acc| < 2^62 as fixed::round_shift requires.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ktc/kernels/fixed/requantize.hpp"
+#include "ktc/kernels/kernel.hpp"
+
+namespace ktc::kernels::fixed {
+
+namespace linear_detail {
+
+// The epilogue of a matrix product: per output column n its accumulator radix and bias.
+struct product_params {
+    std::vector<int> acc_radix;       // per column n
+    std::vector<std::int64_t> bias;   // per column n at acc_radix[n]; empty = none
+    detail::value_format out;
+    detail::clamp_bounds clamp{0, 0};
+};
+
+// y[i, j] of an M x N product of A (strides a_row, a_col) and B (strides b_row, b_col).
+template <class A, class B, class Y>
+void product_reference(const product_params& p, const A* a, std::int64_t a_row, std::int64_t a_col,
+                       const B* b, std::int64_t b_row, std::int64_t b_col, Y* y, std::int64_t M,
+                       std::int64_t N, std::int64_t K) {
+    for (std::int64_t i = 0; i < M; ++i)
+        for (std::int64_t j = 0; j < N; ++j) {
+            std::int64_t acc = p.bias.empty() ? 0 : p.bias[j];
+            for (std::int64_t k = 0; k < K; ++k)
+                acc += std::int64_t{a[i * a_row + k * a_col]} * std::int64_t{b[k * b_row + j * b_col]};
+            y[i * N + j] = static_cast<Y>(p.clamp.apply(ktc::fixed::rescale(acc, p.acc_radix[j], p.out.radix, p.out.bits)));
+        }
+}
+
+template <class Body>
+void visit_product_types(const kernel_call& call, dtype a, dtype b, int out_bits, Body&& body) {
+    detail::visit_activation(call, a, [&](auto at) {
+        detail::visit_activation(call, b, [&](auto bt) {
+            detail::visit_activation(call, quant::integer_type(out_bits), [&](auto yt) { body(at, bt, yt); });
+        });
+    });
+}
+
+inline product_params resolve_product(const kernel_call& call, std::int64_t N, int a_radix) {
+    product_params p;
+    const std::vector<int> br = detail::operand_radices(call, N);
+    p.acc_radix.resize(br.size());
+    for (std::size_t j = 0; j < br.size(); ++j) p.acc_radix[j] = a_radix + br[j];
+    p.out = detail::output_format(call);
+    p.clamp = detail::fused_bounds(call, p.out);
+    return p;
+}
+
+inline void check_operand(const kernel_call& call, std::size_t slot) {
+    const dtype t = call.input(slot).type();
+    if (t != dtype::int8 && t != dtype::int16)
+        throw call.fail("input " + std::to_string(slot) + " must be int8 or int16, got " + name_of(t));
+    if (detail::is_quantized_input(call, slot)) detail::input_format(call, slot);  // width check
+}
+
+}  // namespace linear_detail
+
+inline void gemm(const kernel_call& call) {
+    using namespace linear_detail;
+    const tensor& a = call.input(0);
+    const tensor& b = call.input(1);
+    const auto& at = call.attrs();
+    if (at.get_float("alpha", 1.f) != 1.f || at.get_float("beta", 1.f) != 1.f)
+        throw call.unsupported("alpha and beta other than 1 (fold them into the weights before quantizing)");
+    const bool trans_a = at.get_int("transA", 0) != 0, trans_b = at.get_int("transB", 0) != 0;
+    if (a.rank() != 2 || b.rank() != 2) throw call.fail("A and B must be 2-D");
+    const detail::value_format fa = detail::input_format(call, 0);
+    check_operand(call, 1);
+    const std::int64_t M = trans_a ? a.dim(1) : a.dim(0), K = trans_a ? a.dim(0) : a.dim(1);
+    const std::int64_t N = trans_b ? b.dim(0) : b.dim(1), Kb = trans_b ? b.dim(1) : b.dim(0);
+    if (K != Kb) throw call.fail("A " + to_string(a.shape()) + " and B " + to_string(b.shape()) + " do not multiply");
+    product_params p = resolve_product(call, N, fa.radix);
+    if (call.has_input(2)) {
+        const tensor& c = call.input(2);
+        const shape_t& s = c.shape();
+        const bool per_column = c.size() == N && (s.size() == 1 || (s.size() == 2 && s[0] == 1));
+        if (!per_column && c.size() != 1)
+            throw call.unsupported("C " + to_string(s) + " is not one value per output column");
+        p.bias = detail::bias_at_accumulator(call, 2, p.acc_radix);
+    }
+    // Element (i, k) of A' is a[i * a_row + k * a_col]; element (k, j) of B' is b[k * b_row + j * b_col].
+    const std::int64_t a_row = trans_a ? 1 : a.dim(1), a_col = trans_a ? a.dim(1) : 1;
+    const std::int64_t b_row = trans_b ? 1 : b.dim(1), b_col = trans_b ? b.dim(1) : 1;
+    tensor y(quant::integer_type(p.out.bits), {M, N});
+    visit_product_types(call, a.type(), b.type(), p.out.bits, [&](auto at_, auto bt_, auto yt_) {
+        using A = decltype(at_);
+        using B = decltype(bt_);
+        using Y = decltype(yt_);
+        product_reference<A, B, Y>(p, a.data<A>(), a_row, a_col, b.data<B>(), b_row, b_col, y.data<Y>(), M, N, K);
+    });
+    call.output() = std::move(y);
+}
+
+inline void matmul(const kernel_call& call) {
+    using namespace linear_detail;
+    const tensor& a0 = call.input(0);
+    const tensor& b0 = call.input(1);
+    const detail::value_format fa = detail::input_format(call, 0);
+    check_operand(call, 1);
+    if (a0.rank() == 0 || b0.rank() == 0) throw call.fail("MatMul operands must have rank >= 1");
+    // numpy: a 1-D left operand is a row, a 1-D right operand a column; both are dropped after.
+    const bool a_vec = a0.rank() == 1, b_vec = b0.rank() == 1;
+    const shape_t sa = a_vec ? shape_t{1, a0.dim(0)} : a0.shape();
+    const shape_t sb = b_vec ? shape_t{b0.dim(0), 1} : b0.shape();
+    const std::int64_t M = sa[sa.size() - 2], K = sa.back(), N = sb.back();
+    if (sb[sb.size() - 2] != K)
+        throw call.fail("operands " + to_string(a0.shape()) + " and " + to_string(b0.shape()) + " do not multiply");
+    const shape_t batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
+    shape_t batch;
+    try {
+        batch = broadcast_shapes(batch_a, batch_b);
+    } catch (const error& e) {
+        throw call.fail(e.what());
+    }
+    const product_params p = resolve_product(call, N, fa.radix);
+    if (call.has_input(2)) throw call.fail("MatMul has two inputs");
+    shape_t out_shape = batch;
+    if (!a_vec) out_shape.push_back(M);
+    if (!b_vec) out_shape.push_back(N);
+    tensor y(quant::integer_type(p.out.bits), out_shape);
+    const std::int64_t batches = element_count(batch);
+    const shape_t bs = strides_of(batch);
+    visit_product_types(call, a0.type(), b0.type(), p.out.bits, [&](auto at_, auto bt_, auto yt_) {
+        using A = decltype(at_);
+        using B = decltype(bt_);
+        using Y = decltype(yt_);
+        for (std::int64_t i = 0; i < batches; ++i) {
+            // Batch index of each operand under broadcasting (a size-1 batch axis repeats).
+            std::int64_t ia = 0, ib = 0, stride_a = 1, stride_b = 1;
+            for (std::size_t d = batch.size(); d-- > 0;) {
+                const std::int64_t idx = (i / bs[d]) % batch[d];
+                if (d >= batch.size() - batch_a.size()) {
+                    const std::int64_t ext = batch_a[d - (batch.size() - batch_a.size())];
+                    ia += (ext == 1 ? 0 : idx) * stride_a;
+                    stride_a *= ext;
+                }
+                if (d >= batch.size() - batch_b.size()) {
+                    const std::int64_t ext = batch_b[d - (batch.size() - batch_b.size())];
+                    ib += (ext == 1 ? 0 : idx) * stride_b;
+                    stride_b *= ext;
+                }
+            }
+            product_reference<A, B, Y>(p, a0.data<A>() + ia * M * K, K, 1, b0.data<B>() + ib * K * N, N, 1,
+                                       y.data<Y>() + i * M * N, M, N, K);
+        }
+    });
+    call.output() = std::move(y);
+}
+
+inline void add_linear_kernels(kernel_table& t) {
+    t["Gemm"] = &gemm;
+    t["MatMul"] = &matmul;
+}
+
+}  // namespace ktc::kernels::fixed

@@ -1,0 +1,64 @@
+// ktc/kernels/fixed/registry.hpp - the fixed-point kernel set: what the .bie simulator runs.
+//
+// kernels() maps every op of the float table to a kernel on a quantized graph (one whose nodes
+// carry the attributes of quant/annotations.hpp): the integer kernels of conv.hpp, linear.hpp,
+// elementwise.hpp, pool.hpp and layout.hpp for the ops integer_ops() lists, and the CPU path of
+// fallback.hpp (dequantize, float kernel, quantize) for every other op. The arithmetic of each is
+// docs/numerics.md's, with rounding and saturation only through kernels/fixed/fixed_point.hpp.
+//
+// The interpreter (sim/interpreter.hpp) runs a quantized graph with this table exactly as the
+// float simulator runs the float graph with kernels::floating::kernels().
+#pragma once
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ktc/kernels/fixed/conv.hpp"
+#include "ktc/kernels/fixed/elementwise.hpp"
+#include "ktc/kernels/fixed/fallback.hpp"
+#include "ktc/kernels/fixed/layout.hpp"
+#include "ktc/kernels/fixed/linear.hpp"
+#include "ktc/kernels/fixed/pool.hpp"
+#include "ktc/kernels/kernel.hpp"
+
+namespace ktc::kernels::fixed {
+
+// The ops computed on integers only (never through float): everything the NPU may run. Resize
+// is integer in mode "nearest" only, and MaxPool without its Indices output only; the other forms
+// of both run as CPU nodes.
+inline const std::vector<std::string>& integer_ops() {
+    static const std::vector<std::string> ops = [] {
+        std::vector<std::string> v{"Conv", "ConvTranspose", "Gemm", "MatMul",                    // MAC
+                                   "Add", "Sub", "Mul", "Concat",                                // element-wise
+                                   "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool",
+                                   "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",  // data movement
+                                   "Slice", "Gather", "Split", "Pad", "Identity", "Dropout", "Resize",
+                                   "DepthToSpace", "SpaceToDepth", "Tile", "Expand", "Shape"};
+        const auto& tables = lookup_ops();
+        v.insert(v.end(), tables.begin(), tables.end());
+        std::sort(v.begin(), v.end());
+        return v;
+    }();
+    return ops;
+}
+
+inline bool is_integer_op(const std::string& op) {
+    return std::binary_search(integer_ops().begin(), integer_ops().end(), op);
+}
+
+inline const kernel_table& kernels() {
+    static const kernel_table table = [] {
+        kernel_table t;
+        add_fallback_kernels(t);  // first: the integer kernels below replace it for their ops
+        add_conv_kernels(t);
+        add_linear_kernels(t);
+        add_elementwise_kernels(t);
+        add_pool_kernels(t);
+        add_layout_kernels(t);
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace ktc::kernels::fixed
