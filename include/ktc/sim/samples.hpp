@@ -89,17 +89,26 @@ inline tensor_map join_samples(const std::vector<tensor_map>& per_sample, bool s
     return out;
 }
 
-// Runs `interp` on every sample; `progress(done, total)` is called after each.
-inline tensor_map run_samples(const interpreter& interp, const tensor_map& user, layout user_layout,
+// Runs `run_one` (one sample, model layout) on every sample of the user's data; `progress(done,
+// total)` is called after each.
+inline tensor_map run_samples(const std::vector<graph::value_info>& model_inputs,
+                              const std::function<tensor_map(const tensor_map&)>& run_one,
+                              const tensor_map& user, layout user_layout,
                               const std::function<void(std::int64_t, std::int64_t)>& progress = {}) {
-    const sample_set set = split_samples(interp.graph().inputs, user, user_layout);
+    const sample_set set = split_samples(model_inputs, user, user_layout);
     std::vector<tensor_map> results;
     results.reserve(set.samples.size());
     for (const auto& sample : set.samples) {
-        results.push_back(interp.run(sample));
+        results.push_back(run_one(sample));
         if (progress) progress(static_cast<std::int64_t>(results.size()), set.count);
     }
     return join_samples(results, set.stacked, user_layout);
+}
+
+inline tensor_map run_samples(const interpreter& interp, const tensor_map& user, layout user_layout,
+                              const std::function<void(std::int64_t, std::int64_t)>& progress = {}) {
+    return run_samples(interp.graph().inputs, [&](const tensor_map& one) { return interp.run(one); }, user,
+                       user_layout, progress);
 }
 
 }  // namespace ktc::sim

@@ -1,0 +1,95 @@
+// ktc/quant/calibrate.hpp - run the float model over the calibration samples and learn the range
+// of every tensor (the first half of the vendor's `analysis`).
+//
+// Threads take samples one at a time from a shared counter; each keeps its own range_observer per
+// tensor and they are merged at the end (exactly: observer merging is order-independent), so the
+// result does not depend on the thread count and memory does not grow with the sample count.
+// Samples are produced on demand by the caller (`sample(i)`), never all held as activations.
+#pragma once
+
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ktc/quant/observer.hpp"
+#include "ktc/sim/float_simulator.hpp"
+
+namespace ktc::quant {
+
+struct calibration {
+    std::map<std::string, range_observer> ranges;  // graph inputs and every float value computed
+    std::size_t samples = 0;
+};
+
+struct calibration_options {
+    unsigned threads = 0;  // 0: every core
+    std::function<void(std::size_t done, std::size_t total)> progress;  // called from one thread
+};
+
+// `sim` must be the simulator of the graph that will be quantized (its graph() names the values).
+inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample_count,
+                             const std::function<sim::tensor_map(std::size_t)>& sample,
+                             const calibration_options& options = {}) {
+    if (sample_count == 0) throw usage_error("calibration needs at least one sample input");
+    unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = static_cast<unsigned>(std::min<std::size_t>(threads, sample_count));
+
+    std::vector<calibration> partial(threads);
+    std::atomic<std::size_t> next{0}, done{0};
+    std::mutex progress_mutex;
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+
+    auto worker = [&](unsigned t) {
+        auto& ranges = partial[t].ranges;
+        const sim::node_observer observe = [&ranges](const graph::node& n, std::span<const tensor> outs) {
+            for (std::size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
+                if (!n.outputs[i].empty() && outs[i].type() == dtype::float32)
+                    ranges[n.outputs[i]].observe(outs[i].values<float>());
+        };
+        try {
+            for (std::size_t i; (i = next++) < sample_count;) {
+                {
+                    std::lock_guard lock(failure_mutex);
+                    if (failure) return;
+                }
+                const sim::tensor_map inputs = sample(i);
+                for (const auto& [name, x] : inputs)
+                    if (x.type() == dtype::float32) ranges[name].observe(x.values<float>());
+                sim.run(inputs, observe);
+                ++partial[t].samples;
+                const std::size_t finished = ++done;
+                if (options.progress) {
+                    std::lock_guard lock(progress_mutex);
+                    options.progress(finished, sample_count);
+                }
+            }
+        } catch (...) {
+            std::lock_guard lock(failure_mutex);
+            if (!failure) failure = std::current_exception();
+        }
+    };
+
+    if (threads == 1) {
+        worker(0);
+    } else {
+        std::vector<std::thread> pool;
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker, t);
+        for (auto& th : pool) th.join();
+    }
+    if (failure) std::rethrow_exception(failure);
+
+    calibration result;
+    for (auto& p : partial) {
+        result.samples += p.samples;
+        for (auto& [name, r] : p.ranges) result.ranges[name].merge(r);
+    }
+    return result;
+}
+
+}  // namespace ktc::quant

@@ -1,0 +1,293 @@
+// ktc/quant/quantize.hpp - turn a calibrated float graph into a quantized graph (the second half
+// of the vendor's `analysis`).
+//
+// Input: the graph the float simulator runs (activations already fused into Convs) and the
+// ranges calibration learned for its values. Output: the same graph, same value names, where
+//   - every node carries its inputs' and outputs' fixed-point formats (quant/annotations.hpp);
+//   - MAC weights are integer initializers with per-output-channel radices, biases int32;
+//   - float constants read by integer ops are integer constants at their own radix;
+//   - unary element-wise ops carry their lookup table.
+// The rules (radix choice, which ops keep their input's radix, bias radix, post_sigmoid) are
+// docs/numerics.md; each is implemented once below.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <set>
+#include <type_traits>
+#include <string>
+
+#include "ktc/graph/constants.hpp"
+#include "ktc/kernels/fixed/fixed_point.hpp"
+#include "ktc/kernels/float/registry.hpp"
+#include "ktc/platform/platform.hpp"
+#include "ktc/quant/annotations.hpp"
+#include "ktc/quant/calibrate.hpp"
+
+namespace ktc::quant {
+
+struct quantize_options {
+    int bits = 8;                          // activation and weight width: 8, or 16 on 720
+    std::set<std::string> int16_nodes;     // mixed precision: these nodes' outputs in int16 (720)
+    range_method method = range_method::percentile;
+    double outlier = 0.999;                // the percentile method's fraction
+    bool per_channel_weights = true;
+    bool post_sigmoid = false;             // cap graph outputs' ranges at 8 (docs/numerics.md)
+};
+
+namespace detail {
+
+// Ops that only move or select data: their output keeps the input's radix and width.
+inline bool keeps_input_format(const std::string& op) {
+    static const std::set<std::string> movers = {
+        "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather", "Split",
+        "Pad", "Identity", "MaxPool", "GlobalMaxPool", "DepthToSpace", "SpaceToDepth", "Tile",
+        "Expand", "Dropout"};
+    return movers.count(op) != 0;
+}
+
+// Unary element-wise ops computed through a lookup table over every input code.
+inline bool uses_lookup_table(const std::string& op) {
+    static const std::set<std::string> unary = {
+        "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
+        "Elu", "Selu", "Softplus", "Exp", "Log", "Sqrt", "Abs", "Neg", "Erf", "Reciprocal"};
+    return unary.count(op) != 0;
+}
+
+// Ops whose every input is an activation: constant operands are quantized like activations.
+inline bool all_inputs_are_activations(const std::string& op) {
+    static const std::set<std::string> binary = {"Add", "Sub", "Mul", "Concat", "Max", "Min", "Sum"};
+    return binary.count(op) != 0;
+}
+
+inline bool is_resize_nearest(const graph::node& n) {
+    return n.op_type == "Resize" && n.attrs.get_string("mode", "nearest") == "nearest";
+}
+
+// The output channel of each weight element's channel index, and how many channels, per MAC op.
+struct weight_layout {
+    std::int64_t channels = 0;
+    // channel of flat weight element i
+    std::function<std::int64_t(std::int64_t)> channel_of;
+};
+
+inline weight_layout layout_of_weight(const graph::node& n, const tensor& w) {
+    const auto& s = w.shape();
+    if (n.op_type == "Conv") {
+        const std::int64_t M = s.at(0), per = w.size() / std::max<std::int64_t>(1, M);
+        return {M, [per](std::int64_t i) { return i / per; }};
+    }
+    if (n.op_type == "ConvTranspose") {  // W: [C, M/group, k...]; output m = g * (M/group) + j
+        const std::int64_t C = s.at(0), Mg = s.at(1), group = n.attrs.get_int("group", 1);
+        const std::int64_t spatial = w.size() / std::max<std::int64_t>(1, C * Mg), Cg = C / group;
+        return {Mg * group, [=](std::int64_t i) {
+                    const std::int64_t c = i / (Mg * spatial), j = (i / spatial) % Mg;
+                    return (c / Cg) * Mg + j;
+                }};
+    }
+    if (n.op_type == "Gemm" && n.attrs.get_int("transB", 0) != 0) {  // B: [N, K]
+        const std::int64_t N = s.at(0), K = s.at(1);
+        return {N, [K](std::int64_t i) { return i / K; }};
+    }
+    // Gemm B [K, N], MatMul B [..., K, N]: the last axis is the output channel
+    const std::int64_t N = s.back();
+    return {N, [N](std::int64_t i) { return i % N; }};
+}
+
+inline bool is_mac_op(const std::string& op) {
+    return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+
+// `t` quantized element by element at the radix radix_of(flat index), `bits` wide.
+inline tensor quantized_tensor(const tensor& t, const std::function<int(std::int64_t)>& radix_of, int bits) {
+    tensor q(integer_type(bits), t.shape());
+    const auto v = t.to_vector<float>();
+    visit_dtype(q.type(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+            T* out = q.data<T>();
+            for (std::size_t i = 0; i < v.size(); ++i)
+                out[i] = static_cast<T>(fixed::quantize(v[i], radix_of(static_cast<std::int64_t>(i)), bits));
+        }
+    });
+    return q;
+}
+
+}  // namespace detail
+
+template <class P>
+graph::graph quantize(graph::graph g, const calibration& cal, const quantize_options& o) {
+    using namespace detail;
+    if (o.bits != 8 && o.bits != 16) throw usage_error("--bitwidth must be 8 or 16, not " + std::to_string(o.bits));
+    if ((o.bits == 16 || !o.int16_nodes.empty()) && !platform::supports_data_type<P>(dtype::int16))
+        throw usage_error("platform " + std::string(platform::platform_traits<P>::name) +
+                          " has no int16 data path (int8 only)");
+    for (const auto& name : o.int16_nodes)
+        if (!g.find_node(name)) throw usage_error("--int16-node '" + name + "': no such node");
+
+    std::map<std::string, value_format> format;
+    const auto range_of = [&](const std::string& value, int bits) {
+        auto it = cal.ranges.find(value);
+        double r = it == cal.ranges.end() ? 0.0 : it->second.range(o.method, o.outlier, bits);
+        if (o.post_sigmoid && g.is_graph_output(value)) r = std::min(r, 8.0);
+        return r;
+    };
+    const auto is_float_value = [&](const std::string& value) {
+        const auto* info = g.info(value);
+        return !info || info->type == dtype::float32;
+    };
+    for (const auto& in : g.inputs)
+        if (in.type == dtype::float32) format[in.name] = {fixed::radix_for(range_of(in.name, o.bits), o.bits), o.bits};
+
+    const auto& float_kernels = kernels::floating::kernels();
+    std::size_t fresh = 0;
+    const auto add_constant = [&](const std::string& base, tensor t) {
+        std::string name = base;
+        while (g.initializers.count(name) || g.producer(name)) name = base + "_" + std::to_string(++fresh);
+        g.initializers.emplace(name, std::move(t));
+        return name;
+    };
+
+    for (const graph::vertex v : g.topological_order()) {
+        graph::node& n = g[v];
+        const int out_bits = o.int16_nodes.count(n.name) ? 16 : o.bits;
+        std::vector<std::int64_t> in_radix(n.inputs.size(), not_quantized), in_bits(n.inputs.size(), 0);
+        for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+            auto it = format.find(n.inputs[i]);
+            if (it != format.end()) {
+                in_radix[i] = it->second.radix;
+                in_bits[i] = it->second.bits;
+            }
+        }
+
+        // ---- constants the integer datapath reads --------------------------------------------
+        if (is_mac_op(n.op_type) && n.has_input(1) && !format.count(n.input(1))) {
+            const auto w = graph::constant_value(g, n.input(1));
+            if (w && w->type() == dtype::float32) {
+                const weight_layout layout = layout_of_weight(n, *w);
+                std::vector<double> max_abs(layout.channels, 0.0);
+                const auto wv = w->to_vector<float>();
+                for (std::size_t i = 0; i < wv.size(); ++i) {
+                    auto& m = max_abs[layout.channel_of(static_cast<std::int64_t>(i))];
+                    m = std::max(m, double(std::abs(wv[i])));
+                }
+                if (!o.per_channel_weights) std::fill(max_abs.begin(), max_abs.end(), *std::max_element(max_abs.begin(), max_abs.end()));
+                std::vector<std::int64_t> w_radix(layout.channels);
+                for (std::int64_t c = 0; c < layout.channels; ++c) w_radix[c] = fixed::radix_for(max_abs[c], out_bits);
+                const tensor qw = quantized_tensor(*w, [&](std::int64_t i) { return int(w_radix[layout.channel_of(i)]); }, out_bits);
+                g.set_input(v, 1, add_constant(n.name + "_weight_q", qw));
+                n.attrs.set(attr::weight_radix, w_radix);
+                in_bits[1] = out_bits;
+
+                // The bias, int32 at the accumulator radix r_in + r_w[c], lowered to fit.
+                if (n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2))) {
+                    const auto b = graph::constant_value(g, n.input(2));
+                    if (b && b->type() == dtype::float32 && in_radix[0] != not_quantized) {
+                        if (b->size() != layout.channels)
+                            throw unsupported_error("node '" + n.name + "' (" + n.op_type + "): bias of " +
+                                                    std::to_string(b->size()) + " values for " +
+                                                    std::to_string(layout.channels) + " output channels");
+                        const auto bv = b->to_vector<float>();
+                        std::vector<std::int64_t> b_radix(layout.channels);
+                        for (std::int64_t c = 0; c < layout.channels; ++c) {
+                            int r = static_cast<int>(in_radix[0] + w_radix[c]);
+                            while (std::abs(std::ldexp(double(bv[c]), r)) > double(fixed::max_of(32))) --r;
+                            b_radix[c] = r;
+                        }
+                        tensor qb = quantized_tensor(*b, [&](std::int64_t c) { return int(b_radix[c]); }, 32);
+                        g.set_input(v, 2, add_constant(n.name + "_bias_q", std::move(qb)));
+                        n.attrs.set(attr::bias_radix, b_radix);
+                        in_bits[2] = 32;
+                    }
+                }
+            }
+        } else if (all_inputs_are_activations(n.op_type) || (n.op_type == "Pad" && n.has_input(2))) {
+            // Constant operands of Add/Mul/Concat/..., and a Pad's fill value, become integers.
+            for (std::size_t i = n.op_type == "Pad" ? 2 : 0; i < n.inputs.size(); ++i) {
+                if (n.inputs[i].empty() || format.count(n.inputs[i])) continue;
+                const auto c = graph::constant_value(g, n.inputs[i]);
+                if (!c || c->type() != dtype::float32) continue;
+                const auto cv = c->to_vector<float>();
+                double m = 0;
+                for (float x : cv) m = std::max(m, double(std::abs(x)));
+                const int bits = n.op_type == "Pad" ? int(in_bits[0]) : out_bits;
+                const int r = n.op_type == "Pad" ? int(in_radix[0]) : fixed::radix_for(m, bits);
+                g.set_input(v, i, add_constant(n.name + "_const_q", quantized_tensor(*c, [r](std::int64_t) { return r; }, bits)));
+                in_radix[i] = r;
+                in_bits[i] = bits;
+            }
+        }
+
+        // ---- what the node produces --------------------------------------------------------
+        std::vector<std::int64_t> out_radix(n.outputs.size(), not_quantized), out_bits_v(n.outputs.size(), 0);
+        for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+            const std::string& out = n.outputs[k];
+            if (out.empty() || !is_float_value(out)) continue;
+            value_format f{0, out_bits};
+            if ((keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != not_quantized)
+                f = {static_cast<int>(in_radix[0]), static_cast<int>(in_bits[0])};
+            else
+                f.radix = fixed::radix_for(range_of(out, out_bits), out_bits);
+            format[out] = f;
+            out_radix[k] = f.radix;
+            out_bits_v[k] = f.bits;
+        }
+
+        // ---- the lookup table of a unary op -----------------------------------------------
+        if (uses_lookup_table(n.op_type) && in_radix.size() && in_radix[0] != not_quantized && out_radix[0] != not_quantized) {
+            bool tabulable = true;
+            std::vector<tensor> extra;  // the op's constant inputs (Clip bounds, PRelu slope)
+            for (std::size_t i = 1; i < n.inputs.size(); ++i) {
+                if (n.inputs[i].empty()) {
+                    extra.emplace_back();
+                    continue;
+                }
+                auto c = graph::constant_value(g, n.inputs[i]);
+                if (!c || c->size() != 1) tabulable = false;  // a per-channel slope: no single table
+                else extra.push_back(*c);
+            }
+            auto kernel = float_kernels.find(n.op_type);
+            if (tabulable && kernel != float_kernels.end()) {
+                const int bits = static_cast<int>(in_bits[0]);
+                const std::int64_t codes = std::int64_t{1} << bits;
+                tensor x(dtype::float32, {codes});
+                for (std::int64_t i = 0; i < codes; ++i)
+                    x.data<float>()[i] = fixed::dequantize(fixed::min_of(bits) + i, static_cast<int>(in_radix[0]));
+                std::vector<const tensor*> inputs = {&x};
+                for (const auto& e : extra) inputs.push_back(e.size() ? &e : nullptr);
+                std::vector<tensor> outs(1);
+                kernel->second(kernels::kernel_call{n, inputs, outs});
+                const int r = static_cast<int>(out_radix[0]);
+                n.attrs.set(attr::lookup_table, quantized_tensor(outs[0], [r](std::int64_t) { return r; }, static_cast<int>(out_bits_v[0])));
+            }
+        }
+
+        n.attrs.set(attr::input_radix, in_radix);
+        n.attrs.set(attr::input_bits, in_bits);
+        n.attrs.set(attr::output_radix, out_radix);
+        n.attrs.set(attr::output_bits, out_bits_v);
+    }
+
+    // Float constants nothing reads any more (replaced by their integer forms).
+    for (auto it = g.initializers.begin(); it != g.initializers.end();)
+        it = g.consumers(it->first).empty() && !g.is_graph_output(it->first) ? g.initializers.erase(it) : std::next(it);
+    return g;
+}
+
+// The fixed-point format of every graph input and output of a quantized graph.
+inline std::map<std::string, value_format> edge_formats(const graph::graph& q) {
+    std::map<std::string, value_format> f;
+    for (const graph::vertex v : q.nodes()) {
+        const auto& n = q[v];
+        const auto r = n.attrs.get_ints(attr::input_radix, {}), b = n.attrs.get_ints(attr::input_bits, {});
+        for (std::size_t i = 0; i < n.inputs.size() && i < r.size(); ++i)
+            if (q.is_graph_input(n.inputs[i]) && r[i] != not_quantized) f[n.inputs[i]] = {int(r[i]), int(b[i])};
+        const auto ro = n.attrs.get_ints(attr::output_radix, {}), bo = n.attrs.get_ints(attr::output_bits, {});
+        for (std::size_t k = 0; k < n.outputs.size() && k < ro.size(); ++k)
+            if (q.is_graph_output(n.outputs[k]) && ro[k] != not_quantized) f[n.outputs[k]] = {int(ro[k]), int(bo[k])};
+    }
+    return f;
+}
+
+}  // namespace ktc::quant

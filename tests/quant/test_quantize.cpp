@@ -1,0 +1,125 @@
+// The quantizer on small graphs: radices from calibrated ranges, per-channel weights, int32
+// biases at the accumulator radix, data-moving ops keeping their input's format, lookup tables,
+// platform widths; and calibration independent of the thread count.
+#include <doctest/doctest.h>
+
+#include "ktc/onnx/import.hpp"
+#include "ktc/quant/quantize.hpp"
+#include "support/onnx_builder.hpp"
+
+using namespace ktc;
+using namespace ktc::testing;
+
+namespace {
+
+// x[1,2,4,4] -> Conv(2->3, 3x3, pad 1) + Relu -> Sigmoid -> Reshape -> y[1,48]
+graph::graph conv_model() {
+    model_builder b(13);
+    b.input("x", {1, 2, 4, 4});
+    b.output("y", {1, 48});
+    std::vector<float> w(3 * 2 * 9);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = (i < 18 ? 0.05f : i < 36 ? 0.9f : 3.f) * (i % 2 ? 1.f : -1.f);
+    add_float_initializer(b, "w", {3, 2, 3, 3}, w);
+    add_float_initializer(b, "bias", {3}, {0.25f, -0.5f, 100.f});
+    add_int64_initializer(b, "shape", {2}, {1, 48});
+    auto* conv = b.node("Conv", {"x", "w", "bias"}, {"c"});
+    conv->set_name("conv");
+    set_ints(conv, "pads", {1, 1, 1, 1});
+    b.node("Relu", {"c"}, {"r"})->set_name("relu");
+    b.node("Sigmoid", {"r"}, {"s"})->set_name("sigmoid");
+    b.node("Reshape", {"s", "shape"}, {"y"})->set_name("reshape");
+    return ktc::onnx::parse(b.bytes(), "conv_model.onnx");
+}
+
+sim::tensor_map sample(std::size_t i) {
+    tensor x(dtype::float32, {1, 2, 4, 4});
+    for (std::int64_t k = 0; k < x.size(); ++k) x.data<float>()[k] = 0.1f * float((k * 5 + i * 3) % 13) - 0.55f;
+    return {{"x", x}};
+}
+
+}  // namespace
+
+TEST_CASE("calibration gives the same ranges with 1 and 3 threads") {
+    const sim::float_simulator sim(conv_model());
+    quant::calibration_options one, three;
+    one.threads = 1;
+    three.threads = 3;
+    const auto a = quant::calibrate(sim, 7, sample, one), b = quant::calibrate(sim, 7, sample, three);
+    CHECK(a.samples == 7);
+    CHECK(b.samples == 7);
+    REQUIRE(a.ranges.size() == b.ranges.size());
+    for (const auto& [name, r] : a.ranges) {
+        CAPTURE(name);
+        CHECK(b.ranges.at(name).max_abs() == r.max_abs());
+        CHECK(b.ranges.at(name).percentile_abs(0.999) == r.percentile_abs(0.999));
+    }
+    CHECK(a.ranges.at("x").max_abs() == doctest::Approx(0.65));
+    CHECK_THROWS_AS(quant::calibrate(sim, 0, sample), usage_error);
+}
+
+TEST_CASE("quantize annotates formats, per-channel weights and the int32 bias") {
+    const sim::float_simulator sim(conv_model());  // Conv + Relu fused: the Conv produces "r"
+    const auto cal = quant::calibrate(sim, 5, sample);
+    quant::quantize_options o;
+    o.method = quant::range_method::max;
+    const graph::graph q = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
+
+    const auto& conv = q[*q.find_node("conv")];
+    CHECK(conv.outputs[0] == "r");
+    CHECK(conv.attrs.get_ints(quant::attr::weight_radix) == std::vector<std::int64_t>{11, 7, 5});  // 0.05, 0.9, 3.0
+    const tensor& w = *q.initializer(conv.input(1));
+    CHECK(w.type() == dtype::int8);
+    CHECK(w.values<std::int8_t>()[0] == -102);  // -0.05 * 2048 = -102.4
+    const int r_in = fixed::radix_for(cal.ranges.at("x").max_abs(), 8);
+    CHECK(quant::input_format(conv, 0).radix == r_in);
+    const auto bias_radix = conv.attrs.get_ints(quant::attr::bias_radix);
+    CHECK(bias_radix[0] == r_in + 11);
+    CHECK(bias_radix[2] <= r_in + 5);  // 100 * 2^(r_in + 5) may not fit in int32: lowered if so
+    const tensor& b = *q.initializer(conv.input(2));
+    CHECK(b.type() == dtype::int32);
+    CHECK(b.values<std::int32_t>()[0] == fixed::quantize(0.25, int(bias_radix[0]), 32));
+    CHECK(quant::output_format(conv).radix == fixed::radix_for(cal.ranges.at("r").max_abs(), 8));
+
+    // Sigmoid: a 256-entry table at the output radix; Reshape keeps its input's format.
+    const auto& sig = q[*q.find_node("sigmoid")];
+    const tensor& lut = sig.attrs.get_tensor(quant::attr::lookup_table);
+    CHECK(lut.size() == 256);
+    CHECK(lut.type() == dtype::int8);
+    const auto out = quant::output_format(sig);
+    CHECK(out.radix == 7);  // sigmoid <= 1 -> radix 7
+    const int r_r = quant::output_format(conv).radix;
+    CHECK(lut.values<std::int8_t>()[128] == fixed::quantize(0.5, out.radix, 8));  // code 0 -> sigmoid(0)
+    CHECK(lut.values<std::int8_t>()[255] ==
+          fixed::quantize(1 / (1 + std::exp(-fixed::dequantize(127, r_r))), out.radix, 8));
+    const auto& reshape = q[*q.find_node("reshape")];
+    CHECK(quant::output_format(reshape).radix == out.radix);
+    CHECK(quant::radices_of_inputs(reshape)[1] == quant::not_quantized);  // the int64 shape
+    CHECK(quant::edge_formats(q).at("y").radix == out.radix);
+    CHECK(q.initializers.count("w") == 0);  // the float weights are gone
+}
+
+TEST_CASE("int16 is refused on 520 and accepted on 720; per-tensor weights share one radix") {
+    const sim::float_simulator sim(conv_model());
+    const auto cal = quant::calibrate(sim, 3, sample);
+    quant::quantize_options o;
+    o.bits = 16;
+    CHECK_THROWS_AS(quant::quantize<platform::kdp520>(sim.graph(), cal, o), usage_error);
+    const auto q16 = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
+    const auto& conv = q16[*q16.find_node("conv")];
+    CHECK(q16.initializer(conv.input(1))->type() == dtype::int16);
+    CHECK(quant::output_format(conv).bits == 16);
+    CHECK(q16[*q16.find_node("sigmoid")].attrs.get_tensor(quant::attr::lookup_table).size() == 65536);
+
+    quant::quantize_options mixed;
+    mixed.int16_nodes = {"sigmoid"};
+    const auto qm = quant::quantize<platform::kdp720>(sim.graph(), cal, mixed);
+    CHECK(quant::output_format(qm[*qm.find_node("conv")]).bits == 8);
+    CHECK(quant::output_format(qm[*qm.find_node("sigmoid")]).bits == 16);
+    mixed.int16_nodes = {"nope"};
+    CHECK_THROWS_AS(quant::quantize<platform::kdp720>(sim.graph(), cal, mixed), usage_error);
+
+    quant::quantize_options per_tensor;
+    per_tensor.per_channel_weights = false;
+    const auto qt = quant::quantize<platform::kdp520>(sim.graph(), cal, per_tensor);
+    CHECK(qt[*qt.find_node("conv")].attrs.get_ints(quant::attr::weight_radix) == std::vector<std::int64_t>{5, 5, 5});
+}
