@@ -1,10 +1,14 @@
-// drivers/infer.cpp - `ktc infer`: run a model on .npy inputs and write one .npy per output.
+// drivers/infer.cpp - `ktc infer`: run a model on .npy inputs and write one .npy per output, with
+// the float simulator (--onnx) or the fixed-point simulator (--bie).
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli.hpp"
-#include "ktc/core/npy.hpp"
+#include "io.hpp"
 #include "ktc/onnx/import.hpp"
+#include "ktc/quant/bie.hpp"
+#include "ktc/sim/fixed_simulator.hpp"
 #include "ktc/sim/float_simulator.hpp"
 
 namespace ktc::cli {
@@ -12,61 +16,53 @@ namespace ktc::cli {
 namespace {
 
 const char* infer_usage =
-    "usage: ktc infer --onnx MODEL.onnx --input NAME=FILE.npy ... -o OUTDIR [options]\n\n"
-    "Runs the float end-to-end simulator on the inputs and writes OUTDIR/<output>.npy (float32)\n"
-    "for every model output. Inputs are channel-last by default, as in the vendor's toolchain:\n"
-    "for a model input [1,3,224,224] give [1,224,224,3]; outputs of rank >= 3 are written\n"
-    "channel-last too. A file with one more leading axis holds N samples: all N run and the\n"
+    "usage: ktc infer (--onnx MODEL.onnx | --bie MODEL.bie) --input NAME=FILE.npy ... -o OUTDIR [options]\n\n"
+    "Runs the float end-to-end simulator (--onnx) or the fixed-point simulator of a quantized model\n"
+    "(--bie; outputs dequantized) and writes OUTDIR/<output>.npy (float32) for every model output.\n"
+    "Inputs are channel-last by default, as in the vendor's toolchain: for a model input\n"
+    "[1,3,224,224] give [1,224,224,3]; outputs of rank >= 3 are written channel-last too. A file\n"
+    "with one more leading axis holds N samples (a folder of .npy files too): all N run and the\n"
     "outputs are stacked the same way. With a single model input, --input FILE.npy is enough.";
 
-// Output names may hold characters a file name cannot.
-std::string file_name_for(const std::string& value) {
-    std::string s = value;
-    for (char& c : s)
-        if (c == '/' || c == '\\' || c == ':' || c == '\0') c = '_';
-    return s.empty() || s == "." || s == ".." ? "_" + s : s;
-}
-
 }  // namespace
-
-sim::tensor_map read_inputs(const std::vector<std::string>& specs,
-                            const std::vector<graph::value_info>& model_inputs) {
-    sim::tensor_map inputs;
-    for (const auto& spec : specs) {
-        const auto eq = spec.find('=');
-        std::string name, path;
-        if (eq == std::string::npos) {
-            if (model_inputs.size() != 1)
-                throw usage_error("--input " + spec + ": the model has " +
-                                  std::to_string(model_inputs.size()) + " inputs; use NAME=FILE.npy");
-            name = model_inputs.front().name, path = spec;
-        } else {
-            name = spec.substr(0, eq), path = spec.substr(eq + 1);
-        }
-        if (inputs.count(name)) throw usage_error("input '" + name + "' given twice");
-        inputs.emplace(name, npy::load(path));
-    }
-    return inputs;
-}
 
 int run_infer(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs;
-    std::string onnx_path, out_dir, layout_name;
+    std::string onnx_path, bie_path, out_dir, layout_name, platform_name;
+    int radix = 0;
     options.add_options()
-        ("onnx", po::value(&onnx_path)->required(), "ONNX model to run (float simulator)")
-        ("input,i", po::value(&input_specs)->composing(), "NAME=FILE.npy, once per model input")
+        ("onnx", po::value(&onnx_path), "ONNX model to run (float simulator)")
+        ("bie", po::value(&bie_path), "quantized model to run (fixed-point simulator)")
+        ("input,i", po::value(&input_specs)->composing(), "NAME=FILE.npy (or a folder of .npy), once per model input")
         ("output,o", po::value(&out_dir)->required(), "folder for the output .npy files")
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of inputs and outputs: nhwc (channel-last) or nchw")
+        ("radix", po::value(&radix), "--bie: quantize the inputs at this radix instead of the model's")
+        ("platform", po::value(&platform_name), "--bie: the platform the model must be for (520 or 720)")
         ("quiet,q", "no progress output");
     po::variables_map vm;
     if (!parse(a, options, vm, infer_usage)) return 0;
+    if (onnx_path.empty() == bie_path.empty()) throw usage_error("give exactly one of --onnx and --bie");
+    if (!onnx_path.empty() && (vm.count("radix") || vm.count("platform")))
+        throw usage_error("--radix and --platform apply to --bie models only");
     const layout user_layout = parse_layout(layout_name);
-
-    const sim::float_simulator simulator(onnx::load(onnx_path));
-    const sim::tensor_map inputs = read_inputs(input_specs, simulator.graph().inputs);
     const progress show("infer", vm.count("quiet") != 0);
-    const sim::tensor_map outputs = simulator.run_samples(inputs, user_layout, show);
+
+    sim::tensor_map outputs;
+    if (!onnx_path.empty()) {
+        const sim::float_simulator simulator(onnx::load(onnx_path));
+        outputs = simulator.run_samples(read_inputs(input_specs, simulator.graph().inputs), user_layout, show);
+    } else {
+        quant::bie_model model = quant::load_bie(bie_path);
+        if (vm.count("platform") && platform_name != model.platform)
+            throw usage_error(bie_path + " is quantized for platform " + model.platform + ", not " + platform_name);
+        const sim::fixed_simulator simulator(std::move(model.graph),
+                                             vm.count("radix") ? std::optional<int>(radix) : std::nullopt);
+        // The user's data is float: read it against the float declarations of the model inputs.
+        std::vector<graph::value_info> float_inputs = simulator.graph().inputs;
+        for (auto& in : float_inputs) in.type = dtype::float32;
+        outputs = simulator.run_samples(read_inputs(input_specs, float_inputs), user_layout, show);
+    }
 
     ensure_directory(out_dir);
     for (const auto& [name, t] : outputs) {

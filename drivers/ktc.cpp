@@ -6,6 +6,12 @@
 
 namespace ktc::cli {
 int run_infer(const args&);
+int run_analysis(const args&);
+int run_radix(const args&);
+int run_compare(const args&);
+int run_upgrade(const args&);
+int run_edit(const args&);
+int run_optimize(const args&);
 int run_evaluate(const args&);
 }
 
@@ -14,7 +20,13 @@ namespace {
 using ktc::cli::verb;
 
 const verb verbs[] = {
-    {"infer", "run a model on .npy inputs (float simulator for --onnx)", &ktc::cli::run_infer},
+    {"optimize", "run the optimizer flow (onnx2onnx / torch) with its options", &ktc::cli::run_optimize},
+    {"infer", "run a model on .npy inputs (float --onnx, fixed-point --bie)", &ktc::cli::run_infer},
+    {"upgrade", "opset < 11 model -> opset 11, IR 6 (the vendor's onnx1_4to1_6)", &ktc::cli::run_upgrade},
+    {"edit", "delete/cut nodes, change shapes, add identity conv/BN, rename outputs", &ktc::cli::run_edit},
+    {"analysis", "calibrate and quantize a model for a chip, write the .bie", &ktc::cli::run_analysis},
+    {"radix", "print the input radix of .npy files (get_radix)", &ktc::cli::run_radix},
+    {"compare", "compare two folders of outputs: SNR, max difference, argmax", &ktc::cli::run_compare},
     {"evaluate", "check a model against a chip and estimate its performance", &ktc::cli::run_evaluate},
 };
 

@@ -1,0 +1,147 @@
+// drivers/analysis.cpp - `ktc analysis`: calibrate a float model on sample inputs, quantize it
+// for a chip, write the .bie, and show where accuracy is lost.
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <thread>
+
+#include "cli.hpp"
+#include "io.hpp"
+#include "ktc/eval/support.hpp"
+#include "ktc/onnx/import.hpp"
+#include "ktc/platform/platform.hpp"
+#include "ktc/quant/accuracy.hpp"
+#include "ktc/quant/bie.hpp"
+#include "ktc/rewrite/flows.hpp"
+
+namespace ktc::cli {
+
+namespace {
+
+const char* analysis_usage =
+    "usage: ktc analysis MODEL.onnx --platform 520|720 --input NAME=PATH ... -o OUT.bie [options]\n\n"
+    "Runs the float model over the sample inputs (PATH: a .npy with one sample or N stacked, or a\n"
+    "folder of .npy files; channel-last unless --layout nchw), chooses a radix for every tensor and\n"
+    "every weight channel (docs/numerics.md), and writes the quantized model. Then it runs the float\n"
+    "and fixed-point models side by side on the first --snr-samples inputs and prints the SNR of\n"
+    "every tensor, worst first: the layers that lose accuracy.";
+
+quant::range_method range_method_named(const std::string& s) {
+    if (s == "percentile") return quant::range_method::percentile;
+    if (s == "max") return quant::range_method::max;
+    if (s == "mse") return quant::range_method::mse;
+    throw usage_error("--range must be percentile, max or mse, not '" + s + "'");
+}
+
+std::string db(double v) {
+    if (std::isinf(v)) return v > 0 ? "exact" : "-inf";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(1) << v;
+    return s.str();
+}
+
+}  // namespace
+
+int run_analysis(const args& a) {
+    po::options_description options("options");
+    std::vector<std::string> input_specs, int16_nodes;
+    std::string model_path, out_path, platform_name, layout_name, mode, range;
+    unsigned threads = 0;
+    int bits = 8;
+    double outlier = 0.999;
+    std::size_t snr_samples = 8;
+    options.add_options()
+        ("model", po::value(&model_path)->required(), "the float ONNX model")
+        ("platform", po::value(&platform_name)->required(), "520 or 720")
+        ("input,i", po::value(&input_specs)->composing(), "NAME=PATH (.npy or folder), once per model input")
+        ("output,o", po::value(&out_path)->required(), "the .bie file to write")
+        ("threads", po::value(&threads)->default_value(0), "calibration threads (0: every core)")
+        ("bitwidth", po::value(&bits)->default_value(8), "8, or 16 (720 only)")
+        ("int16-node", po::value(&int16_nodes)->composing(), "keep this node's output in int16 (720; repeatable)")
+        ("quantize-mode", po::value(&mode)->default_value("default"), "default or post_sigmoid")
+        ("range", po::value(&range)->default_value("percentile"), "range of a tensor: percentile, max or mse")
+        ("outlier", po::value(&outlier)->default_value(0.999), "the percentile range's fraction")
+        ("per-tensor-weights", "one radix per weight tensor instead of per output channel")
+        ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
+        ("no-optimize", "quantize the model as given (default: onnx2onnx flow first)")
+        ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
+        ("quiet,q", "no progress output");
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    po::variables_map vm;
+    if (!parse(a, options, vm, analysis_usage, &positional)) return 0;
+    if (mode != "default" && mode != "post_sigmoid")
+        throw usage_error("--quantize-mode must be default or post_sigmoid, not '" + mode + "'");
+    const bool quiet = vm.count("quiet") != 0;
+    const layout user_layout = parse_layout(layout_name);
+    const auto started = std::chrono::steady_clock::now();
+
+    quant::quantize_options qo;
+    qo.bits = bits;
+    qo.int16_nodes.insert(int16_nodes.begin(), int16_nodes.end());
+    qo.method = range_method_named(range);
+    qo.outlier = outlier;
+    qo.per_channel_weights = !vm.count("per-tensor-weights");
+    qo.post_sigmoid = mode == "post_sigmoid";
+
+    graph::graph g = onnx::load(model_path);
+    if (!vm.count("no-optimize")) rewrite::onnx2onnx_flow(g);
+
+    return platform::with_platform(platform_name, [&](auto tag) {
+        using P = decltype(tag);
+        eval::support_check<P>(g).require_runnable(model_path);
+
+        const sim::float_simulator reference(g);
+        const sim::sample_set set = sim::split_samples(reference.graph().inputs, read_inputs(input_specs, reference.graph().inputs), user_layout);
+        const auto sample = [&](std::size_t i) { return set.samples.at(i); };
+        const progress show("calibrate", quiet);
+        quant::calibration_options co;
+        co.threads = threads;
+        co.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
+        const quant::calibration cal = quant::calibrate(reference, set.samples.size(), sample, co);
+
+        quant::bie_model model;
+        model.platform = platform_name;
+        model.graph = quant::quantize<P>(reference.graph(), cal, qo);
+        model.options = qo;
+        model.calibration_samples = cal.samples;
+        model.source = std::filesystem::path(model_path).filename().string();
+        model.toolchain_version = KTC_VERSION;
+        for (const auto& [name, r] : cal.ranges)
+            model.statistics[name] = {r.min(), r.max(), r.range(qo.method, qo.outlier, bits)};
+        quant::save_bie(model, out_path);
+
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::cout << out_path << ": platform " << platform_name << ", int" << bits
+                  << (qo.int16_nodes.empty() ? "" : " (+" + std::to_string(qo.int16_nodes.size()) + " int16 nodes)")
+                  << ", " << cal.samples << " calibration samples, " << std::fixed << std::setprecision(1) << seconds
+                  << " s\n";
+        for (const auto& [name, f] : quant::edge_formats(model.graph))
+            std::cout << "  " << (model.graph.is_graph_input(name) ? "input  " : "output ") << name << ": int" << f.bits
+                      << ", radix " << f.radix << "\n";
+
+        if (snr_samples > 0) {
+            const sim::fixed_simulator fixed(model.graph);
+            const auto layers = quant::per_layer_accuracy(reference, fixed, std::min(snr_samples, set.samples.size()), sample);
+            std::cout << "\nper-tensor SNR, float vs fixed point, on " << std::min(snr_samples, set.samples.size())
+                      << " calibration samples (worst first):\n"
+                      << "  " << std::left << std::setw(36) << "tensor" << std::setw(20) << "op" << std::right
+                      << std::setw(6) << "bits" << std::setw(7) << "radix" << std::setw(10) << "SNR dB" << "\n";
+            const std::size_t shown = std::min<std::size_t>(layers.size(), 15);
+            for (std::size_t i = 0; i < shown; ++i) {
+                const auto& l = layers[i];
+                const bool out = model.graph.is_graph_output(l.value);
+                std::cout << "  " << std::left << std::setw(36) << (l.value.size() > 34 ? l.value.substr(0, 31) + "..." : l.value)
+                          << std::setw(20) << l.op << std::right << std::setw(6) << l.bits << std::setw(7) << l.radix
+                          << std::setw(10) << db(l.error.snr_db()) << (out ? "  (graph output)" : "") << "\n";
+            }
+            if (layers.size() > shown) std::cout << "  ... " << layers.size() - shown << " more\n";
+            for (const auto& l : layers)
+                if (model.graph.is_graph_output(l.value))
+                    std::cout << "output " << l.value << ": SNR " << db(l.error.snr_db()) << " dB\n";
+        }
+        return 0;
+    });
+}
+
+}  // namespace ktc::cli

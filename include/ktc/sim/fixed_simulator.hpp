@@ -1,0 +1,106 @@
+// ktc/sim/fixed_simulator.hpp - the fixed-point end-to-end simulator (the vendor's
+// kneron_inference on a .bie): the interpreter over the fixed-point kernels, on a quantized graph.
+//
+// Float inputs are quantized at the model's input radix (or the --radix override), the integer
+// graph runs, and the outputs come back dequantized (float = q * 2^-radix), so results compare
+// directly with the float simulator's.
+#pragma once
+
+#include <optional>
+
+#include "ktc/kernels/fixed/fixed_point.hpp"
+#include "ktc/kernels/fixed/registry.hpp"
+#include "ktc/quant/annotations.hpp"
+#include "ktc/quant/quantize.hpp"
+#include "ktc/sim/samples.hpp"
+
+namespace ktc::sim {
+
+namespace detail {
+
+// The quantized graph with every reader of input `name` told that it now arrives at `radix`.
+inline graph::graph with_input_radix(graph::graph g, const std::string& name, int radix) {
+    for (const auto& [v, slot] : g.consumers(name)) {
+        auto r = quant::radices_of_inputs(g[v]);
+        r.at(slot) = radix;
+        g[v].attrs.set(quant::attr::input_radix, r);
+    }
+    return g;
+}
+
+inline tensor quantize_tensor(const tensor& x, quant::value_format f) {
+    tensor q(quant::integer_type(f.bits), x.shape());
+    const auto v = x.to_vector<float>();
+    visit_dtype(q.type(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+            for (std::size_t i = 0; i < v.size(); ++i) q.data<T>()[i] = static_cast<T>(fixed::quantize(v[i], f.radix, f.bits));
+    });
+    return q;
+}
+
+inline tensor dequantize_tensor(const tensor& q, int radix) {
+    tensor x(dtype::float32, q.shape());
+    visit_dtype(q.type(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+            for (std::int64_t i = 0; i < q.size(); ++i) x.data<float>()[i] = fixed::dequantize(q.data<T>()[i], radix);
+    });
+    return x;
+}
+
+}  // namespace detail
+
+class fixed_simulator {
+public:
+    // `input_radix`: overrides the radix of every graph input (the seed's `radix` argument).
+    explicit fixed_simulator(graph::graph quantized, std::optional<int> input_radix = std::nullopt)
+        : graph_(prepare(std::move(quantized), input_radix)),
+          formats_(quant::edge_formats(graph_)),
+          interp_(graph_, kernels::fixed::kernels()) {}
+    fixed_simulator(const fixed_simulator&) = delete;  // interp_ refers to graph_
+    fixed_simulator& operator=(const fixed_simulator&) = delete;
+
+    // One sample, model layout, float inputs by name; float (dequantized) outputs. The observer
+    // sees the integer tensors.
+    tensor_map run(const tensor_map& inputs, const node_observer& observe = {}) const {
+        tensor_map q;
+        for (const auto& [name, x] : inputs) {
+            auto f = formats_.find(name);
+            q.emplace(name, f == formats_.end() || !is_floating(x.type()) ? x : detail::quantize_tensor(x, f->second));
+        }
+        tensor_map out = interp_.run(q, observe);
+        for (auto& [name, t] : out) {
+            auto f = formats_.find(name);
+            if (f != formats_.end() && !is_floating(t.type())) t = detail::dequantize_tensor(t, f->second.radix);
+        }
+        return out;
+    }
+
+    tensor_map run_samples(const tensor_map& user, layout user_layout,
+                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}) const {
+        return sim::run_samples(graph_.inputs, [this](const tensor_map& one) { return run(one); }, user, user_layout,
+                                progress);
+    }
+
+    const graph::graph& graph() const { return graph_; }
+    // Radix and width of each graph input and output.
+    const std::map<std::string, quant::value_format>& edge_formats() const { return formats_; }
+
+private:
+    static graph::graph prepare(graph::graph g, std::optional<int> input_radix) {
+        if (input_radix)
+            for (const auto& in : g.inputs) g = detail::with_input_radix(std::move(g), in.name, *input_radix);
+        // Inputs reach the integer graph already quantized: declare them so.
+        const auto formats = quant::edge_formats(g);
+        for (auto& in : g.inputs)
+            if (auto f = formats.find(in.name); f != formats.end()) in.type = quant::integer_type(f->second.bits);
+        return g;
+    }
+
+    graph::graph graph_;
+    std::map<std::string, quant::value_format> formats_;
+    interpreter interp_;
+};
+
+}  // namespace ktc::sim
