@@ -62,6 +62,14 @@ struct performance_estimate {
     }
     double mac_efficiency() const { return total_ms() > 0 ? theoretical_conv_ms() / total_ms() : 0; }
     double average_dram_gbps() const { return total_ms() > 0 ? dram_bytes / (total_ms() * 1e6) : 0; }
+    // Time of the CPU layers, and what is left: the vendor's tables time the NPU only.
+    double cpu_ms() const {
+        double t = 0;
+        for (const auto& l : layers)
+            if (l.limited_by == bound::cpu) t += l.time_ms;
+        return t;
+    }
+    double npu_only_ms() const { return total_ms() - cpu_ms(); }
     std::int64_t total_macs() const {
         std::int64_t m = 0;
         for (const auto& l : layers) m += l.macs;

@@ -85,15 +85,27 @@ struct generic_platform_traits {
     static constexpr int_range batch_norm_rank = any_int;
     static constexpr int_range slice_input_rank = any_int;
 
-    // ---- hardware, for the cost model --------------------------------------------------------
-    // TODO(issue 4, part 2): UNCALIBRATED. The cost model fits MACs per cycle, on-chip memory,
-    // DRAM bandwidth and per-op efficiencies against ../shared/reference/perf-calibration.csv.
-    // 0 means "unknown"; nothing reads these yet.
-    static constexpr double npu_clock_mhz = 0;
-    static constexpr double dram_clock_mhz = 0;
-    static constexpr double macs_per_cycle = 0;
-    static constexpr double sram_bytes = 0;
-    static constexpr double dram_bytes_per_second = 0;
+    // ---- hardware, for the cost model (eval/cost.hpp; docs/cost-model.md) ---------------------
+    // Few parameters per chip, none per model. "measured" = published (kneron-facts §4);
+    // "fitted" = chosen by tools/fit_cost_model.cpp against the published rows of
+    // perf-calibration.csv (docs/cost-model.md says how). 0 means unknown.
+    static constexpr double npu_clock_mhz = 0;          // NPU (MAC array) clock
+    static constexpr double dram_clock_mhz = 0;         // DDR / AXI clock
+    static constexpr double macs_per_cycle = 0;         // int8 multiply-accumulates per NPU cycle
+    // MAC array geometry: a conv occupies the array in blocks of input channels x output channels
+    // x output columns x kernel columns; a partial block wastes the rest of it.
+    static constexpr int mac_input_lanes = 1;     // input channels per block (depthwise: 1 used)
+    static constexpr int mac_output_lanes = 1;    // output channels per block
+    static constexpr int mac_column_lanes = 1;    // output columns (width) per block
+    static constexpr int mac_kernel_lanes = 1;    // kernel window k x k per block
+    static constexpr int mac_pointwise_taps = 1;  // taps of it a 1x1 conv fills with input channels
+    static constexpr double mac_efficiency = 1;   // busy fraction of a perfectly shaped conv
+    static constexpr double sram_bytes = 0;       // on-chip memory for feature maps and weights
+    static constexpr double dram_bytes_per_second = 0;  // sustained DRAM bandwidth
+    static constexpr double memory_overlap = 1;         // share of min(compute, DRAM) time hidden
+    static constexpr double layer_overhead_us = 0;      // fixed setup per NPU layer
+    static constexpr double cpu_bytes_per_second = 0;   // host CPU throughput on a CPU node's data
+    static constexpr double cpu_node_overhead_us = 0;   // fixed cost per CPU node (hand-off)
 };
 
 // KDP520 (KL520): seed manual Table 1.1.
@@ -123,8 +135,24 @@ struct platform_traits<kdp520> : generic_platform_traits {
     static constexpr int_set concat_axes = one_of(1);
     static constexpr std::optional<float> clip_min = 0.f;
 
-    // Hardware: nothing published (facts §4); Tiny YOLOv3's theoretical conv time implies about
-    // 170 GMAC/s. Left to the calibration of part 2.
+    // Hardware, for the cost model: nothing published (facts §4) but Tiny YOLOv3's theoretical
+    // conv time, which implies about 170 GMAC/s (clock x MACs below: 172.8). The rest is fitted
+    // (docs/cost-model.md).
+    static constexpr double npu_clock_mhz = 300;   // assumed: only clock x MACs is constrained
+    static constexpr double dram_clock_mhz = 0;    // unpublished
+    static constexpr double macs_per_cycle = 576;  // 170 GMAC/s at 300 MHz
+    static constexpr int mac_input_lanes = 1;
+    static constexpr int mac_output_lanes = 1;
+    static constexpr int mac_column_lanes = 1;
+    static constexpr int mac_kernel_lanes = 3;
+    static constexpr int mac_pointwise_taps = 6;
+    static constexpr double mac_efficiency = 0.3253;
+    static constexpr double memory_overlap = 0.8734;
+    static constexpr double sram_bytes = 1.478e6;   // fitted (1.41 MiB)
+    static constexpr double dram_bytes_per_second = 0.546e9;  // fitted
+    static constexpr double layer_overhead_us = 16.88;
+    static constexpr double cpu_bytes_per_second = 50e6;
+    static constexpr double cpu_node_overhead_us = 100;
 };
 
 // KDP720 (KL720): seed manual Table 1.2.
@@ -155,9 +183,23 @@ struct platform_traits<kdp720> : generic_platform_traits {
     static constexpr int_range batch_norm_rank = up_to(4);     // "up to 4D input"
     static constexpr int_range slice_input_rank = up_to(4);    // "input dimension <= 4"
 
-    // Published clocks (facts §4); the rest is left to the calibration of part 2.
-    static constexpr double npu_clock_mhz = 700;
-    static constexpr double dram_clock_mhz = 533;
+    // Hardware, for the cost model: published clocks (facts §4); the rest is fitted
+    // (docs/cost-model.md).
+    static constexpr double npu_clock_mhz = 700;   // measured (published default)
+    static constexpr double dram_clock_mhz = 533;  // measured (published)
+    static constexpr double macs_per_cycle = 1024;
+    static constexpr int mac_input_lanes = 2;
+    static constexpr int mac_output_lanes = 32;
+    static constexpr int mac_column_lanes = 4;
+    static constexpr int mac_kernel_lanes = 3;
+    static constexpr int mac_pointwise_taps = 8;
+    static constexpr double mac_efficiency = 0.665;
+    static constexpr double memory_overlap = 0.0354;
+    static constexpr double sram_bytes = 2.729e6;   // fitted (2.6 MiB)
+    static constexpr double dram_bytes_per_second = 2.837e9;  // fitted (DDR 533 MHz x 32 bit = 4.26 GB/s peak)
+    static constexpr double layer_overhead_us = 4.572;
+    static constexpr double cpu_bytes_per_second = 200e6;
+    static constexpr double cpu_node_overhead_us = 50;
 };
 
 // Whether the NPU of P computes in integer type `t`.

@@ -1,0 +1,367 @@
+// ktc/eval/cost.hpp - the cost model: how long one inference of a graph takes on a chip.
+//
+// A layer-by-layer roofline with the MAC array's geometry (docs/cost-model.md has the derivation
+// and the fitted numbers):
+//   layers      the support check's segments in execution order. In an NPU segment a MAC op
+//               (Conv, ConvTranspose, Gemm, MatMul) leads a layer and takes in the nodes the NPU
+//               runs in its output stage (BN, activations, Add/Mul, one pool) while its output has
+//               no other reader; any other NPU node is a layer of its own; data-layout nodes
+//               (Concat on channels, Flatten, Reshape, ...) cost nothing. Each CPU or
+//               unsupported node is a CPU layer.
+//   compute     MACs / (MACs per cycle x utilisation x mac_efficiency) cycles. Utilisation is
+//               what the array's blocks (input channels x output channels x output columns x
+//               kernel columns) hold of real work: a partial block wastes the rest, a depthwise
+//               conv uses one input lane of each block.
+//   memory      weights, plus feature maps that do not stay on chip, plus re-reads when a layer
+//               is tiled (input + output + weights past the on-chip memory), at the DRAM rate.
+//   time        max(compute, memory) + a fixed per-layer setup; a CPU layer moves its bytes at
+//               the host's rate plus a hand-off cost.
+//   totals      MAC running = compute time of the layers; idle = everything else, so that
+//               total = idle + running (estimate.hpp keeps the report's invariants).
+// The graph should have been through rewrite::onnx2onnx_flow (BN fused, shapes inferred); an
+// unfused BN is still costed, as part of the layer it follows.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ktc/eval/estimate.hpp"
+#include "ktc/eval/support.hpp"
+#include "ktc/graph/graph.hpp"
+#include "ktc/platform/platform.hpp"
+
+namespace ktc::eval {
+
+// The hardware parameters the cost model reads: platform_traits<P>'s "hardware" members, as a
+// value so that a calibration tool can vary them (tools/fit_cost_model.cpp).
+struct hardware {
+    std::string platform;
+    double npu_clock_mhz = 0;
+    double macs_per_cycle = 0;
+    int mac_input_lanes = 1;
+    int mac_output_lanes = 1;
+    int mac_column_lanes = 1;
+    int mac_kernel_lanes = 1;
+    int mac_pointwise_taps = 1;  // taps of the k x k window a 1x1 conv fills with input channels
+    double mac_efficiency = 1;
+    double sram_bytes = 0;
+    double dram_bytes_per_second = 0;
+    double memory_overlap = 1;  // fraction of the shorter of compute and DRAM time hidden
+    double layer_overhead_us = 0;
+    double cpu_bytes_per_second = 0;
+    double cpu_node_overhead_us = 0;
+    double bytes_per_value = 1;  // the chip's data width: int8
+
+    double peak_macs_per_second() const { return npu_clock_mhz * 1e6 * macs_per_cycle; }
+};
+
+template <class P>
+hardware hardware_of() {
+    using T = platform::platform_traits<P>;
+    hardware h;
+    h.platform = std::string(T::name);
+    h.npu_clock_mhz = T::npu_clock_mhz;
+    h.macs_per_cycle = T::macs_per_cycle;
+    h.mac_input_lanes = T::mac_input_lanes;
+    h.mac_output_lanes = T::mac_output_lanes;
+    h.mac_column_lanes = T::mac_column_lanes;
+    h.mac_kernel_lanes = T::mac_kernel_lanes;
+    h.mac_pointwise_taps = T::mac_pointwise_taps;
+    h.mac_efficiency = T::mac_efficiency;
+    h.sram_bytes = T::sram_bytes;
+    h.dram_bytes_per_second = T::dram_bytes_per_second;
+    h.memory_overlap = T::memory_overlap;
+    h.layer_overhead_us = T::layer_overhead_us;
+    h.cpu_bytes_per_second = T::cpu_bytes_per_second;
+    h.cpu_node_overhead_us = T::cpu_node_overhead_us;
+    h.bytes_per_value = 1;  // int8: the width every chip computes in (platform data_types)
+    return h;
+}
+
+namespace cost_detail {
+
+inline bool is_mac_op(const std::string& op) {
+    return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+
+// Nodes the NPU runs in a MAC layer's output stage, after the accumulation.
+inline bool is_output_stage_op(const std::string& op) {
+    static const std::set<std::string> ops = {
+        "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh",
+        "HardSigmoid", "HardSwish", "Add", "Mul", "Sub", "MaxPool", "AveragePool"};
+    return ops.count(op) != 0;
+}
+
+// Nodes that only re-label or place data: free on the NPU (a Concat on channels is each
+// producer writing into its slice of the output).
+inline bool is_layout_op(const std::string& op) {
+    static const std::set<std::string> ops = {"Concat", "Flatten", "Reshape", "Squeeze",
+                                              "Unsqueeze"};
+    return ops.count(op) != 0;
+}
+
+inline std::optional<shape_t> shape_of(const graph::graph& g, const std::string& value) {
+    if (value.empty()) return std::nullopt;
+    if (const tensor* t = g.initializer(value)) return t->shape();
+    if (const auto* info = g.info(value); info && info->rank_known) return info->shape;
+    return std::nullopt;
+}
+
+// Elements of a value; unknown dimensions count as 1, an unknown shape as 0.
+inline double elements(const graph::graph& g, const std::string& value) {
+    const auto s = shape_of(g, value);
+    if (!s) return 0;
+    double n = 1;
+    for (auto d : *s) n *= d > 0 ? static_cast<double>(d) : 1.0;
+    return n;
+}
+
+inline double round_up_ratio(double have, double lanes) {  // have / (have rounded up to lanes)
+    if (lanes <= 1 || have <= 0) return 1;
+    return have / (std::ceil(have / lanes) * lanes);
+}
+
+struct mac_work {
+    double macs = 0;
+    double weights = 0;      // weight values (bias excluded)
+    double bias = 0;         // bias values (32-bit on chip)
+    double utilisation = 1;  // fraction of the array's lanes doing real work
+};
+
+// MACs, weights and array utilisation of one MAC op.
+inline mac_work mac_op_work(const graph::graph& g, const graph::node& n, const hardware& hw) {
+    mac_work w;
+    const auto in = shape_of(g, n.input(0));
+    const auto out = shape_of(g, n.outputs.at(0));
+    const auto weight = shape_of(g, n.input(1));
+    if (n.has_input(2)) w.bias = elements(g, n.input(2));
+    if (!weight) return w;
+    for (auto d : *weight) w.weights = (w.weights == 0 ? 1 : w.weights) * static_cast<double>(std::max<std::int64_t>(d, 1));
+    const double out_elems = elements(g, n.outputs.at(0));
+    if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
+        if (weight->size() < 3 || !in || !out || out->size() != weight->size() || in->size() != weight->size()) return w;
+        const double group = static_cast<double>(n.attrs.get_int("group", 1));
+        double window = 1;
+        for (std::size_t i = 2; i < weight->size(); ++i) window *= static_cast<double>((*weight)[i]);
+        double kh = static_cast<double>((*weight)[weight->size() - 2]);
+        double kw = static_cast<double>(weight->back());
+        double channels_in, channels_out;  // per group
+        double zero_inserted = 1;           // ConvTranspose: work per real MAC
+        if (n.op_type == "Conv") {
+            channels_in = static_cast<double>((*weight)[1]);
+            channels_out = static_cast<double>((*weight)[0]) / group;
+            w.macs = out_elems * channels_in * window;
+        } else {  // ConvTranspose weight [C, M/group, k...]: every input pixel meets the kernel
+            channels_in = static_cast<double>((*weight)[0]) / group;
+            channels_out = static_cast<double>((*weight)[1]);
+            w.macs = elements(g, n.input(0)) * channels_out * window;
+            // The array runs it as a conv over the zero-inserted input: every output pixel
+            // takes the whole kernel, of which 1 / (stride_h x stride_w) of the taps are real.
+            const auto strides = n.attrs.get_ints("strides", shape_t(weight->size() - 2, 1));
+            zero_inserted = 1;
+            for (auto st : strides) zero_inserted *= static_cast<double>(std::max<std::int64_t>(st, 1));
+        }
+        const double columns = static_cast<double>(std::max<std::int64_t>(out->back(), 1));
+        const bool depthwise = group > 1 && channels_in == 1 && channels_out == 1;
+        const double taps = static_cast<double>(hw.mac_kernel_lanes) * hw.mac_kernel_lanes;
+        double u = round_up_ratio(columns, hw.mac_column_lanes);
+        if (depthwise) {  // channels spread over the output lanes, one input lane used
+            u *= round_up_ratio(group, hw.mac_output_lanes) / std::max(1, hw.mac_input_lanes) *
+                 round_up_ratio(kh, hw.mac_kernel_lanes) * round_up_ratio(kw, hw.mac_kernel_lanes);
+        } else if (kh * kw == 1) {  // a 1x1 conv spreads its input channels over some kernel taps
+            const double folded = std::clamp<double>(hw.mac_pointwise_taps, 1, taps);
+            u *= round_up_ratio(channels_in, hw.mac_input_lanes * folded) *
+                 round_up_ratio(channels_out, hw.mac_output_lanes) * folded / taps;
+        } else {
+            u *= round_up_ratio(channels_in, hw.mac_input_lanes) * round_up_ratio(channels_out, hw.mac_output_lanes) *
+                 round_up_ratio(kh, hw.mac_kernel_lanes) * round_up_ratio(kw, hw.mac_kernel_lanes);
+        }
+        w.utilisation = u / zero_inserted;
+        return w;
+    }
+    // Gemm / MatMul: out[M, N] = A[M, K] B[K, N]; rows of A play the output columns.
+    if (!in || in->empty() || weight->size() < 2) return w;
+    const bool trans_b = n.op_type == "Gemm" && n.attrs.get_int("transB", 0) != 0;
+    const double k = static_cast<double>(trans_b ? (*weight)[weight->size() - 1] : (*weight)[weight->size() - 2]);
+    const double cols = static_cast<double>(trans_b ? (*weight)[weight->size() - 2] : (*weight)[weight->size() - 1]);
+    const double rows = out_elems / std::max(cols, 1.0);
+    w.macs = out_elems * k;
+    const double taps = static_cast<double>(hw.mac_kernel_lanes) * hw.mac_kernel_lanes;
+    const double folded = std::clamp<double>(hw.mac_pointwise_taps, 1, taps);
+    w.utilisation = round_up_ratio(rows, hw.mac_column_lanes) * round_up_ratio(k, hw.mac_input_lanes * folded) *
+                    round_up_ratio(cols, hw.mac_output_lanes) * folded / taps;
+    return w;
+}
+
+// The nodes an NPU layer led by `lead` takes in: its output stage, while each link has one reader.
+inline std::vector<graph::vertex> output_stage(const graph::graph& g, graph::vertex lead,
+                                               const std::map<graph::vertex, const node_support*>& where,
+                                               const std::set<graph::vertex>& taken) {
+    std::vector<graph::vertex> chain;
+    graph::vertex at = lead;
+    bool pooled = false;
+    for (;;) {
+        const std::string& value = g[at].outputs.at(0);
+        if (g.is_graph_output(value)) break;
+        const auto readers = g.consumers(value);
+        if (readers.size() != 1) break;
+        const graph::vertex next = readers[0].first;
+        const auto it = where.find(next);
+        if (it == where.end() || it->second->where != placement::npu || taken.count(next)) break;
+        const std::string& op = g[next].op_type;
+        if (!is_output_stage_op(op)) break;
+        const bool pool = op == "MaxPool" || op == "AveragePool";
+        if (pool && pooled) break;
+        // Elementwise binaries: the other operand must be ready (produced outside this chain).
+        pooled = pooled || pool;
+        chain.push_back(next);
+        at = next;
+    }
+    return chain;
+}
+
+}  // namespace cost_detail
+
+// The estimate for `g` with explicit hardware parameters (what the calibration varies).
+inline performance_estimate estimate_performance(const graph::graph& g, const support_report& support,
+                                                 const hardware& hw) {
+    using namespace cost_detail;
+    performance_estimate r;
+    r.platform = support.platform;
+    std::map<graph::vertex, const node_support*> where;
+    for (const auto& n : support.nodes) where[n.v] = &n;
+    std::set<graph::vertex> taken;
+    const double bytes = hw.bytes_per_value;
+    const double peak = hw.peak_macs_per_second();
+    const double dram_rate = hw.dram_bytes_per_second > 0 ? hw.dram_bytes_per_second : 1e18;
+    const double clock_hz = hw.npu_clock_mhz * 1e6;
+
+    // DRAM traffic and tiles of an NPU layer reading `in` and writing `out` bytes with `w` bytes
+    // of weights. Feature maps stay on chip while the layer fits; past it, the output is cut into
+    // tiles that each fit with their input, the feature maps go through DRAM, and weights that
+    // cannot stay resident are read again for each tile.
+    const auto traffic = [&](layer_estimate& l, double in, double out, double w) {
+        const double need = in + out + w;
+        if (hw.sram_bytes <= 0 || need <= hw.sram_bytes) {
+            l.tiles = 1;
+            l.dram_bytes = w;
+            return 0.0;
+        }
+        const double resident_w = w <= hw.sram_bytes / 2 ? w : 0;  // weights kept across tiles
+        const double room = std::max(hw.sram_bytes - resident_w, hw.sram_bytes / 4);
+        const double streamed_w = w - resident_w;
+        l.tiles = static_cast<int>(std::ceil((in + out + (streamed_w > 0 ? hw.sram_bytes / 4 : 0)) / room));
+        l.tiles = std::max(l.tiles, 1);
+        l.dram_bytes = in + out + resident_w + streamed_w * l.tiles;
+        return in + out;  // the feature-map part
+    };
+
+    // Weights are prefetched while the array computes; spilled feature maps are only partly
+    // hidden (a tile waits for its input): memory_overlap of them overlaps the compute.
+    const auto finish_npu = [&](layer_estimate& l, double compute_s, double fmap_bytes) {
+        l.compute_ms = compute_s * 1e3;
+        l.memory_ms = l.dram_bytes / dram_rate * 1e3;
+        const double fmap_ms = fmap_bytes / dram_rate * 1e3;
+        l.limited_by = l.memory_ms > l.compute_ms ? bound::memory : bound::compute;
+        l.time_ms = std::max(l.compute_ms, l.memory_ms) +
+                    (1 - hw.memory_overlap) * std::min(l.compute_ms, fmap_ms) + hw.layer_overhead_us * 1e-3;
+        r.dram_bytes += l.dram_bytes;
+        r.mac_running_ms += l.macs > 0 ? l.compute_ms : 0;
+        r.mac_idle_ms += l.time_ms - (l.macs > 0 ? l.compute_ms : 0);
+    };
+
+    for (const segment& seg : support.segments) {
+        for (const graph::vertex v : seg.nodes) {
+            if (taken.count(v)) continue;
+            taken.insert(v);
+            const graph::node& n = g[v];
+            layer_estimate l;
+            l.name = n.name;
+            l.op = n.op_type;
+            double in_values = 0;
+            for (std::size_t i = 0; i < n.inputs.size(); ++i)
+                if (!n.inputs[i].empty() && !g.initializer(n.inputs[i]) && !graph::constant_value(g, n.inputs[i]))
+                    in_values += elements(g, n.inputs[i]);
+
+            if (seg.where != placement::npu) {  // a CPU (or unsupported) node
+                double out_values = 0;
+                for (const auto& o : n.outputs) out_values += elements(g, o);
+                l.input_bytes = in_values * 4;  // the host computes in float
+                l.output_bytes = out_values * 4;
+                l.limited_by = bound::cpu;
+                const double rate = hw.cpu_bytes_per_second > 0 ? hw.cpu_bytes_per_second : 1e18;
+                // the NPU's int8 output goes to DRAM and the CPU's result comes back
+                l.dram_bytes = (in_values + out_values) * bytes;
+                l.compute_ms = (l.input_bytes + l.output_bytes) / rate * 1e3;
+                l.memory_ms = l.dram_bytes / dram_rate * 1e3;
+                l.time_ms = l.compute_ms + l.memory_ms + hw.cpu_node_overhead_us * 1e-3;
+                r.dram_bytes += l.dram_bytes;
+                r.mac_idle_ms += l.time_ms;
+                r.layers.push_back(std::move(l));
+                continue;
+            }
+
+            if (is_layout_op(n.op_type)) {  // free: placement of data only
+                r.layers.push_back(std::move(l));
+                continue;
+            }
+
+            std::string last_out = n.outputs.at(0);
+            if (is_mac_op(n.op_type)) {
+                const mac_work w = mac_op_work(g, n, hw);
+                l.macs = static_cast<std::int64_t>(std::llround(w.macs));
+                l.weight_bytes = w.weights * bytes + w.bias * 4;
+                double extra_in = 0;  // second operands of fused elementwise nodes
+                for (const graph::vertex f : output_stage(g, v, where, taken)) {
+                    taken.insert(f);
+                    const graph::node& fn = g[f];
+                    l.fused.push_back(fn.name);
+                    for (std::size_t i = 0; i < fn.inputs.size(); ++i) {
+                        const std::string& value = fn.inputs[i];
+                        if (value.empty() || value == last_out) continue;
+                        if (g.initializer(value) || graph::constant_value(g, value)) continue;
+                        extra_in += elements(g, value);
+                    }
+                    last_out = fn.outputs.at(0);
+                }
+                l.input_bytes = (elements(g, n.input(0)) + extra_in) * bytes;
+                l.output_bytes = elements(g, last_out) * bytes;
+                const double fmap = traffic(l, l.input_bytes, l.output_bytes, l.weight_bytes);
+                l.theoretical_ms = peak > 0 ? w.macs / peak * 1e3 : 0;
+                const double rate = peak * std::max(w.utilisation, 1e-6) * hw.mac_efficiency;
+                finish_npu(l, rate > 0 ? w.macs / rate : 0, fmap);
+                r.layers.push_back(std::move(l));
+                continue;
+            }
+
+            // A lone NPU op (pool, elementwise, resize, pad...): one value per output lane and
+            // cycle, each reading its window.
+            l.input_bytes = in_values * bytes;
+            const double out_values = elements(g, last_out);
+            l.output_bytes = out_values * bytes;
+            double window = 1;
+            for (auto k : n.attrs.get_ints("kernel_shape", {})) window *= static_cast<double>(k);
+            if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
+                window = out_values > 0 ? in_values / out_values : 1;
+            const double fmap = traffic(l, l.input_bytes, l.output_bytes, 0);
+            const double lanes = std::max(1, hw.mac_output_lanes) * std::max(1, hw.mac_column_lanes);
+            finish_npu(l, clock_hz > 0 ? out_values * window / lanes / clock_hz : 0, fmap);
+            r.layers.push_back(std::move(l));
+        }
+    }
+    return r;
+}
+
+// The estimate for `g` on platform P with P's calibrated hardware (platform_traits<P>).
+template <class P>
+performance_estimate estimate_performance(const graph::graph& g, const support_report& support) {
+    return estimate_performance(g, support, hardware_of<P>());
+}
+
+}  // namespace ktc::eval
