@@ -1,0 +1,183 @@
+// Fixed-point Add, Sub, Mul, Concat and the lookup-table unary ops (kernels/fixed/elementwise.hpp)
+// against their float twins and on hand-computed cases.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/fixed/fixed_support.hpp"
+
+using namespace ktc;
+using namespace ktc::testing;
+
+namespace {
+
+// |float twin - exact|: the float kernel rounds one sum or product of exact operands once,
+// within 2^-24 relative. The fixed result rounds the exact value once to the output radix.
+// bound = 2^-(r_out+1) + 2^-23 * |want|.
+std::vector<double> one_rounding(const tensor& want, int r_out) {
+    std::vector<double> b(static_cast<std::size_t>(want.size()));
+    for (std::int64_t i = 0; i < want.size(); ++i) b[i] = 0.5 * lsb(r_out) + std::ldexp(std::abs(double(want.data<float>()[i])), -23);
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("fixed Add, Sub and Mul match the float ops on the dequantized operands, with broadcasting") {
+    std::mt19937 rng(3);
+    struct bin_case {
+        shape_t a, b;
+        value_format fa, fb, out;
+    };
+    const std::vector<bin_case> cases{
+        {{2, 3, 4}, {2, 3, 4}, {5, 8}, {5, 8}, {4, 8}},
+        {{1, 4, 3, 3}, {4, 1, 1}, {6, 8}, {3, 8}, {5, 8}},      // per-channel operand, radices apart
+        {{2, 5}, {}, {2, 8}, {7, 8}, {3, 8}},                   // scalar operand
+        {{3, 1, 5}, {1, 4, 1}, {12, 16}, {4, 8}, {9, 16}},      // mixed widths, both broadcast
+        {{4, 6}, {4, 6}, {4, 8}, {6, 8}, {8, 16}},              // int8 in, int16 out, output radix above both
+        {{4, 6}, {6}, {13, 16}, {10, 16}, {6, 8}},              // int16 in, int8 out
+    };
+    for (const std::string op : {"Add", "Sub", "Mul"})
+        for (const auto& c : cases) {
+            CAPTURE(op);
+            CAPTURE(to_string(c.a));
+            CAPTURE(to_string(c.b));
+            const tensor a = random_codes(rng, c.a, c.fa.bits), b = random_codes(rng, c.b, c.fb.bits);
+            value_format out = c.out;
+            if (op == "Mul") out.radix = c.fa.radix + c.fb.radix - (c.fa.bits - 1) - (c.fb.bits - 1) + (out.bits - 1) - 1;
+            const tensor y = run_fixed1(op, quantized({}, {c.fa, c.fb}, {out}), {&a, &b});
+            const tensor af = dequantize(a, c.fa.radix), bf = dequantize(b, c.fb.radix);
+            const tensor want = run_kernel1(op, {}, {&af, &bf});
+            const double worst = check_within(y, out, want, one_rounding(want, out.radix));
+            CHECK(worst <= 0.5 + 1e-3);
+        }
+}
+
+TEST_CASE("fixed Add aligns exactly, rounds ties up and saturates") {
+    // a at radix 2, b at radix 0: b shifts left by 2; the sum at radix 2 goes to radix 1.
+    const tensor a = tensor::from<std::int8_t>({4}, {1, -1, 3, 127});
+    const tensor b = tensor::from<std::int8_t>({4}, {0, 0, -1, 127});
+    // 1 -> 0.5 LSB -> 1; -1 -> -0.5 -> 0; 3 - 4 = -1 -> 0; 127 + 508 = 635 -> 317.5 -> saturates 127.
+    CHECK(codes(run_fixed1("Add", quantized({}, {{2, 8}, {0, 8}}, {{1, 8}}), {&a, &b})) == std::vector<std::int64_t>{1, 0, 0, 127});
+    CHECK(codes(run_fixed1("Add", quantized({}, {{2, 8}, {0, 8}}, {{1, 16}}), {&a, &b})) == std::vector<std::int64_t>{1, 0, 0, 318});
+    // Sub: 1 - 0, -1 - 0, 3 + 4 = 7 -> 3.5 -> 4, 127 - 508 = -381 -> -190.5 -> -190 -> saturates -128.
+    CHECK(codes(run_fixed1("Sub", quantized({}, {{2, 8}, {0, 8}}, {{1, 8}}), {&a, &b})) == std::vector<std::int64_t>{1, 0, 4, -128});
+    CHECK(codes(run_fixed1("Sub", quantized({}, {{2, 8}, {0, 8}}, {{1, 16}}), {&a, &b})) == std::vector<std::int64_t>{1, 0, 4, -190});
+    // Output radix above the common one: an exact left shift.
+    CHECK(codes(run_fixed1("Add", quantized({}, {{2, 8}, {0, 8}}, {{4, 16}}), {&a, &b})) == std::vector<std::int64_t>{4, -4, -4, 2540});
+}
+
+TEST_CASE("fixed Mul multiplies at r_a + r_b, rounds ties up and saturates") {
+    const tensor a = tensor::from<std::int16_t>({4}, {3, -3, 5, -32768});
+    const tensor b = tensor::from<std::int8_t>({4}, {1, 1, 3, -128});
+    // radix 1 + 1 = 2 -> radix 1: 3/2 = 1.5 -> 2, -1.5 -> -1, 15/2 = 7.5 -> 8, 2^22 -> saturates.
+    CHECK(codes(run_fixed1("Mul", quantized({}, {{1, 16}, {1, 8}}, {{1, 8}}), {&a, &b})) == std::vector<std::int64_t>{2, -1, 8, 127});
+    CHECK(codes(run_fixed1("Mul", quantized({}, {{1, 16}, {1, 8}}, {{1, 16}}), {&a, &b})) == std::vector<std::int64_t>{2, -1, 8, 32767});
+    const tensor c = tensor::from<std::int8_t>({1}, {127}), d = tensor::from<std::int8_t>({1}, {-128});
+    CHECK(codes(run_fixed1("Mul", quantized({}, {{0, 8}, {0, 8}}, {{0, 8}}), {&c, &d})) == std::vector<std::int64_t>{-128});
+}
+
+TEST_CASE("fixed Concat requantizes each input to the output format") {
+    std::mt19937 rng(8);
+    const tensor a = random_codes(rng, {1, 2, 3}, 8), b = random_codes(rng, {1, 4, 3}, 16), c = random_codes(rng, {1, 1, 3}, 8);
+    const value_format fa{4, 8}, fb{9, 16}, fc{7, 8}, out{5, 8};
+    const graph::attributes attrs = attrs_of({{"axis", std::int64_t{1}}});
+    const tensor y = run_fixed1("Concat", quantized(attrs, {fa, fb, fc}, {out}), {&a, &b, &c});
+    const tensor af = dequantize(a, fa.radix), bf = dequantize(b, fb.radix), cf = dequantize(c, fc.radix);
+    const tensor want = run_kernel1("Concat", attrs, {&af, &bf, &cf});
+    check_within(y, out, want, 0.5 * lsb(out.radix));
+    // The input already at the output format is copied unchanged; a tie rounds up.
+    const tensor p = tensor::from<std::int8_t>({2}, {3, -3}), q = tensor::from<std::int8_t>({1}, {-7});
+    const tensor z = run_fixed1("Concat", quantized(attrs_of({{"axis", std::int64_t{0}}}), {{2, 8}, {1, 8}}, {{1, 8}}), {&p, &q});
+    CHECK(codes(z) == std::vector<std::int64_t>{2, -1, -7});  // 1.5 -> 2, -1.5 -> -1
+    const tensor z16 = run_fixed1("Concat", quantized(attrs_of({{"axis", std::int64_t{0}}}), {{2, 8}, {1, 8}}, {{6, 16}}), {&p, &q});
+    CHECK(z16.type() == dtype::int16);
+    CHECK(codes(z16) == std::vector<std::int64_t>{48, -48, -224});
+}
+
+namespace {
+
+// The table the quantizer builds for a unary float op: lut[q] = quantize(f(q * 2^-r_in), r_out).
+tensor make_table(const std::string& op, const graph::attributes& attrs, value_format in, value_format out,
+                  const std::vector<const tensor*>& extra = {}) {
+    const std::int64_t n = std::int64_t{1} << in.bits;
+    std::vector<float> x(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) x[i] = fixed::dequantize(fixed::min_of(in.bits) + i, in.radix);
+    const tensor xs = tensor::from<float>({n}, x);
+    std::vector<const tensor*> args{&xs};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return quantize(run_kernel1(op, attrs, args), out.radix, out.bits);
+}
+
+}  // namespace
+
+TEST_CASE("lookup-table ops match the float op on the dequantized input within half an output LSB") {
+    std::mt19937 rng(21);
+    const tensor slope = tensor::from<float>({1}, {0.25f});
+    const tensor lo = tensor::scalar<float>(-0.5f), hi = tensor::scalar<float>(1.5f);
+    struct lut_case {
+        std::string op;
+        graph::attributes attrs;
+        std::vector<const tensor*> extra;
+        value_format in, out;
+    };
+    const std::vector<lut_case> cases{
+        {"Relu", {}, {}, {4, 8}, {4, 8}},
+        {"LeakyRelu", attrs_of({{"alpha", 0.1f}}), {}, {4, 8}, {5, 8}},
+        {"PRelu", {}, {&slope}, {3, 8}, {4, 8}},
+        {"Clip", {}, {&lo, &hi}, {5, 8}, {6, 8}},
+        {"Sigmoid", {}, {}, {4, 8}, {7, 8}},
+        {"Sigmoid", {}, {}, {11, 16}, {15, 16}},   // int16 table of 65536 entries
+        {"Tanh", {}, {}, {12, 16}, {7, 8}},       // int16 in, int8 out
+        {"HardSigmoid", {}, {}, {4, 8}, {12, 16}}, // int8 in, int16 out
+        {"HardSwish", {}, {}, {5, 8}, {5, 8}},
+        {"Elu", {}, {}, {5, 8}, {6, 8}},
+        {"Selu", {}, {}, {5, 8}, {5, 8}},
+        {"Softplus", {}, {}, {4, 8}, {4, 8}},
+        {"Exp", {}, {}, {5, 8}, {4, 8}},
+        {"Log", {}, {}, {5, 8}, {4, 8}},   // log of codes <= 0 is -inf / NaN: the table saturates / holds 0
+        {"Sqrt", {}, {}, {5, 8}, {6, 8}},
+        {"Abs", {}, {}, {7, 8}, {6, 8}},
+        {"Neg", {}, {}, {7, 8}, {7, 8}},
+        {"Erf", {}, {}, {5, 8}, {7, 8}},
+        {"Reciprocal", {}, {}, {5, 8}, {2, 8}},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.op);
+        graph::attributes a = c.attrs;
+        a.set(quant::attr::lookup_table, make_table(c.op, c.attrs, c.in, c.out, c.extra));
+        const tensor x = random_codes(rng, {3, 50}, c.in.bits);
+        std::vector<const tensor*> args{&x};
+        std::vector<value_format> formats{c.in};
+        for (auto* e : c.extra) {
+            args.push_back(e);
+            formats.push_back(not_q);
+        }
+        const tensor y = run_fixed1(c.op, quantized(a, formats, {c.out}), args);
+        const tensor xf = dequantize(x, c.in.radix);
+        std::vector<const tensor*> fargs{&xf};
+        fargs.insert(fargs.end(), c.extra.begin(), c.extra.end());
+        tensor want = run_kernel1(c.op, c.attrs, fargs);
+        // NaN (log/sqrt of a negative) has no fixed-point value: quantize maps it to 0.
+        for (auto& v : want.values<float>())
+            if (std::isnan(v)) v = 0.f;
+        check_within(y, c.out, want, one_rounding(want, c.out.radix));
+    }
+}
+
+TEST_CASE("lookup: table[q - min_of(bits)] exactly, and a node without a table is an error naming it") {
+    std::vector<std::int8_t> table(256);
+    for (int i = 0; i < 256; ++i) table[i] = static_cast<std::int8_t>(255 - i - 128);  // q -> -q - 1
+    graph::attributes a;
+    a.set(quant::attr::lookup_table, tensor::from<std::int8_t>({256}, table));
+    const tensor x = tensor::from<std::int8_t>({2, 2}, {-128, 0, 5, 127});
+    const tensor y = run_fixed1("Sigmoid", quantized(a, {{4, 8}}, {{4, 8}}), {&x});
+    CHECK(y.shape() == shape_t{2, 2});
+    CHECK(codes(y) == std::vector<std::int64_t>{127, -1, -6, -128});
+    // Any op carrying a table runs it, registered lookup op or not (Softsign is a CPU op otherwise).
+    CHECK(codes(run_fixed1("Softsign", quantized(a, {{4, 8}}, {{4, 8}}), {&x})) == std::vector<std::int64_t>{127, -1, -6, -128});
+    CHECK_THROWS_WITH_AS(run_fixed1("Tanh", quantized({}, {{4, 8}}, {{4, 8}}), {&x}), doctest::Contains("'n0' (Tanh)"), error);
+    CHECK_THROWS_WITH_AS(run_fixed1("Tanh", quantized(a, {{4, 8}}, {{4, 16}}), {&x}), doctest::Contains("lookup_table"), error);
+    const tensor x16 = tensor::from<std::int16_t>({1}, {0});
+    CHECK_THROWS_WITH_AS(run_fixed1("Tanh", quantized(a, {{4, 16}}, {{4, 8}}), {&x16}), doctest::Contains("2^16"), error);
+}
