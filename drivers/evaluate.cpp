@@ -6,32 +6,29 @@
 
 #include "cli.hpp"
 #include "ktc/core/atomic_file.hpp"
+#include "ktc/eval/cost.hpp"
 #include "ktc/eval/report.hpp"
 #include "ktc/eval/support.hpp"
 #include "ktc/onnx/import.hpp"
 #include "ktc/platform/platform.hpp"
+#include "ktc/quant/bie.hpp"
 #include "ktc/rewrite/flows.hpp"
-
-#if __has_include("ktc/eval/cost.hpp")
-#include "ktc/eval/cost.hpp"
-#define KTC_HAVE_COST_MODEL 1
-#endif
 
 namespace ktc::cli {
 
 namespace {
 
 const char* evaluate_usage =
-    "usage: ktc evaluate MODEL.onnx --platform 520|720 [--json FILE] [--html FILE] [--quiet]\n"
+    "usage: ktc evaluate MODEL(.onnx|.bie) --platform 520|720 [--json FILE] [--html FILE] [--quiet]\n"
     "                    [--no-optimize]\n\n"
     "Checks that every node of the model can run on the chip (on its NPU, or on its CPU with a\n"
     "warning) and estimates the model's performance there: a per-layer table and the vendor's\n"
     "summary (estimate FPS, total time, theoretical convolution time, average DRAM bandwidth, MAC\n"
     "efficiency, MAC idle and running time) on stdout. The model is first optimized by the\n"
     "onnx2onnx flow, as the vendor evaluates optimized models (--no-optimize: as given).\n"
+    "A .bie (from `ktc analysis`) is evaluated as quantized, for the platform it was made for.\n"
     "Exit 3 when a node cannot run anywhere on the chip: every such node is listed with the rule\n"
-    "it breaks, and the --json/--html reports are still written with that list.\n"
-    "Evaluating a .bie needs the quantizer, which ktc does not have yet (exit 3).";
+    "it breaks, and the --json/--html reports are still written with that list.";
 
 std::string lowercase_extension(const std::string& path) {
     std::string ext = std::filesystem::path(path).extension().string();
@@ -42,22 +39,24 @@ std::string lowercase_extension(const std::string& path) {
 template <class P>
 int evaluate_on(const std::string& model_path, const po::variables_map& vm) {
     const std::string ext = lowercase_extension(model_path);
-    if (ext == ".bie")
-        throw unsupported_error(model_path + ": evaluating a .bie is not implemented yet (ktc has no quantizer); "
-                                             "evaluate the .onnx it was made from");
-    if (ext != ".onnx") throw usage_error(model_path + ": expected a .onnx (or .bie) model");
+    if (ext != ".onnx" && ext != ".bie") throw usage_error(model_path + ": expected a .onnx or .bie model");
 
-    graph::graph g = onnx::load(model_path);
-    if (!vm.count("no-optimize")) rewrite::onnx2onnx_flow(g);
+    graph::graph g;
+    if (ext == ".bie") {
+        // Quantized from the optimized graph already: evaluated as it is, on its own chip.
+        quant::bie_model bie = quant::load_bie(model_path);
+        const std::string_view platform = platform::platform_traits<P>::name;
+        if (bie.platform != platform)
+            throw usage_error(model_path + ": quantized for KDP" + bie.platform + ", not KDP" + std::string(platform) +
+                              " (use --platform " + bie.platform + ")");
+        g = std::move(bie.graph);
+    } else {
+        g = onnx::load(model_path);
+        if (!vm.count("no-optimize")) rewrite::onnx2onnx_flow(g);
+    }
 
     eval::evaluation e{model_path, eval::support_check<P>(g), std::nullopt};
-    if (e.support.runnable()) {
-#ifdef KTC_HAVE_COST_MODEL
-        e.performance = eval::estimate_performance<P>(g, e.support);
-#else
-        throw error(model_path + ": the cost model (eval/cost.hpp) is not part of this build yet");
-#endif
-    }
+    if (e.support.runnable()) e.performance = eval::estimate_performance<P>(g, e.support);
 
     if (vm.count("json")) write_file_atomically(vm["json"].as<std::string>(), eval::json_text(e));
     if (vm.count("html")) write_file_atomically(vm["html"].as<std::string>(), eval::html_report(e));

@@ -114,6 +114,7 @@ TEST_CASE("the text report has the layer table, every summary field and the vend
     CHECK(has(t, "total time = 0.02 ms"));
     CHECK(has(t, "average DRAM bandwidth = 0.0644 GB/s"));
     CHECK(has(t, "MAC efficiency to total time = 10 %"));
+    CHECK(has(t, "CPU operator time (included above) = 0.015 ms; NPU alone = 0.005 ms"));
 }
 
 TEST_CASE("the text report warns about every CPU operator by name, after the summary") {
@@ -140,6 +141,7 @@ TEST_CASE("the JSON report parses and holds the summary, CPU nodes and layers") 
     CHECK(j.at("mac_idle_ms").get<double>() == doctest::Approx(0.016));
     CHECK(j.at("mac_running_ms").get<double>() == doctest::Approx(0.004));
     CHECK(j.at("avg_dram_gbps").get<double>() == doctest::Approx(0.0644));
+    CHECK(j.at("cpu_time_ms").get<double>() == doctest::Approx(0.015));
     CHECK(j.at("cpu_nodes") == nlohmann::json::array({"prob"}));
     CHECK(j.at("unsupported").empty());
     CHECK(j.at("nodes").at("npu") == 2);
@@ -229,6 +231,7 @@ TEST_CASE("a model that cannot run: every unsupported node listed with its rule,
     CHECK(j.at("runnable") == false);
     CHECK(j.at("fps").is_null());
     CHECK(j.at("total_time_ms").is_null());
+    CHECK(j.at("cpu_time_ms").is_null());
     CHECK(j.at("layers").empty());
     REQUIRE(j.at("unsupported").size() == 2);
     for (const auto& u : j.at("unsupported")) {  // topological order; the two are independent
@@ -247,4 +250,12 @@ TEST_CASE("a model that cannot run: every unsupported node listed with its rule,
     CHECK(has(h, "<td>matmul</td>"));
     CHECK_FALSE(has(h, "ktc-time-chart"));
     CHECK(eval::unsupported_message(sample_evaluation().support, "m").empty());
+}
+
+TEST_CASE("chart labels keep the end of a long name, cut on a UTF-8 character boundary") {
+    using eval::report_detail::shorten;
+    CHECK(shorten("/fc/Gemm", 16) == "/fc/Gemm");
+    CHECK(shorten("/features/features.5/features.5.0/Conv", 16) == "...eatures.5.0/Conv");
+    CHECK(shorten("x\xC3\xA9z", 2) == "...z");  // the é's continuation byte is not split off
+    CHECK(shorten("x\xC3\xA9z", 3) == "...\xC3\xA9z");
 }

@@ -63,12 +63,13 @@ inline std::string pad_left(std::string s, std::size_t width) {
     return s;
 }
 
-// The first `limit` bytes of `s`, cut on a UTF-8 character boundary, with "..." when cut.
+// The last `limit` bytes of `s` (where exported names differ: "/features.5/Conv"), cut on a
+// UTF-8 character boundary, with "..." in front when cut.
 inline std::string shorten(const std::string& s, std::size_t limit) {
     if (s.size() <= limit) return s;
-    std::size_t end = limit;
-    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-    return s.substr(0, end) + "...";
+    std::size_t begin = s.size() - limit;
+    while (begin < s.size() && (static_cast<unsigned char>(s[begin]) & 0xC0) == 0x80) ++begin;
+    return "..." + s.substr(begin);
 }
 
 // Text safe inside HTML elements and quoted attributes (and SVG within HTML).
@@ -204,6 +205,10 @@ inline std::string text_report(const evaluation& e) {
     out += "\n***** Performance summary (KDP" + e.support.platform + ") *****\n";
     for (const auto& s : summary(p))
         out += std::string(s.label) + " = " + num(s.value) + (*s.unit ? std::string(" ") + s.unit : "") + "\n";
+    // The vendor's report times the NPU alone; ktc's total includes the CPU layers. Say how much.
+    if (p.cpu_ms() > 0)
+        out += "CPU operator time (included above) = " + num(p.cpu_ms()) + " ms; NPU alone = " + num(p.npu_only_ms()) +
+               " ms\n";
 
     const auto cpu = cpu_nodes(e.support);
     if (!cpu.empty()) out += "\n";
@@ -244,6 +249,7 @@ inline nlohmann::ordered_json json_report(const evaluation& e) {
         j["mac_idle_ms"] = p.mac_idle_ms;
         j["mac_running_ms"] = p.mac_running_ms;
         j["avg_dram_gbps"] = p.average_dram_gbps();
+        j["cpu_time_ms"] = p.cpu_ms();
         j["dram_bytes"] = p.dram_bytes;
         j["total_macs"] = p.total_macs();
         for (const auto& l : p.layers) {
@@ -265,7 +271,7 @@ inline nlohmann::ordered_json json_report(const evaluation& e) {
         }
     } else {
         for (const char* k : {"fps", "total_time_ms", "theoretical_conv_time_ms", "mac_efficiency", "mac_idle_ms",
-                              "mac_running_ms", "avg_dram_gbps", "dram_bytes", "total_macs"})
+                              "mac_running_ms", "avg_dram_gbps", "cpu_time_ms", "dram_bytes", "total_macs"})
             j[k] = nullptr;
     }
     j["layers"] = std::move(layers);
