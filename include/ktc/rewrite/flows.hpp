@@ -29,6 +29,20 @@
 #include "ktc/rewrite/passes/fold_constants.hpp"
 #include "ktc/rewrite/passes/fuse_bn_into_conv.hpp"
 #include "ktc/rewrite/passes/fuse_into_consumer.hpp"
+#include "ktc/rewrite/passes/bake_gemm_transb.hpp"
+#include "ktc/rewrite/passes/constant_to_initializer.hpp"
+#include "ktc/rewrite/passes/eliminate_single_input_concat.hpp"
+#include "ktc/rewrite/passes/fix_graph_inputs.hpp"
+#include "ktc/rewrite/passes/fuse_add_into_conv_bias.hpp"
+#include "ktc/rewrite/passes/fuse_bn_into_gemm.hpp"
+#include "ktc/rewrite/passes/fuse_consecutive_gemms.hpp"
+#include "ktc/rewrite/passes/fuse_consecutive_reduce_mean.hpp"
+#include "ktc/rewrite/passes/gemm_input_flatten.hpp"
+#include "ktc/rewrite/passes/global_average_pool.hpp"
+#include "ktc/rewrite/passes/squeeze_to_reshape.hpp"
+#include "ktc/rewrite/passes/sum_to_adds.hpp"
+#include "ktc/rewrite/passes/to_batch_norm.hpp"
+#include "ktc/rewrite/passes/transpose.hpp"
 
 namespace ktc::rewrite {
 
@@ -62,6 +76,7 @@ struct flow_report {
 
 inline std::vector<pass> preprocess_passes(const flow_options& o) {
     std::vector<pass> passes;
+    passes.push_back(make_pass<passes::constant_to_initializer>("constant_to_initializer"));
     passes.push_back(make_pass<passes::eliminate_identity, passes::eliminate_noop_pad,
                                passes::eliminate_trivial_pool>("eliminate_noops"));
     passes.push_back(make_pass<passes::fuse_matmul_add_into_gemm>("fuse_matmul_add_into_gemm"));
@@ -76,11 +91,25 @@ inline std::vector<pass> constant_folding_passes() {
 
 inline std::vector<pass> common_optimization_passes(const flow_options& o) {
     std::vector<pass> passes;
+    passes.push_back(make_pass<passes::bake_gemm_transb>("bake_gemm_transb"));
+    passes.push_back(make_pass<passes::flatten_gemm_input, passes::reshape_to_flatten>("gemm_input_flatten"));
+    passes.push_back(make_pass<passes::squeeze_to_reshape>("squeeze_to_reshape"));
+    if (o.fuse_bn) passes.push_back(make_pass<passes::fuse_bn_into_gemm>("fuse_bn_into_gemm"));
+    passes.push_back(make_pass<passes::fuse_consecutive_gemms>("fuse_consecutive_gemms"));
+    passes.push_back(make_pass<passes::fuse_consecutive_reduce_mean>("fuse_consecutive_reduce_mean"));
+    passes.push_back(make_pass<passes::average_pool_to_global, passes::reduce_mean_to_global_pool>("global_average_pool"));
+    passes.push_back(make_pass<passes::sum_to_adds>("sum_to_adds"));
     return passes;
 }
 
 inline std::vector<pass> postprocess_passes(const flow_options& o) {
     std::vector<pass> passes;
+    passes.push_back(make_pass<passes::eliminate_single_input_concat>("eliminate_single_input_concat"));
+    passes.push_back(make_pass<passes::eliminate_identity_transpose, passes::merge_transposes,
+                               passes::push_transpose_through_elementwise>("transposes"));
+    passes.push_back(make_pass<passes::fuse_add_into_conv_bias>("fuse_add_into_conv_bias"));
+    passes.push_back(make_pass<passes::depthwise_conv_to_bn>("depthwise_conv_to_bn"));
+    passes.push_back(make_pass<passes::mul_add_to_bn, passes::per_channel_to_bn>("per_channel_to_bn"));
     return passes;
 }
 
@@ -149,6 +178,7 @@ inline std::vector<pass> concat(std::vector<std::vector<pass>> stages) {
 inline flow_report onnx2onnx_flow(graph::graph& g, const flow_options& o = {}) {
     flow_report report;
     report.flow = "onnx2onnx";
+    preprocess_graph_inputs(g, report.changes);
     onnx::infer_shapes(g, report.flow);
     detail::run_to_fixed_point(g,
                                detail::concat({preprocess_passes(o), constant_folding_passes(),
@@ -161,6 +191,7 @@ inline flow_report onnx2onnx_flow(graph::graph& g, const flow_options& o = {}) {
 inline flow_report torch_exported_onnx_flow(graph::graph& g, const flow_options& o = {}) {
     flow_report report;
     report.flow = "torch_exported";
+    preprocess_graph_inputs(g, report.changes);
     onnx::infer_shapes(g, report.flow);
     detail::run_to_fixed_point(g,
                                detail::concat({preprocess_passes(o), constant_folding_passes(),
