@@ -264,3 +264,87 @@ TEST_CASE("fixed Conv refuses what breaks its preconditions, naming the node") {
     CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q, not_q}, {{0, 8}}), {&x, &w, &b}),
                          doctest::Contains("bias radix"), error);
 }
+
+namespace {
+
+// conv_reference and the fast conv_im2col (int64, and int32 where it applies) on one node.
+template <class X, class W, class Y>
+void check_fast_is_bit_exact(const tensor& x, const tensor& w, const tensor* b, const graph::attributes& attrs) {
+    graph::node node;
+    node.name = "n0";
+    node.op_type = "Conv";
+    node.attrs = attrs;
+    node.inputs = {"x", "w", b ? "b" : ""};
+    node.outputs = {"y"};
+    std::vector<const tensor*> inputs{&x, &w, b};
+    std::vector<tensor> outputs(1);
+    const kernels::kernel_call call{node, inputs, outputs};
+    namespace cd = kernels::fixed::conv_detail;
+    const cd::conv_params p = kernels::fixed::resolve_conv(call);
+    const std::int64_t n = p.batch * p.out_channels * p.w.out_size();
+    std::vector<Y> plain(static_cast<std::size_t>(n)), fast64(plain.size()), fast32(plain.size());
+    cd::conv_reference<X, W, Y>(p, x.data<X>(), w.data<W>(), plain.data());
+    cd::conv_im2col<std::int64_t, X, W, Y>(p, x.data<X>(), w.data<W>(), fast64.data());
+    CHECK(plain == fast64);
+    if (cd::fits_int32<X, W>(p)) {
+        cd::conv_im2col<std::int32_t, X, W, Y>(p, x.data<X>(), w.data<W>(), fast32.data());
+        CHECK(plain == fast32);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the fast conv (im2col, int32 accumulation for int8) is bit-exact with the plain one on random shapes") {
+    std::mt19937 rng(2024);
+    std::uniform_int_distribution<int> dim(1, 6), kdim(1, 3), pad(0, 2), stride(1, 2), grp(1, 3), coin(0, 1);
+    for (int trial = 0; trial < 60; ++trial) {
+        CAPTURE(trial);
+        const std::int64_t group = grp(rng), Cg = dim(rng), Mg = dim(rng) % 3 + 1;
+        const bool one_d = trial % 5 == 4;
+        shape_t xs{std::int64_t{dim(rng) % 2 + 1}, group * Cg}, ws{group * Mg, Cg};
+        shape_t pads_b, pads_e, strides, dil;
+        for (int d = 0; d < (one_d ? 1 : 2); ++d) {
+            const std::int64_t k = kdim(rng);
+            xs.push_back(2 * k + dim(rng));
+            ws.push_back(k);
+            pads_b.push_back(pad(rng) % (k + 1));
+            pads_e.push_back(pad(rng) % (k + 1));
+            strides.push_back(stride(rng));
+            dil.push_back(stride(rng));
+        }
+        shape_t pads = pads_b;
+        pads.insert(pads.end(), pads_e.begin(), pads_e.end());
+        graph::attributes a = attrs_of({{"group", group}, {"pads", pads}, {"strides", strides}, {"dilations", dil}});
+        const std::int64_t M = group * Mg;
+        std::vector<std::int64_t> wr, br;
+        for (std::int64_t m = 0; m < M; ++m) {
+            wr.push_back(5 + m % 4);
+            br.push_back(5 + m % 4 + 3 - m % 2);
+        }
+        a.set(quant::attr::weight_radix, wr);
+        a.set(quant::attr::bias_radix, br);
+        const tensor b = random_codes(rng, {M}, 32, -100000, 100000);
+        const bool with_bias = coin(rng);
+        const int in_bits = trial % 3 == 2 ? 16 : 8, w_bits = trial % 4 == 3 ? 16 : 8, out_bits = coin(rng) ? 8 : 16;
+        const tensor x = random_codes(rng, xs, in_bits), w = random_codes(rng, ws, w_bits);
+        const graph::attributes qa = quantized(a, {{4, in_bits}, not_q, not_q}, {{trial % 13, out_bits}});
+        kernels::fixed::conv_detail::visit_conv_types(
+            kernels::kernel_call{graph::node{}, {}, {}}, x.type(), w.type(), out_bits, [&](auto xt, auto wt, auto yt) {
+                check_fast_is_bit_exact<decltype(xt), decltype(wt), decltype(yt)>(x, w, with_bias ? &b : nullptr, qa);
+            });
+    }
+}
+
+TEST_CASE("the int32 accumulator of the fast int8 conv holds the worst case below 2^17 products") {
+    // K = 4096 * 9 = 36864 products of (-128) * (-128): 603979776 < 2^31.
+    const shape_t xs{1, 4096, 3, 3}, ws{1, 4096, 3, 3};
+    tensor x(dtype::int8, xs), w(dtype::int8, ws);
+    for (auto& v : x.values<std::int8_t>()) v = -128;
+    for (auto& v : w.values<std::int8_t>()) v = -128;
+    graph::attributes a;
+    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
+    const graph::attributes qa = quantized(a, {{0, 8}, not_q}, {{-16, 16}});
+    check_fast_is_bit_exact<std::int8_t, std::int8_t, std::int16_t>(x, w, nullptr, qa);
+    const tensor y = run_fixed1("Conv", qa, {&x, &w});
+    CHECK(codes(y) == std::vector<std::int64_t>{fixed::round_shift(603979776, 16)});  // 9216
+}

@@ -18,8 +18,10 @@
 // is below 2^31 * 2^30 (its shift is at most 30, checked): |acc| < 2^62, what fixed::round_shift
 // requires. An int32 accumulator would suffice for int8 up to 2^17 products (docs/numerics.md).
 //
-// These are the plain reference kernels: one loop nest over the window (the float kernels'
-// for_each_tap visits every (tap, output, input index) of a window), no tiling.
+// conv_reference and conv_transpose_reference are the plain kernels: one loop nest over the window
+// (the float kernels' for_each_tap visits every (tap, output, input index) of a window). Conv runs
+// conv_im2col, its faster twin (im2col + a vectorizable product, int32 accumulation for int8 where
+// it cannot overflow), tested bit-exact against conv_reference.
 #pragma once
 
 #include <cstdint>
@@ -87,6 +89,51 @@ void conv_reference(const conv_params& p, const X* x, const W* wt, Y* y) {
         }
 }
 
+// The fast conv, bit-exact with conv_reference (tests/kernels/fixed/test_conv.cpp checks it on
+// random shapes): per image and group, im2col gathers the window into columns
+// cols[c * taps + tap, o] (0 in the padding), then each output channel is one pass of
+// acc[o] += w[m, k] * cols[k, o] over k, a contiguous inner loop the compiler vectorizes.
+// Acc is int32 when every product fits 2^14 (int8 x int8) and K = C/g * taps < 2^17, so that
+// |sum| < 2^31 (docs/numerics.md); int64 otherwise. The bias is added in int64 afterwards.
+template <class Acc, class X, class W, class Y>
+void conv_im2col(const conv_params& p, const X* x, const W* wt, Y* y) {
+    const window& w = p.w;
+    const std::int64_t Cg = p.in_per_group(), Mg = p.out_per_group(), taps = w.kernel_size();
+    const std::int64_t in = w.in_size(), out = w.out_size(), K = Cg * taps;
+    std::vector<Acc> cols(static_cast<std::size_t>(K * out)), acc(static_cast<std::size_t>(out));
+    for (std::int64_t n = 0; n < p.batch; ++n)
+        for (std::int64_t g = 0; g < p.group; ++g) {
+            for (std::int64_t c = 0; c < Cg; ++c) {
+                const X* xc = x + (n * p.in_channels + g * Cg + c) * in;
+                Acc* cc = cols.data() + c * taps * out;
+                floating::detail::for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+                    cc[tap * out + o] = i < 0 ? Acc{0} : static_cast<Acc>(xc[i]);
+                });
+            }
+            for (std::int64_t j = 0; j < Mg; ++j) {
+                const std::int64_t m = g * Mg + j;
+                const W* wm = wt + m * K;
+                std::fill(acc.begin(), acc.end(), Acc{0});
+                for (std::int64_t k = 0; k < K; ++k) {
+                    const Acc wk = static_cast<Acc>(wm[k]);
+                    if (wk == 0) continue;
+                    const Acc* col = cols.data() + k * out;
+                    Acc* a = acc.data();
+                    for (std::int64_t o = 0; o < out; ++o) a[o] += wk * col[o];
+                }
+                const std::int64_t b = p.bias.empty() ? 0 : p.bias[m];
+                Y* ym = y + (n * p.out_channels + m) * out;
+                for (std::int64_t o = 0; o < out; ++o) ym[o] = finish<Y>(p, b + std::int64_t{acc[o]}, m);
+            }
+        }
+}
+
+// Whether conv_im2col may accumulate in int32 for these operand types and reduction length.
+template <class X, class W>
+bool fits_int32(const conv_params& p) {
+    return sizeof(X) == 1 && sizeof(W) == 1 && p.in_per_group() * p.w.kernel_size() < (std::int64_t{1} << 17);
+}
+
 // The plain transposed conv: every input element scatters X * W into the output positions its
 // taps reach (the adjoint of conv_reference's gather), then the epilogue per output element.
 template <class X, class W, class Y>
@@ -133,7 +180,8 @@ inline void check_weight(const kernel_call& call, const tensor& x, const tensor&
 
 }  // namespace conv_detail
 
-inline void conv(const kernel_call& call) {
+// Conv's parameters from the node and its operands, every precondition checked.
+inline conv_detail::conv_params resolve_conv(const kernel_call& call) {
     using namespace conv_detail;
     const tensor& x = call.input(0);
     const tensor& wt = call.input(1);
@@ -153,7 +201,14 @@ inline void conv(const kernel_call& call) {
         throw call.fail("kernel_shape does not match the weight");
     p.w = resolve_window(call, spatial, kernel);
     resolve_epilogue(call, p, in.radix);
+    return p;
+}
 
+inline void conv(const kernel_call& call) {
+    using namespace conv_detail;
+    const tensor& x = call.input(0);
+    const tensor& wt = call.input(1);
+    const conv_params p = resolve_conv(call);
     shape_t out_shape{p.batch, p.out_channels};
     out_shape.insert(out_shape.end(), p.w.out.begin(), p.w.out.end());
     tensor y(quant::integer_type(p.out.bits), out_shape);
@@ -161,7 +216,8 @@ inline void conv(const kernel_call& call) {
         using X = decltype(xt);
         using W = decltype(wt_tag);
         using Y = decltype(yt);
-        conv_reference<X, W, Y>(p, x.data<X>(), wt.data<W>(), y.data<Y>());
+        if (fits_int32<X, W>(p)) conv_im2col<std::int32_t, X, W, Y>(p, x.data<X>(), wt.data<W>(), y.data<Y>());
+        else conv_im2col<std::int64_t, X, W, Y>(p, x.data<X>(), wt.data<W>(), y.data<Y>());
     });
     call.output() = std::move(y);
 }
