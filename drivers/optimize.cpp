@@ -1,5 +1,6 @@
 // drivers/optimize.cpp - `ktc optimize`: the vendor's onnx2onnx / torch-exported flows on a model
 // file, with the flow options and eliminate_tail, and a summary of what changed.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
@@ -63,8 +64,13 @@ void print_tail(std::ostream& out, const graph::graph& g, const rewrite::passes:
         out << "  " << r.op_type << " '" << r.name << "': "
             << (r.input.empty() ? "(constant)" : "'" + r.input + "'") << " -> '" << r.output << "'\n";
     for (const auto& o : tail.outputs) {
-        out << "  new output '" << o.name << "' " << shape_text(g, o.name) << " replaces ";
-        for (std::size_t i = 0; i < o.replaces.size(); ++i) out << (i ? ", '" : "'") << o.replaces[i] << "'";
+        // An original output that others merged into keeps its name: it "also replaces" them.
+        const bool kept = std::find(o.replaces.begin(), o.replaces.end(), o.name) != o.replaces.end();
+        out << "  " << (kept ? "output '" : "new output '") << o.name << "' " << shape_text(g, o.name)
+            << (kept ? " also replaces " : " replaces ");
+        const char* sep = "'";
+        for (const auto& r : o.replaces)
+            if (r != o.name) out << sep << r << "'", sep = ", '";
         out << "\n";
     }
     for (const auto& d : tail.dropped) out << "  output '" << d << "' dropped (a constant)\n";
