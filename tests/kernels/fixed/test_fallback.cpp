@@ -33,6 +33,16 @@ TEST_CASE("a CPU node dequantizes its quantized inputs, runs the float kernel an
     CHECK(codes(m.cast(dtype::int64)).size() == 2);
 }
 
+TEST_CASE("integer shape arithmetic (no quantized input, no output format) runs on its values as they are") {
+    const tensor a = tensor::from<std::int64_t>({2}, {3, 4}), b = tensor::from<std::int64_t>({1}, {-1});
+    const graph::attributes plain = quantized({}, {not_q, not_q}, {not_q});
+    CHECK(codes(run_fixed1("Mul", plain, {&a, &b})) == std::vector<std::int64_t>{-3, -4});
+    CHECK(codes(run_fixed1("Add", plain, {&a, &b})) == std::vector<std::int64_t>{2, 3});
+    const graph::attributes axis0 = quantized(attrs_of({{"axis", std::int64_t{0}}}), {not_q, not_q}, {not_q});
+    CHECK(codes(run_fixed1("Concat", axis0, {&a, &b})) == std::vector<std::int64_t>{3, 4, -1});
+    CHECK(codes(run_fixed1("Neg", quantized({}, {not_q}, {not_q}), {&a})) == std::vector<std::int64_t>{-3, -4});
+}
+
 TEST_CASE("a CPU node whose float output has no format is an error naming the node") {
     const tensor x = tensor::from<std::int8_t>({2}, {1, 2});
     graph::attributes a;

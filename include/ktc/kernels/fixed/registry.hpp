@@ -47,6 +47,21 @@ inline bool is_integer_op(const std::string& op) {
     return std::binary_search(integer_ops().begin(), integer_ops().end(), op);
 }
 
+namespace registry_detail {
+
+// Add, Sub, Mul, Concat and the unary ops also do integer shape arithmetic (Shape -> Gather ->
+// Mul -> Concat -> Reshape in exported graphs): a node with no quantized input and no fixed-point
+// output format is not an activation node, and runs its float kernel on the values as they are.
+template <kernel_fn Integer>
+void unless_plain(const kernel_call& call) {
+    bool activation = detail::has_output_format(call, 0);
+    for (std::size_t i = 0; i < call.input_count() && !activation; ++i) activation = detail::is_quantized_input(call, i);
+    if (!activation && !call.attrs().has(quant::attr::lookup_table)) return run_in_float(call);
+    Integer(call);
+}
+
+}  // namespace registry_detail
+
 inline const kernel_table& kernels() {
     static const kernel_table table = [] {
         kernel_table t;
@@ -56,6 +71,11 @@ inline const kernel_table& kernels() {
         add_elementwise_kernels(t);
         add_pool_kernels(t);
         add_layout_kernels(t);
+        t["Add"] = &registry_detail::unless_plain<&add>;
+        t["Sub"] = &registry_detail::unless_plain<&sub>;
+        t["Mul"] = &registry_detail::unless_plain<&mul>;
+        t["Concat"] = &registry_detail::unless_plain<&concat>;
+        for (const auto& op : lookup_ops()) t[op] = &registry_detail::unless_plain<&lookup>;
         return t;
     }();
     return table;
