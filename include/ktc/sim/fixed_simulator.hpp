@@ -24,6 +24,26 @@ inline graph::graph with_input_radix(graph::graph g, const std::string& name, in
         auto r = quant::radices_of_inputs(g[v]);
         r.at(slot) = radix;
         g[v].attrs.set(quant::attr::input_radix, r);
+        // A MAC op's bias sits at most at the accumulator radix r_in + r_w[c]: a lower input
+        // radix moves the accumulator down, and the bias follows (one rounding, fixed_point.hpp).
+        auto bias_radix = g[v].attrs.get_ints(quant::attr::bias_radix, {});
+        const auto weight_radix = g[v].attrs.get_ints(quant::attr::weight_radix, {});
+        if (slot != 0 || bias_radix.empty() || !g[v].has_input(2)) continue;
+        const tensor* bias = g.initializer(g[v].input(2));
+        if (!bias || bias->type() != dtype::int32) continue;
+        tensor moved = *bias;
+        for (std::size_t c = 0; c < bias_radix.size(); ++c) {
+            const std::int64_t accumulator = radix + weight_radix.at(weight_radix.size() == 1 ? 0 : c);
+            if (bias_radix[c] <= accumulator) continue;
+            auto& b = moved.data<std::int32_t>()[c];
+            b = static_cast<std::int32_t>(fixed::round_shift(b, static_cast<int>(bias_radix[c] - accumulator)));
+            bias_radix[c] = accumulator;
+        }
+        std::string moved_name = g[v].input(2) + "_radix" + std::to_string(radix);
+        while (g.initializers.count(moved_name)) moved_name += "_";
+        g.initializers.emplace(moved_name, std::move(moved));
+        g.set_input(v, 2, moved_name);
+        g[v].attrs.set(quant::attr::bias_radix, bias_radix);
     }
     return g;
 }
