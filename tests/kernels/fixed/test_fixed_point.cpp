@@ -17,6 +17,20 @@ TEST_CASE("round_shift rounds half toward +infinity, for positive and negative v
     CHECK(round_shift(-3, -4) == -48);
 }
 
+TEST_CASE("round_shift clamps left shifts that would overflow 64 bits, and handles shifts past 62") {
+    constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
+    CHECK(round_shift(std::int64_t{1} << 40, -30) == most);
+    CHECK(round_shift(-(std::int64_t{1} << 40), -30) == -most - 1);
+    CHECK(round_shift(5, -70) == most);
+    CHECK(round_shift(0, -70) == 0);
+    CHECK(saturate(round_shift(std::int64_t{1} << 40, -30), 8) == 127);
+    CHECK(round_shift(std::int64_t{1} << 62, 63) == 1);
+    CHECK(round_shift(-(std::int64_t{1} << 62), 63) == 0);
+    CHECK(round_shift(-(std::int64_t{1} << 62) - 1, 63) == -1);
+    CHECK(round_shift(most, 64) == 0);
+    CHECK(round_shift(-most - 1, 64) == 0);
+}
+
 TEST_CASE("saturate clamps to the two's-complement range of the width") {
     CHECK(saturate(128, 8) == 127);
     CHECK(saturate(-129, 8) == -128);

@@ -28,11 +28,22 @@ constexpr std::int64_t saturate(std::int64_t x, int bits) {
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-// x * 2^-shift rounded half toward +infinity; a negative shift multiplies by 2^-shift exactly
-// (the caller saturates). |x| < 2^62 and shift in [-62, 62]: accumulators are 64-bit and radices
-// stay within a few dozen, so neither the addend nor the left shift can overflow.
+// x * 2^-shift rounded half toward +infinity; a negative shift multiplies by 2^-shift exactly,
+// clamped to the int64 range when it would overflow (callers saturate to their width after, so a
+// clamp at 2^63 gives the same result as the exact product). Right shifts: |x| < 2^62 (64-bit
+// accumulators of at most 2^14 * 2^31-term sums), so the rounding addend cannot overflow.
 constexpr std::int64_t round_shift(std::int64_t x, int shift) {
-    if (shift <= 0) return x * (std::int64_t{1} << -shift);
+    if (shift <= 0) {
+        constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
+        if (x == 0) return 0;
+        if (-shift >= 63) return x > 0 ? most : -most - 1;
+        const std::int64_t limit = most >> -shift;
+        if (x > limit) return most;
+        if (x < -limit) return -most - 1;
+        return x * (std::int64_t{1} << -shift);
+    }
+    if (shift >= 64) return 0;  // |x| <= 2^63: x * 2^-shift + 1/2 lies in [0, 1)
+    if (shift == 63) return x >= (std::int64_t{1} << 62) ? 1 : (x < -(std::int64_t{1} << 62) ? -1 : 0);
     return (x + (std::int64_t{1} << (shift - 1))) >> shift;  // >> of a negative is arithmetic (C++20)
 }
 
