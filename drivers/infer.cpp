@@ -9,6 +9,7 @@
 #include "ktc/onnx/import.hpp"
 #include "ktc/quant/bie.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
+#include "ktc/sim/nef_simulator.hpp"
 #include "ktc/sim/float_simulator.hpp"
 
 namespace ktc::cli {
@@ -16,24 +17,29 @@ namespace ktc::cli {
 namespace {
 
 const char* infer_usage =
-    "usage: ktc infer (--onnx MODEL.onnx | --bie MODEL.bie) --input NAME=FILE.npy ... -o OUTDIR [options]\n\n"
+    "usage: ktc infer (--onnx MODEL.onnx | --bie MODEL.bie | --nef MODEL.nef [--model-id ID]) --input NAME=FILE.npy ... -o OUTDIR [options]\n\n"
     "Runs the float end-to-end simulator (--onnx) or the fixed-point simulator of a quantized model\n"
     "(--bie; outputs dequantized) and writes OUTDIR/<output>.npy (float32) for every model output.\n"
     "Inputs are channel-last by default, as in the vendor's toolchain: for a model input\n"
     "[1,3,224,224] give [1,224,224,3]; outputs of rank >= 3 are written channel-last too. A file\n"
     "with one more leading axis holds N samples (a folder of .npy files too): all N run and the\n"
-    "outputs are stacked the same way. With a single model input, --input FILE.npy is enough.";
+    "outputs are stacked the same way. With a single model input, --input FILE.npy is enough.\n"
+    "--nef runs the compiled model's command stream (the hardware simulator; equal to --bie bit for\n"
+    "bit); --model-id picks the model of a multi-model .nef.";
 
 }  // namespace
 
 int run_infer(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs;
-    std::string onnx_path, bie_path, out_dir, layout_name, platform_name;
+    std::string onnx_path, bie_path, nef_path, out_dir, layout_name, platform_name;
+    std::uint32_t model_id = 0;
     int radix = 0;
     options.add_options()
         ("onnx", po::value(&onnx_path), "ONNX model to run (float simulator)")
         ("bie", po::value(&bie_path), "quantized model to run (fixed-point simulator)")
+        ("nef", po::value(&nef_path), "compiled model to run (hardware simulator of its command stream)")
+        ("model-id", po::value(&model_id), "--nef: the model to run (default: the only one)")
         ("input,i", po::value(&input_specs)->composing(), "NAME=FILE.npy (or a folder of .npy), once per model input")
         ("output,o", po::value(&out_dir)->required(), "folder for the output .npy files")
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of inputs and outputs: nhwc (channel-last) or nchw")
@@ -42,14 +48,27 @@ int run_infer(const args& a) {
         ("quiet,q", "no progress output");
     po::variables_map vm;
     if (!parse(a, options, vm, infer_usage)) return 0;
-    if (onnx_path.empty() == bie_path.empty()) throw usage_error("give exactly one of --onnx and --bie");
+    if (onnx_path.empty() + bie_path.empty() + nef_path.empty() != 2) throw usage_error("give exactly one of --onnx, --bie and --nef");
+    if (vm.count("model-id") && nef_path.empty()) throw usage_error("--model-id applies to --nef models only");
     if (!onnx_path.empty() && (vm.count("radix") || vm.count("platform")))
-        throw usage_error("--radix and --platform apply to --bie models only");
+        throw usage_error("--radix and --platform apply to --bie and --nef models only");
     const layout user_layout = parse_layout(layout_name);
     const progress show("infer", vm.count("quiet") != 0);
 
     sim::tensor_map outputs;
-    if (!onnx_path.empty()) {
+    if (!nef_path.empty()) {
+        const compiler::nef_file nef = compiler::load_nef(nef_path);
+        if (vm.count("platform") && platform_name != nef.platform)
+            throw usage_error(nef_path + " is compiled for platform " + nef.platform + ", not " + platform_name);
+        if (!vm.count("model-id") && nef.models.size() != 1)
+            throw usage_error(nef_path + " holds " + std::to_string(nef.models.size()) + " models; pick one with --model-id");
+        const compiler::nef_model* chosen = vm.count("model-id") ? nullptr : &nef.models.front();
+        for (const auto& m : nef.models)
+            if (vm.count("model-id") && m.id == model_id) chosen = &m;
+        if (!chosen) throw usage_error(nef_path + " has no model " + std::to_string(model_id));
+        const sim::nef_simulator simulator(*chosen, nef_path, vm.count("radix") ? std::optional<int>(radix) : std::nullopt);
+        outputs = simulator.run_samples(read_inputs(input_specs, simulator.inputs()), user_layout, show);
+    } else if (!onnx_path.empty()) {
         const sim::float_simulator simulator(onnx::load(onnx_path));
         outputs = simulator.run_samples(read_inputs(input_specs, simulator.graph().inputs), user_layout, show);
     } else {

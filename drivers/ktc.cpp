@@ -13,6 +13,9 @@ int run_upgrade(const args&);
 int run_edit(const args&);
 int run_optimize(const args&);
 int run_evaluate(const args&);
+int run_compile(const args&);
+int run_nef_info(const args&);
+int run_combine_nef(const args&);
 }
 
 namespace {
@@ -28,6 +31,9 @@ const verb verbs[] = {
     {"radix", "print the input radix of .npy files (get_radix)", &ktc::cli::run_radix},
     {"compare", "compare two folders of outputs: SNR, max difference, argmax", &ktc::cli::run_compare},
     {"evaluate", "check a model against a chip and estimate its performance", &ktc::cli::run_evaluate},
+    {"compile", "compile quantized models (.bie) for a chip into one .nef", &ktc::cli::run_compile},
+    {"nef-info", "list the models, tensors and commands of a .nef", &ktc::cli::run_nef_info},
+    {"combine-nef", "merge .nef files of one chip into models_<platform>.nef", &ktc::cli::run_combine_nef},
 };
 
 void print_help(std::ostream& out) {

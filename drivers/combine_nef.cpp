@@ -1,0 +1,39 @@
+// drivers/combine_nef.cpp - `ktc combine-nef`: several .nef of one platform -> OUTDIR/models_<platform>.nef.
+#include <iostream>
+
+#include "cli.hpp"
+#include "ktc/compiler/combine.hpp"
+
+namespace ktc::cli {
+
+int run_combine_nef(const args& a) {
+    po::options_description options("options");
+    std::vector<std::string> inputs;
+    std::string out_dir;
+    options.add_options()
+        ("nef", po::value(&inputs)->composing()->required(), "the .nef files to merge")
+        ("output,o", po::value(&out_dir)->required(), "folder for models_<platform>.nef")
+        ("quiet,q", "print nothing on success");
+    po::positional_options_description positional;
+    positional.add("nef", -1);
+    po::variables_map vm;
+    if (!parse(a, options, vm,
+               "usage: ktc combine-nef A.nef B.nef ... -o OUTDIR\n\nMerges the models of .nef files of one platform "
+               "into OUTDIR/models_<platform>.nef;\nmixed platforms and a model id in two files are errors.",
+               &positional))
+        return 0;
+    std::vector<compiler::named_nef> files;
+    for (const auto& p : inputs) files.push_back({p, compiler::load_nef(p)});
+    const auto merged = compiler::combine_nefs(files, KTC_VERSION);
+    ensure_directory(out_dir);
+    const auto path = std::filesystem::path(out_dir) / ("models_" + merged.platform + ".nef");
+    compiler::save_nef(merged, path);
+    if (!vm.count("quiet")) {
+        std::cout << path.string() << ": platform " << merged.platform << ", models";
+        for (const auto& m : merged.models) std::cout << " " << m.id;
+        std::cout << "\n";
+    }
+    return 0;
+}
+
+}  // namespace ktc::cli
