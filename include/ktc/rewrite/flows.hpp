@@ -22,6 +22,7 @@
 #include "ktc/rewrite/passes/bn_before_add.hpp"
 #include "ktc/rewrite/passes/bn_on_skip.hpp"
 #include "ktc/rewrite/passes/eliminate_tail.hpp"
+#include "ktc/rewrite/passes/fold_transpose_into_gemm.hpp"
 #include "ktc/rewrite/passes/norm.hpp"
 #include "ktc/rewrite/passes/rgba2yynn.hpp"
 #include "ktc/rewrite/passes/eliminate_identity.hpp"
@@ -107,6 +108,7 @@ inline std::vector<pass> postprocess_passes(const flow_options& o) {
     passes.push_back(make_pass<passes::eliminate_single_input_concat>("eliminate_single_input_concat"));
     passes.push_back(make_pass<passes::eliminate_identity_transpose, passes::merge_transposes,
                                passes::push_transpose_through_elementwise>("transposes"));
+    passes.push_back(make_pass<passes::fold_transpose_into_gemm>("fold_transpose_into_gemm"));
     passes.push_back(make_pass<passes::fuse_add_into_conv_bias>("fuse_add_into_conv_bias"));
     passes.push_back(make_pass<passes::depthwise_conv_to_bn>("depthwise_conv_to_bn"));
     passes.push_back(make_pass<passes::mul_add_to_bn, passes::per_channel_to_bn>("per_channel_to_bn"));
