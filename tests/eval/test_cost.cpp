@@ -25,9 +25,9 @@ struct model {
         return *this;
     }
     model& add(const std::string& op, std::vector<std::string> ins, const std::string& out, shape_t out_shape,
-               graph::attributes attrs = {}) {
+               graph::attributes attrs_cost = {}) {
         g.value_infos[out] = {out, dtype::float32, std::move(out_shape)};
-        g.add_node(node{out + "_node", op, "", std::move(attrs), std::move(ins), {out}});
+        g.add_node(node{out + "_node", op, "", std::move(attrs_cost), std::move(ins), {out}});
         return *this;
     }
     model& output(const std::string& name) {
@@ -36,7 +36,7 @@ struct model {
     }
 };
 
-graph::attributes attrs(std::initializer_list<std::pair<const char*, graph::attribute>> list) {
+graph::attributes attrs_cost(std::initializer_list<std::pair<const char*, graph::attribute>> list) {
     graph::attributes a;
     for (auto& [k, v] : list) a.set(k, v);
     return a;
@@ -46,7 +46,7 @@ graph::attributes attrs(std::initializer_list<std::pair<const char*, graph::attr
 model conv3x3(std::int64_t cin = 16, std::int64_t cout = 32, std::int64_t hw = 32) {
     model m({1, cin, hw, hw});
     m.weight("w", {cout, cin, 3, 3});
-    m.add("Conv", {"x", "w"}, "y", {1, cout, hw, hw}, attrs({{"pads", shape_t{1, 1, 1, 1}}}));
+    m.add("Conv", {"x", "w"}, "y", {1, cout, hw, hw}, attrs_cost({{"pads", shape_t{1, 1, 1, 1}}}));
     m.output("y");
     return m;
 }
@@ -143,9 +143,9 @@ TEST_CASE("cost: tiling past the on-chip memory sends feature maps through DRAM"
 TEST_CASE("cost: the NPU's output stage is fused into the MAC layer") {
     model m({1, 16, 32, 32});
     m.weight("w", {32, 16, 3, 3});
-    m.add("Conv", {"x", "w"}, "c", {1, 32, 32, 32}, attrs({{"pads", shape_t{1, 1, 1, 1}}}));
+    m.add("Conv", {"x", "w"}, "c", {1, 32, 32, 32}, attrs_cost({{"pads", shape_t{1, 1, 1, 1}}}));
     m.add("Relu", {"c"}, "r", {1, 32, 32, 32});
-    m.add("MaxPool", {"r"}, "y", {1, 32, 16, 16}, attrs({{"kernel_shape", shape_t{2, 2}}, {"strides", shape_t{2, 2}}}));
+    m.add("MaxPool", {"r"}, "y", {1, 32, 16, 16}, attrs_cost({{"kernel_shape", shape_t{2, 2}}, {"strides", shape_t{2, 2}}}));
     m.output("y");
     const auto e = estimate(m.g, simple_chip());
     REQUIRE(e.layers.size() == 1);
@@ -169,13 +169,13 @@ TEST_CASE("cost: array geometry - depthwise, small channel counts and 1x1 use th
 
     model dw({1, 32, 32, 32});
     dw.weight("w", {32, 1, 3, 3});
-    dw.add("Conv", {"x", "w"}, "y", {1, 32, 32, 32}, attrs({{"pads", shape_t{1, 1, 1, 1}}, {"group", std::int64_t{32}}}));
+    dw.add("Conv", {"x", "w"}, "y", {1, 32, 32, 32}, attrs_cost({{"pads", shape_t{1, 1, 1, 1}}, {"group", std::int64_t{32}}}));
     dw.output("y");
     CHECK(per_mac(dw.g) / full == doctest::Approx(8));  // one input lane of eight
 
     model wide({1, 64, 32, 32});
     wide.weight("w", {32, 64, 7, 7});
-    wide.add("Conv", {"x", "w"}, "y", {1, 32, 32, 32}, attrs({{"pads", shape_t{3, 3, 3, 3}}}));
+    wide.add("Conv", {"x", "w"}, "y", {1, 32, 32, 32}, attrs_cost({{"pads", shape_t{3, 3, 3, 3}}}));
     wide.output("y");
     CHECK(per_mac(wide.g) / full == doctest::Approx(81.0 / 49));  // 7x7 in 3x3 blocks: 9x9 taps
 
@@ -198,7 +198,7 @@ TEST_CASE("cost: a node the NPU cannot run is a CPU layer, idle for the MAC arra
     m.weight("w2", {8, 8, 1, 1});
     m.g.initializers.emplace("scales", tensor::from<float>({4}, std::vector<float>{1, 1, 2, 2}));
     m.add("Conv", {"x", "w1"}, "a", {1, 8, 16, 16});
-    m.add("Resize", {"a", "", "scales"}, "u", {1, 8, 32, 32}, attrs({{"mode", std::string("nearest")}}));
+    m.add("Resize", {"a", "", "scales"}, "u", {1, 8, 32, 32}, attrs_cost({{"mode", std::string("nearest")}}));
     m.add("Conv", {"u", "w2"}, "y", {1, 8, 32, 32});
     m.output("y");
     const auto e520 = estimate<kdp520>(m.g, simple_chip());

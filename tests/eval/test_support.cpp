@@ -15,38 +15,38 @@ using platform::kdp720;
 namespace {
 
 // One node `n` reading graph input "x" (plus constants), as a graph with known shapes.
-struct model {
+struct model_support {
     graph::graph g;
 
-    explicit model(shape_t x_shape) {
+    explicit model_support(shape_t x_shape) {
         g.name = "m";
         g.inputs.push_back({"x", dtype::float32, std::move(x_shape)});
     }
-    model& constant(const std::string& name, tensor t) {
+    model_support& constant(const std::string& name, tensor t) {
         g.initializers.emplace(name, std::move(t));
         return *this;
     }
-    model& weight(const std::string& name, shape_t shape) {
+    model_support& weight(const std::string& name, shape_t shape) {
         return constant(name, tensor::zeros(dtype::float32, std::move(shape)));
     }
-    model& shape_of(const std::string& value, shape_t shape) {
+    model_support& shape_of(const std::string& value, shape_t shape) {
         g.value_infos[value] = {value, dtype::float32, std::move(shape)};
         return *this;
     }
-    model& add(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs,
-               graph::attributes attrs = {}) {
-        g.add_node(node{outs.at(0) + "_node", op, "", std::move(attrs), std::move(ins), std::move(outs)});
+    model_support& add(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs,
+               graph::attributes attrs_support = {}) {
+        g.add_node(node{outs.at(0) + "_node", op, "", std::move(attrs_support), std::move(ins), std::move(outs)});
         return *this;
     }
 };
 
-graph::attributes attrs(std::initializer_list<std::pair<const char*, graph::attribute>> list) {
+graph::attributes attrs_support(std::initializer_list<std::pair<const char*, graph::attribute>> list) {
     graph::attributes a;
     for (auto& [k, v] : list) a.set(k, v);
     return a;
 }
 
-tensor ints(std::vector<std::int64_t> v) {
+tensor ints_support(std::vector<std::int64_t> v) {
     return tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, v);
 }
 
@@ -61,45 +61,45 @@ eval::node_support verdict(const graph::graph& g, const std::string& node_name) 
 
 // Where the one node producing "y" goes.
 template <class P>
-placement where(const model& m) { return verdict<P>(m.g, "y_node").where; }
+placement where(const model_support& m) { return verdict<P>(m.g, "y_node").where; }
 template <class P>
-std::string rule(const model& m) { return verdict<P>(m.g, "y_node").rule; }
+std::string rule(const model_support& m) { return verdict<P>(m.g, "y_node").rule; }
 
 // A 2-D Conv over 8 channels; group and weight follow each other so the graph is well formed.
-model conv(shape_t kernel, shape_t strides, shape_t pads = {0, 0, 0, 0}, std::int64_t group = 1) {
-    model m({1, 8, 64, 64});
+model_support conv(shape_t kernel, shape_t strides, shape_t pads = {0, 0, 0, 0}, std::int64_t group = 1) {
+    model_support m({1, 8, 64, 64});
     m.weight("w", {8, 8 / group, kernel[0], kernel[1]});
-    m.add("Conv", {"x", "w"}, {"y"}, attrs({{"strides", strides}, {"pads", pads}, {"group", group}}));
+    m.add("Conv", {"x", "w"}, {"y"}, attrs_support({{"strides", strides}, {"pads", pads}, {"group", group}}));
     return m;
 }
 
-model pool(const std::string& op, shape_t kernel, shape_t strides) {
-    model m({1, 8, 64, 64});
-    m.add(op, {"x"}, {"y"}, attrs({{"kernel_shape", kernel}, {"strides", strides}}));
+model_support pool(const std::string& op, shape_t kernel, shape_t strides) {
+    model_support m({1, 8, 64, 64});
+    m.add(op, {"x"}, {"y"}, attrs_support({{"kernel_shape", kernel}, {"strides", strides}}));
     return m;
 }
 
-model unary(const std::string& op, shape_t x_shape = {1, 8, 16, 16}) {
-    model m(std::move(x_shape));
+model_support unary(const std::string& op, shape_t x_shape = {1, 8, 16, 16}) {
+    model_support m(std::move(x_shape));
     m.add(op, {"x"}, {"y"});
     return m;
 }
 
-model pad(std::vector<std::int64_t> pads) {
-    model m({1, 8, 16, 16});
-    m.constant("pads", ints(pads));
+model_support pad(std::vector<std::int64_t> pads) {
+    model_support m({1, 8, 16, 16});
+    m.constant("pads", ints_support(pads));
     m.add("Pad", {"x", "pads"}, {"y"});
     return m;
 }
 
-model concat(std::int64_t axis) {
-    model m({1, 8, 16, 16});
-    m.add("Concat", {"x", "x"}, {"y"}, attrs({{"axis", axis}}));
+model_support concat(std::int64_t axis) {
+    model_support m({1, 8, 16, 16});
+    m.add("Concat", {"x", "x"}, {"y"}, attrs_support({{"axis", axis}}));
     return m;
 }
 
-model clip(std::optional<float> min) {
-    model m({1, 8, 16, 16});
+model_support clip(std::optional<float> min) {
+    model_support m({1, 8, 16, 16});
     if (!min) {
         m.add("Clip", {"x"}, {"y"});
         return m;
@@ -109,30 +109,30 @@ model clip(std::optional<float> min) {
     return m;
 }
 
-model gemm(shape_t a_shape) {
-    model m(a_shape);
+model_support gemm(shape_t a_shape) {
+    model_support m(a_shape);
     m.weight("b", {a_shape.back(), 4});
     m.add("Gemm", {"x", "b"}, {"y"});
     return m;
 }
 
-model batch_norm(shape_t x_shape) {
-    model m(x_shape);
+model_support batch_norm(shape_t x_shape) {
+    model_support m(x_shape);
     for (const char* p : {"scale", "bias", "mean", "var"}) m.weight(p, {x_shape[1]});
     m.add("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, {"y"});
     return m;
 }
 
-model slice(shape_t x_shape) {
-    model m(x_shape);
-    m.constant("starts", ints({0})).constant("ends", ints({1})).constant("axes", ints({1}));
+model_support slice(shape_t x_shape) {
+    model_support m(x_shape);
+    m.constant("starts", ints_support({0})).constant("ends", ints_support({1})).constant("axes", ints_support({1}));
     m.add("Slice", {"x", "starts", "ends", "axes"}, {"y"});
     return m;
 }
 
 // Flatten whose output feeds `reader` ("Gemm", "Relu", ...).
-model flatten_before(const std::string& reader) {
-    model m({1, 8, 2, 2});
+model_support flatten_before(const std::string& reader) {
+    model_support m({1, 8, 2, 2});
     m.add("Flatten", {"x"}, {"y"});
     m.shape_of("y", {1, 32}).weight("b", {32, 4});
     m.add(reader, reader == "Gemm" ? std::vector<std::string>{"y", "b"} : std::vector<std::string>{"y"}, {"z"});
@@ -165,9 +165,9 @@ TEST_CASE("520 Conv pads: 0 to 15 on the NPU, 16 is not") {
     CHECK(where<kdp520>(conv({11, 11}, {1, 1}, {0, 0, 16, 0})) == placement::unsupported);
     CHECK(rule<kdp520>(conv({3, 3}, {1, 1}, {16, 0, 0, 0})).starts_with("Conv pad 16 (allowed: 0..15)"));
     // SAME padding of an 11x11 kernel asks for at most 5 and 5.
-    model same({1, 8, 64, 64});
+    model_support same({1, 8, 64, 64});
     same.weight("w", {8, 8, 11, 11});
-    same.add("Conv", {"x", "w"}, {"y"}, attrs({{"auto_pad", std::string("SAME_UPPER")}}));
+    same.add("Conv", {"x", "w"}, {"y"}, attrs_support({{"auto_pad", std::string("SAME_UPPER")}}));
     CHECK(where<kdp520>(same) == placement::npu);
 }
 
@@ -188,7 +188,7 @@ TEST_CASE("720 Conv strides below [4, 16]; kernel and pads unlimited") {
 }
 
 TEST_CASE_TEMPLATE("a Conv whose window is not 2-D is not NPU work", P, kdp520, kdp720) {
-    model m({1, 8, 64});
+    model_support m({1, 8, 64});
     m.weight("w", {8, 8, 3});
     m.add("Conv", {"x", "w"}, {"y"});
     CHECK(where<P>(m) == placement::unsupported);
@@ -199,9 +199,9 @@ TEST_CASE_TEMPLATE("a Conv whose window is not 2-D is not NPU work", P, kdp520, 
 
 TEST_CASE("ConvTranspose: 520 has none (Upsample + Conv instead); 720 takes strides 1x1 and 2x2") {
     const auto deconv = [](shape_t strides) {
-        model m({1, 8, 16, 16});
+        model_support m({1, 8, 16, 16});
         m.weight("w", {8, 8, 4, 4});
-        m.add("ConvTranspose", {"x", "w"}, {"y"}, attrs({{"strides", strides}}));
+        m.add("ConvTranspose", {"x", "w"}, {"y"}, attrs_support({{"strides", strides}}));
         return m;
     };
     CHECK(where<kdp520>(deconv({2, 2})) == placement::unsupported);
@@ -267,7 +267,7 @@ TEST_CASE("720 Pad: spatial axes only, any amount") {
 }
 
 TEST_CASE_TEMPLATE("a Pad whose amounts are not constant cannot be checked: CPU", P, kdp520, kdp720) {
-    model m({1, 8, 16, 16});
+    model_support m({1, 8, 16, 16});
     m.g.inputs.push_back({"p", dtype::int64, {8}});
     m.add("Pad", {"x", "p"}, {"y"});
     CHECK(where<P>(m) == placement::cpu);
@@ -326,7 +326,7 @@ TEST_CASE("Slice: 720 input up to 4-D on the NPU; 520 runs every Slice on the CP
 }
 
 TEST_CASE("a limit that needs a shape nobody inferred is not met") {
-    model m({1, 8, 4, 4});
+    model_support m({1, 8, 4, 4});
     m.add("Relu", {"x"}, {"r"});
     m.add("GlobalAveragePool", {"r"}, {"y"});  // no value_info for r
     CHECK(where<kdp720>(m) == placement::cpu);
@@ -338,10 +338,10 @@ TEST_CASE("a limit that needs a shape nobody inferred is not met") {
 TEST_CASE_TEMPLATE("ops both tables support without limits run on the NPU", P, kdp520, kdp720) {
     for (const char* op : {"Relu", "LeakyRelu", "GlobalMaxPool"})
         CHECK_MESSAGE(where<P>(unary(op)) == placement::npu, op);
-    model prelu({1, 8, 4, 4});
+    model_support prelu({1, 8, 4, 4});
     prelu.weight("slope", {8, 1, 1}).add("PRelu", {"x", "slope"}, {"y"});
     CHECK(where<P>(prelu) == placement::npu);
-    model add({1, 8, 4, 4});
+    model_support add({1, 8, 4, 4});
     add.add("Add", {"x", "x"}, {"y"});
     CHECK(where<P>(add) == placement::npu);
 }
@@ -351,7 +351,7 @@ TEST_CASE("ops only Table 1.2 lists run on 720's NPU and 520's CPU") {
         CHECK_MESSAGE(where<kdp720>(unary(op)) == placement::npu, op);
         CHECK_MESSAGE(where<kdp520>(unary(op)) == placement::cpu, op);
     }
-    model mul({1, 8, 4, 4});
+    model_support mul({1, 8, 4, 4});
     mul.add("Mul", {"x", "x"}, {"y"});
     CHECK(where<kdp720>(mul) == placement::npu);
     CHECK(where<kdp520>(mul) == placement::cpu);
@@ -367,13 +367,13 @@ TEST_CASE_TEMPLATE("ops outside both tables: CPU when cheap, unsupported when MA
         CHECK_MESSAGE(where<P>(unary(op)) == placement::cpu, op);
     for (const char* op : {"MatMul", "LSTM", "NonMaxSuppression"})
         CHECK_MESSAGE(where<P>(unary(op)) == placement::unsupported, op);
-    model custom({1, 8});
+    model_support custom({1, 8});
     custom.g.add_node(node{"y_node", "Decode", "com.vendor", {}, {"x"}, {"y"}});
     CHECK(where<P>(custom) == placement::unsupported);
 }
 
 TEST_CASE_TEMPLATE("Constant, Identity and Dropout are folded, never scheduled", P, kdp520, kdp720) {
-    model m({1, 8, 4, 4});
+    model_support m({1, 8, 4, 4});
     m.add("Identity", {"x"}, {"y"});
     const auto report = eval::support_check<P>(m.g);
     CHECK(report.nodes.at(0).where == placement::npu);
@@ -381,12 +381,12 @@ TEST_CASE_TEMPLATE("Constant, Identity and Dropout are folded, never scheduled",
     CHECK(report.segments.empty());
 }
 
-// ---- whole-model answers ---------------------------------------------------------------------
+// ---- whole-model_support answers ---------------------------------------------------------------------
 
 TEST_CASE_TEMPLATE("every node a chip cannot run is listed at once, with its rule", P, kdp520, kdp720) {
-    model m({1, 8, 16, 16});
+    model_support m({1, 8, 16, 16});
     m.weight("w", {8, 8, 3, 3});
-    m.add("Conv", {"x", "w"}, {"c"}, attrs({{"strides", shape_t{5, 5}}}));
+    m.add("Conv", {"x", "w"}, {"c"}, attrs_support({{"strides", shape_t{5, 5}}}));
     m.add("MatMul", {"c", "c"}, {"mm"});
     m.add("LSTM", {"mm"}, {"y"});
     const auto report = eval::support_check<P>(m.g);
@@ -406,7 +406,7 @@ TEST_CASE_TEMPLATE("every node a chip cannot run is listed at once, with its rul
     }
 }
 
-TEST_CASE_TEMPLATE("a model the chip runs passes require_runnable", P, kdp520, kdp720) {
+TEST_CASE_TEMPLATE("a model_support the chip runs passes require_runnable", P, kdp520, kdp720) {
     const auto m = conv({3, 3}, {1, 1}, {1, 1, 1, 1});
     const auto report = eval::support_check<P>(m.g);
     CHECK(report.runnable());
@@ -419,18 +419,18 @@ namespace {
 
 // Tiny-YOLOv3-shaped: a backbone with a first head, and a second head that upsamples the backbone
 // and concatenates it with an earlier feature map.
-model two_heads() {
-    model m({1, 8, 16, 16});
+model_support two_heads() {
+    model_support m({1, 8, 16, 16});
     m.weight("w", {8, 8, 3, 3});
-    const auto same = attrs({{"pads", shape_t{1, 1, 1, 1}}});
+    const auto same = attrs_support({{"pads", shape_t{1, 1, 1, 1}}});
     m.add("Conv", {"x", "w"}, {"early"}, same).shape_of("early", {1, 8, 16, 16});
-    m.add("MaxPool", {"early"}, {"down"}, attrs({{"kernel_shape", shape_t{2, 2}}, {"strides", shape_t{2, 2}}}));
+    m.add("MaxPool", {"early"}, {"down"}, attrs_support({{"kernel_shape", shape_t{2, 2}}, {"strides", shape_t{2, 2}}}));
     m.shape_of("down", {1, 8, 8, 8});
     m.add("Conv", {"down", "w"}, {"head1"}, same);
     m.add("Conv", {"down", "w"}, {"lateral"}, same);
     m.constant("scales", tensor::from<float>({4}, {1.f, 1.f, 2.f, 2.f}));
     m.add("Resize", {"lateral", "", "scales"}, {"up"}).shape_of("up", {1, 8, 16, 16});
-    m.add("Concat", {"up", "early"}, {"cat"}, attrs({{"axis", std::int64_t{1}}}));
+    m.add("Concat", {"up", "early"}, {"cat"}, attrs_support({{"axis", std::int64_t{1}}}));
     m.shape_of("cat", {1, 16, 16, 16}).weight("w2", {8, 16, 3, 3});
     m.add("Conv", {"cat", "w2"}, {"head2"}, same);
     return m;
@@ -459,7 +459,7 @@ TEST_CASE("partition on 520: the Upsample splits the NPU work in two around one 
     CHECK(names(m.g, report.segments[2]) == std::vector<std::string>{"cat_node", "head2_node"});
 }
 
-TEST_CASE("partition on 720: the same model is one NPU segment") {
+TEST_CASE("partition on 720: the same model_support is one NPU segment") {
     const auto m = two_heads();
     const auto report = eval::support_check<kdp720>(m.g);
     REQUIRE(report.segments.size() == 1);
@@ -469,9 +469,9 @@ TEST_CASE("partition on 720: the same model is one NPU segment") {
 }
 
 TEST_CASE_TEMPLATE("CPU nodes at the tail are one segment each, after the NPU segment", P, kdp520, kdp720) {
-    model m({1, 8, 4, 4});
+    model_support m({1, 8, 4, 4});
     m.add("Relu", {"x"}, {"r"});
-    m.constant("shape", ints({1, -1}));
+    m.constant("shape", ints_support({1, -1}));
     m.add("Reshape", {"r", "shape"}, {"flat"});
     m.add("Softmax", {"flat"}, {"y"});
     const auto report = eval::support_check<P>(m.g);

@@ -22,7 +22,7 @@ using ktc::testing::set_ints;
 
 namespace {
 
-tensor random_tensor(shape_t shape, unsigned seed) {
+tensor random_tensor_upgrade(shape_t shape, unsigned seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> dist(-1.f, 1.f);
     tensor t(dtype::float32, std::move(shape));
@@ -108,7 +108,7 @@ model_builder opset9_model() {
 
 TEST_CASE("an opset-9 model becomes opset 11, IR 6, with inputs for Clip/Slice/Pad and Resize for Upsample") {
     const model_builder b = opset9_model();
-    const auto up = upgrade_and_compare(b, {{"x", random_tensor({1, 2, 4, 4}, 1)}});
+    const auto up = upgrade_and_compare(b, {{"x", random_tensor_upgrade({1, 2, 4, 4}, 1)}});
 
     const auto* clip = find_op(up, "Clip");
     REQUIRE(clip);
@@ -163,7 +163,7 @@ TEST_CASE("an opset-10 model with Resize-10, Dropout and a Softmax on axis 1 upg
     add_int64_initializer(b, "axes", {1}, {3});
     b.node("Slice", {"c", "starts", "ends", "axes"}, {"y"});
     set_int(b.node("Softmax", {"x"}, {"sm"}), "axis", 1);  // opset 10: softmax over C*H*W together
-    const auto up = upgrade_and_compare(b, {{"x", random_tensor({1, 3, 4, 4}, 2)}});
+    const auto up = upgrade_and_compare(b, {{"x", random_tensor_upgrade({1, 3, 4, 4}, 2)}});
 
     const auto* r = find_op(up, "Resize");
     REQUIRE(r);
@@ -273,7 +273,7 @@ TEST_CASE("opset-13 forms are written as opset-11 forms that compute the same") 
     CHECK(has_attribute(*dropout, "ratio"));
 
     const auto back = ktc::onnx::parse(m11.SerializeAsString(), "m11.onnx");
-    ktc::testing::check_same_outputs(g, back, {{"x", random_tensor({1, 3, 4, 4}, 3)}});
+    ktc::testing::check_same_outputs(g, back, {{"x", random_tensor_upgrade({1, 3, 4, 4}, 3)}});
 }
 
 TEST_CASE("ops without an opset-11 form are refused with every offending node named") {

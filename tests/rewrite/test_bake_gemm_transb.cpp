@@ -11,13 +11,8 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_bake_gemm_transb(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::bake_gemm_transb>("p"), log);
 }
@@ -35,7 +30,7 @@ TEST_CASE("bake_gemm_transb transposes a constant weight and drops transB") {
     set_float(gemm, "alpha", 0.5f);
     const auto original = ktc::onnx::parse(b.bytes(), "gemm.onnx");
     auto g = original;
-    const auto result = run(g);
+    const auto result = run_bake_gemm_transb(g);
     CHECK(result.converged);
     CHECK(result.rewrites == 1);
     const graph::node& n = g[g.nodes().at(0)];
@@ -52,6 +47,6 @@ TEST_CASE("bake_gemm_transb leaves a weight that is not constant") {
     b.output("y", {2, 4});
     set_int(b.node("Gemm", {"x", "w"}, {"y"}), "transB", 1);
     auto g = ktc::onnx::parse(b.bytes(), "gemm_input_w.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_bake_gemm_transb(g).rewrites == 0);
     CHECK(g[g.nodes().at(0)].attrs.get_int("transB", 0) == 1);
 }

@@ -28,7 +28,7 @@ std::vector<float> random_values(std::size_t n, unsigned seed) {
     return v;
 }
 
-tensor random_tensor(shape_t shape, unsigned seed) {
+tensor random_tensor_editor(shape_t shape, unsigned seed) {
     const auto v = random_values(static_cast<std::size_t>(element_count(shape)), seed);
     return tensor::from<float>(std::move(shape), v);
 }
@@ -55,7 +55,7 @@ graph::graph test_graph() {
 }
 
 sim::tensor_map test_inputs() {
-    return {{"x", random_tensor({1, 3, 8, 8}, 3)}, {"aux", random_tensor({1, 4, 8, 8}, 4)}};
+    return {{"x", random_tensor_editor({1, 3, 8, 8}, 3)}, {"aux", random_tensor_editor({1, 4, 8, 8}, 4)}};
 }
 
 // The edited graph still exports to a model the onnx checker and shape inference accept.
@@ -65,7 +65,7 @@ void check_valid(graph::graph g) {
     CHECK_NOTHROW(::onnx::checker::check_model(m));
 }
 
-std::vector<std::string> output_names(const graph::graph& g) {
+std::vector<std::string> output_names_editor(const graph::graph& g) {
     std::vector<std::string> names;
     for (const auto& o : g.outputs) names.push_back(o.name);
     return names;
@@ -107,7 +107,7 @@ TEST_CASE("delete_nodes of a graph output's producer keeps the output's name") {
     rewrite::change_log log;
     rewrite::delete_nodes(g, {"sm"}, log);
     CHECK(count_op(g, "Softmax") == 0);
-    CHECK(output_names(g) == std::vector<std::string>{"y", "s", "z"});
+    CHECK(output_names_editor(g) == std::vector<std::string>{"y", "s", "z"});
     REQUIRE(g.producer("y"));
     CHECK(g[*g.producer("y")].op_type == "Flatten");
     check_valid(g);
@@ -145,7 +145,7 @@ TEST_CASE("delete_inputs removes the input and what depends on it") {
     rewrite::delete_inputs(g, {"aux"}, log);
     CHECK_FALSE(g.is_graph_input("aux"));
     CHECK(count_op(g, "Add") == 0);
-    CHECK(output_names(g) == std::vector<std::string>{"y", "s"});
+    CHECK(output_names_editor(g) == std::vector<std::string>{"y", "s"});
     check_valid(g);
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_inputs(g2, {"nope"}, l); }, "nope");
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_inputs(g2, {"x"}, l); }, "x");
@@ -155,7 +155,7 @@ TEST_CASE("delete_outputs removes the outputs and the nodes only they needed") {
     graph::graph g = test_graph();
     rewrite::change_log log;
     rewrite::delete_outputs(g, {"y", "z"}, log);
-    CHECK(output_names(g) == std::vector<std::string>{"s"});
+    CHECK(output_names_editor(g) == std::vector<std::string>{"s"});
     CHECK(g.node_count() == 2);  // conv1, sig
     check_valid(g);
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_outputs(g2, {"a"}, l); }, "a");
@@ -167,7 +167,7 @@ TEST_CASE("cut_graph_from_nodes ends the graph at the nodes: their outputs becom
     graph::graph g = test_graph();
     rewrite::change_log log;
     rewrite::cut_graph_from_nodes(g, {"relu1"}, log);
-    CHECK(output_names(g) == std::vector<std::string>{"s", "b"});
+    CHECK(output_names_editor(g) == std::vector<std::string>{"s", "b"});
     CHECK(count_op(g, "Flatten") == 0);
     CHECK(count_op(g, "Softmax") == 0);
     CHECK(count_op(g, "Add") == 0);
@@ -210,7 +210,7 @@ TEST_CASE("add_conv_after inserts identity 1x1 convs: same outputs, same output 
     CHECK(added.size() == 3);
     CHECK(count_op(g, "Conv") == 4);
     CHECK(g[*g.producer("s")].op_type == "Conv");  // the graph output keeps its name
-    CHECK(output_names(g) == std::vector<std::string>{"y", "s", "z"});
+    CHECK(output_names_editor(g) == std::vector<std::string>{"y", "s", "z"});
     check_valid(g);
     check_same_outputs(test_graph(), g, test_inputs());
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::add_conv_after(g2, {"nope"}, l); }, "nope");
@@ -234,7 +234,7 @@ TEST_CASE("rename_output renames a graph output everywhere, refusing names in us
     graph::graph g = test_graph();
     rewrite::change_log log;
     rewrite::rename_output(g, "s", "gate", log);
-    CHECK(output_names(g) == std::vector<std::string>{"y", "gate", "z"});
+    CHECK(output_names_editor(g) == std::vector<std::string>{"y", "gate", "z"});
     CHECK(g[*g.producer("gate")].name == "sig");
     check_valid(g);
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::rename_output(g2, "nope", "q", l); },

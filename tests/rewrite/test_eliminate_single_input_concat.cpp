@@ -11,7 +11,7 @@ using namespace ktc::testing;
 
 namespace {
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_eliminate_single_input_concat(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::eliminate_single_input_concat>("p"), log);
 }
@@ -26,7 +26,7 @@ TEST_CASE("eliminate_single_input_concat drops a Concat of one input") {
     b.node("Relu", {"c"}, {"y"});
     const auto original = ktc::onnx::parse(b.bytes(), "concat1.onnx");
     auto g = original;
-    CHECK(run(g).rewrites == 1);
+    CHECK(run_eliminate_single_input_concat(g).rewrites == 1);
     CHECK(count_op(g, "Concat") == 0);
     check_same_outputs(original, g, {{"x", tensor::from<float>({1, 4}, {1.f, -2.f, 3.f, -4.f})}});
 }
@@ -40,6 +40,6 @@ TEST_CASE("eliminate_single_input_concat keeps a Concat of two inputs and one ma
     b.node("Relu", {"x"}, {"r"});
     set_int(b.node("Concat", {"r"}, {"z"}), "axis", 1);
     auto g = ktc::onnx::parse(b.bytes(), "concat2.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_eliminate_single_input_concat(g).rewrites == 0);
     CHECK(count_op(g, "Concat") == 2);
 }

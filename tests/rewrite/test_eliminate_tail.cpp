@@ -14,13 +14,8 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
-tensor input(shape_t shape) {
+tensor input_eliminate_tail(shape_t shape) {
     return tensor::from<float>(shape, ramp(static_cast<std::size_t>(element_count(shape)), 0.13f, -0.6f));
 }
 
@@ -48,7 +43,7 @@ void check_outputs_are_intermediates(const graph::graph& before, const graph::gr
     }
 }
 
-std::vector<std::string> output_names(const graph::graph& g) {
+std::vector<std::string> output_names_eliminate_tail(const graph::graph& g) {
     std::vector<std::string> names;
     for (const auto& o : g.outputs) names.push_back(o.name);
     return names;
@@ -92,7 +87,7 @@ TEST_CASE("eliminate_tail removes a trailing Softmax and Reshape; the conv outpu
     CHECK(report.outputs[0].replaces == std::vector<std::string>{"y"});
     CHECK(report.dropped.empty());
     CHECK(log.size() == 2);
-    check_outputs_are_intermediates(original, g, {{"x", input({1, 2, 3, 3})}});
+    check_outputs_are_intermediates(original, g, {{"x", input_eliminate_tail({1, 2, 3, 3})}});
     // Nothing left to remove.
     const auto again = rewrite::passes::eliminate_tail(g, log);
     CHECK(again.removed.empty());
@@ -117,8 +112,8 @@ TEST_CASE("eliminate_tail stops at a parent that still has a child") {
     REQUIRE(report.removed.size() == 1);
     CHECK(report.removed[0].name == "softmax");
     CHECK(count_op(g, "Transpose") == 1);  // the Relu still reads it
-    CHECK(output_names(g) == std::vector<std::string>{"t", "z"});
-    check_outputs_are_intermediates(original, g, {{"x", input({1, 2, 3, 3})}});
+    CHECK(output_names_eliminate_tail(g) == std::vector<std::string>{"t", "z"});
+    check_outputs_are_intermediates(original, g, {{"x", input_eliminate_tail({1, 2, 3, 3})}});
 }
 
 TEST_CASE("eliminate_tail merges outputs that lead back to one tensor, and drops Constant outputs") {
@@ -154,11 +149,11 @@ TEST_CASE("eliminate_tail merges outputs that lead back to one tensor, and drops
     const auto report = rewrite::passes::eliminate_tail(g, log);
     CHECK(report.removed.size() == 3);
     CHECK(g.node_count() == 1);
-    CHECK(output_names(g) == std::vector<std::string>{"c"});
+    CHECK(output_names_eliminate_tail(g) == std::vector<std::string>{"c"});
     REQUIRE(report.outputs.size() == 1);
     CHECK(report.outputs[0].replaces == std::vector<std::string>{"f", "u"});
     CHECK(report.dropped == std::vector<std::string>{"k"});
-    check_outputs_are_intermediates(original, g, {{"x", input({1, 2, 3, 3})}});
+    check_outputs_are_intermediates(original, g, {{"x", input_eliminate_tail({1, 2, 3, 3})}});
 }
 
 TEST_CASE("eliminate_tail does not fire on other ops, on graph inputs, or on the last Constant") {
@@ -169,7 +164,7 @@ TEST_CASE("eliminate_tail does not fire on other ops, on graph inputs, or on the
         b.output("z", {4});
         b.node("Relu", {"x"}, {"y"});
         add_int64_initializer(b, "shape", {1}, {4});
-        b.node("Reshape", {"x", "shape"}, {"z"});  // its input is a graph input
+        b.node("Reshape", {"x", "shape"}, {"z"});  // its input_eliminate_tail is a graph input_eliminate_tail
         auto g = ktc::onnx::parse(b.bytes(), "inputs.onnx");
         rewrite::change_log log;
         const auto report = rewrite::passes::eliminate_tail(g, log);
@@ -202,8 +197,8 @@ TEST_CASE("onnx2onnx_flow runs eliminate_tail when asked and keeps its report") 
     const auto report = rewrite::onnx2onnx_flow(g, o);
     REQUIRE(report.tail);
     CHECK(report.tail->removed.size() == 2);
-    CHECK(output_names(g) == std::vector<std::string>{"c"});
-    check_outputs_are_intermediates(original, g, {{"x", input({1, 2, 3, 3})}});
+    CHECK(output_names_eliminate_tail(g) == std::vector<std::string>{"c"});
+    check_outputs_are_intermediates(original, g, {{"x", input_eliminate_tail({1, 2, 3, 3})}});
 
     auto untouched = original;
     CHECK_FALSE(rewrite::onnx2onnx_flow(untouched).tail);

@@ -12,11 +12,6 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
 // x[1,2,3,4] -> Transpose(perm) -> t -> Flatten -> f -> Gemm(w[24,5], c) -> y
 graph::graph transpose_flatten_gemm(std::vector<std::int64_t> perm, bool t_is_output) {
@@ -32,12 +27,12 @@ graph::graph transpose_flatten_gemm(std::vector<std::int64_t> perm, bool t_is_ou
     return ktc::onnx::parse(b.bytes(), "tfg.onnx");
 }
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_fold_transpose_into_gemm(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fold_transpose_into_gemm>("p"), log);
 }
 
-const sim::tensor_map input = {{"x", tensor::from<float>({1, 2, 3, 4}, ramp(24, 0.3f, -1.5f))}};
+const sim::tensor_map input_fold_transpose_into_gemm = {{"x", tensor::from<float>({1, 2, 3, 4}, ramp(24, 0.3f, -1.5f))}};
 
 }  // namespace
 
@@ -46,18 +41,18 @@ TEST_CASE("fold_transpose_into_gemm reorders the weight rows and drops the Trans
         CAPTURE(perm);
         const auto original = transpose_flatten_gemm(perm, false);
         auto g = original;
-        const auto result = run(g);
+        const auto result = run_fold_transpose_into_gemm(g);
         CHECK(result.converged);
         CHECK(result.rewrites == 1);
         CHECK(count_op(g, "Transpose") == 0);
         CHECK(count_op(g, "Flatten") == 1);
-        check_same_outputs(original, g, input, 1e-6);
+        check_same_outputs(original, g, input_fold_transpose_into_gemm, 1e-6);
     }
 }
 
 TEST_CASE("fold_transpose_into_gemm does not fire when the transposed value is read elsewhere or the batch moves") {
     auto g = transpose_flatten_gemm({0, 2, 3, 1}, true);
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_fold_transpose_into_gemm(g).rewrites == 0);
     CHECK(count_op(g, "Transpose") == 1);
 
     model_builder b(13);
@@ -68,5 +63,5 @@ TEST_CASE("fold_transpose_into_gemm does not fire when the transposed value is r
     b.node("Flatten", {"t"}, {"f"});
     b.node("Gemm", {"f", "w"}, {"y"});
     auto moved = ktc::onnx::parse(b.bytes(), "batch_moves.onnx");
-    CHECK(run(moved).rewrites == 0);
+    CHECK(run_fold_transpose_into_gemm(moved).rewrites == 0);
 }

@@ -11,11 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
 // x[1,2,3,3] -> Conv(2->3, 1x1[, bias]) -> c -> Add(k of shape k_shape) -> y.
 model_builder conv_add(shape_t k_shape, bool with_bias) {
@@ -30,12 +25,12 @@ model_builder conv_add(shape_t k_shape, bool with_bias) {
     return b;
 }
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_fuse_add_into_conv_bias(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fuse_add_into_conv_bias>("p"), log);
 }
 
-const tensor input = tensor::from<float>({1, 2, 3, 3}, ramp(18, 0.5f, -2.f));
+const tensor input_fuse_add_into_conv_bias = tensor::from<float>({1, 2, 3, 3}, ramp(18, 0.5f, -2.f));
 
 }  // namespace
 
@@ -46,15 +41,15 @@ TEST_CASE("fuse_add_into_conv_bias folds a [1,C,1,1] or [C,1,1] constant into th
             CAPTURE(with_bias);
             const auto original = ktc::onnx::parse(conv_add(k_shape, with_bias).bytes(), "conv_add.onnx");
             auto g = original;
-            CHECK(run(g).rewrites == 1);
+            CHECK(run_fuse_add_into_conv_bias(g).rewrites == 1);
             CHECK(count_op(g, "Add") == 0);
             CHECK(g[*g.producer("y")].op_type == "Conv");
-            check_same_outputs(original, g, {{"x", input}});
+            check_same_outputs(original, g, {{"x", input_fuse_add_into_conv_bias}});
         }
 }
 
 TEST_CASE("fuse_add_into_conv_bias leaves a constant that varies along W") {
     auto g = ktc::onnx::parse(conv_add({3}, true).bytes(), "conv_add_w.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_fuse_add_into_conv_bias(g).rewrites == 0);
     CHECK(count_op(g, "Add") == 1);
 }

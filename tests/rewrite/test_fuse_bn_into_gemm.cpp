@@ -12,11 +12,6 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
 // x[1,4] -> Gemm(4->3) -> g [-> Reshape [1,3,1,1]] -> BN -> y; optionally g is also an output.
 model_builder gemm_bn(bool through_reshape, bool gemm_output_is_graph_output, bool trans_b) {
@@ -43,7 +38,7 @@ model_builder gemm_bn(bool through_reshape, bool gemm_output_is_graph_output, bo
     return b;
 }
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_fuse_bn_into_gemm(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fuse_bn_into_gemm>("p"), log);
 }
@@ -57,7 +52,7 @@ TEST_CASE("fuse_bn_into_gemm folds a BN after a Gemm, directly or through a Resh
             CAPTURE(trans_b);
             const auto original = ktc::onnx::parse(gemm_bn(through_reshape, false, trans_b).bytes(), "gemm_bn.onnx");
             auto g = original;
-            const auto result = run(g);
+            const auto result = run_fuse_bn_into_gemm(g);
             CHECK(result.converged);
             CHECK(result.rewrites == 1);
             CHECK(count_op(g, "BatchNormalization") == 0);
@@ -69,6 +64,6 @@ TEST_CASE("fuse_bn_into_gemm folds a BN after a Gemm, directly or through a Resh
 
 TEST_CASE("fuse_bn_into_gemm does not fire when the Gemm output is also a graph output") {
     auto g = ktc::onnx::parse(gemm_bn(false, true, false).bytes(), "gemm_bn_out.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_fuse_bn_into_gemm(g).rewrites == 0);
     CHECK(count_op(g, "BatchNormalization") == 1);
 }

@@ -11,11 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
 // x[2,4] -> Gemm(4->3, transB) -> h [-> Relu] -> Gemm(3->2) -> y.
 model_builder two_gemms(bool relu_between) {
@@ -41,7 +36,7 @@ model_builder two_gemms(bool relu_between) {
     return b;
 }
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_fuse_consecutive_gemms(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fuse_consecutive_gemms>("p"), log);
 }
@@ -51,7 +46,7 @@ rewrite::pass_result run(graph::graph& g) {
 TEST_CASE("fuse_consecutive_gemms merges two linear Gemms into one") {
     const auto original = ktc::onnx::parse(two_gemms(false).bytes(), "gemms.onnx");
     auto g = original;
-    const auto result = run(g);
+    const auto result = run_fuse_consecutive_gemms(g);
     CHECK(result.converged);
     CHECK(result.rewrites == 1);
     CHECK(count_op(g, "Gemm") == 1);
@@ -60,6 +55,6 @@ TEST_CASE("fuse_consecutive_gemms merges two linear Gemms into one") {
 
 TEST_CASE("fuse_consecutive_gemms does not fire across an activation") {
     auto g = ktc::onnx::parse(two_gemms(true).bytes(), "gemms_relu.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_fuse_consecutive_gemms(g).rewrites == 0);
     CHECK(count_op(g, "Gemm") == 2);
 }

@@ -11,18 +11,13 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_fuse_consecutive_reduce_mean(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fuse_consecutive_reduce_mean>("p"), log);
 }
 
-const tensor input = tensor::from<float>({1, 2, 3, 4}, ramp(24, 0.5f, -2.f));
+const tensor input_fuse_consecutive_reduce_mean = tensor::from<float>({1, 2, 3, 4}, ramp(24, 0.5f, -2.f));
 
 }  // namespace
 
@@ -40,10 +35,10 @@ TEST_CASE("fuse_consecutive_reduce_mean merges two means (axes mapped back when 
         set_int(m2, "keepdims", keepdims);
         const auto original = ktc::onnx::parse(b.bytes(), "means.onnx");
         auto g = original;
-        CHECK(run(g).rewrites == 1);
+        CHECK(run_fuse_consecutive_reduce_mean(g).rewrites == 1);
         REQUIRE(count_op(g, "ReduceMean") == 1);
         CHECK(g[*g.producer("y")].attrs.get_ints("axes") == std::vector<std::int64_t>{2, 3});
-        check_same_outputs(original, g, {{"x", input}});
+        check_same_outputs(original, g, {{"x", input_fuse_consecutive_reduce_mean}});
     }
 }
 
@@ -56,6 +51,6 @@ TEST_CASE("fuse_consecutive_reduce_mean leaves means with different keepdims") {
     set_int(m1, "keepdims", 0);
     set_ints(b.node("ReduceMean", {"m"}, {"y"}), "axes", {2});
     auto g = ktc::onnx::parse(b.bytes(), "means_mixed.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_fuse_consecutive_reduce_mean(g).rewrites == 0);
     CHECK(count_op(g, "ReduceMean") == 2);
 }

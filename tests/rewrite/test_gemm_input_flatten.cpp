@@ -11,11 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
 // x[2,2,2,1] -> Reshape(shape) -> Gemm(w) -> y.
 model_builder reshape_gemm(std::vector<std::int64_t> shape, shape_t w_shape) {
@@ -30,7 +25,7 @@ model_builder reshape_gemm(std::vector<std::int64_t> shape, shape_t w_shape) {
 }
 
 template <class... P>
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_gemm_input_flatten(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<P...>("p"), log);
 }
@@ -40,7 +35,7 @@ rewrite::pass_result run(graph::graph& g) {
 TEST_CASE("reshape_to_flatten turns a Reshape to [N, rest] before a Gemm into a Flatten") {
     const auto original = ktc::onnx::parse(reshape_gemm({2, -1}, {4, 3}).bytes(), "reshape_gemm.onnx");
     auto g = original;
-    CHECK(run<rewrite::passes::reshape_to_flatten>(g).rewrites == 1);
+    CHECK(run_gemm_input_flatten<rewrite::passes::reshape_to_flatten>(g).rewrites == 1);
     CHECK(count_op(g, "Reshape") == 0);
     CHECK(count_op(g, "Flatten") == 1);
     check_same_outputs(original, g, {{"x", tensor::from<float>({2, 2, 2, 1}, ramp(8, 0.5f, -2.f))}});
@@ -48,7 +43,7 @@ TEST_CASE("reshape_to_flatten turns a Reshape to [N, rest] before a Gemm into a 
 
 TEST_CASE("reshape_to_flatten leaves a Reshape that moves the batch boundary") {
     auto g = ktc::onnx::parse(reshape_gemm({4, 2}, {2, 3}).bytes(), "reshape_gemm_batch.onnx");
-    CHECK(run<rewrite::passes::reshape_to_flatten>(g).rewrites == 0);
+    CHECK(run_gemm_input_flatten<rewrite::passes::reshape_to_flatten>(g).rewrites == 0);
     CHECK(count_op(g, "Reshape") == 1);
 }
 
@@ -62,15 +57,15 @@ TEST_CASE("flatten_gemm_input gives a Gemm on a 4-D value its Flatten; a 2-D inp
     b.node("Gemm", {"f", "w"}, {"y"});
     const auto reference = ktc::onnx::parse(b.bytes(), "gap_flatten_gemm.onnx");
     auto g = reference;
-    CHECK(run<rewrite::passes::flatten_gemm_input>(g).rewrites == 0);  // already 2-D
+    CHECK(run_gemm_input_flatten<rewrite::passes::flatten_gemm_input>(g).rewrites == 0);  // already 2-D
 
     // The exporter's form: the Gemm reads the 4-D pooled value directly.
     const graph::vertex flatten = *g.producer("f");
     g.replace_all_uses("f", "p");
     g.remove_node(flatten);
     REQUIRE(count_op(g, "Flatten") == 0);
-    CHECK(run<rewrite::passes::flatten_gemm_input>(g).rewrites == 1);
+    CHECK(run_gemm_input_flatten<rewrite::passes::flatten_gemm_input>(g).rewrites == 1);
     CHECK(count_op(g, "Flatten") == 1);
-    CHECK(run<rewrite::passes::flatten_gemm_input>(g).rewrites == 0);
+    CHECK(run_gemm_input_flatten<rewrite::passes::flatten_gemm_input>(g).rewrites == 0);
     check_same_outputs(reference, g, {{"x", tensor::from<float>({1, 4, 2, 2}, ramp(16, 0.5f, -2.f))}});
 }

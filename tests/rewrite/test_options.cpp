@@ -1,6 +1,6 @@
 // The flow options (bn_on_skip, bn_before_add, bgr, norm, rgba2yynn): each fires where the
 // vendor's option does and nowhere else, and the model computes what it computed (the identity
-// BNs bit for bit; bgr/norm/rgba2yynn on the correspondingly changed input).
+// BNs bit for bit; bgr/norm/rgba2yynn on the correspondingly changed input_options).
 #include <doctest/doctest.h>
 
 #include "ktc/onnx/import.hpp"
@@ -18,11 +18,6 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
 void add_weight(model_builder& b, const std::string& name, shape_t shape, float scale, float offset) {
     add_float_initializer(b, name, shape, ramp(static_cast<std::size_t>(element_count(shape)), scale, offset));
@@ -41,7 +36,7 @@ model_builder residual() {
     return b;
 }
 
-tensor input(shape_t shape, float scale = 0.13f, float offset = -0.6f) {
+tensor input_options(shape_t shape, float scale = 0.13f, float offset = -0.6f) {
     return tensor::from<float>(shape, ramp(static_cast<std::size_t>(element_count(shape)), scale, offset));
 }
 
@@ -100,13 +95,13 @@ TEST_CASE("bn_on_skip puts an exact identity BN on the shortcut into an Add, onc
     CHECK(g[add].input(1) == "b");  // the other branch is left alone
     REQUIRE(log.size() == 1);
     CHECK(log[0].pass == "bn_on_skip");
-    check_exact(original, g, {{"x", input({1, 2, 3, 3})}});
+    check_exact(original, g, {{"x", input_options({1, 2, 3, 3})}});
     // A second application finds no fork into an Add any more.
     CHECK(rewrite::passes::add_bn_on_skip(g, log) == 0);
     CHECK(count_op(g, "BatchNormalization") == 1);
 }
 
-TEST_CASE("bn_on_skip takes a graph input as the shortcut too") {
+TEST_CASE("bn_on_skip takes a graph input_options as the shortcut too") {
     model_builder b(13);
     b.input("x", {1, 2, 3, 3});
     b.output("y", {1, 2, 3, 3});
@@ -142,7 +137,7 @@ TEST_CASE("bn_on_skip does not fire on plain branches, constants or x + x") {
 
 // ---- bn_before_add ---------------------------------------------------------------------------
 
-TEST_CASE("bn_before_add puts identity BNs before every Add input and lone activations") {
+TEST_CASE("bn_before_add puts identity BNs before every Add input_options and lone activations") {
     model_builder b(13);
     b.input("x", {1, 2, 3, 3});
     b.output("y", {1, 2, 3, 3});
@@ -154,7 +149,7 @@ TEST_CASE("bn_before_add puts identity BNs before every Add input and lone activ
     b.node("Conv", {"ra", "w2"}, {"c"});
     b.node("Add", {"a", "c"}, {"s"})->set_name("add");             // two BNs
     b.node("Sigmoid", {"s"}, {"y"})->set_name("sigmoid");          // producer Add: BN
-    auto* leaky = b.node("LeakyRelu", {"x"}, {"z"});               // a graph input: BN
+    auto* leaky = b.node("LeakyRelu", {"x"}, {"z"});               // a graph input_options: BN
     set_float(leaky, "alpha", 0.1f);
     const auto original = ktc::onnx::parse(b.bytes(), "acts.onnx");
     auto g = original;
@@ -167,7 +162,7 @@ TEST_CASE("bn_before_add puts identity BNs before every Add input and lone activ
     CHECK(g[*g.producer(g[*g.find_node("sigmoid")].input(0))].op_type == "BatchNormalization");
     CHECK(g[*g.producer(g[*g.find_node("relu_after_conv")].input(0))].op_type == "Conv");
     CHECK(readers_of(g, "x") == std::vector<std::string>{"BatchNormalization", "Conv"});
-    check_exact(original, g, {{"x", input({1, 2, 3, 3})}});
+    check_exact(original, g, {{"x", input_options({1, 2, 3, 3})}});
     // Idempotent: every site now has its own BN.
     CHECK(rewrite::passes::add_bn_before_add(g, log) == 0);
     CHECK(count_op(g, "BatchNormalization") == 4);
@@ -193,7 +188,7 @@ TEST_CASE("bn_before_add leaves activations after Conv or BN and constant Add in
 
 // ---- bgr -------------------------------------------------------------------------------------
 
-TEST_CASE("bgr permutes the first conv's input channels: the model takes the swapped image") {
+TEST_CASE("bgr permutes the first conv's input_options channels: the model takes the swapped image") {
     model_builder b(13);
     b.input("x", {1, 3, 4, 4});
     b.output("y", {1, 2, 4, 4});
@@ -207,14 +202,14 @@ TEST_CASE("bgr permutes the first conv's input channels: the model takes the swa
     CHECK(rewrite::passes::swap_input_rgb_bgr(g, log) == 1);
     CHECK(g.node_count() == 1);  // no new node
     CHECK(g.initializers.count("w") == 0);
-    const tensor x = input({1, 3, 4, 4});
+    const tensor x = input_options({1, 3, 4, 4});
     check_close(run(original, {{"x", x}}), run(g, {{"x", swap_rb(x)}}), 1e-6);
     // A second application swaps back.
     CHECK(rewrite::passes::swap_input_rgb_bgr(g, log) == 1);
     check_close(run(original, {{"x", x}}), run(g, {{"x", x}}), 1e-6);
 }
 
-TEST_CASE("bgr inserts a 1x1 permutation conv when the input feeds more than plain convs") {
+TEST_CASE("bgr inserts a 1x1 permutation conv when the input_options feeds more than plain convs") {
     model_builder b(13);
     b.input("x", {1, 3, 4, 4});
     b.output("y", {1, 3, 4, 4});
@@ -232,7 +227,7 @@ TEST_CASE("bgr inserts a 1x1 permutation conv when the input feeds more than pla
     CHECK(readers_of(g, "x") == std::vector<std::string>{"Conv"});
     REQUIRE(log.size() == 1);
     CHECK(log[0].pattern == "insert_bgr_conv");
-    const tensor x = input({1, 3, 4, 4});
+    const tensor x = input_options({1, 3, 4, 4});
     check_close(run(original, {{"x", x}}), run(g, {{"x", swap_rb(x)}}), 0.0);
 }
 
@@ -252,7 +247,7 @@ TEST_CASE("bgr does not fire on inputs that are not 3-channel images") {
 
 // ---- norm ------------------------------------------------------------------------------------
 
-TEST_CASE("norm adds 0.5 at every image input: the model takes x - 0.5") {
+TEST_CASE("norm adds 0.5 at every image input_options: the model takes x - 0.5") {
     model_builder b(13);
     b.input("x", {1, 3, 4, 4});
     b.input("g", {1, 1, 2, 2});  // any channel count
@@ -272,7 +267,7 @@ TEST_CASE("norm adds 0.5 at every image input: the model takes x - 0.5") {
     const auto norm = g.producer(g[*g.producer("y")].input(0));
     REQUIRE(norm);
     CHECK(g[*norm].attrs.get_int("group") == 3);
-    const tensor x = input({1, 3, 4, 4}, 0.09f, 0.f), gr = input({1, 1, 2, 2}, 0.09f, 0.f), v = input({1, 3});
+    const tensor x = input_options({1, 3, 4, 4}, 0.09f, 0.f), gr = input_options({1, 1, 2, 2}, 0.09f, 0.f), v = input_options({1, 3});
     auto minus_half = [](tensor t) {
         for (auto& e : t.values<float>()) e -= 0.5f;
         return t;
@@ -283,7 +278,7 @@ TEST_CASE("norm adds 0.5 at every image input: the model takes x - 0.5") {
 
 // ---- rgba2yynn -------------------------------------------------------------------------------
 
-TEST_CASE("rgba2yynn feeds the model luma twice and two zero channels from an RGBA input") {
+TEST_CASE("rgba2yynn feeds the model luma twice and two zero channels from an RGBA input_options") {
     model_builder b(13);
     b.input("x", {1, 4, 2, 2});
     b.output("y", {1, 2, 2, 2});
@@ -294,7 +289,7 @@ TEST_CASE("rgba2yynn feeds the model luma twice and two zero channels from an RG
     rewrite::change_log log;
     CHECK(rewrite::passes::convert_rgba_to_yynn(g, log) == 1);
     CHECK(count_op(g, "Conv") == 2);
-    const tensor rgba = input({1, 4, 2, 2});
+    const tensor rgba = input_options({1, 4, 2, 2});
     tensor yynn = tensor::zeros(dtype::float32, {1, 4, 2, 2});
     const float* p = rgba.data<float>();
     for (int i = 0; i < 4; ++i) {
@@ -303,7 +298,7 @@ TEST_CASE("rgba2yynn feeds the model luma twice and two zero channels from an RG
     }
     check_close(run(original, {{"x", yynn}}), run(g, {{"x", rgba}}), 1e-5);
 
-    // Not on a 3-channel input.
+    // Not on a 3-channel input_options.
     model_builder b3(13);
     b3.input("x", {1, 3, 2, 2});
     b3.output("y", {1, 3, 2, 2});
@@ -326,7 +321,7 @@ TEST_CASE("the flows apply the options once, after the fixed point: fuse_bn leav
     CHECK_FALSE(report.tail);
     // Shapes known for the new values.
     CHECK(g.info(g[*g.producer(g[*g.find_node("add")].input(0))].outputs[0]) != nullptr);
-    check_exact(original, g, {{"x", input({1, 2, 3, 3})}});
+    check_exact(original, g, {{"x", input_options({1, 2, 3, 3})}});
 
     // bgr through the torch flow too.
     model_builder b(13);
@@ -339,6 +334,6 @@ TEST_CASE("the flows apply the options once, after the fixed point: fuse_bn leav
     rewrite::flow_options ob;
     ob.bgr = true;
     rewrite::torch_exported_onnx_flow(bgr, ob);
-    const tensor x = input({1, 3, 4, 4});
+    const tensor x = input_options({1, 3, 4, 4});
     check_close(run(rgb, {{"x", x}}), run(bgr, {{"x", swap_rb(x)}}), 1e-6);
 }

@@ -16,11 +16,6 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
 // x[1,2,3,3] -> Conv(2->2, 1x1) -> c -> BatchNormalization -> y, optionally c also an output.
 model_builder conv_bn(bool conv_output_is_graph_output) {

@@ -11,7 +11,7 @@ using namespace ktc::testing;
 
 namespace {
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_squeeze_to_reshape(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::squeeze_to_reshape>("p"), log);
 }
@@ -36,7 +36,7 @@ model_builder squeeze_chain(bool symbolic_batch) {
 TEST_CASE("squeeze_to_reshape turns Squeeze and Unsqueeze of static shapes into Reshape") {
     const auto original = ktc::onnx::parse(squeeze_chain(false).bytes(), "squeeze.onnx");
     auto g = original;
-    CHECK(run(g).rewrites == 2);
+    CHECK(run_squeeze_to_reshape(g).rewrites == 2);
     CHECK(count_op(g, "Squeeze") == 0);
     CHECK(count_op(g, "Unsqueeze") == 0);
     CHECK(count_op(g, "Reshape") == 2);
@@ -45,6 +45,6 @@ TEST_CASE("squeeze_to_reshape turns Squeeze and Unsqueeze of static shapes into 
 
 TEST_CASE("squeeze_to_reshape leaves shapes with an unknown dimension") {
     auto g = ktc::onnx::parse(squeeze_chain(true).bytes(), "squeeze_symbolic.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_squeeze_to_reshape(g).rewrites == 0);
     CHECK(count_op(g, "Reshape") == 0);
 }

@@ -11,7 +11,7 @@ using namespace ktc::testing;
 
 namespace {
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_sum_to_adds(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::sum_to_adds>("p"), log);
 }
@@ -28,7 +28,7 @@ TEST_CASE("sum_to_adds turns a Sum of four inputs (with broadcasting) into three
     b.node("Sum", {"a", "b", "c", "k"}, {"y"})->set_name("sum");
     const auto original = ktc::onnx::parse(b.bytes(), "sum.onnx");
     auto g = original;
-    CHECK(run(g).rewrites == 1);
+    CHECK(run_sum_to_adds(g).rewrites == 1);
     CHECK(count_op(g, "Sum") == 0);
     CHECK(count_op(g, "Add") == 3);
     CHECK(g[*g.producer("y")].name == "sum");
@@ -44,6 +44,6 @@ TEST_CASE("sum_to_adds leaves a Sum of one input") {
     b.output("y", {2, 3});
     b.node("Sum", {"a"}, {"y"});
     auto g = ktc::onnx::parse(b.bytes(), "sum1.onnx");
-    CHECK(run(g).rewrites == 0);
+    CHECK(run_sum_to_adds(g).rewrites == 0);
     CHECK(count_op(g, "Sum") == 1);
 }

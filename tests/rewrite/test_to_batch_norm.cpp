@@ -12,13 +12,8 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_to_batch_norm(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(
         g, rewrite::make_pass<rewrite::passes::depthwise_conv_to_bn, rewrite::passes::mul_add_to_bn,
@@ -26,7 +21,7 @@ rewrite::pass_result run(graph::graph& g) {
         log);
 }
 
-const tensor input = tensor::from<float>({1, 3, 2, 2}, ramp(12, 0.5f, -2.f));
+const tensor input_to_batch_norm = tensor::from<float>({1, 3, 2, 2}, ramp(12, 0.5f, -2.f));
 
 }  // namespace
 
@@ -43,9 +38,9 @@ TEST_CASE("depthwise_conv_to_bn turns a depthwise 1x1 Conv into a BN; a 3x3 one 
         if (k == 3) set_ints(conv, "pads", {1, 1, 1, 1});
         const auto original = ktc::onnx::parse(b.bytes(), "dw.onnx");
         auto g = original;
-        CHECK(run(g).rewrites == (k == 1 ? 1u : 0u));
+        CHECK(run_to_batch_norm(g).rewrites == (k == 1 ? 1u : 0u));
         CHECK(count_op(g, "BatchNormalization") == (k == 1 ? 1u : 0u));
-        check_same_outputs(original, g, {{"x", input}});
+        check_same_outputs(original, g, {{"x", input_to_batch_norm}});
     }
 }
 
@@ -59,10 +54,10 @@ TEST_CASE("mul_add_to_bn: Mul then Add by per-channel constants is one BN") {
     b.node("Add", {"m", "t"}, {"y"});
     const auto original = ktc::onnx::parse(b.bytes(), "muladd.onnx");
     auto g = original;
-    CHECK(run(g).rewrites == 1);
+    CHECK(run_to_batch_norm(g).rewrites == 1);
     CHECK(g.node_count() == 1);
     CHECK(count_op(g, "BatchNormalization") == 1);
-    check_same_outputs(original, g, {{"x", input}});
+    check_same_outputs(original, g, {{"x", input_to_batch_norm}});
 }
 
 TEST_CASE("per_channel_to_bn: a lone per-channel Mul or Add (or a scalar one) becomes a BN") {
@@ -77,10 +72,10 @@ TEST_CASE("per_channel_to_bn: a lone per-channel Mul or Add (or a scalar one) be
             b.node(op, {"x", "c"}, {"y"});
             const auto original = ktc::onnx::parse(b.bytes(), "lone.onnx");
             auto g = original;
-            CHECK(run(g).rewrites == 1);
+            CHECK(run_to_batch_norm(g).rewrites == 1);
             CHECK(count_op(g, op) == 0);
             CHECK(count_op(g, "BatchNormalization") == 1);
-            check_same_outputs(original, g, {{"x", input}});
+            check_same_outputs(original, g, {{"x", input_to_batch_norm}});
         }
 }
 
@@ -97,9 +92,9 @@ TEST_CASE("per-channel passes leave a constant that varies along W, and a Mul wh
     b.node("Add", {"m", "t"}, {"y"});
     const auto original = ktc::onnx::parse(b.bytes(), "keep.onnx");
     auto g = original;
-    run(g);
+    run_to_batch_norm(g);
     CHECK(count_op(g, "Mul") == 1);  // the W-wise Mul stays
     CHECK(count_op(g, "BatchNormalization") == 2);  // the other two become separate BNs, not one
     CHECK(g.producer("m"));
-    check_same_outputs(original, g, {{"x", input}});
+    check_same_outputs(original, g, {{"x", input_to_batch_norm}});
 }

@@ -11,13 +11,8 @@ using namespace ktc::testing;
 
 namespace {
 
-std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
-    std::vector<float> v(n);
-    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
-    return v;
-}
 
-rewrite::pass_result run(graph::graph& g) {
+rewrite::pass_result run_transpose(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(
         g, rewrite::make_pass<rewrite::passes::eliminate_identity_transpose, rewrite::passes::merge_transposes,
@@ -25,7 +20,7 @@ rewrite::pass_result run(graph::graph& g) {
         log);
 }
 
-const tensor input = tensor::from<float>({1, 3, 2, 4}, ramp(24, 0.5f, -2.f));
+const tensor input_transpose = tensor::from<float>({1, 3, 2, 4}, ramp(24, 0.5f, -2.f));
 
 }  // namespace
 
@@ -40,11 +35,11 @@ TEST_CASE("a Transpose pushed through Relu and Add(constant) cancels its inverse
     set_ints(b.node("Transpose", {"a"}, {"y"}), "perm", {0, 3, 1, 2});
     const auto original = ktc::onnx::parse(b.bytes(), "nhwc_roundtrip.onnx");
     auto g = original;
-    const auto result = run(g);
+    const auto result = run_transpose(g);
     CHECK(result.converged);
     CHECK(count_op(g, "Transpose") == 1);  // the last one makes the graph output: it stays, as identity
     CHECK(g[*g.producer("y")].attrs.get_ints("perm") == std::vector<std::int64_t>{0, 1, 2, 3});
-    check_same_outputs(original, g, {{"x", input}});
+    check_same_outputs(original, g, {{"x", input_transpose}});
 }
 
 TEST_CASE("an inverse pair inside the graph cancels completely; an identity Transpose goes") {
@@ -57,10 +52,10 @@ TEST_CASE("an inverse pair inside the graph cancels completely; an identity Tran
     b.node("Relu", {"t3"}, {"y"});
     const auto original = ktc::onnx::parse(b.bytes(), "pair.onnx");
     auto g = original;
-    run(g);
+    run_transpose(g);
     CHECK(count_op(g, "Transpose") == 0);
     CHECK(g.node_count() == 1);
-    check_same_outputs(original, g, {{"x", input}});
+    check_same_outputs(original, g, {{"x", input_transpose}});
 }
 
 TEST_CASE("Transposes stay when their output is read elsewhere or the perms differ") {
@@ -76,8 +71,8 @@ TEST_CASE("Transposes stay when their output is read elsewhere or the perms diff
     b.node("Add", {"rr", "u"}, {"y"});
     const auto original = ktc::onnx::parse(b.bytes(), "keep.onnx");
     auto g = original;
-    run(g);
+    run_transpose(g);
     CHECK(count_op(g, "Transpose") == 3);
     CHECK(count_op(g, "Relu") == 1);
-    check_same_outputs(original, g, {{"x", input}, {"z", input}});
+    check_same_outputs(original, g, {{"x", input_transpose}, {"z", input_transpose}});
 }

@@ -69,6 +69,13 @@ inline void set_ints(::onnx::NodeProto* n, const std::string& name, std::vector<
     for (auto x : v) a->add_ints(x);
 }
 
+// Deterministic, non-trivial test values: offset + scale * ((i * 7) mod 11).
+inline std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
+    std::vector<float> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = offset + scale * static_cast<float>((i * 7) % 11);
+    return v;
+}
+
 inline void add_float_initializer(model_builder& b, const std::string& name, shape_t shape,
                                   std::vector<float> values) {
     auto* t = b.g->add_initializer();

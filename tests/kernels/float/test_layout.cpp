@@ -22,7 +22,7 @@ tensor iota_tensor(shape_t shape, T start = T(0)) {
     return tensor::from<T>(std::move(shape), std::span<const T>(v));
 }
 
-tensor ints(std::vector<std::int64_t> v) {
+tensor ints_layout(std::vector<std::int64_t> v) {
     return tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, std::span<const std::int64_t>(v));
 }
 
@@ -96,16 +96,16 @@ TEST_CASE("Transpose rejects a perm that is not a permutation") {
 
 TEST_CASE("Reshape copies 0 dims, infers -1, honours allowzero") {
     const tensor x = iota_tensor<float>({2, 3, 4});
-    const tensor s1 = ints({0, -1});
+    const tensor s1 = ints_layout({0, -1});
     const tensor r1 = run_kernel1("Reshape", {}, {&x, &s1});
     CHECK(r1.shape() == shape_t{2, 12});
     CHECK(r1.to_vector<float>() == x.to_vector<float>());
-    const tensor s2 = ints({4, 0, -1});
+    const tensor s2 = ints_layout({4, 0, -1});
     CHECK(run_kernel1("Reshape", {}, {&x, &s2}).shape() == shape_t{4, 3, 2});
     const tensor e = iota_tensor<float>({0, 3});
-    const tensor s3 = ints({3, 0});
+    const tensor s3 = ints_layout({3, 0});
     CHECK(run_kernel1("Reshape", attrs_of({{"allowzero", std::int64_t{1}}}), {&e, &s3}).shape() == shape_t{3, 0});
-    const tensor bad = ints({5, -1});
+    const tensor bad = ints_layout({5, -1});
     CHECK_THROWS_AS(run_kernel1("Reshape", {}, {&x, &bad}), ktc::error);
 }
 
@@ -115,11 +115,11 @@ TEST_CASE("Flatten, Squeeze and Unsqueeze change only the shape") {
     CHECK(run_kernel1("Flatten", attrs_of({{"axis", std::int64_t{0}}}), {&x}).shape() == shape_t{1, 6});
     CHECK(run_kernel1("Flatten", attrs_of({{"axis", std::int64_t{-1}}}), {&x}).shape() == shape_t{6, 1});
     CHECK(run_kernel1("Squeeze", {}, {&x}).shape() == shape_t{2, 3});
-    const tensor ax = ints({-1});
+    const tensor ax = ints_layout({-1});
     CHECK(run_kernel1("Squeeze", {}, {&x, &ax}).shape() == shape_t{2, 1, 3});
-    const tensor bad = ints({0});
+    const tensor bad = ints_layout({0});
     CHECK_THROWS_AS(run_kernel1("Squeeze", {}, {&x, &bad}), ktc::error);
-    const tensor un = ints({0, -1});
+    const tensor un = ints_layout({0, -1});
     const tensor y = iota_tensor<float>({2, 3});
     const tensor u = run_kernel1("Unsqueeze", {}, {&y, &un});
     check_close<float>(u, {1, 2, 3, 1}, {0, 1, 2, 3, 4, 5}, exactly);
@@ -139,7 +139,7 @@ TEST_CASE("Split equal and by sizes") {
     auto parts = run_kernel("Split", attrs_of({{"axis", std::int64_t{1}}}), {&x}, 2);
     check_close<float>(parts[0], {2, 2}, {0, 1, 4, 5}, exactly);
     check_close<float>(parts[1], {2, 2}, {2, 3, 6, 7}, exactly);
-    const tensor sizes = ints({1, 0, 3});
+    const tensor sizes = ints_layout({1, 0, 3});
     parts = run_kernel("Split", attrs_of({{"axis", std::int64_t{-1}}}), {&x, &sizes}, 3);
     check_close<float>(parts[0], {2, 1}, {0, 4}, exactly);
     CHECK(parts[1].shape() == shape_t{2, 0});
@@ -149,26 +149,26 @@ TEST_CASE("Split equal and by sizes") {
 
 TEST_CASE("Slice clamps, steps backwards and accepts negative axes") {
     const tensor x = iota_tensor<float>({4, 5});
-    const tensor starts = ints({1, -1}), ends = ints({1000, -1000}), axes = ints({0, -1}), steps = ints({2, -2});
+    const tensor starts = ints_layout({1, -1}), ends = ints_layout({1000, -1000}), axes = ints_layout({0, -1}), steps = ints_layout({2, -2});
     check_close<float>(run_kernel1("Slice", {}, {&x, &starts, &ends, &axes, &steps}), {2, 3}, {9, 7, 5, 19, 17, 15}, exactly);
-    const tensor s2 = ints({-3, 1}), e2 = ints({3, -1});
+    const tensor s2 = ints_layout({-3, 1}), e2 = ints_layout({3, -1});
     check_close<float>(run_kernel1("Slice", {}, {&x, &s2, &e2}), {2, 3}, {6, 7, 8, 11, 12, 13}, exactly);
-    const tensor s3 = ints({10}), e3 = ints({20}), a3 = ints({1});
+    const tensor s3 = ints_layout({10}), e3 = ints_layout({20}), a3 = ints_layout({1});
     CHECK(run_kernel1("Slice", {}, {&x, &s3, &e3, &a3}).shape() == shape_t{4, 0});
 }
 
 TEST_CASE("Pad constant, reflect, edge and negative pads") {
     const tensor y = iota_tensor<std::int32_t>({2, 3});
-    const tensor p1 = ints({1, 2, 1, 2});
+    const tensor p1 = ints_layout({1, 2, 1, 2});
     check_close<std::int32_t>(run_kernel1("Pad", attrs_of({{"mode", std::string("reflect")}}), {&y, &p1}), {4, 7},
                               {5, 4, 3, 4, 5, 4, 3, 2, 1, 0, 1, 2, 1, 0, 5, 4, 3, 4, 5, 4, 3, 2, 1, 0, 1, 2, 1, 0});
-    const tensor p2 = ints({0, 1, 1, 2});
+    const tensor p2 = ints_layout({0, 1, 1, 2});
     check_close<std::int32_t>(run_kernel1("Pad", attrs_of({{"mode", std::string("edge")}}), {&y, &p2}), {3, 6},
                               {0, 0, 1, 2, 2, 2, 3, 3, 4, 5, 5, 5, 3, 3, 4, 5, 5, 5});
-    const tensor p3 = ints({1, 0, 0, 1});
+    const tensor p3 = ints_layout({1, 0, 0, 1});
     const tensor v = tensor::scalar<std::int32_t>(7);
     check_close<std::int32_t>(run_kernel1("Pad", {}, {&y, &p3, &v}), {3, 4}, {7, 7, 7, 7, 0, 1, 2, 7, 3, 4, 5, 7});
-    const tensor p4 = ints({0, -1, 0, 0});
+    const tensor p4 = ints_layout({0, -1, 0, 0});
     check_close<std::int32_t>(run_kernel1("Pad", {}, {&y, &p4}), {2, 2}, {1, 2, 4, 5});
 }
 
@@ -209,7 +209,7 @@ TEST_CASE("Constant and ConstantOfShape") {
     check_close<std::int32_t>(run_kernel1("Constant", attrs_of({{"value", v}}), {}), {2}, {4, 5});
     check_close<float>(run_kernel1("Constant", attrs_of({{"value_float", 1.5f}}), {}), {}, {1.5f}, exactly);
     check_close<std::int64_t>(run_kernel1("Constant", attrs_of({{"value_ints", std::vector<std::int64_t>{1, 2}}}), {}), {2}, {1, 2});
-    const tensor shape = ints({2, 2});
+    const tensor shape = ints_layout({2, 2});
     check_close<float>(run_kernel1("ConstantOfShape", {}, {&shape}), {2, 2}, {0, 0, 0, 0}, exactly);
     const tensor one = tensor::from<std::int64_t>({1}, {9});
     check_close<std::int64_t>(run_kernel1("ConstantOfShape", attrs_of({{"value", one}}), {&shape}), {2, 2}, {9, 9, 9, 9});
@@ -219,11 +219,11 @@ TEST_CASE("Constant and ConstantOfShape") {
 
 TEST_CASE("Expand broadcasts and Tile repeats") {
     const tensor x = iota_tensor<float>({3, 1});
-    const tensor s = ints({2, 1, 4});
+    const tensor s = ints_layout({2, 1, 4});
     check_close<float>(run_kernel1("Expand", {}, {&x, &s}), {2, 3, 4},
                        {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2}, exactly);
     const tensor y = iota_tensor<std::int64_t>({2, 3});
-    const tensor rep = ints({2, 2});
+    const tensor rep = ints_layout({2, 2});
     check_close<std::int64_t>(run_kernel1("Tile", {}, {&y, &rep}), {4, 6},
                               {0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5, 0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
 }
@@ -297,23 +297,23 @@ TEST_CASE("Compress, ScatterElements, ScatterND, EyeLike and ReverseSequence") {
                        {0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, exactly);
 
     const tensor seq = iota_tensor<float>({4, 2});  // [time, batch]
-    const tensor lens = ints({4, 2});
+    const tensor lens = ints_layout({4, 2});
     check_close<float>(run_kernel1("ReverseSequence", {}, {&seq, &lens}), {4, 2}, {6, 3, 4, 1, 2, 5, 0, 7}, exactly);
 }
 
 TEST_CASE("Layout kernels reject absurd sizes with an error instead of crashing") {
     const tensor x = iota_tensor<float>({2, 3});
-    const tensor huge_reps = ints({std::int64_t{1} << 40, std::int64_t{1} << 40});
+    const tensor huge_reps = ints_layout({std::int64_t{1} << 40, std::int64_t{1} << 40});
     CHECK_THROWS_AS(run_kernel1("Tile", {}, {&x, &huge_reps}), ktc::error);
-    const tensor huge_pads = ints({0, 0, std::int64_t{1} << 62, 0});
+    const tensor huge_pads = ints_layout({0, 0, std::int64_t{1} << 62, 0});
     CHECK_THROWS_AS(run_kernel1("Pad", {}, {&x, &huge_pads}), ktc::error);
-    const tensor huge_shape = ints({std::int64_t{1} << 40, std::int64_t{1} << 40});
+    const tensor huge_shape = ints_layout({std::int64_t{1} << 40, std::int64_t{1} << 40});
     CHECK_THROWS_AS(run_kernel1("ConstantOfShape", {}, {&huge_shape}), ktc::error);
     CHECK_THROWS_AS(run_kernel1("Reshape", {}, {&x, &huge_shape}), ktc::error);
     CHECK_THROWS_AS(run_kernel1("Expand", {}, {&x, &huge_shape}), ktc::error);
     // A huge step picks one element.
-    const tensor s = ints({0}), e = ints({3}), a = ints({1}), st = ints({INT64_MAX});
+    const tensor s = ints_layout({0}), e = ints_layout({3}), a = ints_layout({1}), st = ints_layout({INT64_MAX});
     check_close<float>(run_kernel1("Slice", {}, {&x, &s, &e, &a, &st}), {2, 1}, {0, 3}, exactly);
-    const tensor st2 = ints({INT64_MIN}), s2 = ints({-1}), e2 = ints({INT64_MIN});
+    const tensor st2 = ints_layout({INT64_MIN}), s2 = ints_layout({-1}), e2 = ints_layout({INT64_MIN});
     check_close<float>(run_kernel1("Slice", {}, {&x, &s2, &e2, &a, &st2}), {2, 1}, {2, 5}, exactly);
 }

@@ -16,12 +16,12 @@ using namespace ktc;
 using namespace ktc::testing;
 
 tensor floats(shape_t shape, std::vector<float> v) { return tensor::from<float>(std::move(shape), std::span<const float>(v)); }
-tensor ints(std::vector<std::int64_t> v) {
+tensor ints_resize(std::vector<std::int64_t> v) {
     return tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, std::span<const std::int64_t>(v));
 }
 
 // Float results are checked to 1e-5 relative and 1e-5 absolute.
-const tolerance tol = within(1e-5, 1e-5);
+const tolerance tol_resize = within(1e-5, 1e-5);
 
 // Inputs of the reference computations.
 tensor input_x() {  // arange(18).reshape(1,2,3,3) * 0.5 - 2
@@ -81,14 +81,14 @@ const std::vector<double> nearest_int64_round_prefer_ceil_asym_down = {0, 2, 4, 
 TEST_CASE("Resize nearest 2x with the default half_pixel / round_prefer_floor") {
     const tensor x = input_x();
     const tensor scales = floats({4}, {1, 1, 2, 2});
-    check_close<float>(run_kernel1("Resize", {}, {&x, nullptr, &scales}), nearest_2x_half_pixel_shape, nearest_2x_half_pixel, tol);
+    check_close<float>(run_kernel1("Resize", {}, {&x, nullptr, &scales}), nearest_2x_half_pixel_shape, nearest_2x_half_pixel, tol_resize);
 }
 
 TEST_CASE("Resize nearest asymmetric/floor is what Upsample means") {
     const tensor y = floats({1, 1, 2, 2}, {1, 2, 3, 4});
     const tensor scales = floats({4}, {1, 1, 2, 3});
     const auto a = attrs_of({{"coordinate_transformation_mode", std::string("asymmetric")}, {"nearest_mode", std::string("floor")}});
-    check_close<float>(run_kernel1("Resize", a, {&y, nullptr, &scales}), nearest_asym_floor_2x3_shape, nearest_asym_floor_2x3, tol);
+    check_close<float>(run_kernel1("Resize", a, {&y, nullptr, &scales}), nearest_asym_floor_2x3_shape, nearest_asym_floor_2x3, tol_resize);
 }
 
 TEST_CASE("Resize nearest keeps integer data exact") {
@@ -107,43 +107,43 @@ TEST_CASE("Resize linear 2x half_pixel (bilinear NCHW upsample)") {
     const tensor scales = floats({4}, {1, 1, 2, 2});
     const tensor roi(dtype::float32, {0});  // an empty roi is the same as none
     check_close<float>(run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&z, &roi, &scales}), linear_2x_half_pixel_shape,
-                       linear_2x_half_pixel, tol);
+                       linear_2x_half_pixel, tol_resize);
 }
 
 TEST_CASE("Resize linear align_corners to sizes") {
     const tensor z = input_z();
-    const tensor sizes = ints({1, 2, 5, 3});
+    const tensor sizes = ints_resize({1, 2, 5, 3});
     const auto a = attrs_of({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("align_corners")}});
     check_close<float>(run_kernel1("Resize", a, {&z, nullptr, nullptr, &sizes}), linear_align_corners_sizes_1_2_5_3_shape,
-                       linear_align_corners_sizes_1_2_5_3, tol);
+                       linear_align_corners_sizes_1_2_5_3, tol_resize);
 }
 
 TEST_CASE("Resize linear over three axes is trilinear") {
     const tensor w = input_w();
-    const tensor sizes = ints({3, 5, 3});
+    const tensor sizes = ints_resize({3, 5, 3});
     check_close<float>(run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&w, nullptr, nullptr, &sizes}),
-                       trilinear_sizes_3_5_3_shape, trilinear_sizes_3_5_3, tol);
+                       trilinear_sizes_3_5_3_shape, trilinear_sizes_3_5_3, tol_resize);
 }
 
 TEST_CASE("Resize cubic, default and with A=-0.5 exclude_outside") {
     const tensor z = input_z();
     const tensor scales = floats({4}, {1, 1, 2, 2});
     check_close<float>(run_kernel1("Resize", attrs_of({{"mode", std::string("cubic")}}), {&z, nullptr, &scales}), cubic_2x_half_pixel_shape,
-                       cubic_2x_half_pixel, tol);
-    const tensor sizes = ints({1, 2, 2, 7});
+                       cubic_2x_half_pixel, tol_resize);
+    const tensor sizes = ints_resize({1, 2, 2, 7});
     const auto a = attrs_of({{"mode", std::string("cubic")}, {"cubic_coeff_a", -0.5f}, {"exclude_outside", std::int64_t{1}},
                          {"coordinate_transformation_mode", std::string("asymmetric")}});
     check_close<float>(run_kernel1("Resize", a, {&z, nullptr, nullptr, &sizes}), cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7_shape,
-                       cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7, tol);
+                       cubic_asym_a_0_5_exclude_outside_sizes_1_2_2_7, tol_resize);
 }
 
 TEST_CASE("Resize tf_crop_and_resize extrapolates outside the roi") {
     const tensor z = input_z();
     const tensor roi = floats({8}, {0, 0, 0.2f, 0.4f, 1, 1, 1.1f, 0.8f});
-    const tensor sizes = ints({1, 2, 3, 3});
+    const tensor sizes = ints_resize({1, 2, 3, 3});
     const auto a = attrs_of({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("tf_crop_and_resize")},
                          {"extrapolation_value", -1.0f}});
-    check_close<float>(run_kernel1("Resize", a, {&z, &roi, nullptr, &sizes}), tf_crop_and_resize_shape, tf_crop_and_resize, tol);
+    check_close<float>(run_kernel1("Resize", a, {&z, &roi, nullptr, &sizes}), tf_crop_and_resize_shape, tf_crop_and_resize, tol_resize);
 }
 
 TEST_CASE("Resize with unit scales is a copy") {
@@ -188,7 +188,7 @@ TEST_CASE("Resize fast paths agree with the generic per-element formula on a 2x 
 TEST_CASE("Resize rejects inconsistent operands") {
     const tensor z = input_z();
     const tensor scales = floats({4}, {1, 1, 2, 2});
-    const tensor sizes = ints({1, 2, 6, 8});
+    const tensor sizes = ints_resize({1, 2, 6, 8});
     CHECK_THROWS_AS(run_kernel1("Resize", {}, {&z, nullptr, &scales, &sizes}), ktc::error);
     CHECK_THROWS_AS(run_kernel1("Resize", {}, {&z}), ktc::error);
     const tensor short_scales = floats({2}, {2, 2});
@@ -238,12 +238,12 @@ TEST_CASE("Resize fused last-two-axes kernel equals the separable passes bit for
 
 TEST_CASE("Resize rejects absurd output sizes and handles empty outputs") {
     const tensor z = input_z();
-    const tensor huge = ints({1, 2, std::int64_t{1} << 40, 4});
+    const tensor huge = ints_resize({1, 2, std::int64_t{1} << 40, 4});
     CHECK_THROWS_AS(run_kernel1("Resize", {}, {&z, nullptr, nullptr, &huge}), ktc::error);
     const tensor huge_scales = floats({4}, {1, 1, 1e30f, 1});
     CHECK_THROWS_AS(run_kernel1("Resize", {}, {&z, nullptr, &huge_scales}), ktc::error);
-    const tensor empty = ints({1, 0, std::int64_t{1} << 31, 4});
+    const tensor empty = ints_resize({1, 0, std::int64_t{1} << 31, 4});
     CHECK(run_kernel1("Resize", {}, {&z, nullptr, nullptr, &empty}).size() == 0);  // no tap tables allocated
-    const tensor zero = ints({1, 0, 5, 4});
+    const tensor zero = ints_resize({1, 0, 5, 4});
     CHECK(run_kernel1("Resize", attrs_of({{"mode", std::string("linear")}}), {&z, nullptr, nullptr, &zero}).shape() == shape_t{1, 0, 5, 4});
 }
