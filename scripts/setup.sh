@@ -9,13 +9,16 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev nlohmann-json3-dev
   libonnx-testdata dataset-fashion-mnist chromium
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
-  nodejs npm
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run ONNX Runtime (tools/peers). Debian's nodejs + npm when there is no node/npm;
+# a machine with another Node.js (e.g. NodeSource's, which bundles npm and conflicts with Debian's
+# npm package) keeps its own.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
