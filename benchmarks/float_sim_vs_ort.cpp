@@ -16,6 +16,7 @@
 #include "ktc/core/npy.hpp"
 #include "ktc/onnx/import.hpp"
 #include "ktc/sim/float_simulator.hpp"
+#include "ort_peer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -54,20 +55,6 @@ double ktc_median_ms(const fs::path& model, const fs::path& input, int runs, boo
     return times[times.size() / 2];
 }
 
-double ort_median_ms(const fs::path& script, const fs::path& model, const fs::path& input, int runs) {
-    const std::string cmd = "node '" + script.string() + "' '" + model.string() + "' '" +
-                            input.string() + "' " + std::to_string(runs);
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run node");
-    std::string out;
-    char buf[256];
-    while (fgets(buf, sizeof buf, pipe)) out += buf;
-    if (pclose(pipe) != 0) throw std::runtime_error("ort_latency.js failed (bash scripts/peers.sh installs ONNX Runtime)");
-    const auto at = out.find("\"median_ms\":");
-    if (at == std::string::npos) throw std::runtime_error("unexpected output from ort_latency.js: " + out);
-    return std::stod(out.substr(at + 12));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,13 +70,12 @@ int main(int argc, char** argv) {
         else models.push_back(a);
     }
     if (models.empty()) models = {"resnet50", "mobilenet_v2", "inception_v3"};
-    const fs::path script = fs::path(KTC_BENCHMARK_DIR) / "ort_latency.js";
     std::printf("%-16s %12s %12s %10s\n", "model", "ktc ms", "ORT ms", "ktc/ORT");
     for (const auto& name : models) {
         const fs::path model = zoo / (name + ".onnx"), input = zoo / (name + ".input.npy");
         try {
             const double ktc_ms = ktc_median_ms(model, input, runs, profile);
-            const double ort_ms = ort_median_ms(script, model, input, runs);
+            const double ort_ms = ktc::bench::ort_median_ms(model, input, runs);
             std::printf("%-16s %12.2f %12.2f %10.2f\n", name.c_str(), ktc_ms, ort_ms, ktc_ms / ort_ms);
         } catch (const std::exception& e) {
             std::printf("%-16s error: %s\n", name.c_str(), e.what());
