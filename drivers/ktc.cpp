@@ -24,7 +24,7 @@ using ktc::cli::verb;
 
 const verb verbs[] = {
     {"optimize", "run the optimizer flow (onnx2onnx / torch) with its options", &ktc::cli::run_optimize},
-    {"infer", "run a model on .npy inputs (float --onnx, fixed-point --bie)", &ktc::cli::run_infer},
+    {"infer", "run a model on .npy inputs (--onnx float, --bie fixed point, --nef compiled)", &ktc::cli::run_infer},
     {"upgrade", "opset < 11 model -> opset 11, IR 6 (the vendor's onnx1_4to1_6)", &ktc::cli::run_upgrade},
     {"edit", "delete/cut nodes, change shapes, add identity conv/BN, rename outputs", &ktc::cli::run_edit},
     {"analysis", "calibrate and quantize a model for a chip, write the .bie", &ktc::cli::run_analysis},
