@@ -81,7 +81,7 @@ tensor synthetic_text_page(const shape_t& nchw) {
             const std::int64_t glyph = 4 + rng() % (line_height / 2 + 1);
             for (std::int64_t y = top + 2; y < top + line_height - 2; ++y)
                 for (std::int64_t x0 = left; x0 < std::min(W, left + glyph); ++x0) {
-                    const bool stroke = x0 == left || x0 == left + glyph - 1 || y == top + 2 + (rng() % 2) * (line_height / 2);
+                    const bool stroke = x0 == left || x0 == left + glyph - 1 || y == top + 2 + static_cast<std::int64_t>(rng() % 2) * (line_height / 2);
                     if (stroke) page[y * W + x0] = -1.f;
                 }
             left += glyph + 2 + rng() % 4;

@@ -20,18 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // A Constant node with a float `value` attribute.
-void add_constant_node_fold_constants(model_builder& b, const std::string& out, shape_t shape, std::vector<float> values) {
-    auto* n = b.node("Constant", {}, {out});
-    n->set_name(out + "_node");
-    auto* a = n->add_attribute();
-    a->set_name("value");
-    a->set_type(::onnx::AttributeProto::TENSOR);
-    auto* t = a->mutable_t();
-    t->set_data_type(::onnx::TensorProto::FLOAT);
-    for (auto d : shape) t->add_dims(d);
-    for (float v : values) t->add_float_data(v);
-}
-
 rewrite::pass_result fold(graph::graph& g, rewrite::change_log& log) {
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fold_constants>("fold"), log);
 }
@@ -42,7 +30,7 @@ model_builder constant_chain(bool product_is_output) {
     b.input("x", {1, 4});
     b.output("y", {1, 4});
     if (product_is_output) b.output("m", {4});
-    add_constant_node_fold_constants(b, "c", {4}, {1.f, -2.f, 3.f, -4.f});
+    add_constant_node(b, "c", {4}, {1.f, -2.f, 3.f, -4.f});
     add_float_initializer(b, "k1", {4}, {0.5f, 0.25f, -1.f, 2.f});
     add_float_initializer(b, "k2", {4}, {0.1f, 0.2f, 0.3f, 0.4f});
     b.node("Mul", {"c", "k1"}, {"m"})->set_name("mul");

@@ -13,18 +13,6 @@ using namespace ktc::testing;
 
 namespace {
 
-void add_constant_node_preprocess_inputs(model_builder& b, const std::string& out, shape_t shape, std::vector<float> values) {
-    auto* n = b.node("Constant", {}, {out});
-    n->set_name(out + "_node");
-    auto* a = n->add_attribute();
-    a->set_name("value");
-    a->set_type(::onnx::AttributeProto::TENSOR);
-    auto* t = a->mutable_t();
-    t->set_data_type(::onnx::TensorProto::FLOAT);
-    for (auto d : shape) t->add_dims(d);
-    for (float v : values) t->add_float_data(v);
-}
-
 rewrite::pass_result run_preprocess_inputs(graph::graph& g, rewrite::change_log& log) {
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::constant_to_initializer>("c2i"), log);
 }
@@ -35,7 +23,7 @@ TEST_CASE("constant_to_initializer turns Constant nodes into initializers under 
     model_builder b(13);
     b.input("x", {1, 4});
     b.output("y", {1, 4});
-    add_constant_node_preprocess_inputs(b, "c", {4}, {1.f, -2.f, 3.f, -4.f});
+    add_constant_node(b, "c", {4}, {1.f, -2.f, 3.f, -4.f});
     auto* k = b.node("Constant", {}, {"k"});
     set_float(k, "value_float", 0.5f);
     b.node("Add", {"x", "c"}, {"s"});
@@ -58,7 +46,7 @@ TEST_CASE("constant_to_initializer keeps a Constant that makes a graph output") 
     b.input("x", {1, 4});
     b.output("y", {1, 4});
     b.output("c", {4});
-    add_constant_node_preprocess_inputs(b, "c", {4}, {1.f, -2.f, 3.f, -4.f});
+    add_constant_node(b, "c", {4}, {1.f, -2.f, 3.f, -4.f});
     b.node("Add", {"x", "c"}, {"y"});
     auto g = ktc::onnx::parse(b.bytes(), "const_out.onnx");
     rewrite::change_log log;

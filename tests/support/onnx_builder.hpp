@@ -85,6 +85,19 @@ inline void add_float_initializer(model_builder& b, const std::string& name, sha
     for (float v : values) t->add_float_data(v);
 }
 
+// A Constant node (named OUT_node) producing float tensor `out` of `shape` with `values`.
+inline void add_constant_node(model_builder& b, const std::string& out, shape_t shape, std::vector<float> values) {
+    auto* n = b.node("Constant", {}, {out});
+    n->set_name(out + "_node");
+    auto* a = n->add_attribute();
+    a->set_name("value");
+    a->set_type(::onnx::AttributeProto::TENSOR);
+    auto* t = a->mutable_t();
+    t->set_data_type(::onnx::TensorProto::FLOAT);
+    for (auto d : shape) t->add_dims(d);
+    for (float v : values) t->add_float_data(v);
+}
+
 inline void add_int64_initializer(model_builder& b, const std::string& name, shape_t shape,
                                   std::vector<std::int64_t> values) {
     auto* t = b.g->add_initializer();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ktc/graph/graph.hpp"
+#include "ktc/kernels/fixed/fixed_point.hpp"
 
 namespace ktc::quant {
 
@@ -68,14 +69,7 @@ inline value_format input_format(const graph::node& n, std::size_t slot) {
     return {static_cast<int>(r[slot]), static_cast<int>(b[slot])};
 }
 
-// The integer dtype of a width.
-inline dtype integer_type(int bits) {
-    switch (bits) {
-        case 8: return dtype::int8;
-        case 16: return dtype::int16;
-        case 32: return dtype::int32;
-    }
-    throw error("fixed point: unsupported width " + std::to_string(bits));
-}
+// The integer dtype of a width (one definition, with the rounding rules).
+using fixed::integer_type;
 
 }  // namespace ktc::quant

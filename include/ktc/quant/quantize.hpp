@@ -99,21 +99,6 @@ inline bool is_mac_op(const std::string& op) {
     return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
 }
 
-// `t` quantized element by element at the radix radix_of(flat index), `bits` wide.
-inline tensor quantized_tensor(const tensor& t, const std::function<int(std::int64_t)>& radix_of, int bits) {
-    tensor q(integer_type(bits), t.shape());
-    const auto v = t.to_vector<float>();
-    visit_dtype(q.type(), [&](auto zero) {
-        using T = decltype(zero);
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-            T* out = q.data<T>();
-            for (std::size_t i = 0; i < v.size(); ++i)
-                out[i] = static_cast<T>(fixed::quantize(v[i], radix_of(static_cast<std::int64_t>(i)), bits));
-        }
-    });
-    return q;
-}
-
 }  // namespace detail
 
 template <class P>
@@ -175,7 +160,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 if (!o.per_channel_weights) std::fill(max_abs.begin(), max_abs.end(), *std::max_element(max_abs.begin(), max_abs.end()));
                 std::vector<std::int64_t> w_radix(layout.channels);
                 for (std::int64_t c = 0; c < layout.channels; ++c) w_radix[c] = fixed::radix_for(max_abs[c], out_bits);
-                const tensor qw = quantized_tensor(*w, [&](std::int64_t i) { return int(w_radix[layout.channel_of(i)]); }, out_bits);
+                const tensor qw = fixed::quantize_tensor(*w, [&](std::int64_t i) { return int(w_radix[layout.channel_of(i)]); }, out_bits);
                 g.set_input(v, 1, add_constant(n.name + "_weight_q", qw));
                 n.attrs.set(attr::weight_radix, w_radix);
                 in_bits[1] = out_bits;
@@ -195,7 +180,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                             while (std::abs(std::ldexp(double(bv[c]), r)) > double(fixed::max_of(32))) --r;
                             b_radix[c] = r;
                         }
-                        tensor qb = quantized_tensor(*b, [&](std::int64_t c) { return int(b_radix[c]); }, 32);
+                        tensor qb = fixed::quantize_tensor(*b, [&](std::int64_t c) { return int(b_radix[c]); }, 32);
                         g.set_input(v, 2, add_constant(n.name + "_bias_q", std::move(qb)));
                         n.attrs.set(attr::bias_radix, b_radix);
                         in_bits[2] = 32;
@@ -213,7 +198,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 for (float x : cv) m = std::max(m, double(std::abs(x)));
                 const int bits = n.op_type == "Pad" ? int(in_bits[0]) : out_bits;
                 const int r = n.op_type == "Pad" ? int(in_radix[0]) : fixed::radix_for(m, bits);
-                g.set_input(v, i, add_constant(n.name + "_const_q", quantized_tensor(*c, [r](std::int64_t) { return r; }, bits)));
+                g.set_input(v, i, add_constant(n.name + "_const_q", fixed::quantize_tensor(*c, r, bits)));
                 in_radix[i] = r;
                 in_bits[i] = bits;
             }
@@ -259,7 +244,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 std::vector<tensor> outs(1);
                 kernel->second(kernels::kernel_call{n, inputs, outs});
                 const int r = static_cast<int>(out_radix[0]);
-                n.attrs.set(attr::lookup_table, quantized_tensor(outs[0], [r](std::int64_t) { return r; }, static_cast<int>(out_bits_v[0])));
+                n.attrs.set(attr::lookup_table, fixed::quantize_tensor(outs[0], r, static_cast<int>(out_bits_v[0])));
             }
         }
 

@@ -175,32 +175,30 @@ inline std::vector<pass> concat(std::vector<std::vector<pass>> stages) {
     return all;
 }
 
-}  // namespace detail
-
-inline flow_report onnx2onnx_flow(graph::graph& g, const flow_options& o = {}) {
+// Both flows: inputs fixed, shapes inferred, the stages to a fixed point, then options and tail.
+// (The vendor's torch flow adds the constant folding the onnx flow also runs here: folding is
+// harmless on a graph without constant chains, and it keeps one sequence to reason about.)
+inline flow_report run_flow(const char* name, graph::graph& g, const flow_options& o) {
     flow_report report;
-    report.flow = "onnx2onnx";
+    report.flow = name;
     preprocess_graph_inputs(g, report.changes);
     onnx::infer_shapes(g, report.flow);
-    detail::run_to_fixed_point(g,
-                               detail::concat({preprocess_passes(o), constant_folding_passes(),
-                                               common_optimization_passes(o), postprocess_passes(o)}),
-                               o, report);
-    detail::apply_options_and_tail(g, o, report);
+    run_to_fixed_point(g,
+                       concat({preprocess_passes(o), constant_folding_passes(), common_optimization_passes(o),
+                               postprocess_passes(o)}),
+                       o, report);
+    apply_options_and_tail(g, o, report);
     return report;
 }
 
+}  // namespace detail
+
+inline flow_report onnx2onnx_flow(graph::graph& g, const flow_options& o = {}) {
+    return detail::run_flow("onnx2onnx", g, o);
+}
+
 inline flow_report torch_exported_onnx_flow(graph::graph& g, const flow_options& o = {}) {
-    flow_report report;
-    report.flow = "torch_exported";
-    preprocess_graph_inputs(g, report.changes);
-    onnx::infer_shapes(g, report.flow);
-    detail::run_to_fixed_point(g,
-                               detail::concat({preprocess_passes(o), constant_folding_passes(),
-                                               common_optimization_passes(o), postprocess_passes(o)}),
-                               o, report);
-    detail::apply_options_and_tail(g, o, report);
-    return report;
+    return detail::run_flow("torch_exported", g, o);
 }
 
 }  // namespace ktc::rewrite

@@ -48,27 +48,6 @@ inline graph::graph with_input_radix(graph::graph g, const std::string& name, in
     return g;
 }
 
-inline tensor quantize_tensor(const tensor& x, quant::value_format f) {
-    tensor q(quant::integer_type(f.bits), x.shape());
-    const auto v = x.to_vector<float>();
-    visit_dtype(q.type(), [&](auto zero) {
-        using T = decltype(zero);
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-            for (std::size_t i = 0; i < v.size(); ++i) q.data<T>()[i] = static_cast<T>(fixed::quantize(v[i], f.radix, f.bits));
-    });
-    return q;
-}
-
-inline tensor dequantize_tensor(const tensor& q, int radix) {
-    tensor x(dtype::float32, q.shape());
-    visit_dtype(q.type(), [&](auto zero) {
-        using T = decltype(zero);
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-            for (std::int64_t i = 0; i < q.size(); ++i) x.data<float>()[i] = fixed::dequantize(q.data<T>()[i], radix);
-    });
-    return x;
-}
-
 }  // namespace detail
 
 class fixed_simulator {
@@ -87,12 +66,12 @@ public:
         tensor_map q;
         for (const auto& [name, x] : inputs) {
             auto f = formats_.find(name);
-            q.emplace(name, f == formats_.end() || !is_floating(x.type()) ? x : detail::quantize_tensor(x, f->second));
+            q.emplace(name, f == formats_.end() || !is_floating(x.type()) ? x : fixed::quantize_tensor(x, f->second.radix, f->second.bits));
         }
         tensor_map out = interp_.run(q, observe);
         for (auto& [name, t] : out) {
             auto f = formats_.find(name);
-            if (f != formats_.end() && !is_floating(t.type())) t = detail::dequantize_tensor(t, f->second.radix);
+            if (f != formats_.end() && !is_floating(t.type())) t = fixed::dequantize_tensor(t, f->second.radix);
         }
         return out;
     }

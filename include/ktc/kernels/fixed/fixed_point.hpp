@@ -13,9 +13,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <type_traits>
 
 #include "ktc/core/error.hpp"
+#include "ktc/core/tensor.hpp"
 
 namespace ktc::fixed {
 
@@ -97,6 +100,47 @@ inline float dequantize(std::int64_t q, int radix) { return static_cast<float>(s
 inline int radix_for(double max_abs, int bits) {
     if (!(max_abs > 0) || !std::isfinite(max_abs)) return bits - 1;
     return (bits - 1) - static_cast<int>(std::ceil(std::log2(max_abs)));
+}
+
+// ---- whole tensors ------------------------------------------------------------------------
+
+// The integer dtype of a width.
+inline dtype integer_type(int bits) {
+    switch (bits) {
+        case 8: return dtype::int8;
+        case 16: return dtype::int16;
+        case 32: return dtype::int32;
+    }
+    throw error("fixed point: unsupported width " + std::to_string(bits));
+}
+
+// `x` (any numeric dtype) quantized element by element at radix radix_of(flat index), `bits` wide.
+inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
+    tensor q(integer_type(bits), x.shape());
+    const auto v = x.to_vector<double>();
+    visit_dtype(q.type(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+            T* out = q.data<T>();
+            for (std::size_t i = 0; i < v.size(); ++i)
+                out[i] = static_cast<T>(quantize(v[i], radix_of(static_cast<std::int64_t>(i)), bits));
+        }
+    });
+    return q;
+}
+inline tensor quantize_tensor(const tensor& x, int radix, int bits) {
+    return quantize_tensor(x, [radix](std::int64_t) { return radix; }, bits);
+}
+
+// An integer tensor at `radix` as float32 values q * 2^-radix (exact for every 8- and 16-bit code).
+inline tensor dequantize_tensor(const tensor& q, int radix) {
+    if (is_floating(q.type()) || q.type() == dtype::boolean)
+        throw error(std::string("fixed point: cannot dequantize a ") + name_of(q.type()) + " tensor");
+    tensor x(dtype::float32, q.shape());
+    const auto codes = q.to_vector<std::int64_t>();
+    float* out = x.data<float>();
+    for (std::size_t i = 0; i < codes.size(); ++i) out[i] = dequantize(codes[i], radix);
+    return x;
 }
 
 }  // namespace ktc::fixed

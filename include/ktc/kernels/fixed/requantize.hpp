@@ -168,24 +168,14 @@ inline tensor requantize(const kernel_call& call, const tensor& x, int from, val
 inline tensor dequantize(const kernel_call& call, const tensor& x, int radix) {
     if (is_floating(x.type()) || x.type() == dtype::boolean)
         throw call.fail(std::string("a quantized input must be an integer tensor, got ") + name_of(x.type()));
-    tensor y(dtype::float32, x.shape());
-    const auto q = x.to_vector<std::int64_t>();
-    float* d = y.data<float>();
-    for (std::int64_t i = 0; i < x.size(); ++i) d[i] = ktc::fixed::dequantize(q[i], radix);
-    return y;
+    return ktc::fixed::dequantize_tensor(x, radix);
 }
 
 // A float tensor quantized at `to` (fixed::quantize of every element).
 inline tensor quantize(const kernel_call& call, const tensor& x, value_format to) {
     if (!is_floating(x.type())) throw call.fail(std::string("cannot quantize a ") + name_of(x.type()) + " tensor");
-    const auto v = x.to_vector<double>();
-    tensor y(quant::integer_type(to.bits), x.shape());
-    visit_activation(call, y.type(), [&](auto tag) {
-        using Y = decltype(tag);
-        Y* d = y.data<Y>();
-        for (std::int64_t i = 0; i < x.size(); ++i) d[i] = static_cast<Y>(ktc::fixed::quantize(v[i], to.radix, to.bits));
-    });
-    return y;
+    visit_activation(call, quant::integer_type(to.bits), [](auto) {});  // int8 or int16 only
+    return ktc::fixed::quantize_tensor(x, to.radix, to.bits);
 }
 
 }  // namespace detail
