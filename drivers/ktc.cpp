@@ -16,6 +16,7 @@ int run_evaluate(const args&);
 int run_compile(const args&);
 int run_nef_info(const args&);
 int run_combine_nef(const args&);
+int run_convert(const args&);
 }
 
 namespace {
@@ -23,6 +24,7 @@ namespace {
 using ktc::cli::verb;
 
 const verb verbs[] = {
+    {"convert", "float TFLite, Caffe or Keras model -> ONNX (tflite2onnx, caffe2onnx, keras2onnx)", &ktc::cli::run_convert},
     {"optimize", "run the optimizer flow (onnx2onnx / torch) with its options", &ktc::cli::run_optimize},
     {"infer", "run a model on .npy inputs (--onnx float, --bie fixed point, --nef compiled)", &ktc::cli::run_infer},
     {"upgrade", "opset < 11 model -> opset 11, IR 6 (the vendor's onnx1_4to1_6)", &ktc::cli::run_upgrade},

@@ -7,8 +7,10 @@ packages=(
   build-essential cmake
   libboost-graph-dev libboost-program-options-dev libeigen3-dev
   libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev nlohmann-json3-dev
+  libflatbuffers-dev libhdf5-dev
   libonnx-testdata dataset-fashion-mnist chromium
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  python3-opencv python3-h5py python3-flatbuffers
 )
 
 missing=()
