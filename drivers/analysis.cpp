@@ -12,6 +12,7 @@
 #include "ktc/platform/platform.hpp"
 #include "ktc/quant/accuracy.hpp"
 #include "ktc/quant/bie.hpp"
+#include "ktc/quant/equalize.hpp"
 #include "ktc/rewrite/flows.hpp"
 
 namespace ktc::cli {
@@ -64,6 +65,7 @@ int run_analysis(const args& a) {
         ("per-tensor-weights", "one radix per weight tensor instead of per output channel")
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
         ("no-optimize", "quantize the model as given (default: onnx2onnx flow first)")
+        ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("quiet,q", "no progress output");
     po::positional_options_description positional;
@@ -86,6 +88,7 @@ int run_analysis(const args& a) {
 
     graph::graph g = onnx::load(model_path);
     if (!vm.count("no-optimize")) rewrite::onnx2onnx_flow(g);
+    if (!vm.count("no-equalize")) quant::equalize_cross_layer(g);
 
     return platform::with_platform(platform_name, [&](auto tag) {
         using P = decltype(tag);
