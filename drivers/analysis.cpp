@@ -27,13 +27,6 @@ const char* analysis_usage =
     "and fixed-point models side by side on the first --snr-samples inputs and prints the SNR of\n"
     "every tensor, worst first: the layers that lose accuracy.";
 
-quant::range_method range_method_named(const std::string& s) {
-    if (s == "percentile") return quant::range_method::percentile;
-    if (s == "max") return quant::range_method::max;
-    if (s == "mse") return quant::range_method::mse;
-    throw usage_error("--range must be percentile, max or mse, not '" + s + "'");
-}
-
 std::string db(double v) {
     if (std::isinf(v)) return v > 0 ? "exact" : "-inf";
     std::ostringstream s;
@@ -60,7 +53,7 @@ int run_analysis(const args& a) {
         ("bitwidth", po::value(&bits)->default_value(8), "8, or 16 (720 only)")
         ("int16-node", po::value(&int16_nodes)->composing(), "keep this node's output in int16 (720; repeatable)")
         ("quantize-mode", po::value(&mode)->default_value("default"), "default or post_sigmoid")
-        ("range", po::value(&range)->default_value("percentile"), "range of a tensor: percentile, max or mse")
+        ("range", po::value(&range)->default_value("auto"), "range of a tensor: auto (percentile at 8 bits, mse at 16), percentile, max or mse")
         ("outlier", po::value(&outlier)->default_value(0.999), "the percentile range's fraction")
         ("per-tensor-weights", "one radix per weight tensor instead of per output channel")
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
@@ -81,7 +74,7 @@ int run_analysis(const args& a) {
     quant::quantize_options qo;
     qo.bits = bits;
     qo.int16_nodes.insert(int16_nodes.begin(), int16_nodes.end());
-    qo.method = range_method_named(range);
+    qo.method = quant::range_method_named(range);
     qo.outlier = outlier;
     qo.per_channel_weights = !vm.count("per-tensor-weights");
     qo.post_sigmoid = mode == "post_sigmoid";

@@ -21,6 +21,7 @@
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/float_simulator.hpp"
 #include "support/graph_checks.hpp"
+#include "support/synthetic_images.hpp"
 
 namespace fs = std::filesystem;
 using namespace ktc;
@@ -67,33 +68,8 @@ graph::graph load_fixed(const real_model& m) {
     return g;
 }
 
-// A white page (1.0, as PaddleOCR normalizes it) with dark glyph-like strokes (-1.0) on lines of
-// text: random noise would drive the detector's probabilities to ~1e-5 everywhere and compare
-// nothing but rounding.
-tensor synthetic_text_page(const shape_t& nchw) {
-    tensor x(dtype::float32, nchw);
-    const std::int64_t C = nchw[1], H = nchw[2], W = nchw[3];
-    std::vector<float> page(H * W, 1.f);
-    std::mt19937 rng(20261127);
-    const std::int64_t line_height = std::max<std::int64_t>(8, H / 5);
-    for (std::int64_t top = line_height / 3; top + line_height <= H; top += line_height + line_height / 2) {
-        for (std::int64_t left = 4; left + 8 < W;) {
-            const std::int64_t glyph = 4 + rng() % (line_height / 2 + 1);
-            for (std::int64_t y = top + 2; y < top + line_height - 2; ++y)
-                for (std::int64_t x0 = left; x0 < std::min(W, left + glyph); ++x0) {
-                    const bool stroke = x0 == left || x0 == left + glyph - 1 || y == top + 2 + static_cast<std::int64_t>(rng() % 2) * (line_height / 2);
-                    if (stroke) page[y * W + x0] = -1.f;
-                }
-            left += glyph + 2 + rng() % 4;
-        }
-    }
-    for (std::int64_t c = 0; c < C; ++c)
-        std::copy(page.begin(), page.end(), x.values<float>().begin() + c * H * W);
-    return x;
-}
-
 tensor input_for(const real_model& m, const graph::graph& g) {
-    return m.input_npy.empty() ? synthetic_text_page(g.inputs.at(0).shape) : npy::load(m.input_npy);
+    return m.input_npy.empty() ? testing::synthetic_text_page(g.inputs.at(0).shape) : npy::load(m.input_npy);
 }
 
 // max |a - b| / max |a| over every output; both maps must have the same outputs and shapes.

@@ -50,16 +50,6 @@ struct bie_model {
 
 namespace bie_detail {
 
-inline const char* name_of(range_method m) {
-    return m == range_method::max ? "max" : m == range_method::mse ? "mse" : "percentile";
-}
-inline range_method method_named(const std::string& s) {
-    if (s == "max") return range_method::max;
-    if (s == "mse") return range_method::mse;
-    if (s == "percentile") return range_method::percentile;
-    throw std::runtime_error("unknown range method '" + s + "'");
-}
-
 template <class T>
 void put(std::string& out, T v) {
     char b[sizeof(T)];
@@ -93,7 +83,7 @@ inline std::string serialize_bie(const bie_model& m) {
                  {"options",
                   {{"bits", m.options.bits},
                    {"int16_nodes", m.options.int16_nodes},
-                   {"range_method", bie_detail::name_of(m.options.method)},
+                   {"range_method", name_of(m.options.method)},
                    {"outlier", m.options.outlier},
                    {"per_channel_weights", m.options.per_channel_weights},
                    {"post_sigmoid", m.options.post_sigmoid}}}};
@@ -154,7 +144,7 @@ inline bie_model parse_bie(std::string_view bytes, const std::string& source) {
         const auto& o = meta.at("options");
         m.options.bits = o.at("bits").get<int>();
         m.options.int16_nodes = o.at("int16_nodes").get<std::set<std::string>>();
-        m.options.method = bie_detail::method_named(o.at("range_method").get<std::string>());
+        m.options.method = range_method_named(o.at("range_method").get<std::string>());
         m.options.outlier = o.at("outlier").get<double>();
         m.options.per_channel_weights = o.at("per_channel_weights").get<bool>();
         m.options.post_sigmoid = o.at("post_sigmoid").get<bool>();

@@ -30,7 +30,7 @@ namespace ktc::quant {
 struct quantize_options {
     int bits = 8;                          // activation and weight width: 8, or 16 on 720
     std::set<std::string> int16_nodes;     // mixed precision: these nodes' outputs in int16 (720)
-    range_method method = range_method::percentile;
+    range_method method = range_method::automatic;
     double outlier = 0.999;                // the percentile method's fraction
     bool per_channel_weights = true;
     bool post_sigmoid = false;             // cap graph outputs' ranges at 8 (docs/numerics.md)
