@@ -96,10 +96,18 @@ TEST_CASE("nef-info lists the models; combine-nef merges; a multi-model .nef run
         REQUIRE(ktc_run("infer --nef " + tmp / "out/models_520.nef --model-id " + id + " --input " + inputs + " -o " + tmp / id + " --quiet").code == 0);
         CHECK(same_bits(tmp / "ref/logits.npy", tmp / (id + "/logits.npy")));
     }
-    // three models in one compile
-    REQUIRE(ktc_run("compile -m 40001:0001:" + bie + " -m 40002:0002:" + bie + " -m 40003:0003:" + bie + " --platform 520 -o " + tmp / "three.nef --quiet").code == 0);
-    REQUIRE(ktc_run("infer --nef " + tmp / "three.nef --model-id 40003 --input " + inputs + " -o " + tmp / "t3 --quiet").code == 0);
-    CHECK(same_bits(tmp / "ref/logits.npy", tmp / "t3/logits.npy"));
+    // three different models in one compile: each runs by its id as it does alone
+    const std::string bie2 = tmp / "per_tensor.bie", bie3 = tmp / "max.bie";
+    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie2 + " --per-tensor-weights --snr-samples 0").code == 0);
+    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie3 + " --range max --no-equalize --snr-samples 0").code == 0);
+    REQUIRE(ktc_run("compile -m 40001:0001:" + bie + " -m 40002:0002:" + bie2 + " -m 40003:0003:" + bie3 + " --platform 520 -o " + tmp / "three.nef --quiet").code == 0);
+    const std::pair<std::string, std::string> models[] = {{"40001", bie}, {"40002", bie2}, {"40003", bie3}};
+    for (const auto& [id, model] : models) {
+        REQUIRE(ktc_run("infer --bie " + model + " --input " + inputs + " -o " + tmp / ("alone" + id) + " --quiet").code == 0);
+        REQUIRE(ktc_run("infer --nef " + tmp / "three.nef --model-id " + id + " --input " + inputs + " -o " + tmp / ("t" + id) + " --quiet").code == 0);
+        CHECK(same_bits(tmp / ("alone" + id + "/logits.npy"), tmp / ("t" + id + "/logits.npy")));
+    }
+    CHECK(!same_bits(tmp / "alone40001/logits.npy", tmp / "alone40003/logits.npy"));  // they do differ
     const auto which = ktc_run("infer --nef " + tmp / "three.nef --input " + inputs + " -o " + tmp / "t0");
     CHECK(which.code == 2);
     CHECK(which.output.find("--model-id") != std::string::npos);
