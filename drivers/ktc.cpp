@@ -17,6 +17,7 @@ int run_compile(const args&);
 int run_nef_info(const args&);
 int run_combine_nef(const args&);
 int run_convert(const args&);
+int run_flow(const args&);
 }
 
 namespace {
@@ -36,6 +37,7 @@ const verb verbs[] = {
     {"compile", "compile quantized models (.bie) for a chip into one .nef", &ktc::cli::run_compile},
     {"nef-info", "list the models, tensors and commands of a .nef", &ktc::cli::run_nef_info},
     {"combine-nef", "merge .nef files of one chip into models_<platform>.nef", &ktc::cli::run_combine_nef},
+    {"flow", "the whole workflow in one go: optimize ... compile, simulate each step, compare", &ktc::cli::run_flow},
 };
 
 void print_help(std::ostream& out) {

@@ -1,0 +1,192 @@
+// ktc/api/model_config.hpp - the seed's ktc.ModelConfig (manual 3.2, 4.1): one model for one
+// chip, with the IP evaluator (evaluate) and quantization (analysis) as member functions.
+//
+//   ktc::model_config km{32769, "0001", "520", {}, "LittleNet.onnx"};
+//   auto report = km.evaluate();
+//   km.analysis({{"data_out", images}}, {.output_bie = "LittleNet.bie"});
+//
+// Give exactly one of `onnx` (an in-memory model), `onnx_path` and `bie_path`. analysis() keeps
+// the quantized model in `bie` (and writes it where analysis_options::output_bie says); compile()
+// takes `bie`, or reads `bie_path`. Errors are ktc::error types, never an exit.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "ktc/api/inputs.hpp"
+#include "ktc/api/version.hpp"
+#include "ktc/eval/cost.hpp"
+#include "ktc/eval/report.hpp"
+#include "ktc/eval/support.hpp"
+#include "ktc/onnx/import.hpp"
+#include "ktc/platform/platform.hpp"
+#include "ktc/quant/bie.hpp"
+#include "ktc/quant/calibrate.hpp"
+#include "ktc/quant/equalize.hpp"
+#include "ktc/quant/quantize.hpp"
+#include "ktc/rewrite/flows.hpp"
+#include "ktc/sim/samples.hpp"
+
+namespace ktc {
+
+struct evaluate_options {
+    bool optimize = true;          // run onnx2onnx_flow on an ONNX model first, as the vendor evaluates
+    bool require_runnable = true;  // throw unsupported_error (every node named) when a node cannot run
+};
+
+// The seed's analysis(input_mapping, output_bie, threads) and its fine-tuning parameters.
+struct analysis_options {
+    std::filesystem::path output_bie;  // where to write the .bie ("" : keep it in memory only)
+    unsigned threads = 0;              // calibration threads (0: every core)
+    int bitwidth = 8;                  // 8, or 16 (720 only)
+    std::set<std::string> int16_nodes; // mixed precision on 720: these nodes' outputs in int16
+    // The quantizer's own defaults (quant/quantize.hpp): one place decides them.
+    quant::range_method range = quant::quantize_options{}.method;
+    double outlier = quant::quantize_options{}.outlier;  // the percentile method's fraction
+    bool per_channel_weights = quant::quantize_options{}.per_channel_weights;
+    bool post_sigmoid = false;         // the seed's quantize_mode "post_sigmoid"
+    bool optimize = true;              // run onnx2onnx_flow first (off: quantize the model as given)
+    bool equalize = true;              // cross-layer equalization of channel ranges (docs/numerics.md)
+    layout input_layout = layout::channel_last;
+    std::string source;                // provenance written into the .bie ("" : the model's file name)
+    std::function<void(std::size_t done, std::size_t total)> progress;  // calibration progress
+};
+
+struct model_config {
+    std::uint32_t id = 0;       // > 0; ids below 32768 are reserved for the vendor's models
+    std::string version;        // four hex digits, e.g. "0001"
+    std::string platform;       // "520" or "720"
+    std::optional<graph::graph> onnx;  // give exactly one of onnx, onnx_path and bie_path
+    std::filesystem::path onnx_path;
+    std::filesystem::path bie_path;
+    std::optional<quant::bie_model> bie;  // set by analysis()
+    std::string label;                    // how messages name an in-memory model ("" : "model <id>")
+
+    // How errors name this model: its label, its file, or "model <id>".
+    std::string name() const {
+        if (!label.empty()) return label;
+        if (!onnx_path.empty()) return onnx_path.string();
+        if (!bie_path.empty()) return bie_path.string();
+        return "model " + std::to_string(id);
+    }
+
+    // Throws usage_error for a bad id, version or platform, or not exactly one model given.
+    void validate() const {
+        if (id == 0) throw usage_error(name() + ": model id must be an integer > 0");
+        version_number();
+        platform::with_platform(platform, [](auto) { return 0; });
+        if (onnx.has_value() + !onnx_path.empty() + !bie_path.empty() != 1)
+            throw usage_error("model " + std::to_string(id) + ": give exactly one of onnx, onnx_path and bie_path");
+    }
+
+    std::uint16_t version_number() const {
+        if (version.size() != 4 || version.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+            throw usage_error(name() + ": version '" + version + "' is not 4 hex digits (e.g. 0001)");
+        return static_cast<std::uint16_t>(std::stoul(version, nullptr, 16));
+    }
+
+    // The float model (from onnx or onnx_path).
+    graph::graph float_model() const {
+        validate();
+        if (onnx) return *onnx;
+        if (!onnx_path.empty()) return onnx::load(onnx_path);
+        throw usage_error(name() + ": a .bie has no float model; give onnx or onnx_path");
+    }
+
+    // The quantized model: what analysis() made, or bie_path read; it must be for `platform`.
+    quant::bie_model quantized() const {
+        if (!bie && bie_path.empty())
+            throw usage_error(name() + ": no quantized model; run analysis() first or give bie_path");
+        quant::bie_model m = bie ? *bie : quant::load_bie(bie_path);
+        if (m.platform != platform)
+            throw usage_error(name() + ": quantized for KDP" + m.platform + ", not KDP" + platform +
+                              " (use platform " + m.platform + ")");
+        return m;
+    }
+
+    // The IP evaluator (manual 3.2): every node's placement and the performance estimate. A .bie
+    // is evaluated as quantized; an ONNX model after onnx2onnx_flow unless options say otherwise.
+    eval::evaluation evaluate(const evaluate_options& o = {}) const {
+        validate();
+        graph::graph g;
+        if (!bie_path.empty()) {
+            g = quantized().graph;
+        } else {
+            g = float_model();
+            if (o.optimize) rewrite::onnx2onnx_flow(g);
+        }
+        return platform::with_platform(platform, [&](auto tag) {
+            using P = decltype(tag);
+            eval::evaluation e{name(), eval::support_check<P>(g), std::nullopt};
+            if (e.support.runnable()) e.performance = eval::estimate_performance<P>(g, e.support);
+            else if (o.require_runnable) throw unsupported_error(eval::unsupported_message(e.support, name()));
+            return e;
+        });
+    }
+
+    // Quantization (manual 4.1): calibrates on the samples of every input, quantizes for
+    // `platform`, keeps the result in `bie` and writes it to options.output_bie when given.
+    const quant::bie_model& analysis(const input_mapping& inputs, const analysis_options& o = {}) {
+        graph::graph g = analysis_graph(o);
+        const sim::tensor_map joined = api_detail::join_mapping(inputs, g.inputs);
+        return quantize(std::move(g), joined, o);
+    }
+    // The same with one tensor per input: one sample, or N stacked on a leading axis.
+    const quant::bie_model& analysis(const sim::tensor_map& inputs, const analysis_options& o = {}) {
+        return quantize(analysis_graph(o), inputs, o);
+    }
+
+    // The float graph analysis() calibrates: the model, optimized and equalized as `o` says. Its
+    // float simulator runs the same value names as the quantized graph (for per-layer accuracy).
+    graph::graph analysis_graph(const analysis_options& o = {}) const {
+        validate();
+        if (o.bitwidth != 8 && o.bitwidth != 16) throw usage_error("analysis: bitwidth must be 8 or 16");
+        graph::graph g = float_model();
+        if (o.optimize) rewrite::onnx2onnx_flow(g);
+        if (o.equalize) quant::equalize_cross_layer(g);
+        return g;
+    }
+
+private:
+
+    const quant::bie_model& quantize(graph::graph g, const sim::tensor_map& inputs, const analysis_options& o) {
+        quant::quantize_options qo;
+        qo.bits = o.bitwidth;
+        qo.int16_nodes = o.int16_nodes;
+        qo.method = o.range;
+        qo.outlier = o.outlier;
+        qo.per_channel_weights = o.per_channel_weights;
+        qo.post_sigmoid = o.post_sigmoid;
+        quant::bie_model model = platform::with_platform(platform, [&](auto tag) {
+            using P = decltype(tag);
+            eval::support_check<P>(g).require_runnable(name());
+            const sim::float_simulator reference(std::move(g));
+            const sim::sample_set set = sim::split_samples(reference.graph().inputs, inputs, o.input_layout);
+            quant::calibration_options co;
+            co.threads = o.threads;
+            co.progress = o.progress;
+            const quant::calibration cal = quant::calibrate(reference, set.samples.size(),
+                                                            [&](std::size_t i) { return set.samples.at(i); }, co);
+            quant::bie_model m;
+            m.platform = platform;
+            m.graph = quant::quantize<P>(reference.graph(), cal, qo);
+            m.options = qo;
+            m.calibration_samples = cal.samples;
+            m.source = !o.source.empty() ? o.source
+                       : !onnx_path.empty() ? onnx_path.filename().string()
+                                            : name();
+            m.toolchain_version = ktc::version;
+            for (const auto& [value, r] : cal.ranges)
+                m.statistics[value] = {r.min(), r.max(), r.range(qo.method, qo.outlier, qo.bits)};
+            return m;
+        });
+        if (!o.output_bie.empty()) quant::save_bie(model, o.output_bie);
+        bie = std::move(model);
+        return *bie;
+    }
+};
+
+}  // namespace ktc
