@@ -88,8 +88,11 @@ public:
     explicit file(const std::filesystem::path& path) : path_(path.string()) {
         std::error_code ec;
         if (!std::filesystem::is_regular_file(path, ec)) fail("cannot open: no such file");
-        if (H5Fis_hdf5(path_.c_str()) <= 0)
-            fail("not an HDF5 file (a Keras model saved by model.save is one): " + detail::last_reason());
+        size_ = std::filesystem::file_size(path, ec);
+        if (H5Fis_hdf5(path_.c_str()) <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            fail("not an HDF5 file (a Keras model saved by model.save is one)");
+        }
         file_ = handle(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), &H5Fclose);
         if (!file_) fail("cannot open as HDF5: " + detail::last_reason());
     }
@@ -145,8 +148,13 @@ public:
         std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
         H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
         shape_t shape(dims.begin(), dims.end());
+        // Absurd sizes are refused before anything is allocated: beyond 2^31 elements, or far
+        // beyond what the file could hold (Keras writes weights uncompressed).
         try {
-            element_count(shape);  // refuses absurd sizes before anything is allocated
+            if (static_cast<std::uintmax_t>(element_count(shape)) * sizeof(float) > 1024 * size_ + (1u << 20))
+                fail("dataset '" + label + "' claims " + to_string(shape) + " elements, far more than the file holds");
+        } catch (const file_error&) {
+            throw;
         } catch (const error& e) {
             fail("dataset '" + label + "': " + e.what());
         }
@@ -180,7 +188,7 @@ private:
             H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, ptrs.data());
         } else {
             const std::size_t width = H5Tget_size(type.get());
-            if (width == 0 || width > (std::size_t{1} << 30) / n) fail("attribute '" + name + "' has an unreadable size");
+            if (width == 0 || width > size_ / n) fail("attribute '" + name + "' claims more bytes than the file holds");
             std::string buffer(width * n, '\0');
             if (H5Aread(attr.get(), type.get(), buffer.data()) < 0)
                 fail("attribute '" + name + "': " + detail::last_reason());
@@ -194,6 +202,7 @@ private:
     }
 
     std::string path_;
+    std::uintmax_t size_ = 0;  // bytes on disk: no attribute can be larger
     quiet_errors quiet_;  // before file_: closing the file may still report errors
     handle file_;
 };
