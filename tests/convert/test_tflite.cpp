@@ -214,7 +214,7 @@ TEST_CASE("tflite: the operators the real files lack, on generated models, match
         MESSAGE("skipped: make_op_models.py failed (needs /usr/bin/python3 with python3-flatbuffers and numpy)");
         return;
     }
-    for (const char* model : {"ops_windows", "ops_elementwise", "ops_resizing"}) {
+    for (const char* model : {"ops_windows", "ops_elementwise", "ops_resizing", "ops_rearranging"}) {
         const std::string name = model;
         CAPTURE(name);
         const auto [sim, ort] = tflite_check_against_litert(scratch.path / (name + ".tflite"), 2, 1.f);

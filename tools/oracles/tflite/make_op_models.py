@@ -21,11 +21,16 @@ OPS = {
     'FULLY_CONNECTED': 9, 'LOGISTIC': 14, 'MAX_POOL_2D': 17, 'MUL': 18, 'RESHAPE': 22,
     'RESIZE_BILINEAR': 23, 'SOFTMAX': 25, 'TANH': 28, 'PAD': 34, 'MEAN': 40, 'SUB': 41,
     'TRANSPOSE_CONV': 67, 'RESIZE_NEAREST_NEIGHBOR': 97, 'LEAKY_RELU': 98,
+    'DEPTH_TO_SPACE': 5, 'SPACE_TO_DEPTH': 26, 'TRANSPOSE': 39, 'DIV': 42, 'SQUEEZE': 43,
+    'LOG_SOFTMAX': 50, 'PRELU': 54, 'MAXIMUM': 55, 'MINIMUM': 57, 'PADV2': 60, 'EXPAND_DIMS': 70,
+    'REDUCE_MAX': 82, 'MIRROR_PAD': 100, 'ELU': 111, 'HARD_SWISH': 117,
 }
 OPTIONS = {
     'Conv2D': 1, 'DepthwiseConv2D': 2, 'Pool2D': 5, 'FullyConnected': 8, 'Softmax': 9,
     'Concatenation': 10, 'Add': 11, 'ResizeBilinear': 15, 'Reshape': 17, 'Mul': 21, 'Pad': 22,
     'Reducer': 27, 'Sub': 28, 'TransposeConv': 49, 'ResizeNearestNeighbor': 74, 'LeakyRelu': 75,
+    'SpaceToDepth': 19, 'Transpose': 26, 'Div': 29, 'Squeeze': 30, 'LogSoftmax': 36, 'MaximumMinimum': 39,
+    'PadV2': 43, 'ExpandDims': 52, 'MirrorPad': 77, 'HardSwish': 91, 'DepthToSpace': 94,
 }
 SAME, VALID = 0, 1
 NONE, RELU, RELU6, TANH = 0, 1, 3, 4
@@ -234,11 +239,44 @@ def resizing():
     return m
 
 
+def rearranging():
+    """SPACE_TO_DEPTH / DEPTH_TO_SPACE, TRANSPOSE, MIRROR_PAD, PADV2, REDUCE_MAX, a MEAN whose kept
+    axes need reordering, SQUEEZE / EXPAND_DIMS, PRELU, ELU, HARD_SWISH, DIV, MAXIMUM, MINIMUM,
+    LOG_SOFTMAX, FULLY_CONNECTED with keep_num_dims."""
+    m = Model(4)
+    x = m.activation('x', [1, 4, 6, 8])
+    m.inputs = [x]
+    s2d = m.op('SPACE_TO_DEPTH', [x], 'space_to_depth', [1, 2, 3, 32], 'SpaceToDepth', [(0, 'i32', 2)])
+    d2s = m.op('DEPTH_TO_SPACE', [s2d], 'depth_to_space', [1, 4, 6, 8], 'DepthToSpace', [(0, 'i32', 2)])
+    tr = m.op('TRANSPOSE', [d2s, m.ints('perm', [0, 2, 1, 3])], 'transposed', [1, 6, 4, 8], 'Transpose')
+    mp = m.op('MIRROR_PAD', [tr, m.ints('mp_pads', [[0, 0], [1, 1], [2, 2], [0, 0]])], 'mirror_padded',
+              [1, 8, 8, 8], 'MirrorPad', [(0, 'i8', 0)])
+    p2 = m.op('PADV2', [mp, m.ints('p2_pads', [[0, 0], [0, 1], [1, 0], [0, 0]]),
+                        m.constant('pad_value', np.array(0.5, dtype=np.float32))], 'padded_v2', [1, 9, 9, 8], 'PadV2')
+    rmax = m.op('REDUCE_MAX', [p2, m.ints('max_axes', [1, 2])], 'reduce_max', [1, 1, 1, 8], 'Reducer',
+                [(0, 'bool', True)])
+    mean_h = m.op('MEAN', [p2, m.ints('h_axis', [1])], 'mean_over_h', [1, 9, 8], 'Reducer')
+    sq = m.op('SQUEEZE', [rmax], 'squeezed', [8], 'Squeeze')
+    ex = m.op('EXPAND_DIMS', [sq, m.ints('expand_axis', [0])], 'expanded', [1, 8], 'ExpandDims')
+    ls = m.op('LOG_SOFTMAX', [ex], 'log_softmax', [1, 8], 'LogSoftmax')
+    fc = m.op('FULLY_CONNECTED', [mean_h, m.weights('fck_w', [5, 8])], 'dense_keep_dims', [1, 9, 5],
+              'FullyConnected', [(2, 'bool', True)])
+    pr = m.op('PRELU', [tr, m.weights('alpha', [8])], 'prelu', [1, 6, 4, 8])
+    el = m.op('ELU', [pr], 'elu', [1, 6, 4, 8])
+    hs = m.op('HARD_SWISH', [el], 'hard_swish', [1, 6, 4, 8], 'HardSwish')
+    divisor = m.constant('divisor', m.rng.uniform(0.5, 2.0, [8]).astype(np.float32))
+    dv = m.op('DIV', [hs, divisor], 'divided', [1, 6, 4, 8], 'Div')
+    mx = m.op('MAXIMUM', [dv, tr], 'maximum', [1, 6, 4, 8], 'MaximumMinimum')
+    mn = m.op('MINIMUM', [mx, m.weights('ceiling', [1, 1, 1, 8])], 'minimum', [1, 6, 4, 8], 'MaximumMinimum')
+    m.outputs = [mn, ls, fc, p2]
+    return m
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: make_op_models.py OUTDIR')
     os.makedirs(sys.argv[1], exist_ok=True)
-    for make in (windows, elementwise, resizing):
+    for make in (windows, elementwise, resizing, rearranging):
         make().save(os.path.join(sys.argv[1], 'ops_' + make.__name__ + '.tflite'))
 
 
