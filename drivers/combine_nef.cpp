@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "cli.hpp"
-#include "ktc/compiler/combine.hpp"
+#include "ktc/api/compile.hpp"
 
 namespace ktc::cli {
 
@@ -22,13 +22,10 @@ int run_combine_nef(const args& a) {
                "into OUTDIR/models_<platform>.nef;\nmixed platforms and a model id in two files are errors.",
                &positional))
         return 0;
-    std::vector<compiler::named_nef> files;
-    for (const auto& p : inputs) files.push_back({p, compiler::load_nef(p)});
-    const auto merged = compiler::combine_nefs(files, KTC_VERSION);
-    ensure_directory(out_dir);
-    const auto path = std::filesystem::path(out_dir) / ("models_" + merged.platform + ".nef");
-    compiler::save_nef(merged, path);
+    // The API's combine_nef (ktc/api/compile.hpp).
+    const std::filesystem::path path = ktc::combine_nef(std::vector<std::filesystem::path>(inputs.begin(), inputs.end()), out_dir);
     if (!vm.count("quiet")) {
+        const compiler::nef_file merged = compiler::load_nef(path);
         std::cout << path.string() << ": platform " << merged.platform << ", models";
         for (const auto& m : merged.models) std::cout << " " << m.id;
         std::cout << "\n";

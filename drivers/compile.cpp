@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "ktc/api/compile.hpp"
 #include "ktc/compiler/compile.hpp"
 
 namespace ktc::cli {
@@ -84,35 +85,29 @@ int run_compile(const args& a) {
             std::cerr << "ktc compile: warning: model id " << m.id << " (" << m.path
                       << ") is below 32768, the range reserved for the vendor's models\n";
 
-    compiler::nef_file nef;
-    nef.platform = platform_name;
-    nef.toolchain_version = KTC_VERSION;
-    nef.compress_weights = vm.count("weight-compress") != 0;
-    compiler::compile_options co;
-    co.tiling.onchip_bytes = onchip;
-    std::ostringstream csv, summary;
-    for (std::size_t i = 0; i < models.size(); ++i) {
-        const std::string name = std::filesystem::path(models[i].path).stem().string();
-        compiler::compiled_model c;
-        try {
-            c = compiler::compile_model(bies[i], models[i].id, models[i].version, name, co);
-        } catch (const error& e) {
-            throw error("model " + std::to_string(models[i].id) + " (" + models[i].path + "): " + e.what(), e.code());
-        }
-        for (const auto& r : c.io)
-            csv << r.kind << "," << r.index << "," << r.name << "," << r.c << "," << r.h << "," << r.w << "," << models[i].id << "\n";
-        summary << "  model " << models[i].id << " v" << compiler::version_string(models[i].version) << " " << name << ": "
-                << c.layers << " steps (" << c.cpu_steps << " on the CPU), " << c.tiles << " NPU tiles, weights "
-                << c.model.weights.size() << " bytes, DRAM in/out/working " << c.model.input_bytes << "/"
-                << c.model.output_bytes << "/" << c.model.working_bytes << " bytes\n";
-        nef.models.push_back(std::move(c.model));
-    }
-    compiler::save_nef(nef, out_path);
-    const auto csv_path = std::filesystem::absolute(out_path).parent_path() / "ioinfo.csv";
-    write_file_atomically(csv_path, csv.str());
-    if (!vm.count("quiet"))
+    // The API's compile (ktc/api/compile.hpp): one implementation for ktc compile, ktc flow and C++ users.
+    std::vector<model_config> configs;
+    for (std::size_t i = 0; i < models.size(); ++i)
+        configs.push_back(model_config{models[i].id, compiler::version_string(models[i].version), platform_name,
+                                       std::nullopt, {}, models[i].path, std::move(bies[i]), {}});
+    compile_options co;
+    co.output = out_path;
+    co.weight_compress = vm.count("weight-compress") != 0;
+    co.onchip_bytes = onchip;
+    const compile_result r = ktc::compile(configs, co);
+    if (!vm.count("quiet")) {
         std::cout << out_path << ": platform " << platform_name << ", " << models.size() << " model(s), "
-                  << std::filesystem::file_size(out_path) << " bytes\n" << summary.str() << csv_path.string() << "\n";
+                  << std::filesystem::file_size(out_path) << " bytes\n";
+        for (std::size_t i = 0; i < r.models.size(); ++i) {
+            const auto& m = r.models[i];
+            const compiler::nef_model& n = r.nef.models[i];
+            std::cout << "  model " << m.id << " v" << compiler::version_string(m.version) << " " << m.name << ": "
+                      << m.steps << " steps (" << m.cpu_steps << " on the CPU), " << m.tiles << " NPU tiles, weights "
+                      << n.weights.size() << " bytes, DRAM in/out/working " << n.input_bytes << "/" << n.output_bytes
+                      << "/" << n.working_bytes << " bytes\n";
+        }
+        std::cout << r.ioinfo_path.string() << "\n";
+    }
     return 0;
 }
 

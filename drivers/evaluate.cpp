@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "ktc/api/model_config.hpp"
 #include "ktc/core/atomic_file.hpp"
 #include "ktc/eval/cost.hpp"
 #include "ktc/eval/report.hpp"
@@ -41,22 +42,24 @@ int evaluate_on(const std::string& model_path, const po::variables_map& vm) {
     const std::string ext = lowercase_extension(model_path);
     if (ext != ".onnx" && ext != ".bie") throw usage_error(model_path + ": expected a .onnx or .bie model");
 
-    graph::graph g;
+    // The API's evaluate (ktc/api/model_config.hpp): one implementation for ktc evaluate, ktc flow
+    // and C++ users.
+    const std::string chip(platform::platform_traits<P>::name);
+    model_config km{32768, "0001", chip, std::nullopt, {}, {}, std::nullopt, {}};
     if (ext == ".bie") {
         // Quantized from the optimized graph already: evaluated as it is, on its own chip.
-        quant::bie_model bie = quant::load_bie(model_path);
-        const std::string_view platform = platform::platform_traits<P>::name;
-        if (bie.platform != platform)
-            throw usage_error(model_path + ": quantized for KDP" + bie.platform + ", not KDP" + std::string(platform) +
-                              " (use --platform " + bie.platform + ")");
-        g = std::move(bie.graph);
+        km.bie = quant::load_bie(model_path);
+        if (km.bie->platform != chip)
+            throw usage_error(model_path + ": quantized for KDP" + km.bie->platform + ", not KDP" + chip +
+                              " (use --platform " + km.bie->platform + ")");
+        km.bie_path = model_path;
     } else {
-        g = onnx::load(model_path);
-        if (!vm.count("no-optimize")) rewrite::onnx2onnx_flow(g);
+        km.onnx_path = model_path;
     }
-
-    eval::evaluation e{model_path, eval::support_check<P>(g), std::nullopt};
-    if (e.support.runnable()) e.performance = eval::estimate_performance<P>(g, e.support);
+    evaluate_options eo;
+    eo.optimize = !vm.count("no-optimize");
+    eo.require_runnable = false;  // the reports are written first, with the list of what cannot run
+    const eval::evaluation e = km.evaluate(eo);
 
     if (vm.count("json")) write_file_atomically(vm["json"].as<std::string>(), eval::json_text(e));
     if (vm.count("html")) write_file_atomically(vm["html"].as<std::string>(), eval::html_report(e));
