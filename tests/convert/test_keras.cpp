@@ -203,7 +203,7 @@ TEST_CASE("keras: every converted layer kind matches TensorFlow.js (tools/oracle
     // Cropping2D, Flatten after a 4-D tensor into Dense, Reshape to 4-D; a functional model with two
     // inputs and outputs, SeparableConv2D with depth_multiplier, dilation, Multiply/Minimum/Maximum/
     // Average, Concatenate, BatchNormalization, LeakyReLU, ReLU(max_value), global pooling, one
-    // Dense called twice, Permute, Reshape to 3-D, Dense on 3-D, Softmax.
+    // Dense called twice, Permute, Reshape to 3-D, Dense on 3-D, Softmax; a Keras 2.2 Sequential.
     if (!keras_oracle_ready()) return;
     keras_scratch zoo("zoo");
     const std::string cmd = "/usr/bin/python3 " + keras_quote(keras_source_dir / "tools/oracles/keras/layer_zoo.py") + " " +
@@ -212,6 +212,10 @@ TEST_CASE("keras: every converted layer kind matches TensorFlow.js (tools/oracle
     const auto sequential = keras_check_against_oracle(zoo.path / "zoo_sequential.h5", {"conv_1x1"});
     CHECK(sequential.inputs.at(0).name == "pad_input");
     keras_check_against_oracle(zoo.path / "zoo_functional.h5", {"probabilities", "row_softmax"});
+    // Keras 2.2's Sequential form with an InputLayer; selu/softplus/softsign activations, ELU,
+    // ThresholdedReLU.
+    const auto v22 = keras_check_against_oracle(zoo.path / "zoo_sequential_v22.h5", {"scores"});
+    CHECK(v22.inputs.at(0).name == "pixels");
 }
 
 TEST_CASE("keras: a layer class ktc does not know is refused, naming the layer, its class and the file") {

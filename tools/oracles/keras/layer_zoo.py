@@ -83,7 +83,22 @@ def functional():
                                                "output_layers": [["probabilities", 0, 0], ["row_softmax", 0, 0]]}}
 
 
-MODELS = {"zoo_sequential": sequential, "zoo_functional": functional}
+def sequential_v22():
+    # Keras 2.2 form: "config" is {name, layers} and starts with an InputLayer.
+    layers = [
+        {"class_name": "InputLayer", "config": {"name": "pixels", "batch_input_shape": [None, 6, 6, 2], "dtype": "float32"}},
+        {"class_name": "Conv2D", "config": {"name": "conv_selu", "filters": 4, "kernel_size": [3, 3], "padding": "same", "activation": "selu", "use_bias": True}},
+        {"class_name": "ELU", "config": {"name": "elu", "alpha": 1.0}},
+        {"class_name": "ThresholdedReLU", "config": {"name": "thresholded", "theta": 0.1}},
+        {"class_name": "Conv2D", "config": {"name": "conv_softplus", "filters": 3, "kernel_size": [1, 1], "activation": "softplus", "use_bias": True}},
+        {"class_name": "Flatten", "config": {"name": "flatten"}},
+        {"class_name": "Dense", "config": {"name": "dense_softsign", "units": 8, "activation": "softsign", "use_bias": False}},
+        {"class_name": "Dense", "config": {"name": "scores", "units": 3, "activation": "softmax", "use_bias": True}},
+    ]
+    return {"class_name": "Sequential", "config": {"name": "zoo_v22", "layers": layers}}
+
+
+MODELS = {"zoo_sequential": sequential, "zoo_functional": functional, "zoo_sequential_v22": sequential_v22}
 
 
 def write_h5(path, topology, weights):
