@@ -29,7 +29,7 @@ quant::bie_model small_bie() {
 
 template <class P>
 nef_file small_nef(std::uint32_t id, std::uint64_t onchip = 0, bool compress = false) {
-    compile_options o;
+    compiler::compile_options o;  // (ktc::compile_options is the API's)
     o.tiling.onchip_bytes = onchip;
     nef_file f;
     f.platform = std::string(platform::platform_traits<P>::name);
