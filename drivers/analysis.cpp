@@ -7,13 +7,9 @@
 
 #include "cli.hpp"
 #include "io.hpp"
-#include "ktc/eval/support.hpp"
-#include "ktc/onnx/import.hpp"
-#include "ktc/platform/platform.hpp"
+#include "ktc/api/model_config.hpp"
 #include "ktc/quant/accuracy.hpp"
-#include "ktc/quant/bie.hpp"
-#include "ktc/quant/equalize.hpp"
-#include "ktc/rewrite/flows.hpp"
+#include "ktc/sim/fixed_simulator.hpp"
 
 namespace ktc::cli {
 
@@ -68,56 +64,46 @@ int run_analysis(const args& a) {
     if (mode != "default" && mode != "post_sigmoid")
         throw usage_error("--quantize-mode must be default or post_sigmoid, not '" + mode + "'");
     const bool quiet = vm.count("quiet") != 0;
-    const layout user_layout = parse_layout(layout_name);
     const auto started = std::chrono::steady_clock::now();
 
-    quant::quantize_options qo;
-    qo.bits = bits;
-    qo.int16_nodes.insert(int16_nodes.begin(), int16_nodes.end());
-    qo.method = quant::range_method_named(range);
-    qo.outlier = outlier;
-    qo.per_channel_weights = !vm.count("per-tensor-weights");
-    qo.post_sigmoid = mode == "post_sigmoid";
+    // One implementation with the C++ API: model_config::analysis (include/ktc/api/model_config.hpp).
+    model_config model;
+    model.id = 1, model.version = "0001", model.platform = platform_name, model.onnx_path = model_path;
+    const progress show("calibrate", quiet);
+    analysis_options o;
+    o.output_bie = out_path;
+    o.threads = threads;
+    o.bitwidth = bits;
+    o.int16_nodes.insert(int16_nodes.begin(), int16_nodes.end());
+    o.range = quant::range_method_named(range);
+    o.outlier = outlier;
+    o.per_channel_weights = !vm.count("per-tensor-weights");
+    o.post_sigmoid = mode == "post_sigmoid";
+    o.optimize = !vm.count("no-optimize");
+    o.equalize = !vm.count("no-equalize");
+    o.input_layout = parse_layout(layout_name);
+    o.source = std::filesystem::path(model_path).filename().string();
+    o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
 
-    graph::graph g = onnx::load(model_path);
-    if (!vm.count("no-optimize")) rewrite::onnx2onnx_flow(g);
-    if (!vm.count("no-equalize")) quant::equalize_cross_layer(g);
-
-    return platform::with_platform(platform_name, [&](auto tag) {
-        using P = decltype(tag);
-        eval::support_check<P>(g).require_runnable(model_path);
-
-        const sim::float_simulator reference(g);
-        const sim::sample_set set = sim::split_samples(reference.graph().inputs, read_inputs(input_specs, reference.graph().inputs), user_layout);
-        const auto sample = [&](std::size_t i) { return set.samples.at(i); };
-        const progress show("calibrate", quiet);
-        quant::calibration_options co;
-        co.threads = threads;
-        co.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
-        const quant::calibration cal = quant::calibrate(reference, set.samples.size(), sample, co);
-
-        quant::bie_model model;
-        model.platform = platform_name;
-        model.graph = quant::quantize<P>(reference.graph(), cal, qo);
-        model.options = qo;
-        model.calibration_samples = cal.samples;
-        model.source = std::filesystem::path(model_path).filename().string();
-        model.toolchain_version = KTC_VERSION;
-        for (const auto& [name, r] : cal.ranges)
-            model.statistics[name] = {r.min(), r.max(), r.range(qo.method, qo.outlier, bits)};
-        quant::save_bie(model, out_path);
-
+    // The float graph analysis() calibrates, kept here for the per-layer comparison.
+    const sim::float_simulator reference(model.analysis_graph(o));
+    const sim::tensor_map user_inputs = read_inputs(input_specs, reference.graph().inputs);
+    const quant::bie_model& bie = model.analysis(user_inputs, o);
+    {
+        const auto& qo = bie.options;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::cout << out_path << ": platform " << platform_name << ", int" << bits
                   << (qo.int16_nodes.empty() ? "" : " (+" + std::to_string(qo.int16_nodes.size()) + " int16 nodes)")
-                  << ", " << cal.samples << " calibration samples, " << std::fixed << std::setprecision(1) << seconds
-                  << " s\n";
-        for (const auto& [name, f] : quant::edge_formats(model.graph))
-            std::cout << "  " << (model.graph.is_graph_input(name) ? "input  " : "output ") << name << ": int" << f.bits
+                  << ", " << bie.calibration_samples << " calibration samples, " << std::fixed << std::setprecision(1)
+                  << seconds << " s\n";
+        for (const auto& [name, f] : quant::edge_formats(bie.graph))
+            std::cout << "  " << (bie.graph.is_graph_input(name) ? "input  " : "output ") << name << ": int" << f.bits
                       << ", radix " << f.radix << "\n";
 
         if (snr_samples > 0) {
-            const sim::fixed_simulator fixed(model.graph);
+            const sim::sample_set set = sim::split_samples(reference.graph().inputs, user_inputs, o.input_layout);
+            const auto sample = [&](std::size_t i) { return set.samples.at(i); };
+            const sim::fixed_simulator fixed(graph::graph(bie.graph));
             const auto layers = quant::per_layer_accuracy(reference, fixed, std::min(snr_samples, set.samples.size()), sample);
             std::cout << "\nper-tensor SNR, float vs fixed point, on " << std::min(snr_samples, set.samples.size())
                       << " calibration samples (worst first):\n"
@@ -126,18 +112,18 @@ int run_analysis(const args& a) {
             const std::size_t shown = std::min<std::size_t>(layers.size(), 15);
             for (std::size_t i = 0; i < shown; ++i) {
                 const auto& l = layers[i];
-                const bool out = model.graph.is_graph_output(l.value);
+                const bool out = bie.graph.is_graph_output(l.value);
                 std::cout << "  " << std::left << std::setw(36) << (l.value.size() > 34 ? l.value.substr(0, 31) + "..." : l.value)
                           << std::setw(20) << l.op << std::right << std::setw(6) << l.bits << std::setw(7) << l.radix
                           << std::setw(10) << db(l.error.snr_db()) << (out ? "  (graph output)" : "") << "\n";
             }
             if (layers.size() > shown) std::cout << "  ... " << layers.size() - shown << " more\n";
             for (const auto& l : layers)
-                if (model.graph.is_graph_output(l.value))
+                if (bie.graph.is_graph_output(l.value))
                     std::cout << "output " << l.value << ": SNR " << db(l.error.snr_db()) << " dB\n";
         }
-        return 0;
-    });
+    }
+    return 0;
 }
 
 }  // namespace ktc::cli

@@ -6,11 +6,8 @@
 
 #include "cli.hpp"
 #include "io.hpp"
-#include "ktc/onnx/import.hpp"
-#include "ktc/quant/bie.hpp"
-#include "ktc/sim/fixed_simulator.hpp"
-#include "ktc/sim/nef_simulator.hpp"
-#include "ktc/sim/float_simulator.hpp"
+#include "ktc/api/inference.hpp"
+#include "ktc/core/npy.hpp"
 
 namespace ktc::cli {
 
@@ -52,36 +49,17 @@ int run_infer(const args& a) {
     if (vm.count("model-id") && nef_path.empty()) throw usage_error("--model-id applies to --nef models only");
     if (!onnx_path.empty() && (vm.count("radix") || vm.count("platform")))
         throw usage_error("--radix and --platform apply to --bie and --nef models only");
-    const layout user_layout = parse_layout(layout_name);
     const progress show("infer", vm.count("quiet") != 0);
 
-    sim::tensor_map outputs;
-    if (!nef_path.empty()) {
-        const compiler::nef_file nef = compiler::load_nef(nef_path);
-        if (vm.count("platform") && platform_name != nef.platform)
-            throw usage_error(nef_path + " is compiled for platform " + nef.platform + ", not " + platform_name);
-        if (!vm.count("model-id") && nef.models.size() != 1)
-            throw usage_error(nef_path + " holds " + std::to_string(nef.models.size()) + " models; pick one with --model-id");
-        const compiler::nef_model* chosen = vm.count("model-id") ? nullptr : &nef.models.front();
-        for (const auto& m : nef.models)
-            if (vm.count("model-id") && m.id == model_id) chosen = &m;
-        if (!chosen) throw usage_error(nef_path + " has no model " + std::to_string(model_id));
-        const sim::nef_simulator simulator(*chosen, nef_path, vm.count("radix") ? std::optional<int>(radix) : std::nullopt);
-        outputs = simulator.run_samples(read_inputs(input_specs, simulator.inputs()), user_layout, show);
-    } else if (!onnx_path.empty()) {
-        const sim::float_simulator simulator(onnx::load(onnx_path));
-        outputs = simulator.run_samples(read_inputs(input_specs, simulator.graph().inputs), user_layout, show);
-    } else {
-        quant::bie_model model = quant::load_bie(bie_path);
-        if (vm.count("platform") && platform_name != model.platform)
-            throw usage_error(bie_path + " is quantized for platform " + model.platform + ", not " + platform_name);
-        const sim::fixed_simulator simulator(std::move(model.graph),
-                                             vm.count("radix") ? std::optional<int>(radix) : std::nullopt);
-        // The user's data is float: read it against the float declarations of the model inputs.
-        std::vector<graph::value_info> float_inputs = simulator.graph().inputs;
-        for (auto& in : float_inputs) in.type = dtype::float32;
-        outputs = simulator.run_samples(read_inputs(input_specs, float_inputs), user_layout, show);
-    }
+    // One implementation with the C++ API's kneron_inference (include/ktc/api/inference.hpp).
+    inference_options io;
+    io.onnx_file = onnx_path, io.bie_file = bie_path, io.nef_file = nef_path;
+    if (vm.count("model-id")) io.model_id = model_id;
+    if (vm.count("radix")) io.radix = radix;
+    if (vm.count("platform")) io.platform = platform_name;
+    io.input_layout = parse_layout(layout_name);
+    const model_runner runner(io);
+    const sim::tensor_map outputs = runner.run(read_inputs(input_specs, runner.inputs()), show);
 
     ensure_directory(out_dir);
     for (const auto& [name, t] : outputs) {

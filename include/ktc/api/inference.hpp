@@ -73,7 +73,7 @@ public:
             if (!o.platform.empty() && o.platform != nef.platform)
                 throw usage_error(name + " is compiled for platform " + nef.platform + ", not " + o.platform);
             if (!o.model_id && nef.models.size() != 1)
-                throw usage_error(name + " holds " + std::to_string(nef.models.size()) + " models; pick one with model_id");
+                throw usage_error(name + " holds " + std::to_string(nef.models.size()) + " models; pick one with model_id (ktc infer --model-id)");
             const compiler::nef_model* chosen = o.model_id ? nullptr : &nef.models.front();
             for (const auto& m : nef.models)
                 if (o.model_id && m.id == *o.model_id) chosen = &m;
