@@ -86,9 +86,10 @@ int run_analysis(const args& a) {
     o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
 
     // The float graph analysis() calibrates, kept here for the per-layer comparison.
-    const sim::float_simulator reference(model.analysis_graph(o));
+    graph::graph prepared = model.analysis_graph(o);
+    const sim::float_simulator reference(prepared);
     const sim::tensor_map user_inputs = read_inputs(input_specs, reference.graph().inputs);
-    const quant::bie_model& bie = model.analysis(user_inputs, o);
+    const quant::bie_model& bie = model.analysis(std::move(prepared), user_inputs, o);
     {
         const auto& qo = bie.options;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

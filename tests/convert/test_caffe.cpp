@@ -48,11 +48,6 @@ fs::path caffe_scratch(const std::string& name) {
 
 std::string caffe_quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
-bool caffe_peers_required() {
-    const char* v = std::getenv("KTC_REQUIRE_PEERS");
-    return v && std::string(v) == "1";
-}
-
 bool caffe_opencv_available() {
     return std::system((std::string(caffe_python) + " -c 'import cv2, numpy' >/dev/null 2>&1").c_str()) == 0;
 }
@@ -65,7 +60,7 @@ bool caffe_ort_available() {
 // Both oracles, or a skip message (a failure when KTC_REQUIRE_PEERS=1).
 bool caffe_oracles_ready() {
     if (caffe_opencv_available() && caffe_ort_available()) return true;
-    CHECK_MESSAGE(!caffe_peers_required(), "OpenCV (python3-opencv) or ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
+    CHECK_MESSAGE(!ktc::testing::peers_required(), "OpenCV (python3-opencv) or ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
     MESSAGE("skipped: needs /usr/bin/python3 with cv2 (python3-opencv) and tools/peers (scripts/peers.sh)");
     return false;
 }
@@ -104,17 +99,6 @@ sim::tensor_map caffe_run_ort(const fs::path& model, const graph::graph& g, cons
     return caffe_read_outputs(out, g);
 }
 
-// max |a - b| / max |reference| over one output; shapes must agree element for element.
-double caffe_relative_error(const tensor& reference, const tensor& other) {
-    REQUIRE(reference.size() == other.size());
-    const auto a = reference.values<float>(), b = other.values<float>();
-    double range = 1e-12, diff = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        range = std::max(range, double(std::abs(a[i])));
-        diff = std::max(diff, double(std::abs(a[i] - b[i])));
-    }
-    return diff / range;
-}
 
 // Converts, writes the .onnx, runs ktc's float simulator and ONNX Runtime on it and OpenCV on the
 // Caffe files, all on `input`; every output must agree with OpenCV within 1e-4.
@@ -136,8 +120,8 @@ graph::graph caffe_check_against_opencv(const std::string& label, const fs::path
         CAPTURE(o.name);
         const tensor& want = reference.at(o.name);
         CHECK(simulated.at(o.name).shape() == o.shape);
-        const double sim_error = caffe_relative_error(want, simulated.at(o.name));
-        const double ort_error = caffe_relative_error(want, ort.at(o.name));
+        const double sim_error = ktc::testing::max_relative_error(want, simulated.at(o.name));
+        const double ort_error = ktc::testing::max_relative_error(want, ort.at(o.name));
         MESSAGE(label << " " << o.name << to_string(o.shape) << ": max rel error vs OpenCV: float simulator "
                       << sim_error << ", ONNX Runtime " << ort_error);
         CHECK(sim_error <= 1e-4);

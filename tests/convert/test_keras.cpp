@@ -40,18 +40,13 @@ struct keras_scratch {
     ~keras_scratch() { fs::remove_all(path); }
 };
 
-bool keras_peers_required() {
-    const char* v = std::getenv("KTC_REQUIRE_PEERS");
-    return v && std::string(v) == "1";
-}
-
 // True when the oracle can run; otherwise fails under KTC_REQUIRE_PEERS=1 and skips with a message.
 bool keras_oracle_ready() {
     const bool ready = fs::exists(keras_source_dir / "tools/oracles/keras/node_modules/@tensorflow/tfjs-layers") &&
                        fs::exists(keras_source_dir / "tools/peers/node_modules/onnxruntime-node") &&
                        std::system("node --version >/dev/null 2>&1 && /usr/bin/python3 -c 'import h5py' 2>/dev/null") == 0;
     if (!ready) {
-        if (keras_peers_required()) FAIL("KTC_REQUIRE_PEERS=1 but the Keras oracle cannot run (scripts/peers.sh installs it)");
+        if (ktc::testing::peers_required()) FAIL("KTC_REQUIRE_PEERS=1 but the Keras oracle cannot run (scripts/peers.sh installs it)");
         MESSAGE("skipped: TensorFlow.js (tools/oracles/keras), onnxruntime-node or h5py missing; run scripts/peers.sh");
     }
     return ready;
@@ -112,13 +107,7 @@ std::vector<tensor> keras_onnx_runtime(const fs::path& onnx, const ktc::graph::g
 double keras_relative_error(const tensor& a, const tensor& reference) {
     const tensor a_keras = keras_layout(a);
     REQUIRE(a_keras.shape() == reference.shape());
-    const auto u = a_keras.values<float>(), v = reference.values<float>();
-    double range = 1e-30, diff = 0;
-    for (std::size_t i = 0; i < u.size(); ++i) {
-        range = std::max(range, double(std::abs(v[i])));
-        diff = std::max(diff, double(std::abs(u[i] - v[i])));
-    }
-    return diff / range;
+    return ktc::testing::max_relative_error(reference, a_keras);
 }
 
 // Converts `model`, then checks the float simulator and ONNX Runtime against TensorFlow.js on

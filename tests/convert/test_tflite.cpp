@@ -26,11 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using ktc::tensor;
 
-bool tflite_peers_required() {
-    const char* v = std::getenv("KTC_REQUIRE_PEERS");
-    return v && std::string(v) == "1";
-}
-
 // A folder of its own (scratches nest: the checks make one inside a test that has one).
 struct tflite_scratch {
     static inline int made = 0;
@@ -58,13 +53,7 @@ tensor tflite_to_held(const tensor& t) {
 
 double tflite_max_rel_error(const tensor& got, const tensor& want) {
     REQUIRE(got.shape() == want.shape());
-    double diff = 0, range = 0;
-    auto g = got.values<float>(), w = want.values<float>();
-    for (std::size_t i = 0; i < w.size(); ++i) {
-        range = std::max(range, double(std::abs(w[i])));
-        diff = std::max(diff, double(std::abs(g[i] - w[i])));
-    }
-    return range > 0 ? diff / range : diff;
+    return ktc::testing::max_relative_error(want, got);
 }
 
 // LiteRT.js on NHWC inputs; nullopt when node or the oracle's npm package is missing.
@@ -143,14 +132,14 @@ std::pair<double, double> tflite_check_against_litert(const fs::path& model, int
         }
         const auto oracle = tflite_run_litert(model, nhwc, scratch.path);
         if (!oracle) {
-            CHECK_MESSAGE(!tflite_peers_required(), "LiteRT.js (tools/oracles/tflite) is missing but KTC_REQUIRE_PEERS=1");
+            CHECK_MESSAGE(!ktc::testing::peers_required(), "LiteRT.js (tools/oracles/tflite) is missing but KTC_REQUIRE_PEERS=1");
             MESSAGE("skipped: LiteRT.js is not installed (scripts/peers.sh)");
             return {-1, -1};
         }
         REQUIRE(oracle->size() == g.outputs.size());
         const auto got = sim.run(feeds);
         const auto ort = tflite_run_ort(onnx, g, held, scratch.path);
-        if (!ort) CHECK_MESSAGE(!tflite_peers_required(), "ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
+        if (!ort) CHECK_MESSAGE(!ktc::testing::peers_required(), "ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
         for (std::size_t i = 0; i < g.outputs.size(); ++i) {
             const tensor want = tflite_to_held((*oracle)[i]);
             worst_sim = std::max(worst_sim, tflite_max_rel_error(got.at(g.outputs[i].name), want));
@@ -210,7 +199,7 @@ TEST_CASE("tflite: the operators the real files lack, on generated models, match
     const std::string cmd = "/usr/bin/python3 '" + std::string(KTC_SOURCE_DIR) + "/tools/oracles/tflite/make_op_models.py' '" +
                             scratch.path.string() + "' 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) {
-        CHECK_MESSAGE(!tflite_peers_required(), "make_op_models.py failed (python3-flatbuffers?) but KTC_REQUIRE_PEERS=1");
+        CHECK_MESSAGE(!ktc::testing::peers_required(), "make_op_models.py failed (python3-flatbuffers?) but KTC_REQUIRE_PEERS=1");
         MESSAGE("skipped: make_op_models.py failed (needs /usr/bin/python3 with python3-flatbuffers and numpy)");
         return;
     }

@@ -139,6 +139,12 @@ struct model_config {
         return quantize(analysis_graph(o), inputs, o);
     }
 
+    // The same on the graph analysis_graph(o) made, for a caller that keeps a float simulator of
+    // it (ktc analysis's per-layer table) and need not optimize twice.
+    const quant::bie_model& analysis(graph::graph prepared, const sim::tensor_map& inputs, const analysis_options& o = {}) {
+        return quantize(std::move(prepared), inputs, o);
+    }
+
     // The float graph analysis() calibrates: the model, optimized and equalized as `o` says. Its
     // float simulator runs the same value names as the quantized graph (for per-layer accuracy).
     graph::graph analysis_graph(const analysis_options& o = {}) const {

@@ -12,6 +12,7 @@
 #include "ktc/core/error.hpp"
 #include "ktc/core/shape.hpp"
 #include "ktc/core/tensor.hpp"
+#include "ktc/kernels/float/layout.hpp"
 
 namespace ktc::convert::tflite {
 
@@ -58,28 +59,10 @@ inline std::array<std::int64_t, 2> same_padding(std::int64_t in, std::int64_t ke
     return {total / 2, total - total / 2};
 }
 
-// A float tensor's axes permuted: out.shape[i] = t.shape[perm[i]] (weights, at conversion time).
+// A tensor's axes permuted: out.shape[i] = t.shape[perm[i]] (weights, at conversion time); the
+// float kernels' Transpose does the work.
 inline tensor permuted(const tensor& t, const std::vector<std::int64_t>& perm) {
-    const shape_t& in = t.shape();
-    const std::size_t rank = in.size();
-    shape_t out_shape(rank);
-    std::vector<std::int64_t> in_strides(rank, 1), strides(rank);
-    for (std::size_t i = rank; i-- > 1;) in_strides[i - 1] = in_strides[i] * in[i];
-    for (std::size_t i = 0; i < rank; ++i) out_shape[i] = in[perm[i]], strides[i] = in_strides[perm[i]];
-    tensor out(dtype::float32, out_shape);
-    const float* src = t.data<float>();
-    float* dst = out.data<float>();
-    std::vector<std::int64_t> index(rank, 0);
-    for (std::int64_t k = 0, offset = 0; k < out.size(); ++k) {
-        dst[k] = src[offset];
-        for (std::size_t i = rank; i-- > 0;) {  // odometer: next output index, input offset in step
-            offset += strides[i];
-            if (++index[i] < out_shape[i]) break;
-            offset -= strides[i] * out_shape[i];
-            index[i] = 0;
-        }
-    }
-    return out;
+    return kernels::floating::layout_impl::transposed(t, perm);
 }
 
 }  // namespace ktc::convert::tflite
