@@ -4,68 +4,26 @@
 #include <iostream>
 #include <optional>
 
-#include "cli.hpp"
+#include "infer_args.hpp"
 #include "io.hpp"
-#include "ktc/api/inference.hpp"
 #include "ktc/core/npy.hpp"
 
 namespace ktc::cli {
 
-namespace {
-
-const char* infer_usage =
-    "usage: ktc infer (--onnx MODEL.onnx | --bie MODEL.bie | --nef MODEL.nef [--model-id ID]) --input NAME=FILE.npy ... -o OUTDIR [options]\n\n"
-    "Runs the float end-to-end simulator (--onnx) or the fixed-point simulator of a quantized model\n"
-    "(--bie; outputs dequantized) and writes OUTDIR/<output>.npy (float32) for every model output.\n"
-    "Inputs are channel-last by default, as in the vendor's toolchain: for a model input\n"
-    "[1,3,224,224] give [1,224,224,3]; outputs of rank >= 3 are written channel-last too. A file\n"
-    "with one more leading axis holds N samples (a folder of .npy files too): all N run and the\n"
-    "outputs are stacked the same way. With a single model input, --input FILE.npy is enough.\n"
-    "--nef runs the compiled model's command stream (the hardware simulator; equal to --bie bit for\n"
-    "bit); --model-id picks the model of a multi-model .nef.";
-
-}  // namespace
-
 int run_infer(const args& a) {
-    po::options_description options("options");
-    std::vector<std::string> input_specs;
-    std::string onnx_path, bie_path, nef_path, out_dir, layout_name, platform_name;
-    std::uint32_t model_id = 0;
-    int radix = 0;
-    options.add_options()
-        ("onnx", po::value(&onnx_path), "ONNX model to run (float simulator)")
-        ("bie", po::value(&bie_path), "quantized model to run (fixed-point simulator)")
-        ("nef", po::value(&nef_path), "compiled model to run (hardware simulator of its command stream)")
-        ("model-id", po::value(&model_id), "--nef: the model to run (default: the only one)")
-        ("input,i", po::value(&input_specs)->composing(), "NAME=FILE.npy (or a folder of .npy), once per model input")
-        ("output,o", po::value(&out_dir)->required(), "folder for the output .npy files")
-        ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of inputs and outputs: nhwc (channel-last) or nchw")
-        ("radix", po::value(&radix), "--bie: quantize the inputs at this radix instead of the model's")
-        ("platform", po::value(&platform_name), "--bie: the platform the model must be for (520 or 720)")
-        ("quiet,q", "no progress output");
-    po::variables_map vm;
-    if (!parse(a, options, vm, infer_usage)) return 0;
-    if (onnx_path.empty() + bie_path.empty() + nef_path.empty() != 2) throw usage_error("give exactly one of --onnx, --bie and --nef");
-    if (vm.count("model-id") && nef_path.empty()) throw usage_error("--model-id applies to --nef models only");
-    if (!onnx_path.empty() && (vm.count("radix") || vm.count("platform")))
-        throw usage_error("--radix and --platform apply to --bie and --nef models only");
-    const progress show("infer", vm.count("quiet") != 0);
+    const auto command = parse_infer_args(a);
+    if (!command) return 0;
+    const progress show("infer", command->quiet);
 
     // One implementation with the C++ API's kneron_inference (include/ktc/api/inference.hpp).
-    inference_options io;
-    io.onnx_file = onnx_path, io.bie_file = bie_path, io.nef_file = nef_path;
-    if (vm.count("model-id")) io.model_id = model_id;
-    if (vm.count("radix")) io.radix = radix;
-    if (vm.count("platform")) io.platform = platform_name;
-    io.input_layout = parse_layout(layout_name);
-    const model_runner runner(io);
-    const sim::tensor_map outputs = runner.run(read_inputs(input_specs, runner.inputs()), show);
+    const model_runner runner(command->model);
+    const sim::tensor_map outputs = runner.run(read_inputs(command->input_specs, runner.inputs()), show);
 
-    ensure_directory(out_dir);
+    ensure_directory(command->out_dir);
     for (const auto& [name, t] : outputs) {
-        const auto path = std::filesystem::path(out_dir) / (file_name_for(name) + ".npy");
+        const auto path = std::filesystem::path(command->out_dir) / (file_name_for(name) + ".npy");
         npy::save(path, t);
-        if (!vm.count("quiet")) std::cout << path.string() << " " << to_string(t.shape()) << "\n";
+        if (!command->quiet) std::cout << path.string() << " " << to_string(t.shape()) << "\n";
     }
     return 0;
 }
