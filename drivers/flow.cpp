@@ -220,6 +220,16 @@ int run_flow(const args& a) {
     const fs::path out(out_dir);
     const std::string stem = fs::path(model_path).stem().string();
     const std::string opt_name = stem + ".opt.onnx", bie_name = stem + ".bie", nef_name = "models_" + platform_name + ".nef";
+    // A failure before any step wrote a file leaves no empty OUTDIR behind when this run made it
+    // (removing a folder that is not empty fails, harmlessly: finished steps' files stay).
+    struct remove_if_empty {
+        fs::path dir;
+        bool made;
+        ~remove_if_empty() {
+            std::error_code ec;
+            if (made) fs::remove(dir, ec);
+        }
+    } made_out{out, !fs::exists(out)};
     ensure_directory(out);
     for (const std::string& stale : {opt_name, std::string("evaluate.txt"), std::string("evaluate.json"),
                                     std::string("evaluate.html"), bie_name, nef_name, std::string("ioinfo.csv"),
