@@ -39,16 +39,24 @@ int run_compare(const args& a) {
     std::vector<std::string> both;
     for (const auto& n : in_a)
         if (in_b.count(n)) both.push_back(n);
-        else std::cerr << "ktc compare: warning: " << n << " only in " << dirs[0] << "\n";
+    if (both.empty())
+        throw usage_error("no .npy file is in both folders (" + std::to_string(in_a.size()) + " in " + dirs[0] + ", " +
+                          std::to_string(in_b.size()) + " in " + dirs[1] + ")");
+    // Every file is read and compared before anything is printed: an error stays the only line.
+    std::vector<quant::output_agreement> results;
+    for (const auto& n : both)
+        results.push_back(quant::compare_outputs(n, npy::load(std::filesystem::path(dirs[0]) / n),
+                                                 npy::load(std::filesystem::path(dirs[1]) / n)));
+    for (const auto& n : in_a)
+        if (!in_b.count(n)) std::cerr << "ktc compare: warning: " << n << " only in " << dirs[0] << "\n";
     for (const auto& n : in_b)
         if (!in_a.count(n)) std::cerr << "ktc compare: warning: " << n << " only in " << dirs[1] << "\n";
-    if (both.empty()) throw usage_error("no .npy file is in both folders");
 
     std::cout << std::left << std::setw(32) << "output" << std::right << std::setw(10) << "SNR dB" << std::setw(14)
               << "max |A-B|" << std::setw(18) << "argmax agree" << "\n";
-    for (const auto& n : both) {
-        const auto r = quant::compare_outputs(n, npy::load(std::filesystem::path(dirs[0]) / n),
-                                              npy::load(std::filesystem::path(dirs[1]) / n));
+    for (std::size_t i = 0; i < both.size(); ++i) {
+        const std::string& n = both[i];
+        const auto& r = results[i];
         const double snr = r.error.snr_db();
         std::ostringstream snr_text, agree;
         if (std::isinf(snr)) snr_text << (snr > 0 ? "exact" : "-inf");

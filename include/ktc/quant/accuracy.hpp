@@ -24,10 +24,13 @@ struct error_sums {
 
     void add(std::span<const float> reference, std::span<const float> other) {
         for (std::size_t i = 0; i < reference.size() && i < other.size(); ++i) {
-            const double x = reference[i], d = double(other[i]) - x;
+            const double x = reference[i], y = other[i];
+            // The same NaN or infinity in both runs agrees; NaN against anything else makes the
+            // difference (and the SNR) NaN, where std::max would have dropped it.
+            const double d = x == y || (std::isnan(x) && std::isnan(y)) ? 0 : y - x;
             signal += x * x;
             noise += d * d;
-            max_abs_diff = std::max(max_abs_diff, std::abs(d));
+            if (std::isnan(d) || std::abs(d) > max_abs_diff) max_abs_diff = std::abs(d);  // NaN stays
         }
         elements += std::min(reference.size(), other.size());
     }
