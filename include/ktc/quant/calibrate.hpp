@@ -7,7 +7,9 @@
 // Samples are produced on demand by the caller (`sample(i)`), never all held as activations.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <functional>
 #include <map>
@@ -30,6 +32,17 @@ struct calibration_options {
     unsigned threads = 0;  // 0: every core
     std::function<void(std::size_t done, std::size_t total)> progress;  // called from one thread
 };
+
+// A NaN or an infinity in a calibration sample has no range to learn: the observers skip
+// non-finite values, so the radices would silently ignore it (all the data, for an all-NaN input).
+inline void require_finite_sample(const std::string& input, std::size_t sample, const tensor& x) {
+    const auto v = x.values<float>();
+    const auto bad = std::find_if(v.begin(), v.end(), [](float f) { return !std::isfinite(f); });
+    if (bad == v.end()) return;
+    throw usage_error("calibration input '" + input + "', sample " + std::to_string(sample) + ", element " +
+                      std::to_string(bad - v.begin()) + " is " + (std::isnan(*bad) ? "NaN" : *bad > 0 ? "+inf" : "-inf") +
+                      ": calibration data must be finite");
+}
 
 // `sim` must be the simulator of the graph that will be quantized (its graph() names the values).
 inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample_count,
@@ -60,7 +73,10 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
                 }
                 const sim::tensor_map inputs = sample(i);
                 for (const auto& [name, x] : inputs)
-                    if (x.type() == dtype::float32) ranges[name].observe(x.values<float>());
+                    if (x.type() == dtype::float32) {
+                        require_finite_sample(name, i, x);
+                        ranges[name].observe(x.values<float>());
+                    }
                 sim.run(inputs, observe);
                 ++partial[t].samples;
                 const std::size_t finished = ++done;
