@@ -34,6 +34,13 @@ inline graph::graph with_input_radix(graph::graph g, const std::string& name, in
         tensor moved = *bias;
         for (std::size_t c = 0; c < bias_radix.size(); ++c) {
             const std::int64_t accumulator = radix + weight_radix.at(weight_radix.size() == 1 ? 0 : c);
+            // A higher input radix moves the accumulator up, away from the bias: past the bound
+            // the kernel refuses, so the override is refused here, naming it (not an exit-1 kernel error).
+            if (accumulator - bias_radix[c] > fixed::max_bias_shift)
+                throw usage_error("radix " + std::to_string(radix) + " for input '" + name + "' is too high: node '" +
+                                  g[v].name + "' (" + g[v].op_type + ") would need its bias more than " +
+                                  std::to_string(fixed::max_bias_shift) + " bits below its accumulator radix " +
+                                  std::to_string(accumulator));
             if (bias_radix[c] <= accumulator) continue;
             auto& b = moved.data<std::int32_t>()[c];
             b = static_cast<std::int32_t>(fixed::round_shift(b, static_cast<int>(bias_radix[c] - accumulator)));

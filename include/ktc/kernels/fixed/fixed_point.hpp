@@ -26,6 +26,10 @@ namespace ktc::fixed {
 constexpr std::int64_t min_of(int bits) { return -(std::int64_t{1} << (bits - 1)); }
 constexpr std::int64_t max_of(int bits) { return (std::int64_t{1} << (bits - 1)) - 1; }
 
+// How far below its MAC op's accumulator radix a bias may sit: an int32 bias moved up by at most
+// 30 bits stays below 2^62, and the 64-bit accumulator keeps its headroom.
+inline constexpr int max_bias_shift = 30;
+
 constexpr std::int64_t saturate(std::int64_t x, int bits) {
     const std::int64_t lo = min_of(bits), hi = max_of(bits);
     return x < lo ? lo : (x > hi ? hi : x);

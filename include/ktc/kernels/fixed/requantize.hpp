@@ -123,9 +123,9 @@ inline std::vector<std::int64_t> bias_at_accumulator(const kernel_call& call, st
     std::vector<std::int64_t> out(static_cast<std::size_t>(channels));
     for (std::int64_t c = 0; c < channels; ++c) {
         const int shift = acc_radix[c] - radix[c];
-        if (shift < 0 || shift > 30)
-            throw call.fail("bias radix " + std::to_string(radix[c]) + " of channel " + std::to_string(c) +
-                            " must be within 30 below the accumulator radix " + std::to_string(acc_radix[c]));
+        if (shift < 0 || shift > ktc::fixed::max_bias_shift)
+            throw call.fail("bias radix " + std::to_string(radix[c]) + " of channel " + std::to_string(c) + " must be within " +
+                            std::to_string(ktc::fixed::max_bias_shift) + " below the accumulator radix " + std::to_string(acc_radix[c]));
         out[c] = ktc::fixed::round_shift(values[values.size() == 1 ? 0 : c], -shift);  // a left shift: exact
     }
     return out;
