@@ -36,7 +36,7 @@ inline std::optional<infer_command> parse_infer_args(const args& a) {
     po::options_description options("options");
     infer_command c;
     std::string onnx_path, bie_path, nef_path, layout_name, platform_name;
-    std::uint32_t model_id = 0;
+    std::int64_t model_id = 0;  // signed: an unsigned option would read -1 as 4294967295
     int radix = 0;
     options.add_options()
         ("onnx", po::value(&onnx_path), "ONNX model to run (float simulator)")
@@ -53,12 +53,14 @@ inline std::optional<infer_command> parse_infer_args(const args& a) {
     if (!parse(a, options, vm, infer_usage)) return std::nullopt;
     if (onnx_path.empty() + bie_path.empty() + nef_path.empty() != 2) throw usage_error("give exactly one of --onnx, --bie and --nef");
     if (vm.count("model-id") && nef_path.empty()) throw usage_error("--model-id applies to --nef models only");
+    if (vm.count("model-id") && (model_id <= 0 || model_id > 0xffffffffll))
+        throw usage_error("--model-id " + std::to_string(model_id) + ": must be an integer > 0 (and below 2^32)");
     if (!onnx_path.empty() && (vm.count("radix") || vm.count("platform")))
         throw usage_error("--radix and --platform apply to --bie and --nef models only");
     if (c.out_dir.empty()) throw usage_error("-o: the output folder name is empty");
     auto& m = c.model;
     m.onnx_file = onnx_path, m.bie_file = bie_path, m.nef_file = nef_path;
-    if (vm.count("model-id")) m.model_id = model_id;
+    if (vm.count("model-id")) m.model_id = static_cast<std::uint32_t>(model_id);
     if (vm.count("radix")) m.radix = radix;
     if (vm.count("platform")) m.platform = platform_name;
     m.input_layout = parse_layout(layout_name);
