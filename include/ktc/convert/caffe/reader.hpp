@@ -110,6 +110,8 @@ inline constexpr std::uintmax_t max_caffemodel_bytes = (std::uintmax_t{2} << 30)
 
 inline std::unique_ptr<pb::Message> read_prototxt(const schema& s, const std::filesystem::path& path) {
     const std::string bytes = read_whole_file(path, max_prototxt_bytes, "a Caffe prototxt");
+    // An empty text message parses: without this, an empty file would read as a net with no layers.
+    if (bytes.empty()) throw file_error(path.string(), "empty file, not a Caffe prototxt");
     auto net = s.new_net();
     reader_detail::text_errors errors;
     pb::TextFormat::Parser parser;
