@@ -26,6 +26,12 @@ struct verb {
 // Parses `a` against `options` (plus --help). Returns false when help was printed.
 inline bool parse(const args& a, const po::options_description& options, po::variables_map& vm,
                   const std::string& usage, const po::positional_options_description* positional = nullptr) {
+    // Boost 1.74 loops forever formatting an error about an argument that holds one of its own
+    // message placeholders: refuse those arguments before the parser sees them.
+    for (const auto& arg : a)
+        for (const char* placeholder : {"%canonical_option%", "%original_token%", "%option%", "%prefix%", "%value%"})
+            if (arg.find(placeholder) != std::string::npos)
+                throw usage_error("argument '" + arg + "' contains '" + placeholder + "', which ktc does not accept");
     po::options_description all(options);
     all.add_options()("help,h", "show this help");
     try {

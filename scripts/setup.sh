@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ktc needs to build, test and run its examples, from Debian 12 packages only.
 # Idempotent: packages already present are not reinstalled. Needs root (or sudo).
+# `setup.sh fuzz` also installs clang and libFuzzer for scripts/fuzz.sh.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   python3-opencv python3-h5py python3-flatbuffers
 )
+if [[ ${1:-} == fuzz ]]; then packages+=(clang libfuzzer-14-dev libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -56,7 +56,8 @@ inline tensor stack_samples(const graph::value_info& info, const std::vector<ten
 inline sim::tensor_map join_mapping(const input_mapping& mapping, const std::vector<graph::value_info>& model_inputs) {
     sim::tensor_map joined;
     for (const auto& [name, list] : mapping) {
-        const auto info = std::find_if(model_inputs.begin(), model_inputs.end(), [&](auto& i) { return i.name == name; });
+        // Through a pointer: clang 14 cannot capture a structured binding.
+        const auto info = std::find_if(model_inputs.begin(), model_inputs.end(), [n = &name](auto& i) { return i.name == *n; });
         if (info == model_inputs.end()) throw usage_error("'" + name + "' is not an input of the model");
         joined.emplace(name, stack_samples(*info, list));
     }

@@ -12,6 +12,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "ktc/core/isolated.hpp"
 #include "ktc/core/read_file.hpp"
 #include "ktc/graph/graph.hpp"
 #include "ktc/onnx/normalize.hpp"
@@ -77,6 +78,11 @@ inline graph::attribute attribute_from_proto(const ::onnx::AttributeProto& a,
 inline graph::graph from_model(const ::onnx::ModelProto& model, const std::string& source) {
     graph::graph g;
     const auto& gp = model.graph();
+    for (const auto& [count, what] : {std::pair{gp.node_size(), "nodes"}, {gp.initializer_size(), "initializers"},
+                                      {gp.value_info_size(), "value_infos"}, {gp.input_size() + gp.output_size(), "inputs and outputs"}})
+        if (static_cast<std::size_t>(count) > graph::max_graph_nodes)
+            throw file_error(source, "the graph has " + std::to_string(count) + " " + what + " (limit " +
+                                         std::to_string(graph::max_graph_nodes) + ")");
     g.name = gp.name();
     for (const auto& op : model.opset_import())
         if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = op.version();
@@ -137,16 +143,35 @@ inline graph::graph parse(const std::string& bytes, const std::string& source) {
     if (opset < min_opset)
         throw file_error(source, "opset " + std::to_string(opset) + " is older than ktc supports (" +
                                      std::to_string(min_opset) + "); upgrade the model first");
-    try {
-        ::onnx::checker::check_model(model);
-    } catch (const std::exception& e) {
-        throw file_error(source, "invalid ONNX model: " + detail::first_line(e.what()));
-    }
-    try {
-        ::onnx::shape_inference::InferShapes(model);
-    } catch (const std::exception& e) {
-        throw file_error(source, "shape inference failed: " + detail::first_line(e.what()));
-    }
+    // The onnx library's checker and shape inference crash on some malformed models (they index
+    // past the rank of a tensor, dereference a missing input): they run in a child process and
+    // send back only the value_infos they derived (ktc/core/isolated.hpp). The schema registry
+    // is built here first, once, rather than in every child.
+    (void)::onnx::OpSchemaRegistry::Schema("Conv", max_opset, "");
+    const isolated_result checked = run_isolated([&] {
+        try {
+            ::onnx::checker::check_model(model);
+        } catch (const std::exception& e) {
+            throw std::runtime_error("invalid ONNX model: " + detail::first_line(e.what()));
+        }
+        try {
+            ::onnx::shape_inference::InferShapes(model);
+        } catch (const std::exception& e) {
+            throw std::runtime_error("shape inference failed: " + detail::first_line(e.what()));
+        }
+        ::onnx::GraphProto inferred;
+        *inferred.mutable_value_info() = model.graph().value_info();
+        *inferred.mutable_output() = model.graph().output();
+        return inferred.SerializeAsString();
+    });
+    if (checked.status == isolated_result::status::threw) throw file_error(source, checked.bytes);
+    if (checked.status == isolated_result::status::crashed)
+        throw file_error(source, "the onnx library's checker or shape inference " + checked.why +
+                                     " on this model (a malformed node or tensor)");
+    ::onnx::GraphProto inferred;
+    if (!inferred.ParseFromString(checked.bytes)) throw error(source + ": unreadable shape inference results");
+    model.mutable_graph()->mutable_value_info()->Swap(inferred.mutable_value_info());
+    model.mutable_graph()->mutable_output()->Swap(inferred.mutable_output());
     try {
         return from_model(model, source);
     } catch (const error& e) {

@@ -72,4 +72,39 @@ inline value_format input_format(const graph::node& n, std::size_t slot) {
 // The integer dtype of a width (one definition, with the rounding rules).
 using fixed::integer_type;
 
+// Largest |radix| a quantized graph may carry: real models stay within +-40 (weights near 1e-9
+// would need 37 at 8 bits); bounding it keeps every radix sum and difference far from overflow.
+inline constexpr std::int64_t max_abs_radix = 127;
+
+// Checks the annotations of a quantized graph read from a file (a .bie, the setup of a .nef)
+// before any kernel trusts them: one radix and width per input and output, widths of 8 or 16
+// bits, radices within max_abs_radix. Throws file_error naming `source` and the node.
+inline void check_annotations(const graph::graph& q, const std::string& source) {
+    for (const graph::vertex v : q.nodes()) {
+        const auto& n = q[v];
+        const auto bad = [&](const std::string& what) {
+            return file_error(source, "node '" + n.name + "' (" + n.op_type + "): " + what);
+        };
+        const auto check_formats = [&](const char* radix_attr, const char* bits_attr, std::size_t count) {
+            if (!n.attrs.has(radix_attr) && !n.attrs.has(bits_attr)) return;
+            const auto r = n.attrs.get_ints(radix_attr, {}), b = n.attrs.get_ints(bits_attr, {});
+            if (r.size() != count || b.size() != count)
+                throw bad(std::string(radix_attr) + "/" + bits_attr + " hold " + std::to_string(r.size()) + "/" +
+                          std::to_string(b.size()) + " entries for " + std::to_string(count) + " values");
+            for (std::size_t i = 0; i < count; ++i) {
+                if (r[i] == not_quantized) continue;
+                if (b[i] != 8 && b[i] != 16) throw bad(std::string(bits_attr) + " " + std::to_string(b[i]) + " (8 or 16)");
+                if (r[i] < -max_abs_radix || r[i] > max_abs_radix)
+                    throw bad(std::string(radix_attr) + " " + std::to_string(r[i]) + " out of range");
+            }
+        };
+        check_formats(attr::input_radix, attr::input_bits, n.inputs.size());
+        check_formats(attr::output_radix, attr::output_bits, n.outputs.size());
+        for (const char* per_channel : {attr::weight_radix, attr::bias_radix})
+            for (const auto r : n.attrs.get_ints(per_channel, {}))
+                if (r < -max_abs_radix || r > max_abs_radix)
+                    throw bad(std::string(per_channel) + " " + std::to_string(r) + " out of range");
+    }
+}
+
 }  // namespace ktc::quant

@@ -164,6 +164,7 @@ inline bie_model parse_bie(std::string_view bytes, const std::string& source) {
     } catch (const std::exception& e) {
         throw bad(std::string("graph: ") + e.what());
     }
+    check_annotations(m.graph, source);
     return m;
 }
 

@@ -27,7 +27,8 @@ class nef_simulator {
 public:
     // `source` names the .nef in errors; `input_radix` overrides the input radix (as --radix).
     nef_simulator(const compiler::nef_model& m, const std::string& source, std::optional<int> input_radix = std::nullopt)
-        : input_bytes_(m.input_bytes), output_bytes_(m.output_bytes), working_bytes_(m.working_bytes) {
+        : where_("model " + std::to_string(m.id)), source_(source), input_bytes_(m.input_bytes), output_bytes_(m.output_bytes),
+          working_bytes_(m.working_bytes) {
         const std::string where = source + ": model " + std::to_string(m.id);
         const auto bad = [&](const std::string& what) { return file_error(source, "model " + std::to_string(m.id) + ": " + what); };
         try {
@@ -46,6 +47,7 @@ public:
             }
             graph_ = onnx::from_model(proto, source);
             graph_.topological_order();
+            quant::check_annotations(graph_, source);
             for (const auto& v : setup.plan.at("values")) {
                 value x;
                 x.name = v.at("name").get<std::string>();
@@ -108,6 +110,30 @@ public:
 
     // One sample: float inputs by name (model layout), float (dequantized) outputs.
     tensor_map run(const tensor_map& inputs) const {
+        try {
+            return run_commands(inputs);
+        } catch (const ktc::error&) {
+            throw;
+        } catch (const std::bad_alloc&) {
+            throw;
+        } catch (const std::logic_error& e) {
+            // The constructor checks the plan's structure; what only running shows (a command naming
+            // a value or format the plan lacks) ends in a failed lookup: the file is inconsistent.
+            throw file_error(source_, where_ + ": inconsistent setup or command stream (" + e.what() + ")");
+        }
+    }
+
+    tensor_map run_samples(const tensor_map& user, layout user_layout,
+                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}) const {
+        return sim::run_samples(float_inputs_, [this](const tensor_map& one) { return run(one); }, user, user_layout, progress);
+    }
+
+    // The model inputs as the user gives them (float).
+    const std::vector<graph::value_info>& inputs() const { return float_inputs_; }
+    const graph::graph& graph() const { return graph_; }
+
+private:
+    tensor_map run_commands(const tensor_map& inputs) const {
         machine mc{std::vector<std::byte>(input_bytes_), std::vector<std::byte>(output_bytes_),
                    std::vector<std::byte>(working_bytes_), {}, {}};
         for (const auto& in : graph_.inputs) {
@@ -132,16 +158,6 @@ public:
         return out;
     }
 
-    tensor_map run_samples(const tensor_map& user, layout user_layout,
-                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}) const {
-        return sim::run_samples(float_inputs_, [this](const tensor_map& one) { return run(one); }, user, user_layout, progress);
-    }
-
-    // The model inputs as the user gives them (float).
-    const std::vector<graph::value_info>& inputs() const { return float_inputs_; }
-    const graph::graph& graph() const { return graph_; }
-
-private:
     struct value {
         std::string name;
         compiler::value_desc desc;
@@ -360,6 +376,7 @@ private:
         }
     }
 
+    std::string where_, source_;  // "model ID" and the .nef, for errors
     std::uint64_t input_bytes_, output_bytes_, working_bytes_;
     std::map<std::string, compiler::value_desc> descs_;  // DRAM values and layer intermediates
     graph::graph graph_;

@@ -41,7 +41,7 @@ inline sample_set split_samples(const std::vector<graph::value_info>& model_inpu
         set.count = n, set.stacked = stacked, decided = true;
     }
     for (const auto& [name, t] : user)
-        if (std::none_of(model_inputs.begin(), model_inputs.end(), [&](auto& i) { return i.name == name; }))
+        if (std::none_of(model_inputs.begin(), model_inputs.end(), [n = &name](auto& i) { return i.name == *n; }))
             throw usage_error("'" + name + "' is not an input of the model");
 
     set.samples.resize(static_cast<std::size_t>(set.count));

@@ -1,0 +1,7 @@
+// libFuzzer entry point: ktc::fuzz::npy_reader (fuzz/targets.hpp).
+#include "targets.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    ktc::fuzz::npy_reader({reinterpret_cast<const char*>(data), size});
+    return 0;
+}
