@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Writes the seed corpus of every fuzz target into OUT/<target>/ (default fuzz/corpus): small
-# valid files of each format, made with numpy, the onnx package, the ONNX backend test models
-# (libonnx-testdata) and ktc itself (KTC, default build/drivers/ktc). scripts/fuzz.sh runs it when
-# a target's corpus is missing; the committed corpus (fuzz/corpus) is these seeds plus what the
-# fuzzer found, minimised.
+# Writes the seed corpus of every fuzz target whose folder OUT/<target>/ (default fuzz/corpus) does
+# not exist yet: small valid files of each format, made with numpy, the onnx package, the ONNX
+# backend test models (libonnx-testdata), ktc itself (KTC, default build/drivers/ktc) and, for the
+# converters, the small third-party models of $KTC_CONVERTER_TESTDATA_DIR (default
+# ../shared/testdata/converters; MANIFEST.txt there gives their licenses). scripts/fuzz.sh runs it
+# when a target's corpus is missing; the committed corpus (fuzz/corpus) is these seeds plus what
+# the fuzzer found, minimised.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/fuzz/corpus}
+final=${1:-$root/fuzz/corpus}
 ktc=${KTC:-$root/build/drivers/ktc}
+converters=${KTC_CONVERTER_TESTDATA_DIR:-$root/../shared/testdata/converters}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$out"/{npy,onnx,bie,nef,infer_args}
+out=$work/seeds
+mkdir -p "$out"/{npy,onnx,bie,nef,infer_args,tflite,caffe}
 
 /usr/bin/python3 - "$out" "$work" <<'PY'
 import sys, numpy as np, onnx
@@ -86,4 +90,25 @@ for line in "--onnx m.onnx --input x.npy -o out" "--bie m.bie -i x=a.npy -i y=b.
             "--nef m.nef --model-id 32769 --input in -o out --layout nchw -q" "--help" "--onnx m.onnx -o out --layout sideways"; do
   i=$((i + 1)); printf '%s\n' $line >"$out/infer_args/seed_$i.txt"
 done
-echo "fuzz seeds: $(find "$out" -type f | wc -l) files in $out"
+# The converters: the float and int8 hello_world TFLite models, and MTCNN's first net as one
+# input (a 4-byte little-endian prototxt length, the prototxt, the caffemodel).
+for f in hello_world_float.tflite int8/hello_world_int8.tflite; do
+  [[ -f $converters/tflite/$f ]] && cp "$converters/tflite/$f" "$out/tflite/"
+done
+if [[ -f $converters/caffe/mtcnn_det1.prototxt ]]; then
+  /usr/bin/python3 - "$converters/caffe/mtcnn_det1" "$out/caffe/mtcnn_det1.bin" <<'PY'
+import struct, sys
+text, weights = open(sys.argv[1] + ".prototxt", "rb").read(), open(sys.argv[1] + ".caffemodel", "rb").read()
+open(sys.argv[2], "wb").write(struct.pack("<I", len(text)) + text + weights)
+PY
+fi
+
+chmod -R u+w "$out"  # the third-party files are read-only where they come from
+mkdir -p "$final"
+for t in "$out"/*/; do
+  t=$(basename "$t")
+  if [[ ! -d $final/$t ]]; then
+    cp -r "$out/$t" "$final/$t"
+    echo "fuzz seeds: $t: $(ls "$final/$t" | wc -l) files in $final/$t"
+  fi
+done

@@ -134,6 +134,9 @@ inline tensor parse(std::string_view bytes, const std::string& name) {
     if (bytes.size() - data_start < need)
         throw bad("data truncated: shape " + to_string(shape) + " needs " + std::to_string(need) +
                   " bytes, file has " + std::to_string(bytes.size() - data_start));
+    // numpy writes nothing after the data: extra bytes mean a damaged header length or shape.
+    if (bytes.size() - data_start > need)
+        throw bad(std::to_string(bytes.size() - data_start - need) + " bytes after the data of shape " + to_string(shape));
     tensor t(type, shape);
     if (need) std::memcpy(t.raw(), bytes.data() + data_start, need);
     if (type == dtype::boolean)  // any nonzero byte is true; normalize so bool reads stay defined

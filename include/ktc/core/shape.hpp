@@ -14,15 +14,23 @@ using shape_t = std::vector<std::int64_t>;
 
 // Largest element count a tensor may declare (2^31): a file claiming more is rejected before
 // anything is allocated. 2^31 float32 elements are 8 GiB, more than any model ktc targets needs.
-inline constexpr std::int64_t max_tensor_elements = std::int64_t{1} << 31;
+// A build may lower it (the fuzz targets use 2^24, to stay within the fuzzer's memory limit).
+#ifndef KTC_MAX_TENSOR_ELEMENTS
+#define KTC_MAX_TENSOR_ELEMENTS (std::int64_t{1} << 31)
+#endif
+inline constexpr std::int64_t max_tensor_elements = KTC_MAX_TENSOR_ELEMENTS;
+// Largest rank (numpy's limit is 32 too): a file declaring a million dimensions of 1 is refused.
+inline constexpr std::size_t max_tensor_rank = 32;
 
-// Number of elements; throws if a dimension is negative or the count exceeds the limit.
+// Number of elements; throws if a dimension is negative or the rank or count exceeds its limit.
 inline std::int64_t element_count(const shape_t& shape) {
+    if (shape.size() > max_tensor_rank)
+        throw error("rank " + std::to_string(shape.size()) + " exceeds " + std::to_string(max_tensor_rank));
     std::int64_t n = 1;
     for (auto d : shape) {
         if (d < 0) throw error("negative dimension in shape");
         if (d != 0 && n > max_tensor_elements / d)
-            throw error("tensor has more than 2^31 elements");
+            throw error("tensor has more than " + std::to_string(max_tensor_elements) + " elements");
         n *= d;
     }
     return n;

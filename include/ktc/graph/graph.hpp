@@ -23,6 +23,10 @@
 
 namespace ktc::graph {
 
+// Largest number of nodes (and of initializers, and of declared values) a graph read from a file
+// may have: real CNNs have thousands; a 2 GiB file of tiny nodes would take tens of GB as IR.
+inline constexpr std::size_t max_graph_nodes = std::size_t{1} << 20;
+
 struct node {
     std::string name;
     std::string op_type;

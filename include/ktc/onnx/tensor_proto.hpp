@@ -64,22 +64,26 @@ inline tensor from_proto(const ::onnx::TensorProto& p, const std::string& what) 
     } catch (const error& e) {
         throw error(what + ": shape " + to_string(shape) + ": " + e.what(), exit_code::bad_file);
     }
-    tensor t(type, shape);
-    const std::size_t bytes = t.byte_size();
+    // The data is checked against the shape before the tensor is allocated: a header declaring
+    // 2^31 elements over a few bytes of data must not cost 8 GiB first.
+    const std::size_t bytes = static_cast<std::size_t>(count) * size_of(type);
     if (p.has_raw_data()) {
         if (p.raw_data().size() != bytes)
             throw error(what + ": raw_data holds " + std::to_string(p.raw_data().size()) +
                             " bytes, shape " + to_string(shape) + " needs " + std::to_string(bytes),
                         exit_code::bad_file);
+        tensor t(type, shape);
         if (bytes) std::memcpy(t.raw(), p.raw_data().data(), bytes);
         return t;
     }
     // Typed fields: each ONNX type lives in one of them, widened.
+    tensor t;
     auto fill = [&](const auto& field, const char* field_name) {
         if (field.size() != count)
             throw error(what + ": " + field_name + " holds " + std::to_string(field.size()) +
                             " values, shape " + to_string(shape) + " needs " + std::to_string(count),
                         exit_code::bad_file);
+        t = tensor(type, shape);
         visit_dtype(type, [&](auto tag) {
             using T = decltype(tag);
             T* dst = t.data<T>();

@@ -61,7 +61,8 @@ void check_against_float(const conv_case& c, std::mt19937& rng) {
     const tensor y = run_fixed1(op, qa, {&x, &w, c.bias ? &b : nullptr});
 
     const tensor xf = dequantize(x, r_in);
-    tensor wf = dequantize_per_channel(w, r_w, 0);
+    // A transposed weight's axis 0 is the input channel: its radices are placed below.
+    tensor wf = c.transpose ? dequantize(w, 0) : dequantize_per_channel(w, r_w, 0);
     if (c.transpose) {  // weight [C, M/g, k...]: output channel m = (c / (C/g)) * M/g + j
         const std::int64_t Cg = c.w[0] / c.attrs.get_int("group", 1), Mg = c.w[1];
         const std::int64_t taps = element_count(shape_t(c.w.begin() + 2, c.w.end()));

@@ -116,7 +116,7 @@ inline std::int64_t checked_count(const layer_call& l, const shape_t& s) {
     std::int64_t n = 1;
     for (auto d : s) {
         if (d <= 0) refuse(l, "shape " + to_string(s) + " has a dimension < 1");
-        if (n > max_tensor_elements / d) refuse(l, "shape " + to_string(s) + " has more than 2^31 elements");
+        if (n > max_tensor_elements / d) refuse(l, "shape " + to_string(s) + " has more than " + std::to_string(max_tensor_elements) + " elements");
         n *= d;
     }
     return n;

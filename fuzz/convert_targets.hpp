@@ -1,0 +1,63 @@
+// fuzz/convert_targets.hpp - the converters' fuzz targets (TFLite, Caffe): like fuzz/targets.hpp,
+// shared by the libFuzzer entry points and the corpus replay (tests/convert/test_convert_fuzz_corpus.cpp),
+// apart because they need ktc::convert (FlatBuffers, HDF5). The converters read files, so each
+// input is written to a per-process temporary folder first.
+#pragma once
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
+
+#include "ktc/convert/caffe.hpp"
+#include "ktc/convert/tflite.hpp"
+#include "targets.hpp"
+
+namespace ktc::fuzz {
+
+namespace detail {
+
+inline std::filesystem::path scratch_file(const std::string& name, std::string_view bytes) {
+    static const std::filesystem::path dir = [] {
+        auto d = std::filesystem::temp_directory_path() / ("ktc-fuzz-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(d);
+        return d;
+    }();
+    const auto path = dir / name;
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return path;
+}
+
+inline void run_converted(const graph::graph& g) {
+    read_and_run(inference_options{.onnx = &g, .input_layout = layout::channel_first});
+}
+
+}  // namespace detail
+
+inline void tflite_reader(std::string_view bytes) {
+    try {
+        detail::run_converted(convert::from_tflite(detail::scratch_file("model.tflite", bytes)));
+    } catch (const ktc::error&) {
+    }
+}
+
+// The input is a prototxt and a caffemodel: a 4-byte little-endian length of the prototxt, the
+// prototxt, then the caffemodel (tools/fuzz_seeds.sh writes the seeds so).
+inline void caffe_reader(std::string_view bytes) {
+    if (bytes.size() < 4) return;
+    std::uint32_t text_length = 0;
+    std::memcpy(&text_length, bytes.data(), 4);
+    bytes.remove_prefix(4);
+    if (text_length > bytes.size()) return;
+    try {
+        const auto prototxt = detail::scratch_file("net.prototxt", bytes.substr(0, text_length));
+        const auto caffemodel = detail::scratch_file("net.caffemodel", bytes.substr(text_length));
+        detail::run_converted(convert::from_caffe(prototxt, caffemodel));
+    } catch (const ktc::error&) {
+    }
+}
+
+}  // namespace ktc::fuzz
