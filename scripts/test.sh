@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: install dependencies, build, generate the model zoo, run every test,
-# then check the package: ktc installed to a temporary prefix, examples/embed built against that
-# installed tree alone, and its outputs equal to `ktc flow`'s on the bundled example.
+# then check the package (ktc installed to a temporary prefix, examples/embed built against that
+# installed tree alone, and its outputs equal to `ktc flow`'s on the bundled example), then run
+# the unit tests again built with AddressSanitizer and UndefinedBehaviorSanitizer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -47,3 +48,6 @@ if a.shape != b.shape or np.abs(a - b).max() > 1e-5 * np.abs(a).max():
 PY
   echo "package: KDP$chip: examples/embed (installed ktc) == ktc flow: fixed and hardware bit for bit, float within 1e-5"
 done
+
+echo "== sanitizers: the unit tests built with ASan + UBSan (scripts/sanitize.sh)"
+bash scripts/sanitize.sh
