@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes ktc's readers: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
-# Targets (fuzz/targets.hpp): npy onnx bie nef infer_args (default: all), SECONDS_PER_TARGET
+# Targets (fuzz/targets.hpp, fuzz/convert_targets.hpp): npy onnx bie nef infer_args tflite caffe
+# (default: all), SECONDS_PER_TARGET
 # default 600. Builds fuzz/ with clang + libFuzzer + ASan + UBSan in $KTC_FUZZ_BUILD_DIR
 # (default build-fuzz), runs $KTC_FUZZ_JOBS targets at once (default: the number of cores), each
 # from its committed corpus fuzz/corpus/<target>, then merges what it found back into that corpus,
@@ -14,7 +15,7 @@ cd "$root"
 seconds=${1:-600}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(npy onnx bie nef infer_args)
+((${#targets[@]})) || targets=(npy onnx bie nef infer_args tflite caffe)
 build=${KTC_FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${KTC_FUZZ_JOBS:-$(nproc)}
 

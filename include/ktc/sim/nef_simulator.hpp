@@ -12,6 +12,8 @@
 // and a wrong memory plan or tiling would show as a difference.
 #pragma once
 
+#include <array>
+
 #include <optional>
 #include <vector>
 
@@ -55,12 +57,25 @@ public:
                 const auto r = v.at("region").get<std::string>();
                 x.area = r == "input" ? 0 : r == "output" ? 1 : r == "working" ? 2 : throw std::runtime_error("region '" + r + "'");
                 x.offset = v.at("offset").get<std::uint64_t>();
+                (void)element_count(x.desc.shape);  // the shape's limits, before any size is derived from it
                 const std::uint64_t size = area_size(x.area);
                 if (compiler::bytes_of(x.desc) > size || x.offset > size - compiler::bytes_of(x.desc))
                     throw std::runtime_error("value '" + x.name + "' lies outside its DRAM area");
                 descs_[x.name] = x.desc;
                 values_.push_back(std::move(x));
             }
+            // The planner packs an area's values (reusing space in the working area), so no area
+            // spreads over more bytes than its values hold; the simulator allocates that extent,
+            // not the size the header declares.
+            std::array<std::uint64_t, 3> held{};
+            for (const auto& x : values_) {
+                held[x.area] += compiler::align16(std::max<std::uint64_t>(16, compiler::bytes_of(x.desc)));
+                extent_[x.area] = std::max(extent_[x.area], x.offset + compiler::bytes_of(x.desc));
+            }
+            for (int a = 0; a < 3; ++a)
+                if (extent_[a] > held[a])
+                    throw std::runtime_error("values of DRAM area " + std::to_string(a) + " spread over " + std::to_string(extent_[a]) +
+                                             " bytes, more than the " + std::to_string(held[a]) + " they hold");
             for (const auto& l : setup.plan.at("layers"))
                 for (const auto& x : l.value("local", nlohmann::json::array()))
                     descs_[x.at("name").get<std::string>()] = {dtype_named(x.at("dtype").get<std::string>()),
@@ -134,8 +149,7 @@ public:
 
 private:
     tensor_map run_commands(const tensor_map& inputs) const {
-        machine mc{std::vector<std::byte>(input_bytes_), std::vector<std::byte>(output_bytes_),
-                   std::vector<std::byte>(working_bytes_), {}, {}};
+        machine mc{std::vector<std::byte>(extent_[0]), std::vector<std::byte>(extent_[1]), std::vector<std::byte>(extent_[2]), {}, {}};
         for (const auto& in : graph_.inputs) {
             auto it = inputs.find(in.name);
             if (it == inputs.end()) throw usage_error("missing model input '" + in.name + "'");
@@ -210,6 +224,9 @@ private:
             std::memcpy(t.raw(), at, t.byte_size());
             return t;
         }
+        if (begin < 0 || count < 0 || begin + count > s[2])
+            throw error("nef: rows " + std::to_string(begin) + "+" + std::to_string(count) + " of '" + x.name + "' (" +
+                        std::to_string(s[2]) + " rows)");
         tensor t(x.desc.type, {s[0], s[1], count, s[3]});
         const std::size_t es = size_of(x.desc.type), line = static_cast<std::size_t>(s[3]) * es;
         const std::size_t stride = compiler::align16(line);
@@ -377,7 +394,8 @@ private:
     }
 
     std::string where_, source_;  // "model ID" and the .nef, for errors
-    std::uint64_t input_bytes_, output_bytes_, working_bytes_;
+    std::uint64_t input_bytes_, output_bytes_, working_bytes_;  // the areas as the header declares them
+    std::array<std::uint64_t, 3> extent_{};                     // the bytes their values occupy
     std::map<std::string, compiler::value_desc> descs_;  // DRAM values and layer intermediates
     graph::graph graph_;
     std::vector<value> values_;
