@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ktc/core/read_file.hpp"
 
 namespace ktc::testing {
 
@@ -22,11 +22,8 @@ inline void replay_fuzz_corpus(const std::string& target, void (*run)(std::strin
     std::sort(files.begin(), files.end());
     CHECK_FALSE(files.empty());
     for (const auto& f : files) {
-        std::ifstream in(f, std::ios::binary);
-        std::ostringstream bytes;
-        bytes << in.rdbuf();
         CAPTURE(f.string());
-        CHECK_NOTHROW(run(bytes.str()));
+        CHECK_NOTHROW(run(read_whole_file(f, std::uintmax_t{1} << 20, "a fuzz input")));
     }
 }
 

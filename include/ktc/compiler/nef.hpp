@@ -176,6 +176,10 @@ inline std::string compress(std::string_view raw) {
 }
 
 inline std::string decompress(std::string_view packed, std::uint64_t raw_length) {
+    // One token byte expands to at most 129 zeros: a longer claimed length is a forged header (and
+    // would reserve gigabytes for a few bytes).
+    if (raw_length / 129 > packed.size()) throw std::runtime_error("raw length " + std::to_string(raw_length) +
+                                                                   " is more than the compressed bytes can hold");
     std::string out;
     out.reserve(raw_length);
     std::size_t i = 0;

@@ -104,7 +104,12 @@ private:
     }
 
     // ---- tensors ---------------------------------------------------------------------------------
-    const tensor_info& info(std::int32_t t) const { return m_.tensors.at(static_cast<std::size_t>(t)); }
+    const tensor_info& info(std::int32_t t) const {
+        // -1 is an absent optional input: an operator whose required input is absent is corrupt.
+        if (t < 0 || static_cast<std::size_t>(t) >= m_.tensors.size())
+            throw file_error(m_.path, "an operator refers to tensor " + std::to_string(t) + " of " + std::to_string(m_.tensors.size()));
+        return m_.tensors[static_cast<std::size_t>(t)];
+    }
     std::string tensor_name(std::int32_t t) const {
         const auto& n = info(t).name;
         return n.empty() ? "tensor_" + std::to_string(t) : n;
