@@ -32,7 +32,7 @@ inline std::filesystem::path scratch_file(const std::string& name, std::string_v
 }
 
 inline void run_converted(const graph::graph& g) {
-    read_and_run(inference_options{.onnx = &g, .input_layout = layout::channel_first});
+    read_and_run([&](inference_options& o) { o.onnx = &g; });
 }
 
 }  // namespace detail
