@@ -406,12 +406,12 @@ TEST_CASE("bad-input catalogue: NaN and infinity in .npy inputs, verb by verb") 
         const std::string x = tmp / (f + ".npy");
         REQUIRE(ktc_run("infer --onnx " + model + " --input " + x + " -o " + tmp / (f + "_float") + " -q").code == 0);
         // the samples without the NaN or infinity are untouched by it
-        const auto logits = npy::load(tmp / (f + "_float/logits.npy")).values<float>();
-        const auto clean = npy::load(tmp / "clean_float/logits.npy").values<float>();
+        const auto logits = npy::load(tmp / (f + "_float/logits.npy")).to_vector<float>();
+        const auto clean = npy::load(tmp / "clean_float/logits.npy").to_vector<float>();
         for (std::size_t i = 4 * 10; i < clean.size(); ++i) CHECK(logits[i] == clean[i]);
         REQUIRE(ktc_run("infer --bie " + s.bie + " --input " + x + " -o " + tmp / (f + "_fixed") + " -q").code == 0);
         REQUIRE(ktc_run("infer --nef " + s.nef + " --input " + x + " -o " + tmp / (f + "_hw") + " -q").code == 0);
-        for (const float v : npy::load(tmp / (f + "_fixed/logits.npy")).values<float>()) CHECK(std::isfinite(v));
+        for (const float v : npy::load(tmp / (f + "_fixed/logits.npy")).to_vector<float>()) CHECK(std::isfinite(v));
         const auto same = ktc_run("compare " + tmp / (f + "_fixed") + " " + tmp / (f + "_hw"));
         CHECK(same.code == 0);
         CHECK(same.output.find("exact") != std::string::npos);
