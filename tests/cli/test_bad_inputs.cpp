@@ -14,10 +14,10 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "ktc/core/npy.hpp"
+#include "ktc/core/read_file.hpp"
 #include "support/cli_runner.hpp"
 
 namespace fs = std::filesystem;
@@ -31,10 +31,8 @@ namespace {
 const std::string example = std::string(KTC_SOURCE_DIR) + "/examples/fashion_mnist/";
 const std::string model = example + "fashion_cnn.onnx", inputs = example + "inputs_batch.npy";
 
-std::string read_bytes(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
+// The valid files the rows damage (all small: a 1 GiB limit never bites).
+std::string read_bytes(const fs::path& p) { return read_whole_file(p, std::uintmax_t{1} << 30, "a seed file"); }
 
 // One row: `ktc <args>` exits with one of `codes` and one line holding `says`; `output` (when
 // given) does not exist afterwards.
