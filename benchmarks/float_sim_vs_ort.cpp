@@ -29,7 +29,7 @@ void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tens
     interp.run(inputs, [&](const ktc::graph::node& n, std::span<const ktc::tensor>) {
         const auto now = std::chrono::steady_clock::now();
         std::string key = n.op_type;
-        if (key == "Conv" && n.attrs.has(ktc::kernels::floating::fused_min_attribute)) key += "+act";
+        if (key == "Conv" && n.attrs.has(ktc::kernels::attr::fused_min)) key += "+act";
         if (key.starts_with("Conv")) {  // split convs by kind: their kernels take different paths
             const auto k = n.attrs.get_ints("kernel_shape");
             key += n.attrs.get_int("group", 1) > 1 ? " (grouped)" : k.size() == 2 && k[0] * k[1] == 1 ? " (1x1)" : " (kxk)";

@@ -20,13 +20,19 @@ namespace ktc::fuzz {
 
 namespace detail {
 
+// A folder of this process's own, removed when the process ends (the converters read files).
+struct scratch_dir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() / ("ktc-fuzz-" + std::to_string(::getpid()));
+    scratch_dir() { std::filesystem::create_directories(path); }
+    ~scratch_dir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+};
+
 inline std::filesystem::path scratch_file(const std::string& name, std::string_view bytes) {
-    static const std::filesystem::path dir = [] {
-        auto d = std::filesystem::temp_directory_path() / ("ktc-fuzz-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(d);
-        return d;
-    }();
-    const auto path = dir / name;
+    static const scratch_dir dir;
+    const auto path = dir.path / name;
     std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return path;
 }

@@ -3,14 +3,14 @@
 # not exist yet: small valid files of each format, made with numpy, the onnx package, the ONNX
 # backend test models (libonnx-testdata), ktc itself (KTC, default build/drivers/ktc) and, for the
 # converters, the small third-party models of $KTC_CONVERTER_TESTDATA_DIR (default
-# ../shared/testdata/converters; MANIFEST.txt there gives their licenses). scripts/fuzz.sh runs it
+# tests/data/converters; MANIFEST.txt there gives their licenses). scripts/fuzz.sh runs it
 # when a target's corpus is missing; the committed corpus (fuzz/corpus) is these seeds plus what
 # the fuzzer found, minimised.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 final=${1:-$root/fuzz/corpus}
 ktc=${KTC:-$root/build/drivers/ktc}
-converters=${KTC_CONVERTER_TESTDATA_DIR:-$root/../shared/testdata/converters}
+converters=${KTC_CONVERTER_TESTDATA_DIR:-$root/tests/data/converters}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out=$work/seeds

@@ -126,9 +126,9 @@ TEST_CASE("bad-input catalogue: convert (TFLite, Caffe, Keras files truncated an
         {"convert --from keras " + tmp / "absent.h5 -o " + out, unreadable, "absent.h5", out},
     };
     const char* env = std::getenv("KTC_CONVERTER_TESTDATA");
-    const fs::path dir = env && *env ? fs::path(env) : fs::path(KTC_SOURCE_DIR) / ".." / "shared" / "testdata" / "converters";
+    const fs::path dir = env && *env ? fs::path(env) : fs::path(KTC_SOURCE_DIR) / "tests" / "data" / "converters";
     if (!fs::is_directory(dir)) {
-        MESSAGE("skipped the converter files: no converter testdata at " << dir.string() << " (set KTC_CONVERTER_TESTDATA)");
+        FAIL_CHECK("no converter testdata at " << dir.string() << " (set KTC_CONVERTER_TESTDATA)");
     } else {
         const auto tflite = dir / "tflite/hello_world_float.tflite";
         for (const auto& d : damage(tmp, "model", ".tflite", read_bytes(tflite)))

@@ -1,5 +1,5 @@
 // tests/convert/testdata.hpp - what the converter tests share: where the third-party files are
-// ($KTC_CONVERTER_TESTDATA or ../shared/testdata/converters; empty with a message when absent),
+// ($KTC_CONVERTER_TESTDATA or the repository's tests/data/converters; a missing folder fails),
 // whether a missing oracle is a failure, and how outputs are compared with an oracle's.
 #pragma once
 
@@ -19,7 +19,7 @@ inline std::filesystem::path converter_testdata() {
     const char* env = std::getenv("KTC_CONVERTER_TESTDATA");
     std::filesystem::path dir = env && *env ? env : KTC_DEFAULT_CONVERTER_TESTDATA_DIR;
     if (std::filesystem::is_directory(dir)) return dir;
-    MESSAGE("skipped: no converter testdata at " << dir.string() << " (set KTC_CONVERTER_TESTDATA)");
+    FAIL_CHECK("no converter testdata at " << dir.string() << " (tests/data/converters, or set KTC_CONVERTER_TESTDATA)");
     return {};
 }
 

@@ -1,7 +1,5 @@
 // tests/workflow/test_api.cpp - the seed-shaped C++ API (ktc/api.hpp): the workflow on a small
 // model end to end in memory, and every misuse answered with its typed error, never an exit.
-// (In tests/workflow/, which sorts last: the unit tests build as unity batches of 23 files, and a
-// file sorted into the middle would move others into batches where they no longer compile.)
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,8 +10,6 @@
 #include "ktc/onnx/export.hpp"
 #include "ktc/quant/accuracy.hpp"
 
-// Inside namespace ktc rather than `using namespace ktc`: the unit tests build as unity batches,
-// where a using-directive would reach the files after this one.
 namespace ktc {
 
 namespace {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ktc/eval/support.hpp"
+#include "ktc/graph/ops.hpp"
 #include "ktc/kernels/fixed/registry.hpp"
 #include "ktc/quant/annotations.hpp"
 #include "ktc/quant/quantize.hpp"
@@ -66,24 +67,8 @@ struct lowered_model {
 
 namespace lower_detail {
 
-inline bool is_mac(const std::string& op) { return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul"; }
 inline bool is_pool(const std::string& op) { return op == "MaxPool" || op == "AveragePool"; }
 
-// Ops that may follow a MAC op in its layer's output stage.
-inline bool is_output_stage(const std::string& op) {
-    static const std::set<std::string> ops = {"BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Clip",
-                                              "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Add", "Mul",
-                                              "Sub", "MaxPool", "AveragePool"};
-    return ops.count(op) != 0;
-}
-
-inline bool is_move(const std::string& op) {
-    static const std::set<std::string> ops = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat",
-                                              "Split", "Slice", "Gather", "Pad", "Identity", "Dropout", "Constant",
-                                              "Resize", "DepthToSpace", "SpaceToDepth", "Tile", "Expand", "Shape",
-                                              "Cast"};
-    return ops.count(op) != 0;
-}
 
 // Shapes and types of every value: one run of the fixed-point interpreter on zeros.
 inline std::map<std::string, value_desc> value_shapes(const graph::graph& g) {
@@ -148,7 +133,7 @@ lowered_model lower(const graph::graph& g) {
         l.nodes.push_back(n.name);
         if (s.where == eval::placement::cpu && !s.folded) {
             l.kind = layer_kind::cpu;
-        } else if (is_mac(n.op_type)) {
+        } else if (ops::is_mac(n.op_type)) {
             l.kind = layer_kind::mac;
             bool pooled = false;
             graph::vertex at = s.v;
@@ -161,7 +146,7 @@ lowered_model lower(const graph::graph& g) {
                 const graph::vertex next = readers[0].first;
                 const auto& nn = g[next];
                 if (taken.count(next) || where.at(next)->where != eval::placement::npu || where.at(next)->folded) break;
-                if (!is_output_stage(nn.op_type) || nn.outputs.size() != 1) break;
+                if (!ops::is_output_stage(nn.op_type) || nn.outputs.size() != 1) break;
                 if (is_pool(nn.op_type) && (pooled || !pool_in_mac_layer<P>)) break;
                 bool others_ready = true;
                 for (std::size_t i = 0; i < nn.inputs.size(); ++i)
@@ -172,7 +157,7 @@ lowered_model lower(const graph::graph& g) {
                 l.nodes.push_back(nn.name);
                 at = next;
             }
-        } else if (is_move(n.op_type) || s.folded) {
+        } else if (ops::moves_data_only(n.op_type) || s.folded) {
             l.kind = layer_kind::move;
         } else if (is_pool(n.op_type) || n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool") {
             l.kind = layer_kind::pool;

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "ktc/compiler/lower.hpp"
+#include "ktc/graph/ops.hpp"
 #include "ktc/platform/traits.hpp"
 
 namespace ktc::compiler {
@@ -61,10 +62,7 @@ inline bool varies_along_rows(const shape_t& s, const shape_t& out) {
 }
 
 inline bool is_row_elementwise(const graph::node& n) {
-    static const std::set<std::string> ops = {"BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid",
-                                              "Tanh", "HardSigmoid", "HardSwish", "Add", "Sub", "Mul",
-                                              "Identity", "Dropout"};
-    return ops.count(n.op_type) || n.attrs.has(quant::attr::lookup_table);
+    return ops::is_row_tiled(n.op_type) || n.attrs.has(quant::attr::lookup_table);
 }
 
 }  // namespace tiling_detail

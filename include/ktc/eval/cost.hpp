@@ -34,6 +34,7 @@
 #include "ktc/eval/estimate.hpp"
 #include "ktc/eval/support.hpp"
 #include "ktc/graph/graph.hpp"
+#include "ktc/graph/ops.hpp"
 #include "ktc/platform/platform.hpp"
 
 namespace ktc::eval {
@@ -86,24 +87,11 @@ hardware hardware_of() {
 
 namespace cost_detail {
 
-inline bool is_mac_op(const std::string& op) {
-    return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
-}
-
-// Nodes the NPU runs in a MAC layer's output stage, after the accumulation.
-inline bool is_output_stage_op(const std::string& op) {
-    static const std::set<std::string> ops = {
-        "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh",
-        "HardSigmoid", "HardSwish", "Add", "Mul", "Sub", "MaxPool", "AveragePool"};
-    return ops.count(op) != 0;
-}
-
 // Nodes that only re-label or place data: free on the NPU (a Concat on channels is each
 // producer writing into its slice of the output).
 inline bool is_layout_op(const std::string& op) {
-    static const std::set<std::string> ops = {"Concat", "Flatten", "Reshape", "Squeeze",
-                                              "Unsqueeze"};
-    return ops.count(op) != 0;
+    static const std::set<std::string> relabel = {"Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze"};
+    return relabel.count(op) != 0;
 }
 
 inline std::optional<shape_t> shape_of(const graph::graph& g, const std::string& value) {
@@ -215,7 +203,7 @@ inline std::vector<graph::vertex> output_stage(const graph::graph& g, graph::ver
         const auto it = where.find(next);
         if (it == where.end() || it->second->where != placement::npu || taken.count(next)) break;
         const std::string& op = g[next].op_type;
-        if (!is_output_stage_op(op)) break;
+        if (!ops::is_output_stage(op)) break;
         const bool pool = op == "MaxPool" || op == "AveragePool";
         if (pool && pooled) break;
         // Elementwise binaries: the other operand must be ready (produced outside this chain).
@@ -313,7 +301,7 @@ inline performance_estimate estimate_performance(const graph::graph& g, const su
             }
 
             std::string last_out = n.outputs.at(0);
-            if (is_mac_op(n.op_type)) {
+            if (ops::is_mac(n.op_type)) {
                 const mac_work w = mac_op_work(g, n, hw);
                 l.macs = static_cast<std::int64_t>(std::llround(w.macs));
                 l.weight_bytes = w.weights * bytes + w.bias * 4;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ktc/graph/graph.hpp"
+#include "ktc/kernels/attributes.hpp"
 #include "ktc/kernels/fixed/fixed_point.hpp"
 
 namespace ktc::quant {
@@ -36,8 +37,8 @@ inline constexpr const char* bias_radix = "ktc.bias_radix";
 inline constexpr const char* lookup_table = "ktc.lookup_table";
 // float: the bounds of an activation fused into a Conv/Gemm (set by the float simulator's
 // fusion, kept in the quantized graph; the kernel quantizes them at the output radix).
-inline constexpr const char* fused_min = "ktc.fused_min";
-inline constexpr const char* fused_max = "ktc.fused_max";
+inline constexpr const char* fused_min = kernels::attr::fused_min;
+inline constexpr const char* fused_max = kernels::attr::fused_max;
 }  // namespace attr
 
 // The input_radix of an input that is not a fixed-point activation.

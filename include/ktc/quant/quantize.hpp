@@ -19,6 +19,7 @@
 #include <string>
 
 #include "ktc/graph/constants.hpp"
+#include "ktc/graph/ops.hpp"
 #include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/kernels/float/registry.hpp"
 #include "ktc/platform/platform.hpp"
@@ -37,29 +38,6 @@ struct quantize_options {
 };
 
 namespace detail {
-
-// Ops that only move or select data: their output keeps the input's radix and width.
-inline bool keeps_input_format(const std::string& op) {
-    static const std::set<std::string> movers = {
-        "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Gather", "Split",
-        "Pad", "Identity", "MaxPool", "GlobalMaxPool", "DepthToSpace", "SpaceToDepth", "Tile",
-        "Expand", "Dropout"};
-    return movers.count(op) != 0;
-}
-
-// Unary element-wise ops computed through a lookup table over every input code.
-inline bool uses_lookup_table(const std::string& op) {
-    static const std::set<std::string> unary = {
-        "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
-        "Elu", "Selu", "Softplus", "Exp", "Log", "Sqrt", "Abs", "Neg", "Erf", "Reciprocal"};
-    return unary.count(op) != 0;
-}
-
-// Ops whose every input is an activation: constant operands are quantized like activations.
-inline bool all_inputs_are_activations(const std::string& op) {
-    static const std::set<std::string> binary = {"Add", "Sub", "Mul", "Concat", "Max", "Min", "Sum"};
-    return binary.count(op) != 0;
-}
 
 inline bool is_resize_nearest(const graph::node& n) {
     return n.op_type == "Resize" && n.attrs.get_string("mode", "nearest") == "nearest";
@@ -93,10 +71,6 @@ inline weight_layout layout_of_weight(const graph::node& n, const tensor& w) {
     // Gemm B [K, N], MatMul B [..., K, N]: the last axis is the output channel
     const std::int64_t N = s.back();
     return {N, [N](std::int64_t i) { return i % N; }};
-}
-
-inline bool is_mac_op(const std::string& op) {
-    return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
 }
 
 }  // namespace detail
@@ -147,7 +121,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         }
 
         // ---- constants the integer datapath reads --------------------------------------------
-        if (is_mac_op(n.op_type) && n.has_input(1) && !format.count(n.input(1))) {
+        if (ops::is_mac(n.op_type) && n.has_input(1) && !format.count(n.input(1))) {
             const auto w = graph::constant_value(g, n.input(1));
             if (w && w->type() == dtype::float32) {
                 const weight_layout layout = layout_of_weight(n, *w);
@@ -187,7 +161,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                     }
                 }
             }
-        } else if (all_inputs_are_activations(n.op_type) || (n.op_type == "Pad" && n.has_input(2))) {
+        } else if (ops::all_inputs_are_activations(n.op_type) || (n.op_type == "Pad" && n.has_input(2))) {
             // Constant operands of Add/Mul/Concat/..., and a Pad's fill value, become integers.
             for (std::size_t i = n.op_type == "Pad" ? 2 : 0; i < n.inputs.size(); ++i) {
                 if (n.inputs[i].empty() || format.count(n.inputs[i])) continue;
@@ -210,7 +184,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
             const std::string& out = n.outputs[k];
             if (out.empty() || !is_float_value(out)) continue;
             value_format f{0, out_bits};
-            if ((keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != not_quantized)
+            if ((ops::keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != not_quantized)
                 f = {static_cast<int>(in_radix[0]), static_cast<int>(in_bits[0])};
             else
                 f.radix = fixed::radix_for(range_of(out, out_bits), out_bits);
@@ -220,7 +194,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         }
 
         // ---- the lookup table of a unary op -----------------------------------------------
-        if (uses_lookup_table(n.op_type) && in_radix.size() && in_radix[0] != not_quantized && out_radix[0] != not_quantized) {
+        if (ops::uses_lookup_table(n.op_type) && in_radix.size() && in_radix[0] != not_quantized && out_radix[0] != not_quantized) {
             bool tabulable = true;
             std::vector<tensor> extra;  // the op's constant inputs (Clip bounds, PRelu slope)
             for (std::size_t i = 1; i < n.inputs.size(); ++i) {

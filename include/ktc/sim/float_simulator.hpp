@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "ktc/graph/constants.hpp"
+#include "ktc/kernels/attributes.hpp"
 #include "ktc/kernels/float/registry.hpp"
 #include "ktc/sim/samples.hpp"
 
@@ -51,8 +52,8 @@ inline graph::graph fuse_conv_activations(graph::graph g) {
         const auto bounds = detail::clamp_bounds(g, g[act]);
         if (!bounds) continue;
         const std::string act_out = g[act].outputs.at(0);
-        g[v].attrs.set(kernels::floating::fused_min_attribute, bounds->first);
-        g[v].attrs.set(kernels::floating::fused_max_attribute, bounds->second);
+        g[v].attrs.set(kernels::attr::fused_min, bounds->first);
+        g[v].attrs.set(kernels::attr::fused_max, bounds->second);
         g.remove_node(act);
         g.set_output(v, 0, act_out);
     }

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/kernels/fixed/registry.hpp"
+#include "ktc/quant/annotations.hpp"
 #include "support/kernel_runner.hpp"
 
 namespace ktc::testing {

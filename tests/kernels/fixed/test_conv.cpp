@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "ktc/kernels/fixed/conv.hpp"
 #include "kernels/fixed/fixed_support.hpp"
 
 using namespace ktc;

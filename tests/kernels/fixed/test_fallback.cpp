@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "ktc/kernels/fixed/fallback.hpp"
 #include "kernels/fixed/fixed_support.hpp"
 #include "ktc/sim/interpreter.hpp"
 

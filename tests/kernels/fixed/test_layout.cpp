@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "ktc/kernels/fixed/layout.hpp"
 #include "kernels/fixed/fixed_support.hpp"
 
 using namespace ktc;

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "ktc/graph/ops.hpp"
 #include "ktc/kernels/fixed/requantize.hpp"
 #include "ktc/kernels/float/elementwise.hpp"
 #include "ktc/kernels/float/layout.hpp"
@@ -126,11 +127,8 @@ inline void lookup(const kernel_call& call) {
 
 // The unary ops the quantizer tabulates (docs/numerics.md, "Unary element-wise ops").
 inline const std::vector<std::string>& lookup_ops() {
-    static const std::vector<std::string> ops{"Relu",  "LeakyRelu", "PRelu", "Clip",       "Sigmoid",
-                                              "Tanh",  "HardSigmoid", "HardSwish", "Elu", "Selu",
-                                              "Softplus", "Exp", "Log", "Sqrt",  "Abs", "Neg",
-                                              "Erf",   "Reciprocal"};
-    return ops;
+    static const std::vector<std::string> names = ops::with(ops::lookup_unary);
+    return names;
 }
 
 inline void add_elementwise_kernels(kernel_table& t) {

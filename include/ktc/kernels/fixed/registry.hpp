@@ -10,16 +10,10 @@
 // float simulator runs the float graph with kernels::floating::kernels().
 #pragma once
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
-#include "ktc/kernels/fixed/conv.hpp"
-#include "ktc/kernels/fixed/elementwise.hpp"
-#include "ktc/kernels/fixed/fallback.hpp"
-#include "ktc/kernels/fixed/layout.hpp"
-#include "ktc/kernels/fixed/linear.hpp"
-#include "ktc/kernels/fixed/pool.hpp"
+#include "ktc/core/config.hpp"
 #include "ktc/kernels/kernel.hpp"
 
 namespace ktc::kernels::fixed {
@@ -27,58 +21,15 @@ namespace ktc::kernels::fixed {
 // The ops computed on integers only (never through float): everything the NPU may run. Resize
 // is integer in mode "nearest" only, and MaxPool without its Indices output only; the other forms
 // of both run as CPU nodes.
-inline const std::vector<std::string>& integer_ops() {
-    static const std::vector<std::string> ops = [] {
-        std::vector<std::string> v{"Conv", "ConvTranspose", "Gemm", "MatMul",                    // MAC
-                                   "Add", "Sub", "Mul", "Concat",                                // element-wise
-                                   "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool",
-                                   "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",  // data movement
-                                   "Slice", "Gather", "Split", "Pad", "Identity", "Dropout", "Resize",
-                                   "DepthToSpace", "SpaceToDepth", "Tile", "Expand", "Shape"};
-        const auto& tables = lookup_ops();
-        v.insert(v.end(), tables.begin(), tables.end());
-        std::sort(v.begin(), v.end());
-        return v;
-    }();
-    return ops;
-}
+KTC_DECL const std::vector<std::string>& integer_ops();
+KTC_DECL bool is_integer_op(const std::string& op);
 
-inline bool is_integer_op(const std::string& op) {
-    return std::binary_search(integer_ops().begin(), integer_ops().end(), op);
-}
-
-namespace registry_detail {
-
-// Add, Sub, Mul, Concat and the unary ops also do integer shape arithmetic (Shape -> Gather ->
-// Mul -> Concat -> Reshape in exported graphs): a node with no quantized input and no fixed-point
-// output format is not an activation node, and runs its float kernel on the values as they are.
-template <kernel_fn Integer>
-void unless_plain(const kernel_call& call) {
-    bool activation = detail::has_output_format(call, 0);
-    for (std::size_t i = 0; i < call.input_count() && !activation; ++i) activation = detail::is_quantized_input(call, i);
-    if (!activation && !call.attrs().has(quant::attr::lookup_table)) return run_in_float(call);
-    Integer(call);
-}
-
-}  // namespace registry_detail
-
-inline const kernel_table& kernels() {
-    static const kernel_table table = [] {
-        kernel_table t;
-        add_fallback_kernels(t);  // first: the integer kernels below replace it for their ops
-        add_conv_kernels(t);
-        add_linear_kernels(t);
-        add_elementwise_kernels(t);
-        add_pool_kernels(t);
-        add_layout_kernels(t);
-        t["Add"] = &registry_detail::unless_plain<&add>;
-        t["Sub"] = &registry_detail::unless_plain<&sub>;
-        t["Mul"] = &registry_detail::unless_plain<&mul>;
-        t["Concat"] = &registry_detail::unless_plain<&concat>;
-        for (const auto& op : lookup_ops()) t[op] = &registry_detail::unless_plain<&lookup>;
-        return t;
-    }();
-    return table;
-}
+// The table takes the address of every fixed-point kernel: defined in registry.ipp, compiled
+// where core/config.hpp says.
+KTC_DECL const kernel_table& kernels();
 
 }  // namespace ktc::kernels::fixed
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/fixed/registry.ipp"
+#endif

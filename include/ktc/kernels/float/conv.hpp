@@ -11,15 +11,11 @@
 #include <limits>
 #include <vector>
 
+#include "ktc/kernels/attributes.hpp"
 #include "ktc/kernels/kernel.hpp"
 #include "ktc/kernels/window.hpp"
 
 namespace ktc::kernels::floating {
-
-// Internal Conv attributes (never exported): a clamp fused into the conv's epilogue by the float
-// simulator, which makes Conv + Relu / Clip one pass over memory with identical results.
-inline constexpr const char* fused_min_attribute = "ktc.fused_min";
-inline constexpr const char* fused_max_attribute = "ktc.fused_max";
 
 namespace detail {
 
@@ -272,8 +268,8 @@ inline void conv(const kernel_call& call) {
     tensor y(dtype::float32, out_shape);
     const bool depthwise = Cg == 1 && Mg == 1;
     const bool pointwise = detail::is_pointwise(w);
-    const detail::epilogue post{bias, call.attrs().get_float(fused_min_attribute, -std::numeric_limits<float>::infinity()),
-                                call.attrs().get_float(fused_max_attribute, std::numeric_limits<float>::infinity())};
+    const detail::epilogue post{bias, call.attrs().get_float(attr::fused_min, -std::numeric_limits<float>::infinity()),
+                                call.attrs().get_float(attr::fused_max, std::numeric_limits<float>::infinity())};
     // The product runs over bands of output columns sized so a band's operands stay near L2
     // while the product reads them and the epilogue finds the band's results in cache: a 1x1
     // band's input and output together take ~1 MiB; a 2-D conv's band is whole output rows whose

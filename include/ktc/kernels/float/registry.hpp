@@ -1,34 +1,18 @@
 // ktc/kernels/float/registry.hpp - the float kernel set: every op the float simulator runs.
 //
-// Each family header defines `add_<family>_kernels(kernel_table&)`; this is the one list of them.
+// Declared here, defined in registry.ipp: the table takes the address of every float kernel, so
+// whoever defines it compiles them all (core/config.hpp says where that happens).
 #pragma once
 
-#include "ktc/kernels/float/conv.hpp"
-#include "ktc/kernels/float/elementwise.hpp"
-#include "ktc/kernels/float/layout.hpp"
-#include "ktc/kernels/float/linear.hpp"
-#include "ktc/kernels/float/normalization.hpp"
-#include "ktc/kernels/float/pool.hpp"
-#include "ktc/kernels/float/reduce.hpp"
-#include "ktc/kernels/float/resize.hpp"
+#include "ktc/core/config.hpp"
 #include "ktc/kernels/kernel.hpp"
 
 namespace ktc::kernels::floating {
 
-inline const kernel_table& kernels() {
-    static const kernel_table table = [] {
-        kernel_table t;
-        add_conv_kernels(t);
-        add_elementwise_kernels(t);
-        add_layout_kernels(t);
-        add_linear_kernels(t);
-        add_normalization_kernels(t);
-        add_pool_kernels(t);
-        add_reduce_kernels(t);
-        add_resize_kernels(t);
-        return t;
-    }();
-    return table;
-}
+KTC_DECL const kernel_table& kernels();
 
 }  // namespace ktc::kernels::floating
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/float/registry.ipp"
+#endif
