@@ -179,6 +179,22 @@ TEST_CASE("figures for people: 3 significant digits, no exponent, no trailing ze
     CHECK(has(eval::html_report(e), "<td class=\"n\">50000</td>"));  // estimate FPS: 1000 / 0.02 ms
 }
 
+TEST_CASE("the reports sum the time by what bounds each layer: why the model is slow") {
+    const auto e = sample_evaluation();
+    CHECK(has(eval::text_report(e), "\ntime by bound: compute 0.005 ms (25%), cpu 0.015 ms (75%)\n"));
+    const auto j = eval::json_report(e);
+    const auto& by = j.at("time_by_bound");
+    CHECK(by.at("compute").get<double>() == doctest::Approx(0.005));
+    CHECK(by.at("weights").get<double>() == 0);
+    CHECK(by.at("fmap_in").get<double>() == 0);
+    CHECK(by.at("fmap_out").get<double>() == 0);
+    CHECK(by.at("cpu").get<double>() == doctest::Approx(0.015));
+    const std::string h = eval::html_report(e);
+    CHECK(has(h, "id=\"ktc-bounds\""));
+    CHECK(has(h, "compute-bound 0.005 ms (25%)"));
+}
+
+
 TEST_CASE("the JSON report survives names that are not UTF-8") {
     auto e = sample_evaluation();
     e.performance->layers[1].name = "bad\xff\xfe";
@@ -255,6 +271,7 @@ TEST_CASE("a model that cannot run: every unsupported node listed with its rule,
     CHECK(j.at("fps").is_null());
     CHECK(j.at("total_time_ms").is_null());
     CHECK(j.at("cpu_time_ms").is_null());
+    CHECK(j.at("time_by_bound").is_null());
     CHECK(j.at("layers").empty());
     REQUIRE(j.at("unsupported").size() == 2);
     for (const auto& u : j.at("unsupported")) {  // topological order; the two are independent

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -174,6 +175,19 @@ inline std::vector<summary_line> summary(const performance_estimate& p) {
     };
 }
 
+// Each layer's whole time counted under what bounds it (a CPU layer under cpu), in bound order:
+// why the model is as slow as it is.
+inline std::vector<std::pair<bound, double>> time_by_bound(const performance_estimate& p,
+                                                           const std::map<std::string, const node_support*>& nodes) {
+    std::vector<std::pair<bound, double>> out;
+    for (bound b : {bound::compute, bound::weights, bound::fmap_in, bound::fmap_out, bound::cpu}) out.push_back({b, 0.0});
+    for (const auto& l : p.layers) {
+        const bound b = placement_of(l, nodes) == placement::cpu ? bound::cpu : l.limited_by;
+        out[static_cast<std::size_t>(b)].second += l.time_ms;
+    }
+    return out;
+}
+
 }  // namespace report_detail
 
 // The exit-3 message: the first line says how many nodes the chip cannot run, then one line per
@@ -229,6 +243,13 @@ inline std::string text_report(const evaluation& e) {
         out += "CPU operator time (included above) = " + people(p.cpu_ms()) + " ms; NPU alone = " +
                people(p.npu_only_ms()) + " ms\n";
 
+    std::string by = "time by bound:";
+    for (const auto& [b, ms] : time_by_bound(p, nodes))
+        if (ms > 0)
+            by += std::string(by.back() == ':' ? " " : ", ") + name_of(b) + " " + people(ms) + " ms (" +
+                  people(p.total_ms() > 0 ? 100.0 * ms / p.total_ms() : 0) + "%)";
+    out += by + "\n";
+
     const auto cpu = cpu_nodes(e.support);
     if (!cpu.empty()) out += "\n";
     for (const auto* n : cpu)
@@ -271,6 +292,9 @@ inline nlohmann::ordered_json json_report(const evaluation& e) {
         j["cpu_time_ms"] = p.cpu_ms();
         j["dram_bytes"] = p.dram_bytes;
         j["total_macs"] = p.total_macs();
+        json by = json::object();
+        for (const auto& [b, ms] : time_by_bound(p, nodes)) by[name_of(b)] = ms;
+        j["time_by_bound"] = std::move(by);
         for (const auto& l : p.layers) {
             layers.push_back({{"name", l.name},
                               {"op", l.op},
@@ -293,7 +317,8 @@ inline nlohmann::ordered_json json_report(const evaluation& e) {
         }
     } else {
         for (const char* k : {"fps", "total_time_ms", "theoretical_conv_time_ms", "mac_efficiency", "mac_idle_ms",
-                              "mac_running_ms", "avg_dram_gbps", "cpu_time_ms", "dram_bytes", "total_macs"})
+                              "mac_running_ms", "avg_dram_gbps", "cpu_time_ms", "dram_bytes", "total_macs",
+                              "time_by_bound"})
             j[k] = nullptr;
     }
     j["layers"] = std::move(layers);
@@ -433,7 +458,13 @@ inline std::string html_report(const evaluation& e) {
         for (const auto& s : summary(p))
             h += "<tr><th>" + std::string(s.label) + (*s.unit ? std::string(" (") + s.unit + ")" : "") +
                  "</th><td class=\"n\">" + people(s.value) + "</td></tr>\n";
-        h += "</table>\n<h2>Where the time goes</h2>\n" + time_chart(p, nodes);
+        h += "</table>\n<h2>Where the time goes</h2>\n<p id=\"ktc-bounds\">time by bound:";
+        for (const auto& [b, ms] : time_by_bound(p, nodes))
+            if (ms > 0)
+                h += std::string(" <span class=\"bound-") + name_of(b) + "\" style=\"color:" + colour_of(b) +
+                     "\">&#9632; " + legend_of(b) + " " + people(ms) + " ms (" +
+                     people(p.total_ms() > 0 ? 100.0 * ms / p.total_ms() : 0) + "%)</span>";
+        h += "</p>\n" + time_chart(p, nodes);
 
         h += "<h2>Layers</h2>\n<table id=\"ktc-layers\">\n<tr><th>#</th><th>layer</th><th>op</th><th>MACs</th>"
              "<th>time ms</th><th>share</th><th>bound</th><th>placement</th><th>DRAM bytes</th><th>tiles</th></tr>\n";
