@@ -1,21 +1,28 @@
 // tools/fit_cost_model.cpp - fit the cost model's hardware parameters (eval/cost.hpp) to the
-// published rows of the seed's performance tables (tests/models/calibration_data.hpp).
+// published rows of the seed's performance tables (tests/models/calibration_data.hpp), and say how
+// well the fit predicts rows it did not see (leave-one-out cross-validation).
 //
 //   g++ -std=c++20 -O2 -Iinclude -Itests -I/usr/include/eigen3 -DONNX_ML=1 -DONNX_NAMESPACE=onnx \
 //       tools/fit_cost_model.cpp -o /tmp/fit_cost_model -lonnx -lonnx_proto -lprotobuf -lpthread
-//   /tmp/fit_cost_model [CALIBRATION_DIR] [--fit 520|720] [--rounds N]
+//   /tmp/fit_cost_model [CALIBRATION_DIR] [--fit 520|720] [--free NAME,NAME...] [--rounds N]
+//                       [--set NAME=VALUE]... [--dump FILE]
 //
 // Loads every model of the calibration zoo (tools/calibration_zoo.py), runs onnx2onnx_flow and
-// the support check, then prints the table with the parameters of platform_traits<P>. With --fit
-// it searches the parameters of one chip: the array geometry over small powers of two, the
-// continuous ones (efficiency, SRAM, DRAM rate, per-layer setup) by coordinate descent on a log
-// grid, minimising max |log(estimated / published)| + median |log(...)| over that chip's rows
-// with numbers. Clock, MACs per cycle and the CPU rates stay as platform_traits has them (the
-// published or implied ones). The result is printed as traits members to paste.
+// the support check, then, per chip, prints every row with its in-sample error (the parameters of
+// platform_traits<P>) and its leave-one-out error (the free parameters refitted without that
+// row, from platform_traits' values; tests/models/cost_fit.hpp has the fit), and the median and
+// max of both. With --fit it first fits that chip's free parameters (default: mac_efficiency,
+// dram_bytes_per_second, layer_overhead_us; --free names others: sram_bytes, mac_*_lanes,
+// mac_pointwise_taps) from platform_traits (or --set values) and prints them as traits members to
+// paste. --dump writes one line per layer and chip with the shapes the cost model reads (for
+// trying model variants outside C++).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -26,6 +33,7 @@
 #include "ktc/onnx/import.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "models/calibration_data.hpp"
+#include "models/cost_fit.hpp"
 
 namespace fs = std::filesystem;
 using namespace ktc;
@@ -35,24 +43,20 @@ struct loaded {
     eval::support_report s520, s720;
 };
 
-static double score(const std::vector<double>& log_errors) {
-    if (log_errors.empty()) return 0;
-    std::vector<double> a;
-    for (double e : log_errors) a.push_back(std::abs(e));
-    std::sort(a.begin(), a.end());
-    return a.back() + a[a.size() / 2];
-}
-
 int main(int argc, char** argv) {
     fs::path dir = fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".cache/ktc/calibration";
     std::string fit;
     int rounds = 4;
+    std::string free_list;
+    std::string dump;  // FILE: one line per layer and chip with the shapes the cost model reads
     std::vector<std::string> sets;  // NAME=VALUE: a starting point other than platform_traits
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--fit" && i + 1 < argc) fit = argv[++i];
         else if (a == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
         else if (a == "--set" && i + 1 < argc) sets.push_back(argv[++i]);
+        else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
+        else if (a == "--free" && i + 1 < argc) free_list = argv[++i];
         else dir = a;
     }
     std::map<std::string, loaded> models;
@@ -68,93 +72,130 @@ int main(int argc, char** argv) {
     eval::hardware hw520 = eval::hardware_of<platform::kdp520>();
     eval::hardware hw720 = eval::hardware_of<platform::kdp720>();
 
-    const auto errors = [&](const eval::hardware& hw, bool print) {
-        std::vector<double> out;
-        for (const auto& row : calibration::rows) {
-            if (row.platform != hw.platform) continue;
-            const loaded& m = models.at(std::string(row.model));
-            const auto& s = hw.platform == "520" ? m.s520 : m.s720;
-            const auto e = eval::estimate_performance(m.g, s, hw);
-            const double est = e.npu_only_ms();
-            if (row.published_ms > 0) out.push_back(std::log(est / row.published_ms));
-            if (print) {
-                std::cout << std::left << std::setw(5) << row.platform << std::setw(22) << row.label
-                          << std::right << std::setw(9) << (row.published_ms > 0 ? std::to_string(row.published_ms).substr(0, 7) : "withheld")
-                          << std::setw(10) << std::fixed << std::setprecision(2) << est;
-                if (row.published_ms > 0)
-                    std::cout << std::setw(8) << std::setprecision(1) << 100 * (est / row.published_ms - 1) << "%";
-                else
-                    std::cout << std::setw(9) << "";
-                std::cout << "  GMAC " << std::setprecision(2) << e.total_macs() / 1e9 << " theo "
-                          << e.theoretical_conv_ms() << " run " << e.mac_running_ms << " idle "
-                          << e.mac_idle_ms << " cpu " << e.cpu_ms() << " dram MB " << e.dram_bytes / 1e6
-                          << " layers " << e.layers.size() << "\n";
+    if (!dump.empty()) {
+        std::ofstream f(dump);
+        f << "platform\tmodel\tkind\top\tcin\tcout\tgroup\tkh\tkw\tstride\tout_h\tout_w\tmacs\tweight_bytes"
+             "\tin_bytes\tout_bytes\tout_values\twindow\tfused\n";
+        for (const auto* hw : {&hw520, &hw720}) {
+            std::set<std::string> done;
+            for (const auto& row : calibration::rows) {
+                const std::string name(row.model);
+                if (row.platform != hw->platform || done.count(name)) continue;
+                done.insert(name);
+                const loaded& m = models.at(name);
+                const auto& s = hw->platform == "520" ? m.s520 : m.s720;
+                const auto e = eval::estimate_performance(m.g, s, *hw);
+                for (const auto& l : e.layers) {
+                    const auto v = m.g.find_node(l.name);
+                    const graph::node& n = m.g[*v];
+                    std::string kind = l.limited_by == eval::bound::cpu ? "cpu" : "lone";
+                    double cin = 0, cout = 0, group = 1, kh = 1, kw = 1, stride = 1, oh = 1, ow = 1, window = 1;
+                    const auto shape = [&](const std::string& value) { return eval::cost_detail::shape_of(m.g, value); };
+                    if (kind != "cpu" && eval::cost_detail::is_layout_op(n.op_type)) kind = "layout";
+                    if (kind != "cpu" && eval::cost_detail::is_mac_op(n.op_type)) {
+                        const auto w = shape(n.input(1));
+                        const auto out = shape(n.outputs.at(0));
+                        if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
+                            group = static_cast<double>(n.attrs.get_int("group", 1));
+                            kh = static_cast<double>((*w)[2]);
+                            kw = static_cast<double>((*w)[3]);
+                            oh = static_cast<double>((*out)[2]);
+                            ow = static_cast<double>((*out)[3]);
+                            if (n.op_type == "Conv") {
+                                cin = static_cast<double>((*w)[1]);
+                                cout = static_cast<double>((*w)[0]) / group;
+                                kind = group > 1 && cin == 1 && cout == 1 ? "dw" : "conv";
+                            } else {
+                                cin = static_cast<double>((*w)[0]) / group;
+                                cout = static_cast<double>((*w)[1]);
+                                kind = "convT";
+                                for (auto st : n.attrs.get_ints("strides", {1, 1})) stride *= static_cast<double>(st);
+                            }
+                            for (auto st : n.attrs.get_ints("strides", {1, 1})) if (n.op_type == "Conv") stride *= static_cast<double>(st);
+                        } else {
+                            const bool tb = n.op_type == "Gemm" && n.attrs.get_int("transB", 0) != 0;
+                            cin = static_cast<double>(tb ? (*w)[1] : (*w)[0]);
+                            cout = static_cast<double>(tb ? (*w)[0] : (*w)[1]);
+                            kind = "gemm";
+                            ow = eval::cost_detail::elements(m.g, n.outputs.at(0)) / cout;
+                        }
+                    }
+                    if (kind == "lone") {
+                        for (auto k : n.attrs.get_ints("kernel_shape", {})) window *= static_cast<double>(k);
+                        if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
+                            window = l.output_bytes > 0 ? l.input_bytes / l.output_bytes : 1;
+                    }
+                    std::string fused;
+                    for (const auto& fn : l.fused) fused += m.g[*m.g.find_node(fn)].op_type + ",";
+                    f << hw->platform << "\t" << name << "\t" << kind << "\t" << n.op_type << "\t" << cin << "\t" << cout
+                      << "\t" << group << "\t" << kh << "\t" << kw << "\t" << stride << "\t" << oh << "\t" << ow << "\t"
+                      << l.macs << "\t" << l.weight_bytes << "\t" << l.input_bytes << "\t" << l.output_bytes << "\t"
+                      << l.output_bytes << "\t" << window << "\t" << (fused.empty() ? "-" : fused) << "\n";
+                }
             }
         }
-        return out;
+        std::cout << "wrote " << dump << "\n";
+        return 0;
+    }
+    std::vector<std::string> free = calibration::default_free();
+    if (!free_list.empty()) {
+        free.clear();
+        std::stringstream names(free_list);
+        for (std::string name; std::getline(names, name, ',');) free.push_back(name);
+    }
+    for (const std::string& name : free) calibration::parameter_named(name);  // throws on a typo
+
+    const auto rows_of = [&](const std::string& platform) {
+        std::vector<calibration::fit_row> rows;
+        for (const auto& row : calibration::rows) {
+            if (row.platform != platform || row.published_ms <= 0) continue;
+            const loaded& m = models.at(std::string(row.model));
+            rows.push_back({std::string(row.label), &m.g, platform == "520" ? &m.s520 : &m.s720, row.published_ms});
+        }
+        return rows;
+    };
+    const auto show = [&](const eval::hardware& hw) {
+        const auto rows = rows_of(hw.platform);
+        const auto cv = calibration::leave_one_out(rows, hw, free, rounds);
+        std::cout << "KDP" << hw.platform << " (leave-one-out refits:";
+        for (const auto& f : free) std::cout << " " << f;
+        std::cout << ")\n" << std::left << std::setw(24) << "model" << std::right << std::setw(12) << "published"
+                  << std::setw(12) << "estimated" << std::setw(11) << "in-sample" << std::setw(15) << "leave-one-out"
+                  << "\n";
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            std::cout << std::left << std::setw(24) << rows[i].label << std::right << std::setw(9) << std::setprecision(4)
+                      << std::defaultfloat << rows[i].published_ms << " ms" << std::setw(9)
+                      << rows[i].published_ms * (1 + cv.in_sample[i]) << " ms" << std::setw(10) << std::fixed
+                      << std::setprecision(1) << std::showpos << 100 * cv.in_sample[i] << "%" << std::setw(14)
+                      << 100 * cv.held_out[i] << "%" << std::noshowpos << "\n";
+        std::cout << std::fixed << std::setprecision(1) << "in-sample     median " << 100 * calibration::median_abs(cv.in_sample)
+                  << "%  max " << 100 * calibration::max_abs(cv.in_sample) << "%\nleave-one-out median "
+                  << 100 * calibration::median_abs(cv.held_out) << "%  max " << 100 * calibration::max_abs(cv.held_out)
+                  << "%\n\n"
+                  << std::defaultfloat;
     };
 
     if (fit.empty()) {
-        for (auto* hw : {&hw520, &hw720}) {
-            const auto e = errors(*hw, true);
-            std::cout << "score " << score(e) << "\n";
-        }
+        show(hw520);
+        show(hw720);
         return 0;
     }
     eval::hardware hw = fit == "520" ? hw520 : hw720;
     for (const std::string& kv : sets) {
         const auto eq = kv.find('=');
-        const std::string k = kv.substr(0, eq);
+        const calibration::parameter& p = calibration::parameter_named(kv.substr(0, eq));
         const double v = std::atof(kv.c_str() + eq + 1);
-        std::map<std::string, int*> ints = {{"mac_input_lanes", &hw.mac_input_lanes}, {"mac_output_lanes", &hw.mac_output_lanes},
-                                            {"mac_column_lanes", &hw.mac_column_lanes}, {"mac_kernel_lanes", &hw.mac_kernel_lanes},
-                                            {"mac_pointwise_taps", &hw.mac_pointwise_taps}};
-        std::map<std::string, double*> reals = {{"mac_efficiency", &hw.mac_efficiency}, {"sram_bytes", &hw.sram_bytes},
-                                                {"dram_bytes_per_second", &hw.dram_bytes_per_second},
-                                                {"layer_overhead_us", &hw.layer_overhead_us}, {"memory_overlap", &hw.memory_overlap}};
-        if (ints.count(k)) *ints[k] = static_cast<int>(v);
-        else if (reals.count(k)) *reals[k] = v;
-        else { std::cerr << "unknown parameter " << k << "\n"; return 2; }
+        if (p.integer) hw.*p.integer = static_cast<int>(v);
+        else hw.*p.real = v;
     }
-    double best = score(errors(hw, false));
-    const int lane_values[] = {1, 2, 4, 8, 16, 32, 64};
-    for (int round = 0; round < rounds; ++round) {
-        for (int* lanes : {&hw.mac_input_lanes, &hw.mac_output_lanes, &hw.mac_column_lanes, &hw.mac_kernel_lanes,
-                           &hw.mac_pointwise_taps}) {
-            const int keep = *lanes;
-            int chosen = keep;
-            const bool kernel = lanes == &hw.mac_kernel_lanes, taps = lanes == &hw.mac_pointwise_taps;
-            for (int v : kernel ? std::vector<int>{1, 2, 3, 4}
-                         : taps ? std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9}
-                                : std::vector<int>(std::begin(lane_values), std::end(lane_values))) {
-                *lanes = v;
-                const double s = score(errors(hw, false));
-                if (s < best - 1e-9) best = s, chosen = v;
-            }
-            *lanes = chosen;
-        }
-        for (double* p : {&hw.mac_efficiency, &hw.sram_bytes, &hw.dram_bytes_per_second, &hw.layer_overhead_us,
-                          &hw.memory_overlap}) {
-            for (double step : {2.0, 1.41, 1.19, 1.09}) {
-                for (int dir = 0; dir < 2; ++dir) {
-                    for (;;) {
-                        const double keep = *p;
-                        *p = dir == 0 ? keep * step : keep / step;
-                        if ((p == &hw.mac_efficiency || p == &hw.memory_overlap) && *p > 1) { *p = keep; break; }
-                        const double s = score(errors(hw, false));
-                        if (s < best - 1e-9) best = s;
-                        else { *p = keep; break; }
-                    }
-                }
-            }
-        }
-        std::cout << "round " << round << " score " << best << "\n";
+    hw = calibration::fit(rows_of(hw.platform), hw, free, static_cast<std::size_t>(-1), rounds);
+    std::cout << "fitted KDP" << hw.platform << ":\n" << std::setprecision(4);
+    for (const auto& p : calibration::parameters()) {
+        std::cout << "    " << p.name << " = ";
+        if (p.integer) std::cout << hw.*p.integer << "\n";
+        else std::cout << hw.*p.real << "\n";
     }
-    errors(hw, true);
-    std::cout << "mac_input_lanes = " << hw.mac_input_lanes << "\nmac_output_lanes = " << hw.mac_output_lanes
-              << "\nmac_column_lanes = " << hw.mac_column_lanes << "\nmac_kernel_lanes = " << hw.mac_kernel_lanes << "\nmac_pointwise_taps = " << hw.mac_pointwise_taps
-              << std::setprecision(4) << std::defaultfloat << "\nmac_efficiency = " << hw.mac_efficiency
-              << "\nsram_bytes = " << hw.sram_bytes << "\ndram_bytes_per_second = " << hw.dram_bytes_per_second
-              << "\nlayer_overhead_us = " << hw.layer_overhead_us << "\nmemory_overlap = " << hw.memory_overlap << "\n";
+    std::cout << "\n";
+    show(hw);
     return 0;
 }

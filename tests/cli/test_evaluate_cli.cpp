@@ -116,7 +116,7 @@ TEST_CASE("evaluate --json writes a report that parses, with consistent figures,
             CHECK(l.at("macs").get<std::int64_t>() >= 0);
             CHECK(l.at("time_ms").get<double>() >= 0);
             const std::string b = l.at("bound");
-            CHECK((b == "compute" || b == "memory" || b == "cpu"));
+            CHECK((b == "compute" || b == "weights" || b == "fmap_in" || b == "fmap_out" || b == "cpu"));
             has_conv = has_conv || l.at("op") == "Conv";
             sum += l.at("time_ms").get<double>();
         }

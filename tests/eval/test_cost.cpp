@@ -60,7 +60,6 @@ eval::hardware simple_chip() {
     h.mac_efficiency = 1;
     h.sram_bytes = 1 << 20;
     h.dram_bytes_per_second = 1e9;
-    h.memory_overlap = 1;
     h.cpu_bytes_per_second = 1e8;
     return h;
 }
@@ -107,7 +106,7 @@ TEST_CASE("cost: totals keep the report's invariants on both chips") {
     CHECK(e720.total_ms() < e520.total_ms());  // the 720 is the faster chip
 }
 
-TEST_CASE("cost: a layer is memory-bound when its weights outweigh its compute") {
+TEST_CASE("cost: a layer is bound by its weights when their traffic outweighs its compute") {
     // A 1x1 conv on a 1x1 map: 1 MAC per weight byte.
     model m({1, 512, 1, 1});
     m.weight("w", {512, 512, 1, 1});
@@ -116,8 +115,9 @@ TEST_CASE("cost: a layer is memory-bound when its weights outweigh its compute")
     eval::hardware h = simple_chip();
     h.dram_bytes_per_second = 1e8;  // 262144 bytes: 2.6 ms; 262144 MACs: 0.026 ms
     auto l = estimate(m.g, h).layers.at(0);
-    CHECK(l.limited_by == eval::bound::memory);
+    CHECK(l.limited_by == eval::bound::weights);
     CHECK(l.time_ms == doctest::Approx(512.0 * 512 / 1e8 * 1e3));
+    CHECK(l.weight_ms == doctest::Approx(l.time_ms));
     h.dram_bytes_per_second = 1e12;
     l = estimate(m.g, h).layers.at(0);
     CHECK(l.limited_by == eval::bound::compute);
@@ -134,10 +134,28 @@ TEST_CASE("cost: tiling past the on-chip memory sends feature maps through DRAM"
     l = estimate(m.g, h).layers.at(0);
     CHECK(l.tiles > 1);
     CHECK(l.dram_bytes >= l.input_bytes + l.output_bytes + l.weight_bytes);
-    // exposed feature-map traffic costs time when it does not overlap the compute
-    h.memory_overlap = 0;
-    const auto serial = estimate(m.g, h).layers.at(0);
-    CHECK(serial.time_ms == doctest::Approx(serial.compute_ms + (l.input_bytes + l.output_bytes) / 1e9 * 1e3));
+    // spilled feature maps are not hidden behind the compute: their DRAM time adds
+    CHECK(l.fmap_in_ms == doctest::Approx(l.input_bytes / 1e9 * 1e3));
+    CHECK(l.fmap_out_ms == doctest::Approx(l.output_bytes / 1e9 * 1e3));
+    CHECK(l.time_ms == doctest::Approx(std::max(l.compute_ms, l.weight_ms) + l.fmap_in_ms + l.fmap_out_ms));
+    CHECK(l.memory_ms == doctest::Approx(l.weight_ms + l.fmap_in_ms + l.fmap_out_ms));
+    // with slow DRAM the larger feature map (the output, 128 KiB) bounds the layer
+    h.dram_bytes_per_second = 1e7;
+    CHECK(estimate(m.g, h).layers.at(0).limited_by == eval::bound::fmap_out);
+}
+
+TEST_CASE("cost: a layer whose input outweighs the rest is bound by feature maps in") {
+    // A stride-4 1x1 conv: 64 KiB in, 4 KiB out, 256 weights.
+    model m({1, 16, 64, 64});
+    m.weight("w", {16, 16, 1, 1});
+    m.add("Conv", {"x", "w"}, "y", {1, 16, 16, 16}, attrs_cost({{"strides", shape_t{4, 4}}}));
+    m.output("y");
+    eval::hardware h = simple_chip();
+    h.sram_bytes = 32 * 1024;
+    h.dram_bytes_per_second = 1e7;
+    const auto l = estimate(m.g, h).layers.at(0);
+    CHECK(l.limited_by == eval::bound::fmap_in);
+    CHECK(l.fmap_in_ms > l.fmap_out_ms);
 }
 
 TEST_CASE("cost: the NPU's output stage is fused into the MAC layer") {

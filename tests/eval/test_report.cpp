@@ -99,7 +99,7 @@ TEST_CASE("the text report has the layer table, every summary field and the vend
     CHECK(has(t, "placement"));
     CHECK(has(t, "Conv+Relu"));
     CHECK(has(t, std::to_string(4 * 3 * 9 * 36)));
-    CHECK(has(t, "0.0150"));
+    CHECK(has(t, "0.015  "));  // 3 significant digits, trailing zeros dropped
 
     const double fps = figure(t, "estimate FPS"), total = figure(t, "total time"),
                  theoretical = figure(t, "total theoretical convolution time"),
@@ -156,7 +156,44 @@ TEST_CASE("the JSON report parses and holds the summary, CPU nodes and layers") 
     CHECK(layers[1].at("time_ms").get<double>() == doctest::Approx(0.015));
     CHECK(layers[1].at("bound") == "cpu");
     CHECK(layers[1].at("placement") == "cpu");
+    for (const char* term : {"compute_ms", "weight_ms", "fmap_in_ms", "fmap_out_ms", "memory_ms"})
+        CHECK_MESSAGE(layers[0].at(term).is_number(), term);
+    CHECK(layers[0].at("memory_ms").get<double>() == doctest::Approx(0.001));  // full precision
 }
+
+TEST_CASE("figures for people: 3 significant digits, no exponent, no trailing zeros") {
+    using eval::report_detail::people;
+    CHECK(people(1639.4) == "1640");
+    CHECK(people(22.5861) == "22.6");
+    CHECK(people(0.01504) == "0.015");
+    CHECK(people(0.0644) == "0.0644");
+    CHECK(people(999.7) == "1000");
+    CHECK(people(0.00099996) == "0.001");
+    CHECK(people(12345678) == "12300000");
+    CHECK(people(-3.14159) == "-3.14");
+    CHECK(people(0) == "0");
+    CHECK(people(100) == "100");
+    // the text and HTML reports use it; the JSON does not round
+    const auto e = sample_evaluation();
+    CHECK(has(eval::text_report(e), "average DRAM bandwidth = 0.0644 GB/s"));
+    CHECK(has(eval::html_report(e), "<td class=\"n\">50000</td>"));  // estimate FPS: 1000 / 0.02 ms
+}
+
+TEST_CASE("the reports sum the time by what bounds each layer: why the model is slow") {
+    const auto e = sample_evaluation();
+    CHECK(has(eval::text_report(e), "\ntime by bound: compute 0.005 ms (25%), cpu 0.015 ms (75%)\n"));
+    const auto j = eval::json_report(e);
+    const auto& by = j.at("time_by_bound");
+    CHECK(by.at("compute").get<double>() == doctest::Approx(0.005));
+    CHECK(by.at("weights").get<double>() == 0);
+    CHECK(by.at("fmap_in").get<double>() == 0);
+    CHECK(by.at("fmap_out").get<double>() == 0);
+    CHECK(by.at("cpu").get<double>() == doctest::Approx(0.015));
+    const std::string h = eval::html_report(e);
+    CHECK(has(h, "id=\"ktc-bounds\""));
+    CHECK(has(h, "compute-bound 0.005 ms (25%)"));
+}
+
 
 TEST_CASE("the JSON report survives names that are not UTF-8") {
     auto e = sample_evaluation();
@@ -199,7 +236,7 @@ TEST_CASE("the HTML chart shows the slowest layers and sums the rest in one bar"
         l.name = "filler" + std::to_string(i);
         l.op = "Add";
         l.time_ms = 0.0001 * (i + 1);
-        l.limited_by = bound::memory;
+        l.limited_by = i % 2 ? bound::weights : bound::fmap_in;
         layers.push_back(l);
     }
     const std::string h = eval::html_report(e);
@@ -207,7 +244,9 @@ TEST_CASE("the HTML chart shows the slowest layers and sums the rest in one bar"
     for (auto at = h.find("class=\"bar "); at != std::string::npos; at = h.find("class=\"bar ", at + 1)) ++bars;
     CHECK(bars == 26);  // 25 slowest + "others"
     CHECK(has(h, "17 other layers"));
-    CHECK(has(h, "class=\"bar bound-memory\""));
+    CHECK(has(h, "class=\"bar bound-weights\""));
+    CHECK(has(h, "class=\"bar bound-fmap_in\""));
+    CHECK(has(h, "class=\"bound bound-fmap_in\""));  // the table's bound cell, coloured the same
     const std::string chart = h.substr(h.find("<svg"), h.find("</svg>") - h.find("<svg"));
     CHECK(has(chart, ">filler39<"));
     CHECK_FALSE(has(chart, ">filler0<"));  // among the rest in the chart...
@@ -232,6 +271,7 @@ TEST_CASE("a model that cannot run: every unsupported node listed with its rule,
     CHECK(j.at("fps").is_null());
     CHECK(j.at("total_time_ms").is_null());
     CHECK(j.at("cpu_time_ms").is_null());
+    CHECK(j.at("time_by_bound").is_null());
     CHECK(j.at("layers").empty());
     REQUIRE(j.at("unsupported").size() == 2);
     for (const auto& u : j.at("unsupported")) {  // topological order; the two are independent

@@ -14,8 +14,10 @@
 //               conv uses one input lane of each block.
 //   memory      weights, plus feature maps that do not stay on chip, plus re-reads when a layer
 //               is tiled (input + output + weights past the on-chip memory), at the DRAM rate.
-//   time        max(compute, memory) + a fixed per-layer setup; a CPU layer moves its bytes at
-//               the host's rate plus a hand-off cost.
+//   time        max(compute, weights) + spilled feature maps in + out + a fixed per-layer setup
+//               (weights are prefetched behind the compute; spilled feature maps are not hidden);
+//               the layer's bound is its largest term. A CPU layer moves its bytes at the host's
+//               rate plus a hand-off cost.
 //   totals      MAC running = compute time of the layers; idle = everything else, so that
 //               total = idle + running (estimate.hpp keeps the report's invariants).
 // The graph should have been through rewrite::onnx2onnx_flow (BN fused, shapes inferred); an
@@ -53,7 +55,6 @@ struct hardware {
     double mac_efficiency = 1;
     double sram_bytes = 0;
     double dram_bytes_per_second = 0;
-    double memory_overlap = 1;  // fraction of the shorter of compute and DRAM time hidden
     double layer_overhead_us = 0;
     double cpu_bytes_per_second = 0;
     double cpu_node_overhead_us = 0;
@@ -77,7 +78,6 @@ hardware hardware_of() {
     h.mac_efficiency = T::mac_efficiency;
     h.sram_bytes = T::sram_bytes;
     h.dram_bytes_per_second = T::dram_bytes_per_second;
-    h.memory_overlap = T::memory_overlap;
     h.layer_overhead_us = T::layer_overhead_us;
     h.cpu_bytes_per_second = T::cpu_bytes_per_second;
     h.cpu_node_overhead_us = T::cpu_node_overhead_us;
@@ -234,31 +234,44 @@ inline performance_estimate estimate_performance(const graph::graph& g, const su
     // of weights. Feature maps stay on chip while the layer fits; past it, the output is cut into
     // tiles that each fit with their input, the feature maps go through DRAM, and weights that
     // cannot stay resident are read again for each tile.
+    struct dram_traffic {
+        double weights = 0, fmap_in = 0, fmap_out = 0;
+    };
     const auto traffic = [&](layer_estimate& l, double in, double out, double w) {
+        dram_traffic t;
         const double need = in + out + w;
         if (hw.sram_bytes <= 0 || need <= hw.sram_bytes) {
             l.tiles = 1;
-            l.dram_bytes = w;
-            return 0.0;
+            t.weights = w;
+        } else {
+            const double resident_w = w <= hw.sram_bytes / 2 ? w : 0;  // weights kept across tiles
+            const double room = std::max(hw.sram_bytes - resident_w, hw.sram_bytes / 4);
+            const double streamed_w = w - resident_w;
+            l.tiles = static_cast<int>(std::ceil((in + out + (streamed_w > 0 ? hw.sram_bytes / 4 : 0)) / room));
+            l.tiles = std::max(l.tiles, 1);
+            t.weights = resident_w + streamed_w * l.tiles;
+            t.fmap_in = in;
+            t.fmap_out = out;
         }
-        const double resident_w = w <= hw.sram_bytes / 2 ? w : 0;  // weights kept across tiles
-        const double room = std::max(hw.sram_bytes - resident_w, hw.sram_bytes / 4);
-        const double streamed_w = w - resident_w;
-        l.tiles = static_cast<int>(std::ceil((in + out + (streamed_w > 0 ? hw.sram_bytes / 4 : 0)) / room));
-        l.tiles = std::max(l.tiles, 1);
-        l.dram_bytes = in + out + resident_w + streamed_w * l.tiles;
-        return in + out;  // the feature-map part
+        l.dram_bytes = t.weights + t.fmap_in + t.fmap_out;
+        return t;
     };
 
-    // Weights are prefetched while the array computes; spilled feature maps are only partly
-    // hidden (a tile waits for its input): memory_overlap of them overlaps the compute.
-    const auto finish_npu = [&](layer_estimate& l, double compute_s, double fmap_bytes) {
+    // Weights are prefetched while the array computes (the longer of the two counts); spilled
+    // feature maps are not hidden (a tile waits for its input, the next waits for the output to
+    // leave), so their DRAM time adds; then the fixed setup. The bound is the largest term.
+    const auto finish_npu = [&](layer_estimate& l, double compute_s, const dram_traffic& t) {
         l.compute_ms = compute_s * 1e3;
-        l.memory_ms = l.dram_bytes / dram_rate * 1e3;
-        const double fmap_ms = fmap_bytes / dram_rate * 1e3;
-        l.limited_by = l.memory_ms > l.compute_ms ? bound::memory : bound::compute;
-        l.time_ms = std::max(l.compute_ms, l.memory_ms) +
-                    (1 - hw.memory_overlap) * std::min(l.compute_ms, fmap_ms) + hw.layer_overhead_us * 1e-3;
+        l.weight_ms = t.weights / dram_rate * 1e3;
+        l.fmap_in_ms = t.fmap_in / dram_rate * 1e3;
+        l.fmap_out_ms = t.fmap_out / dram_rate * 1e3;
+        l.memory_ms = l.weight_ms + l.fmap_in_ms + l.fmap_out_ms;
+        l.limited_by = bound::compute;
+        double largest = l.compute_ms;
+        for (const auto& [ms, b] : {std::pair{l.weight_ms, bound::weights}, std::pair{l.fmap_in_ms, bound::fmap_in},
+                                    std::pair{l.fmap_out_ms, bound::fmap_out}})
+            if (ms > largest) largest = ms, l.limited_by = b;
+        l.time_ms = std::max(l.compute_ms, l.weight_ms) + l.fmap_in_ms + l.fmap_out_ms + hw.layer_overhead_us * 1e-3;
         r.dram_bytes += l.dram_bytes;
         r.mac_running_ms += l.macs > 0 ? l.compute_ms : 0;
         r.mac_idle_ms += l.time_ms - (l.macs > 0 ? l.compute_ms : 0);
@@ -320,7 +333,7 @@ inline performance_estimate estimate_performance(const graph::graph& g, const su
                 }
                 l.input_bytes = (elements(g, n.input(0)) + extra_in) * bytes;
                 l.output_bytes = elements(g, last_out) * bytes;
-                const double fmap = traffic(l, l.input_bytes, l.output_bytes, l.weight_bytes);
+                const dram_traffic fmap = traffic(l, l.input_bytes, l.output_bytes, l.weight_bytes);
                 l.theoretical_ms = peak > 0 ? w.macs / peak * 1e3 : 0;
                 const double rate = peak * std::max(w.utilisation, 1e-6) * hw.mac_efficiency;
                 finish_npu(l, rate > 0 ? w.macs / rate : 0, fmap);
@@ -337,7 +350,7 @@ inline performance_estimate estimate_performance(const graph::graph& g, const su
             for (auto k : n.attrs.get_ints("kernel_shape", {})) window *= static_cast<double>(k);
             if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
                 window = out_values > 0 ? in_values / out_values : 1;
-            const double fmap = traffic(l, l.input_bytes, l.output_bytes, 0);
+            const dram_traffic fmap = traffic(l, l.input_bytes, l.output_bytes, 0);
             const double lanes = std::max(1, hw.mac_output_lanes) * std::max(1, hw.mac_column_lanes);
             finish_npu(l, clock_hz > 0 ? out_values * window / lanes / clock_hz : 0, fmap);
             r.layers.push_back(std::move(l));

@@ -12,13 +12,17 @@
 
 namespace ktc::eval {
 
-// What limits a layer's time.
-enum class bound { compute, memory, cpu };
+// What limits a layer's time: the largest of its terms (eval/cost.hpp). compute: the MAC array
+// (or the lone op's lanes); weights: reading the weights from DRAM; fmap_in / fmap_out: feature
+// maps that do not fit on chip, read from / written to DRAM; cpu: a node the host CPU runs.
+enum class bound { compute, weights, fmap_in, fmap_out, cpu };
 
 inline const char* name_of(bound b) {
     switch (b) {
         case bound::compute: return "compute";
-        case bound::memory: return "memory";
+        case bound::weights: return "weights";
+        case bound::fmap_in: return "fmap_in";
+        case bound::fmap_out: return "fmap_out";
         case bound::cpu: return "cpu";
     }
     return "?";
@@ -38,7 +42,10 @@ struct layer_estimate {
     int tiles = 1;                   // > 1 when the feature maps exceed on-chip memory
     double theoretical_ms = 0;       // MACs at 100% MAC efficiency (0 for non-MAC layers)
     double compute_ms = 0;           // MAC array busy time
-    double memory_ms = 0;            // DRAM transfer time
+    double memory_ms = 0;            // DRAM transfer time: weight_ms + fmap_in_ms + fmap_out_ms
+    double weight_ms = 0;            // weights from DRAM (re-reads per tile included)
+    double fmap_in_ms = 0;           // input feature maps from DRAM (0 while they stay on chip)
+    double fmap_out_ms = 0;          // output feature maps to DRAM (0 while they stay on chip)
     double time_ms = 0;              // the layer's share of the total
     bound limited_by = bound::compute;
 };

@@ -16,12 +16,14 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,17 +42,35 @@ struct evaluation {
 
 namespace report_detail {
 
-// printf-style "%.<digits>g": 6 significant digits as in the vendor's report.
+inline std::string fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+// printf-style "%.<digits>g".
 inline std::string num(double v, int digits = 6) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     return buf;
 }
 
-inline std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
+// An estimated figure for people: 3 significant digits, no exponent, no trailing zeros
+// (1639.4 -> "1640", 22.58 -> "22.6", 0.01504 -> "0.015"). The estimate is not more precise
+// than that (docs/cost-model.md); the JSON keeps full precision for programs.
+inline std::string people(double v) {
+    if (!std::isfinite(v)) return num(v);
+    if (v == 0) return "0";
+    const int magnitude = static_cast<int>(std::floor(std::log10(std::abs(v))));
+    const double unit = std::pow(10.0, magnitude - 2);
+    const double rounded = std::round(v / unit) * unit;
+    const int decimals = std::max(0, 2 - static_cast<int>(std::floor(std::log10(std::abs(rounded)))));
+    std::string s = fixed(rounded, decimals);
+    if (s.find('.') != std::string::npos) {
+        while (s.back() == '0') s.pop_back();
+        if (s.back() == '.') s.pop_back();
+    }
+    return s;
 }
 
 inline std::string pad_right(std::string s, std::size_t width) {
@@ -155,6 +175,19 @@ inline std::vector<summary_line> summary(const performance_estimate& p) {
     };
 }
 
+// Each layer's whole time counted under what bounds it (a CPU layer under cpu), in bound order:
+// why the model is as slow as it is.
+inline std::vector<std::pair<bound, double>> time_by_bound(const performance_estimate& p,
+                                                           const std::map<std::string, const node_support*>& nodes) {
+    std::vector<std::pair<bound, double>> out;
+    for (bound b : {bound::compute, bound::weights, bound::fmap_in, bound::fmap_out, bound::cpu}) out.push_back({b, 0.0});
+    for (const auto& l : p.layers) {
+        const bound b = placement_of(l, nodes) == placement::cpu ? bound::cpu : l.limited_by;
+        out[static_cast<std::size_t>(b)].second += l.time_ms;
+    }
+    return out;
+}
+
 }  // namespace report_detail
 
 // The exit-3 message: the first line says how many nodes the chip cannot run, then one line per
@@ -193,22 +226,29 @@ inline std::string text_report(const evaluation& e) {
         op_w = std::max(op_w, std::min<std::size_t>(ops_of(l, nodes).size(), 24));
     }
     out += "\n" + pad_right("layer", name_w) + "  " + pad_right("op", op_w) + "  " + pad_left("MACs", 12) + "  " +
-           pad_left("time ms", 10) + "  " + pad_right("bound", 7) + "  placement\n";
+           pad_left("time ms", 10) + "  " + pad_right("bound", 8) + "  placement\n";
     for (const auto& l : p.layers) {
         out += pad_right(l.name, name_w) + "  " + pad_right(ops_of(l, nodes), op_w) + "  " +
-               pad_left(std::to_string(l.macs), 12) + "  " + pad_left(fixed(l.time_ms, 4), 10) + "  " +
-               pad_right(name_of(l.limited_by), 7) + "  " + name_of(placement_of(l, nodes)) + "\n";
+               pad_left(std::to_string(l.macs), 12) + "  " + pad_left(people(l.time_ms), 10) + "  " +
+               pad_right(name_of(l.limited_by), 8) + "  " + name_of(placement_of(l, nodes)) + "\n";
     }
     out += pad_right("total", name_w) + "  " + pad_right("", op_w) + "  " + pad_left(std::to_string(p.total_macs()), 12) +
-           "  " + pad_left(fixed(p.total_ms(), 4), 10) + "\n";
+           "  " + pad_left(people(p.total_ms()), 10) + "\n";
 
     out += "\n***** Performance summary (KDP" + e.support.platform + ") *****\n";
     for (const auto& s : summary(p))
-        out += std::string(s.label) + " = " + num(s.value) + (*s.unit ? std::string(" ") + s.unit : "") + "\n";
+        out += std::string(s.label) + " = " + people(s.value) + (*s.unit ? std::string(" ") + s.unit : "") + "\n";
     // The vendor's report times the NPU alone; ktc's total includes the CPU layers. Say how much.
     if (p.cpu_ms() > 0)
-        out += "CPU operator time (included above) = " + num(p.cpu_ms()) + " ms; NPU alone = " + num(p.npu_only_ms()) +
-               " ms\n";
+        out += "CPU operator time (included above) = " + people(p.cpu_ms()) + " ms; NPU alone = " +
+               people(p.npu_only_ms()) + " ms\n";
+
+    std::string by = "time by bound:";
+    for (const auto& [b, ms] : time_by_bound(p, nodes))
+        if (ms > 0)
+            by += std::string(by.back() == ':' ? " " : ", ") + name_of(b) + " " + people(ms) + " ms (" +
+                  people(p.total_ms() > 0 ? 100.0 * ms / p.total_ms() : 0) + "%)";
+    out += by + "\n";
 
     const auto cpu = cpu_nodes(e.support);
     if (!cpu.empty()) out += "\n";
@@ -252,6 +292,9 @@ inline nlohmann::ordered_json json_report(const evaluation& e) {
         j["cpu_time_ms"] = p.cpu_ms();
         j["dram_bytes"] = p.dram_bytes;
         j["total_macs"] = p.total_macs();
+        json by = json::object();
+        for (const auto& [b, ms] : time_by_bound(p, nodes)) by[name_of(b)] = ms;
+        j["time_by_bound"] = std::move(by);
         for (const auto& l : p.layers) {
             layers.push_back({{"name", l.name},
                               {"op", l.op},
@@ -263,6 +306,9 @@ inline nlohmann::ordered_json json_report(const evaluation& e) {
                               {"theoretical_ms", l.theoretical_ms},
                               {"compute_ms", l.compute_ms},
                               {"memory_ms", l.memory_ms},
+                              {"weight_ms", l.weight_ms},
+                              {"fmap_in_ms", l.fmap_in_ms},
+                              {"fmap_out_ms", l.fmap_out_ms},
                               {"weight_bytes", l.weight_bytes},
                               {"input_bytes", l.input_bytes},
                               {"output_bytes", l.output_bytes},
@@ -271,7 +317,8 @@ inline nlohmann::ordered_json json_report(const evaluation& e) {
         }
     } else {
         for (const char* k : {"fps", "total_time_ms", "theoretical_conv_time_ms", "mac_efficiency", "mac_idle_ms",
-                              "mac_running_ms", "avg_dram_gbps", "cpu_time_ms", "dram_bytes", "total_macs"})
+                              "mac_running_ms", "avg_dram_gbps", "cpu_time_ms", "dram_bytes", "total_macs",
+                              "time_by_bound"})
             j[k] = nullptr;
     }
     j["layers"] = std::move(layers);
@@ -288,10 +335,25 @@ namespace report_detail {
 inline const char* colour_of(bound b) {
     switch (b) {
         case bound::compute: return "#3a6fb0";
-        case bound::memory: return "#e0901f";
+        case bound::weights: return "#e0901f";
+        case bound::fmap_in: return "#3d9a5b";
+        case bound::fmap_out: return "#8a5cb8";
         case bound::cpu: return "#c23b3b";
     }
     return "#888888";
+}
+
+inline constexpr bound all_bounds[] = {bound::compute, bound::weights, bound::fmap_in, bound::fmap_out, bound::cpu};
+
+inline const char* legend_of(bound b) {
+    switch (b) {
+        case bound::compute: return "compute-bound";
+        case bound::weights: return "weight traffic";
+        case bound::fmap_in: return "feature maps in";
+        case bound::fmap_out: return "feature maps out";
+        case bound::cpu: return "host CPU";
+    }
+    return "?";
 }
 
 // Horizontal bars of the `top` slowest layers, longest first, coloured by what bounds them (a
@@ -312,7 +374,7 @@ inline std::string time_chart(const performance_estimate& p, const std::map<std:
     for (auto* l : order) longest = std::max(longest, l->time_ms);
     if (longest <= 0) longest = 1;
 
-    const int label_w = 260, bar_w = 420, value_w = 150, row_h = 22, top_pad = 30;
+    const int label_w = 260, bar_w = 420, value_w = 170, row_h = 22, top_pad = 30;
     const std::size_t rows = order.size() + (rest_count ? 1 : 0);
     const int width = label_w + bar_w + value_w, height = top_pad + static_cast<int>(rows) * row_h + 10;
     std::string s = "<svg id=\"ktc-time-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
@@ -320,30 +382,29 @@ inline std::string time_chart(const performance_estimate& p, const std::map<std:
                     std::to_string(height) + "\" role=\"img\" aria-label=\"time per layer\">\n";
     // Legend.
     int x = 0;
-    for (bound b : {bound::compute, bound::memory, bound::cpu}) {
+    for (bound b : all_bounds) {
         s += "<rect x=\"" + std::to_string(x) + "\" y=\"6\" width=\"12\" height=\"12\" fill=\"" + colour_of(b) + "\"/>";
-        s += "<text x=\"" + std::to_string(x + 16) + "\" y=\"16\" class=\"legend\">" + name_of(b) +
-             (b == bound::cpu ? " (host CPU)" : "-bound") + "</text>\n";
-        x += 150;
+        s += "<text x=\"" + std::to_string(x + 16) + "\" y=\"16\" class=\"legend\">" + legend_of(b) + "</text>\n";
+        x += 170;
     }
     auto row = [&](std::size_t i, const std::string& label, const std::string& title, double ms, const char* colour,
                    const std::string& cls) {
         const int y = top_pad + static_cast<int>(i) * row_h;
         const double w = std::max(1.0, bar_w * ms / longest);
-        const std::string share = total > 0 ? fixed(100.0 * ms / total, 1) + "%" : "";
+        const std::string share = total > 0 ? people(100.0 * ms / total) + "%" : "";
         s += "<g class=\"row\"><title>" + html_escape(title) + "</title>";
         s += "<text x=\"" + std::to_string(label_w - 8) + "\" y=\"" + std::to_string(y + 15) +
              "\" text-anchor=\"end\" class=\"label\">" + html_escape(shorten(label, 34)) + "</text>";
         s += "<rect class=\"" + cls + "\" x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 3) +
              "\" width=\"" + fixed(w, 1) + "\" height=\"" + std::to_string(row_h - 6) + "\" fill=\"" + colour + "\"/>";
         s += "<text x=\"" + fixed(label_w + w + 6, 1) + "\" y=\"" + std::to_string(y + 15) + "\" class=\"value\">" +
-             num(ms, 4) + " ms " + share + "</text></g>\n";
+             people(ms) + " ms " + share + "</text></g>\n";
     };
     for (std::size_t i = 0; i < order.size(); ++i) {
         const layer_estimate& l = *order[i];
         const placement where = placement_of(l, nodes);
         const bound b = where == placement::cpu ? bound::cpu : l.limited_by;
-        row(i, l.name, l.name + " (" + ops_of(l, nodes) + "): " + num(l.time_ms) + " ms, " + name_of(b) + ", " +
+        row(i, l.name, l.name + " (" + ops_of(l, nodes) + "): " + people(l.time_ms) + " ms, " + name_of(b) + ", " +
                            name_of(where),
             l.time_ms, colour_of(b), std::string("bar bound-") + name_of(b));
     }
@@ -371,6 +432,7 @@ inline std::string html_report(const evaluation& e) {
         "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\n"
         "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
         "tr.cpu td{background:#fbecec}tr.unsupported td{background:#f6d0d0}\n"
+        "td.bound{color:#fff;font-weight:bold}\n"
         "svg text{font-family:sans-serif;font-size:12px;fill:#222}\n"
         ".warn{color:#a02020}\n"
         "</style>\n</head>\n<body>\n<h1>" +
@@ -395,8 +457,14 @@ inline std::string html_report(const evaluation& e) {
         h += "<h2>Performance summary</h2>\n<table id=\"ktc-summary\">\n";
         for (const auto& s : summary(p))
             h += "<tr><th>" + std::string(s.label) + (*s.unit ? std::string(" (") + s.unit + ")" : "") +
-                 "</th><td class=\"n\">" + num(s.value) + "</td></tr>\n";
-        h += "</table>\n<h2>Where the time goes</h2>\n" + time_chart(p, nodes);
+                 "</th><td class=\"n\">" + people(s.value) + "</td></tr>\n";
+        h += "</table>\n<h2>Where the time goes</h2>\n<p id=\"ktc-bounds\">time by bound:";
+        for (const auto& [b, ms] : time_by_bound(p, nodes))
+            if (ms > 0)
+                h += std::string(" <span class=\"bound-") + name_of(b) + "\" style=\"color:" + colour_of(b) +
+                     "\">&#9632; " + legend_of(b) + " " + people(ms) + " ms (" +
+                     people(p.total_ms() > 0 ? 100.0 * ms / p.total_ms() : 0) + "%)</span>";
+        h += "</p>\n" + time_chart(p, nodes);
 
         h += "<h2>Layers</h2>\n<table id=\"ktc-layers\">\n<tr><th>#</th><th>layer</th><th>op</th><th>MACs</th>"
              "<th>time ms</th><th>share</th><th>bound</th><th>placement</th><th>DRAM bytes</th><th>tiles</th></tr>\n";
@@ -406,10 +474,12 @@ inline std::string html_report(const evaluation& e) {
             const placement where = placement_of(l, nodes);
             h += std::string("<tr class=\"") + name_of(where) + "\"><td class=\"n\">" + std::to_string(i + 1) +
                  "</td><td>" + html_escape(l.name) + "</td><td>" + html_escape(ops_of(l, nodes)) +
-                 "</td><td class=\"n\">" + std::to_string(l.macs) + "</td><td class=\"n\">" + fixed(l.time_ms, 4) +
-                 "</td><td class=\"n\">" + (total > 0 ? fixed(100.0 * l.time_ms / total, 1) + "%" : "") +
-                 "</td><td>" + name_of(l.limited_by) + "</td><td>" + name_of(where) + "</td><td class=\"n\">" +
-                 num(l.dram_bytes, 8) + "</td><td class=\"n\">" + std::to_string(l.tiles) + "</td></tr>\n";
+                 "</td><td class=\"n\">" + std::to_string(l.macs) + "</td><td class=\"n\">" + people(l.time_ms) +
+                 "</td><td class=\"n\">" + (total > 0 ? people(100.0 * l.time_ms / total) + "%" : "") +
+                 "</td><td class=\"bound bound-" + name_of(l.limited_by) + "\" style=\"background:" +
+                 colour_of(l.limited_by) + "\">" + name_of(l.limited_by) + "</td><td>" + name_of(where) +
+                 "</td><td class=\"n\">" + people(l.dram_bytes) + "</td><td class=\"n\">" + std::to_string(l.tiles) +
+                 "</td></tr>\n";
         }
         h += "</table>\n";
     }
