@@ -184,3 +184,53 @@ TEST_CASE("zero, denormal and dead channels get sane radices: the fixed run work
         }
     }
 }
+
+namespace {
+
+// x[1,2,4,4] -> Conv(2->3, 3x3, pad 1) -> PRelu(slope [3,1,1], as Caffe's MTCNN) -> y
+graph::graph prelu_model() {
+    model_builder b(13);
+    b.input("x", {1, 2, 4, 4});
+    b.output("y", {1, 3, 4, 4});
+    std::vector<float> w(3 * 2 * 9);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * float(int(i % 7) - 3);
+    add_float_initializer(b, "w", {3, 2, 3, 3}, w);
+    add_float_initializer(b, "bias", {3}, {0.05f, -0.2f, 0.1f});
+    add_float_initializer(b, "slope", {3, 1, 1}, {0.25f, 0.0732f, -0.6f});
+    auto* conv = b.node("Conv", {"x", "w", "bias"}, {"c"});
+    conv->set_name("conv");
+    set_ints(conv, "pads", {1, 1, 1, 1});
+    b.node("PRelu", {"c", "slope"}, {"y"})->set_name("prelu");
+    return ktc::onnx::parse(b.bytes(), "prelu.onnx");
+}
+
+}  // namespace
+
+TEST_CASE("PRelu with a per-channel slope is quantized to an integer slope per channel, not a table") {
+    const sim::float_simulator sim(prelu_model());
+    const auto cal = quant::calibrate(sim, 4, sample);
+    for (const int bits : {8, 16}) {
+        CAPTURE(bits);
+        quant::quantize_options o;
+        o.bits = bits;
+        const graph::graph q = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
+        const auto& prelu = q[*q.find_node("prelu")];
+        CHECK_FALSE(prelu.attrs.has(quant::attr::lookup_table));
+        CHECK(prelu.attrs.get_ints(quant::attr::slope_radix) == std::vector<std::int64_t>{bits + 1, bits + 2, bits - 1});
+        const tensor& slope = *q.initializer(prelu.input(1));
+        CHECK(slope.type() == quant::integer_type(bits));
+        CHECK(slope.to_vector<std::int64_t>() == std::vector<std::int64_t>{
+              fixed::quantize(0.25, bits + 1, bits), fixed::quantize(0.0732, bits + 2, bits), fixed::quantize(-0.6, bits - 1, bits)});
+        CHECK(q.initializers.count("slope") == 0);
+
+        const sim::fixed_simulator fixed{graph::graph(q)};
+        const int r_out = quant::output_format(prelu).radix;
+        for (std::size_t s = 0; s < 4; ++s) {
+            const auto in = sample(s);
+            const auto want = sim.run(in).at("y").values<float>();
+            const auto got = fixed.run(in).at("y").values<float>();
+            for (std::size_t i = 0; i < want.size(); ++i)  // input, weights and slope rounded: a few LSBs
+                CHECK(std::abs(got[i] - want[i]) <= 8 * std::ldexp(1.0, -r_out) + (bits == 8 ? 0.05 : 0.001));
+        }
+    }
+}

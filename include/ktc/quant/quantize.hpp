@@ -6,7 +6,8 @@
 //   - every node carries its inputs' and outputs' fixed-point formats (quant/annotations.hpp);
 //   - MAC weights are integer initializers with per-output-channel radices, biases int32;
 //   - float constants read by integer ops are integer constants at their own radix;
-//   - unary element-wise ops carry their lookup table.
+//   - unary element-wise ops carry their lookup table, except PRelu: its slope becomes an integer
+//     tensor with a radix per channel, as the chip runs it.
 // The rules (radix choice, which ops keep their input's radix, bias radix, post_sigmoid) are
 // docs/numerics.md; each is implemented once below.
 #pragma once
@@ -48,10 +49,11 @@ inline bool keeps_input_format(const std::string& op) {
     return movers.count(op) != 0;
 }
 
-// Unary element-wise ops computed through a lookup table over every input code.
+// Unary element-wise ops computed through a lookup table over every input code. (PRelu is not
+// one: its slope is per channel, and the chip multiplies by it; see the PRelu branch below.)
 inline bool uses_lookup_table(const std::string& op) {
     static const std::set<std::string> unary = {
-        "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
+        "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
         "Elu", "Selu", "Softplus", "Exp", "Log", "Sqrt", "Abs", "Neg", "Erf", "Reciprocal"};
     return unary.count(op) != 0;
 }
@@ -218,6 +220,19 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                         in_bits[2] = 32;
                     }
                 }
+            }
+        } else if (n.op_type == "PRelu" && in_radix[0] != not_quantized && n.has_input(1) && !format.count(n.input(1))) {
+            // PRelu's slope: an integer per channel (per element of the slope tensor) at its own
+            // radix, at the layer's width (docs/numerics.md, "PRelu").
+            const auto s = graph::constant_value(g, n.input(1));
+            if (s && s->type() == dtype::float32) {
+                const auto sv = s->to_vector<float>();
+                std::vector<std::int64_t> s_radix(sv.size());
+                for (std::size_t i = 0; i < sv.size(); ++i) s_radix[i] = fixed::radix_for(std::abs(double(sv[i])), out_bits);
+                const tensor qs = fixed::quantize_tensor(*s, [&](std::int64_t i) { return int(s_radix[i]); }, out_bits);
+                g.set_input(v, 1, add_constant(n.name + "_slope_q", qs));
+                n.attrs.set(attr::slope_radix, s_radix);
+                in_bits[1] = out_bits;
             }
         } else if (all_inputs_are_activations(n.op_type) || (n.op_type == "Pad" && n.has_input(2))) {
             // Constant operands of Add/Mul/Concat/..., and a Pad's fill value, become integers.

@@ -30,7 +30,7 @@ namespace ktc::kernels::fixed {
 inline const std::vector<std::string>& integer_ops() {
     static const std::vector<std::string> ops = [] {
         std::vector<std::string> v{"Conv", "ConvTranspose", "Gemm", "MatMul",                    // MAC
-                                   "Add", "Sub", "Mul", "Concat",                                // element-wise
+                                   "Add", "Sub", "Mul", "Concat", "PRelu",                       // element-wise
                                    "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool",
                                    "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",  // data movement
                                    "Slice", "Gather", "Split", "Pad", "Identity", "Dropout", "Resize",
@@ -76,6 +76,7 @@ inline const kernel_table& kernels() {
         t["Mul"] = &registry_detail::unless_plain<&mul>;
         t["Concat"] = &registry_detail::unless_plain<&concat>;
         for (const auto& op : lookup_ops()) t[op] = &registry_detail::unless_plain<&lookup>;
+        t["PRelu"] = &registry_detail::unless_plain<&prelu>;
         return t;
     }();
     return table;
