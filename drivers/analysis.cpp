@@ -21,7 +21,9 @@ const char* analysis_usage =
     "folder of .npy files; channel-last unless --layout nchw), chooses a radix for every tensor and\n"
     "every weight channel (docs/numerics.md), and writes the quantized model. Then it runs the float\n"
     "and fixed-point models side by side on the first --snr-samples inputs and prints the SNR of\n"
-    "every tensor, worst first: the layers that lose accuracy.";
+    "every tensor, worst first: the layers that lose accuracy.\n"
+    "An input with unknown dimensions (-1) is fixed to the shape of the sample inputs, which must\n"
+    "then share one shape; analysis says so, and the .bie compiles.";
 
 std::string db(double v) {
     if (std::isinf(v)) return v > 0 ? "exact" : "-inf";
@@ -84,6 +86,7 @@ int run_analysis(const args& a) {
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
     o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
+    o.notice = [](const std::string& line) { std::cout << "note: " << line << "\n"; };
 
     // The float graph analysis() calibrates, kept here for the per-layer comparison.
     graph::graph prepared = model.analysis_graph(o);
