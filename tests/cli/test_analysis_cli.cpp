@@ -1,6 +1,6 @@
 // ktc analysis on models the bundled example does not cover: inputs with dynamic dimensions
 // (fixed to the calibration inputs' shape, so the .bie compiles; samples of different shapes are
-// a usage error naming the input).
+// a usage error naming the input), and the per-tensor SNR table (whole names; -v every row).
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -92,4 +92,61 @@ TEST_CASE("samples of different shapes for one input are a usage error naming th
     const auto b = ktc_run("analysis " + model + " --platform 520 --input " + tmp / "four.npy" + " -o " + tmp / "m.bie");
     CHECK(b.code == 2);
     CHECK(b.output.find("input 'x'") != std::string::npos);
+}
+
+namespace {
+
+// x [1,2,5,5] -> 20 1x1 Convs in a chain; odd tensors have 70-character names that share their
+// first 66 characters, even ones 38-character names.
+std::string long_names_model(std::vector<std::string>& names) {
+    testing::model_builder b(13);
+    b.input("x", {1, 2, 5, 5});
+    const std::string prefix = "a_rather_long_common_prefix/shared_by_every_tensor/of_this__";  // 60 characters
+    std::string in = "x";
+    for (int i = 0; i < 20; ++i) {
+        char idx[8];
+        std::snprintf(idx, sizeof idx, "%02d", i);
+        const std::string name = i % 2 ? prefix + "layer_" + idx + "xx" : "medium_length_tensor_name/layer_" + std::string(idx) + "/out";
+        names.push_back(name);
+        const std::string w = "w" + std::string(idx);
+        testing::add_float_initializer(b, w, {2, 2, 1, 1}, {0.9f, 0.2f - 0.01f * float(i), 0.1f, 1.05f});
+        b.node("Conv", {in, w}, {name})->set_name("conv" + std::string(idx));
+        in = name;
+    }
+    b.output(in, {1, 2, 5, 5});
+    return b.bytes();
+}
+
+}  // namespace
+
+TEST_CASE("the per-tensor SNR table shows whole names, the 15 worst, and with -v every tensor") {
+    temp_dir tmp("snr_table");
+    std::vector<std::string> names;
+    const std::string model = tmp.file("long.onnx", long_names_model(names));
+    REQUIRE(names.front().size() == 38);
+    REQUIRE(names[1].size() == 70);
+    npy::save(tmp / "cal.npy", random_images({4, 1, 5, 5, 2}, 6));
+    const std::string base = "analysis " + model + " --platform 520 --no-optimize --input " + tmp / "cal.npy" + " -o " + tmp / "m.bie";
+
+    // How many names appear whole in the table (between its title and the graph output's SNR line).
+    const auto shown = [&](const std::string& out) {
+        const std::size_t from = out.find("per-tensor SNR"), to = out.find("\noutput ", from);
+        const std::string table = out.substr(from, to == std::string::npos ? std::string::npos : to - from);
+        std::size_t n = 0;
+        for (const auto& name : names) n += table.find(name) != std::string::npos;
+        return n;
+    };
+    const auto a = ktc_run(base);
+    REQUIRE(a.code == 0);
+    CHECK(a.output.find("...") != std::string::npos);
+    CHECK(a.output.find("5 more (-v shows every tensor)") != std::string::npos);
+    CHECK(shown(a.output) == 15);  // the 15 rows shown, each under its whole name
+    // A 70-character name stands on a line of its own, whole; its figures follow on the next.
+    for (const auto& name : names)
+        if (name.size() == 70 && a.output.find(name) != std::string::npos) CHECK(a.output.find("  " + name + "\n") != std::string::npos);
+
+    const auto v = ktc_run(base + " -v");
+    REQUIRE(v.code == 0);
+    CHECK(shown(v.output) == 20);
+    CHECK(v.output.find("more (-v") == std::string::npos);
 }
