@@ -21,7 +21,14 @@ const char* analysis_usage =
     "folder of .npy files; channel-last unless --layout nchw), chooses a radix for every tensor and\n"
     "every weight channel (docs/numerics.md), and writes the quantized model. Then it runs the float\n"
     "and fixed-point models side by side on the first --snr-samples inputs and prints the SNR of\n"
-    "every tensor, worst first: the layers that lose accuracy.";
+    "every tensor, worst first: the layers that lose accuracy (the 15 worst; -v: every tensor).\n"
+    "An input with unknown dimensions (-1) is fixed to the shape of the sample inputs, which must\n"
+    "then share one shape; analysis says so, and the .bie compiles.";
+
+// The per-tensor table: whole tensor names. The name column is as wide as the longest name shown
+// (at most name_column_max); a longer name is printed whole on a line of its own, its figures on
+// the next, so no name is ever cut.
+constexpr std::size_t name_column_max = 64;
 
 std::string db(double v) {
     if (std::isinf(v)) return v > 0 ? "exact" : "-inf";
@@ -56,6 +63,7 @@ int run_analysis(const args& a) {
         ("no-optimize", "quantize the model as given (default: onnx2onnx flow first)")
         ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
+        ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst)")
         ("quiet,q", "no progress output");
     po::positional_options_description positional;
     positional.add("model", 1);
@@ -63,7 +71,7 @@ int run_analysis(const args& a) {
     if (!parse(a, options, vm, analysis_usage, &positional)) return 0;
     if (mode != "default" && mode != "post_sigmoid")
         throw usage_error("--quantize-mode must be default or post_sigmoid, not '" + mode + "'");
-    const bool quiet = vm.count("quiet") != 0;
+    const bool quiet = vm.count("quiet") != 0, verbose = vm.count("verbose") != 0;
     const auto started = std::chrono::steady_clock::now();
 
     // One implementation with the C++ API: model_config::analysis (include/ktc/api/model_config.hpp).
@@ -84,6 +92,7 @@ int run_analysis(const args& a) {
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
     o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
+    o.notice = [](const std::string& line) { std::cout << "note: " << line << "\n"; };
 
     // The float graph analysis() calibrates, kept here for the per-layer comparison.
     graph::graph prepared = model.analysis_graph(o);
@@ -106,19 +115,24 @@ int run_analysis(const args& a) {
             const auto sample = [&](std::size_t i) { return set.samples.at(i); };
             const sim::fixed_simulator fixed(graph::graph(bie.graph));
             const auto layers = quant::per_layer_accuracy(reference, fixed, std::min(snr_samples, set.samples.size()), sample);
+            const std::size_t shown = verbose ? layers.size() : std::min<std::size_t>(layers.size(), 15);
+            std::size_t width = 6;  // "tensor"
+            for (std::size_t i = 0; i < shown; ++i)
+                if (layers[i].value.size() <= name_column_max) width = std::max(width, layers[i].value.size());
             std::cout << "\nper-tensor SNR, float vs fixed point, on " << std::min(snr_samples, set.samples.size())
                       << " calibration samples (worst first):\n"
-                      << "  " << std::left << std::setw(36) << "tensor" << std::setw(20) << "op" << std::right
+                      << "  " << std::left << std::setw(int(width + 2)) << "tensor" << std::setw(20) << "op" << std::right
                       << std::setw(6) << "bits" << std::setw(7) << "radix" << std::setw(10) << "SNR dB" << "\n";
-            const std::size_t shown = std::min<std::size_t>(layers.size(), 15);
             for (std::size_t i = 0; i < shown; ++i) {
                 const auto& l = layers[i];
                 const bool out = bie.graph.is_graph_output(l.value);
-                std::cout << "  " << std::left << std::setw(36) << (l.value.size() > 34 ? l.value.substr(0, 31) + "..." : l.value)
+                const bool wrapped = l.value.size() > width;
+                if (wrapped) std::cout << "  " << l.value << "\n";
+                std::cout << "  " << std::left << std::setw(int(width + 2)) << (wrapped ? "" : l.value)
                           << std::setw(20) << l.op << std::right << std::setw(6) << l.bits << std::setw(7) << l.radix
                           << std::setw(10) << db(l.error.snr_db()) << (out ? "  (graph output)" : "") << "\n";
             }
-            if (layers.size() > shown) std::cout << "  ... " << layers.size() - shown << " more\n";
+            if (layers.size() > shown) std::cout << "  ... " << layers.size() - shown << " more (-v shows every tensor)\n";
             for (const auto& l : layers)
                 if (bie.graph.is_graph_output(l.value))
                     std::cout << "output " << l.value << ": SNR " << db(l.error.snr_db()) << " dB\n";

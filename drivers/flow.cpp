@@ -327,13 +327,15 @@ int run_flow(const args& a) {
         o.input_layout = user_layout;
         o.source = fs::path(model_path).filename().string();
         o.progress = [&](std::size_t done, std::size_t total) { calibration_progress(std::int64_t(done), std::int64_t(total)); };
+        std::string notes;  // a dynamic input shape fixed to the calibration inputs'
+        o.notice = [&](const std::string& line) { notes += "; " + line; };
         const quant::bie_model& bie = km.analysis(calibration_inputs, o);
         r.file = bie_name;
         std::string radices;
         for (const auto& [name, f] : quant::edge_formats(bie.graph))
             if (bie.graph.is_graph_input(name)) radices += ", input '" + name + "' radix " + std::to_string(f.radix);
         r.comparison = "int" + std::to_string(bits) + ", " + std::to_string(bie.calibration_samples) + " calibration samples";
-        steps.line_ = bie_name + ": " + r.comparison + radices;
+        steps.line_ = bie_name + ": " + r.comparison + radices + notes;
     });
 
     steps.run("fixed inference", [&](flow_step_record& r) {

@@ -39,7 +39,12 @@ inline tensor load_input_data(const std::filesystem::path& path, const graph::va
         shape_t s(t.shape().begin() + (one ? 0 : 1), t.shape().end());
         if (parts.empty()) sample_shape = s;
         else if (s != sample_shape || t.type() != parts.front().type())
-            throw file_error(f.string(), "shape " + to_string(t.shape()) + " differs from the folder's first file");
+            // A usage error (exit 2), as any mis-shaped input: the samples of one input share a
+            // shape, also when the model's input is dynamic (analysis fixes it to that shape).
+            throw usage_error("input '" + info.name + "': " + f.string() + " holds " + name_of(t.type()) + " " +
+                              to_string(t.shape()) + ", the folder's first file " + files.front().string() + " " +
+                              name_of(parts.front().type()) + " " + to_string(parts.front().shape()) +
+                              ": the samples of one input must share a shape and type");
         total += one ? 1 : t.dim(0);
         parts.push_back(std::move(t));
     }

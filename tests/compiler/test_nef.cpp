@@ -70,6 +70,72 @@ TEST_CASE_TEMPLATE("the nef simulator equals the bie simulator bit for bit, tile
     CHECK(same_bits(nef5.run(testing::small_sample(1)).at("y"), want.at("y")));
 }
 
+namespace {
+
+// PRelu as MTCNN uses it: after a Conv (in the MAC layer's output stage), after an Add (an
+// element-wise layer of its own) and after a Gemm (a [C] slope on a 2-D tensor).
+graph::graph prelu_float_model() {
+    using namespace ktc::testing;
+    model_builder b(13);
+    b.input("x", {1, 3, 17, 12});
+    b.output("y", {1, 5});
+    const auto values = [](std::size_t n, float scale) {
+        std::vector<float> w(n);
+        for (std::size_t i = 0; i < n; ++i) w[i] = scale * (float((i * 37) % 19) / 9.f - 1.f);
+        return w;
+    };
+    add_float_initializer(b, "w1", {8, 3, 3, 3}, values(8 * 27, 0.4f));
+    add_float_initializer(b, "b1", {8}, values(8, 0.1f));
+    add_float_initializer(b, "s1", {8, 1, 1}, values(8, 0.3f));
+    add_float_initializer(b, "w2", {8, 8, 3, 3}, values(8 * 72, 0.2f));
+    add_float_initializer(b, "s2", {8, 1, 1}, values(8, 0.5f));
+    add_float_initializer(b, "wg", {5, 8}, values(40, 0.5f));
+    add_float_initializer(b, "s3", {5}, values(5, 0.2f));
+    auto* c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"});
+    c1->set_name("conv1");
+    set_ints(c1, "pads", {1, 1, 1, 1});
+    b.node("PRelu", {"c1", "s1"}, {"p1"})->set_name("prelu1");
+    auto* c2 = b.node("Conv", {"p1", "w2"}, {"c2"});
+    c2->set_name("conv2");
+    set_ints(c2, "pads", {1, 1, 1, 1});
+    b.node("Add", {"c2", "p1"}, {"a"})->set_name("add");
+    b.node("PRelu", {"a", "s2"}, {"p2"})->set_name("prelu2");
+    b.node("GlobalAveragePool", {"p2"}, {"g"})->set_name("gap");
+    b.node("Flatten", {"g"}, {"f"})->set_name("flatten");
+    auto* gemm = b.node("Gemm", {"f", "wg"}, {"l"});
+    gemm->set_name("gemm");
+    set_int(gemm, "transB", 1);
+    b.node("PRelu", {"l", "s3"}, {"y"})->set_name("prelu3");
+    return ktc::onnx::parse(b.bytes(), "prelu_model.onnx");
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("PRelu's per-channel slope runs in the nef simulator bit for bit as in the bie one", P,
+                   platform::kdp520, platform::kdp720) {
+    const sim::float_simulator sim(prelu_float_model());
+    const auto cal = quant::calibrate(sim, 4, testing::small_sample);
+    quant::bie_model bie;
+    bie.platform = std::string(platform::platform_traits<P>::name);
+    bie.graph = quant::quantize<P>(sim.graph(), cal, quant::quantize_options{});
+    const sim::fixed_simulator reference(graph::graph(bie.graph));
+    for (std::uint64_t onchip : {std::uint64_t{0}, std::uint64_t{64}}) {
+        compiler::compile_options o;
+        o.tiling.onchip_bytes = onchip;
+        nef_file f;
+        f.platform = bie.platform;
+        f.toolchain_version = "test";
+        f.models.push_back(compile_model<P>(bie, 40001, 0x0001, "prelu", o).model);
+        const nef_file back = parse_nef(serialize_nef(f), "prelu.nef");
+        const sim::nef_simulator nef(back.models.at(0), "prelu.nef");
+        for (std::size_t i = 0; i < 3; ++i) {
+            const auto want = reference.run(testing::small_sample(i));
+            const auto got = nef.run(testing::small_sample(i));
+            CHECK_MESSAGE(same_bits(got.at("y"), want.at("y")), "onchip ", onchip);
+        }
+    }
+}
+
 TEST_CASE("a tiny on-chip memory splits layers into many tiles") {
     const nef_file big = small_nef<platform::kdp520>(40000), tiny = small_nef<platform::kdp520>(40000, 64);
     const auto count = [](const nef_file& f) {

@@ -28,6 +28,7 @@ TEST_CASE("the op registry answers by trait, and nothing for an op it does not k
     CHECK(ops::keeps_input_format("Transpose"));
     CHECK_FALSE(ops::keeps_input_format("AveragePool"));
     CHECK(ops::uses_lookup_table("Sigmoid"));
+    CHECK_FALSE(ops::uses_lookup_table("PRelu"));  // an integer slope per channel
     CHECK(ops::find("NoSuchOp") == nullptr);
     CHECK_FALSE(ops::has("NoSuchOp", ops::mac));
     CHECK(ops::with(ops::mac) == std::vector<std::string>{"Conv", "ConvTranspose", "Gemm", "MatMul"});

@@ -5,6 +5,7 @@
 
 #include "ktc/onnx/import.hpp"
 #include "ktc/quant/quantize.hpp"
+#include "ktc/sim/fixed_simulator.hpp"
 #include "support/onnx_builder.hpp"
 
 using namespace ktc;
@@ -122,4 +123,114 @@ TEST_CASE("int16 is refused on 520 and accepted on 720; per-tensor weights share
     per_tensor.per_channel_weights = false;
     const auto qt = quant::quantize<platform::kdp520>(sim.graph(), cal, per_tensor);
     CHECK(qt[*qt.find_node("conv")].attrs.get_ints(quant::attr::weight_radix) == std::vector<std::int64_t>{5, 5, 5});
+}
+
+namespace {
+
+// x[1,2,4,4] -> Conv(2->3, 3x3, pad 1) + Relu -> c, with a dead channel as a trained net leaves
+// it after BN folding (weights 2e-34, bias -0.77: mini-Xception's conv2d_1), a denormal channel
+// (1e-41) and a live one; and x * 1e-39 -> d, a tensor whose whole range is denormal.
+graph::graph dead_channel_model() {
+    model_builder b(13);
+    b.input("x", {1, 2, 4, 4});
+    b.output("c", {1, 3, 4, 4});
+    b.output("d", {1, 2, 4, 4});
+    std::vector<float> w(3 * 2 * 9);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = (i < 18 ? 2e-34f : i < 36 ? 1e-41f : 0.5f) * (i % 3 ? 1.f : -1.f);
+    add_float_initializer(b, "w", {3, 2, 3, 3}, w);
+    add_float_initializer(b, "bias", {3}, {-0.77f, 0.3f, 0.1f});
+    add_float_initializer(b, "tiny", {1}, {1e-39f});
+    auto* conv = b.node("Conv", {"x", "w", "bias"}, {"conv_out"});
+    conv->set_name("conv");
+    set_ints(conv, "pads", {1, 1, 1, 1});
+    b.node("Relu", {"conv_out"}, {"c"})->set_name("relu");
+    b.node("Mul", {"x", "tiny"}, {"d"})->set_name("mul");
+    return ktc::onnx::parse(b.bytes(), "dead_channel.onnx");
+}
+
+}  // namespace
+
+TEST_CASE("zero, denormal and dead channels get sane radices: the fixed run works and matches the float one") {
+    const sim::float_simulator sim(dead_channel_model());  // Relu fused: the Conv produces "c"
+    const auto cal = quant::calibrate(sim, 4, sample);
+    for (const int bits : {8, 16}) {
+        CAPTURE(bits);
+        quant::quantize_options o;
+        o.bits = bits;
+        const graph::graph q = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
+        CHECK_NOTHROW(quant::check_annotations(q, "dead_channel.bie"));  // every radix within +-127
+        const auto& conv = q[*q.find_node("conv")];
+        const int r_in = quant::input_format(conv, 0).radix, r_out = quant::output_format(conv).radix;
+        const auto w_radix = conv.attrs.get_ints(quant::attr::weight_radix);
+        const auto b_radix = conv.attrs.get_ints(quant::attr::bias_radix);
+        for (std::size_t c = 0; c < 3; ++c) {
+            CAPTURE(c);
+            // The accumulator at most 30 bits above the output and above the bias (the rule).
+            CHECK(r_in + w_radix[c] <= r_out + fixed::max_bias_shift);
+            CHECK(r_in + w_radix[c] - b_radix[c] <= fixed::max_bias_shift);
+            CHECK(b_radix[c] <= r_in + w_radix[c]);
+        }
+        CHECK(w_radix[2] == bits);  // the live channel (max 0.5) keeps its own radix
+        CHECK(quant::output_format(q[*q.find_node("mul")]).radix <= bits - 1 + 32);
+
+        const sim::fixed_simulator fixed{graph::graph(q)};
+        for (std::size_t s = 0; s < 4; ++s) {
+            const auto in = sample(s);
+            const auto want = sim.run(in), got = fixed.run(in);
+            const auto c_want = want.at("c").values<float>(), c_got = got.at("c").values<float>();
+            for (std::size_t i = 0; i < c_want.size(); ++i)
+                CHECK(std::abs(c_got[i] - c_want[i]) <= 0.1);  // input and weights of the live channel rounded
+            for (const float v : got.at("d").values<float>()) CHECK(v == 0.f);  // 1e-39 * |x| < 2^-40
+        }
+    }
+}
+
+namespace {
+
+// x[1,2,4,4] -> Conv(2->3, 3x3, pad 1) -> PRelu(slope [3,1,1], as Caffe's MTCNN) -> y
+graph::graph prelu_model() {
+    model_builder b(13);
+    b.input("x", {1, 2, 4, 4});
+    b.output("y", {1, 3, 4, 4});
+    std::vector<float> w(3 * 2 * 9);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * float(int(i % 7) - 3);
+    add_float_initializer(b, "w", {3, 2, 3, 3}, w);
+    add_float_initializer(b, "bias", {3}, {0.05f, -0.2f, 0.1f});
+    add_float_initializer(b, "slope", {3, 1, 1}, {0.25f, 0.0732f, -0.6f});
+    auto* conv = b.node("Conv", {"x", "w", "bias"}, {"c"});
+    conv->set_name("conv");
+    set_ints(conv, "pads", {1, 1, 1, 1});
+    b.node("PRelu", {"c", "slope"}, {"y"})->set_name("prelu");
+    return ktc::onnx::parse(b.bytes(), "prelu.onnx");
+}
+
+}  // namespace
+
+TEST_CASE("PRelu with a per-channel slope is quantized to an integer slope per channel, not a table") {
+    const sim::float_simulator sim(prelu_model());
+    const auto cal = quant::calibrate(sim, 4, sample);
+    for (const int bits : {8, 16}) {
+        CAPTURE(bits);
+        quant::quantize_options o;
+        o.bits = bits;
+        const graph::graph q = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
+        const auto& prelu = q[*q.find_node("prelu")];
+        CHECK_FALSE(prelu.attrs.has(quant::attr::lookup_table));
+        CHECK(prelu.attrs.get_ints(quant::attr::slope_radix) == std::vector<std::int64_t>{bits + 1, bits + 2, bits - 1});
+        const tensor& slope = *q.initializer(prelu.input(1));
+        CHECK(slope.type() == quant::integer_type(bits));
+        CHECK(slope.to_vector<std::int64_t>() == std::vector<std::int64_t>{
+              fixed::quantize(0.25, bits + 1, bits), fixed::quantize(0.0732, bits + 2, bits), fixed::quantize(-0.6, bits - 1, bits)});
+        CHECK(q.initializers.count("slope") == 0);
+
+        const sim::fixed_simulator fixed{graph::graph(q)};
+        const int r_out = quant::output_format(prelu).radix;
+        for (std::size_t s = 0; s < 4; ++s) {
+            const auto in = sample(s);
+            const auto want = sim.run(in).at("y").values<float>();
+            const auto got = fixed.run(in).at("y").values<float>();
+            for (std::size_t i = 0; i < want.size(); ++i)  // input, weights and slope rounded: a few LSBs
+                CHECK(std::abs(got[i] - want[i]) <= 8 * std::ldexp(1.0, -r_out) + (bits == 8 ? 0.05 : 0.001));
+        }
+    }
 }

@@ -10,6 +10,7 @@
 // takes `bie`, or reads `bie_path`. Errors are ktc::error types, never an exit.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "ktc/eval/report.hpp"
 #include "ktc/eval/support.hpp"
 #include "ktc/onnx/import.hpp"
+#include "ktc/onnx/shape_inference.hpp"
 #include "ktc/platform/platform.hpp"
 #include "ktc/quant/bie.hpp"
 #include "ktc/quant/calibrate.hpp"
@@ -53,7 +55,45 @@ struct analysis_options {
     layout input_layout = layout::channel_last;
     std::string source;                // provenance written into the .bie ("" : the model's file name)
     std::function<void(std::size_t done, std::size_t total)> progress;  // calibration progress
+    // What analysis decided on the user's behalf, one line each (a dynamic input shape fixed to
+    // the calibration inputs' shape); unset: not reported.
+    std::function<void(const std::string&)> notice;
 };
+
+namespace api_detail {
+
+// Gives every model input with unknown dimensions (-1, or an unknown rank) the shape of its
+// calibration samples (model layout), so the quantized model has fixed shapes and compiles, then
+// infers the intermediates' shapes again. Returns one line per input it fixed. Samples of
+// different shapes for such an input, or a sample that contradicts a known dimension, are a
+// usage error naming the input.
+inline std::vector<std::string> fix_dynamic_inputs(graph::graph& g, const sim::sample_set& set, const std::string& model) {
+    std::vector<std::string> notes;
+    if (set.samples.empty()) return notes;
+    for (auto& in : g.inputs) {
+        const bool dynamic = !in.rank_known || std::any_of(in.shape.begin(), in.shape.end(), [](std::int64_t d) { return d < 0; });
+        const auto first = set.samples.front().find(in.name);
+        if (!dynamic || first == set.samples.front().end()) continue;
+        const shape_t& shape = first->second.shape();
+        for (std::size_t i = 1; i < set.samples.size(); ++i)
+            if (const auto& other = set.samples[i].at(in.name).shape(); other != shape)
+                throw usage_error("input '" + in.name + "' has a dynamic shape " + to_string(in.shape) + " and samples of shapes " +
+                                  to_string(shape) + " and " + to_string(other) +
+                                  " (sample " + std::to_string(i) + "): analysis fixes it to one shape; give samples of one shape");
+        for (std::size_t d = 0; in.rank_known && d < in.shape.size(); ++d)
+            if (in.shape[d] >= 0 && in.shape[d] != shape.at(d))
+                throw usage_error("input '" + in.name + "' has shape " + to_string(shape) + " (model layout); the model expects " +
+                                  to_string(in.shape));
+        notes.push_back("input '" + in.name + "': dynamic shape " + (in.rank_known ? to_string(in.shape) : std::string("of unknown rank")) +
+                        " fixed to " + to_string(shape) + ", the calibration inputs' shape");
+        in.shape = shape;
+        in.rank_known = true;
+    }
+    if (!notes.empty()) onnx::infer_shapes(g, model);
+    return notes;
+}
+
+}  // namespace api_detail
 
 struct model_config {
     std::uint32_t id = 0;       // > 0; ids below 32768 are reserved for the vendor's models
@@ -168,9 +208,11 @@ private:
         qo.post_sigmoid = o.post_sigmoid;
         quant::bie_model model = platform::with_platform(platform, [&](auto tag) {
             using P = decltype(tag);
+            const sim::sample_set set = sim::split_samples(g.inputs, inputs, o.input_layout);
+            for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
+                if (o.notice) o.notice(line);
             eval::support_check<P>(g).require_runnable(name());
             const sim::float_simulator reference(std::move(g));
-            const sim::sample_set set = sim::split_samples(reference.graph().inputs, inputs, o.input_layout);
             quant::calibration_options co;
             co.threads = o.threads;
             co.progress = o.progress;

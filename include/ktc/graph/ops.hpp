@@ -72,7 +72,7 @@ inline constexpr op_info registry[] = {
     {"Min", activation_operands},
     {"Mul", output_stage | activation_operands | integer_kernel | row_tiled},
     {"Neg", lookup_unary | integer_kernel},
-    {"PRelu", output_stage | lookup_unary | integer_kernel | row_tiled},
+    {"PRelu", output_stage | integer_kernel | row_tiled},  // an integer slope per channel, no table
     {"Pad", keeps_format | moves_data | integer_kernel},
     {"Reciprocal", lookup_unary | integer_kernel},
     {"ReduceMax", 0},

@@ -32,6 +32,9 @@ inline constexpr const char* output_bits = "ktc.output_bits";
 inline constexpr const char* weight_radix = "ktc.weight_radix";
 // ints, per output channel: the radix of the int32 bias (input 2 of Conv, ConvTranspose, Gemm).
 inline constexpr const char* bias_radix = "ktc.bias_radix";
+// ints, one per element of PRelu's slope (input 1, an integer tensor; size 1 for all): the radix
+// of each slope value (docs/numerics.md, "PRelu").
+inline constexpr const char* slope_radix = "ktc.slope_radix";
 // tensor (int8 or int16), 2^input_bits entries: the table of a unary element-wise op, indexed by
 // q - min_of(input_bits) (docs/numerics.md, "Unary element-wise ops").
 inline constexpr const char* lookup_table = "ktc.lookup_table";
@@ -101,7 +104,7 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
         };
         check_formats(attr::input_radix, attr::input_bits, n.inputs.size());
         check_formats(attr::output_radix, attr::output_bits, n.outputs.size());
-        for (const char* per_channel : {attr::weight_radix, attr::bias_radix})
+        for (const char* per_channel : {attr::weight_radix, attr::bias_radix, attr::slope_radix})
             for (const auto r : n.attrs.get_ints(per_channel, {}))
                 if (r < -max_abs_radix || r > max_abs_radix)
                     throw bad(std::string(per_channel) + " " + std::to_string(r) + " out of range");

@@ -6,7 +6,8 @@
 //   - every node carries its inputs' and outputs' fixed-point formats (quant/annotations.hpp);
 //   - MAC weights are integer initializers with per-output-channel radices, biases int32;
 //   - float constants read by integer ops are integer constants at their own radix;
-//   - unary element-wise ops carry their lookup table.
+//   - unary element-wise ops carry their lookup table, except PRelu: its slope becomes an integer
+//     tensor with a radix per channel, as the chip runs it.
 // The rules (radix choice, which ops keep their input's radix, bias radix, post_sigmoid) are
 // docs/numerics.md; each is implemented once below.
 #pragma once
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 #include <type_traits>
 #include <string>
@@ -73,6 +75,15 @@ inline weight_layout layout_of_weight(const graph::node& n, const tensor& w) {
     return {N, [N](std::int64_t i) { return i % N; }};
 }
 
+// The largest radix r at which the int32 bias value b fits: |b| * 2^r <= 2^31 - 1. No limit for a
+// zero or non-finite b (an infinite bias saturates at any radix).
+inline int bias_radix_limit(double b) {
+    if (b == 0 || !std::isfinite(b)) return std::numeric_limits<int>::max();
+    int r = 31 - static_cast<int>(std::floor(std::log2(std::abs(b))));
+    while (std::abs(std::ldexp(b, r)) > double(fixed::max_of(32))) --r;
+    return r;
+}
+
 }  // namespace detail
 
 template <class P>
@@ -96,8 +107,12 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         const auto* info = g.info(value);
         return !info || info->type == dtype::float32;
     };
+    // The radix of an activation from its calibrated range (docs/numerics.md, rule 3).
+    const auto activation_radix = [&](const std::string& value, int bits) {
+        return fixed::radix_for(range_of(value, bits), bits);
+    };
     for (const auto& in : g.inputs)
-        if (in.type == dtype::float32) format[in.name] = {fixed::radix_for(range_of(in.name, o.bits), o.bits), o.bits};
+        if (in.type == dtype::float32) format[in.name] = {activation_radix(in.name, o.bits), o.bits};
 
     const auto& float_kernels = kernels::floating::kernels();
     std::size_t fresh = 0;
@@ -134,6 +149,27 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 if (!o.per_channel_weights) std::fill(max_abs.begin(), max_abs.end(), *std::max_element(max_abs.begin(), max_abs.end()));
                 std::vector<std::int64_t> w_radix(layout.channels);
                 for (std::int64_t c = 0; c < layout.channels; ++c) w_radix[c] = fixed::radix_for(max_abs[c], out_bits);
+                // A channel whose weights are zero, denormal or tiny next to the output would get
+                // an accumulator radix far above anything the bias or the output can use (a dead
+                // channel of a trained net: weights near 2e-33 after BN folding give r_w = 115). Cap it so the
+                // accumulator sits at most max_bias_shift bits above the output radix and above the
+                // radix the channel's int32 bias fits at (docs/numerics.md, "Ranges and weights that
+                // are zero or denormal"): what the cap rounds away is far below an output LSB.
+                if (in_radix[0] != not_quantized && !n.outputs.empty() && !n.outputs[0].empty()) {
+                    const std::int64_t r_out = activation_radix(n.outputs[0], out_bits);
+                    std::vector<float> bias_values;
+                    if (n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2)))
+                        if (const auto b = graph::constant_value(g, n.input(2)); b && b->type() == dtype::float32)
+                            bias_values = b->to_vector<float>();
+                    for (std::int64_t c = 0; c < layout.channels; ++c) {
+                        std::int64_t cap = r_out + fixed::max_bias_shift - in_radix[0];
+                        const std::size_t bc = bias_values.size() == 1 ? 0 : static_cast<std::size_t>(c);
+                        if (bc < bias_values.size() && bias_values[bc] != 0.f)
+                            cap = std::min<std::int64_t>(cap, bias_radix_limit(bias_values[bc]) + fixed::max_bias_shift - in_radix[0]);
+                        w_radix[c] = std::min(w_radix[c], cap);
+                    }
+                    if (!o.per_channel_weights) std::fill(w_radix.begin(), w_radix.end(), *std::min_element(w_radix.begin(), w_radix.end()));
+                }
                 const tensor qw = fixed::quantize_tensor(*w, [&](std::int64_t i) { return int(w_radix[layout.channel_of(i)]); }, out_bits);
                 g.set_input(v, 1, add_constant(n.name + "_weight_q", qw));
                 n.attrs.set(attr::weight_radix, w_radix);
@@ -149,17 +185,27 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                                                     std::to_string(layout.channels) + " output channels");
                         const auto bv = b->to_vector<float>();
                         std::vector<std::int64_t> b_radix(layout.channels);
-                        for (std::int64_t c = 0; c < layout.channels; ++c) {
-                            int r = static_cast<int>(in_radix[0] + w_radix[c]);
-                            while (std::abs(std::ldexp(double(bv[c]), r)) > double(fixed::max_of(32))) --r;
-                            b_radix[c] = r;
-                        }
+                        for (std::int64_t c = 0; c < layout.channels; ++c)
+                            b_radix[c] = std::min<std::int64_t>(in_radix[0] + w_radix[c], bias_radix_limit(bv[c]));
                         tensor qb = fixed::quantize_tensor(*b, [&](std::int64_t c) { return int(b_radix[c]); }, 32);
                         g.set_input(v, 2, add_constant(n.name + "_bias_q", std::move(qb)));
                         n.attrs.set(attr::bias_radix, b_radix);
                         in_bits[2] = 32;
                     }
                 }
+            }
+        } else if (n.op_type == "PRelu" && in_radix[0] != not_quantized && n.has_input(1) && !format.count(n.input(1))) {
+            // PRelu's slope: an integer per channel (per element of the slope tensor) at its own
+            // radix, at the layer's width (docs/numerics.md, "PRelu").
+            const auto s = graph::constant_value(g, n.input(1));
+            if (s && s->type() == dtype::float32) {
+                const auto sv = s->to_vector<float>();
+                std::vector<std::int64_t> s_radix(sv.size());
+                for (std::size_t i = 0; i < sv.size(); ++i) s_radix[i] = fixed::radix_for(std::abs(double(sv[i])), out_bits);
+                const tensor qs = fixed::quantize_tensor(*s, [&](std::int64_t i) { return int(s_radix[i]); }, out_bits);
+                g.set_input(v, 1, add_constant(n.name + "_slope_q", qs));
+                n.attrs.set(attr::slope_radix, s_radix);
+                in_bits[1] = out_bits;
             }
         } else if (ops::all_inputs_are_activations(n.op_type) || (n.op_type == "Pad" && n.has_input(2))) {
             // Constant operands of Add/Mul/Concat/..., and a Pad's fill value, become integers.
@@ -187,7 +233,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
             if ((ops::keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != not_quantized)
                 f = {static_cast<int>(in_radix[0]), static_cast<int>(in_bits[0])};
             else
-                f.radix = fixed::radix_for(range_of(out, out_bits), out_bits);
+                f.radix = activation_radix(out, out_bits);
             format[out] = f;
             out_radix[k] = f.radix;
             out_bits_v[k] = f.bits;

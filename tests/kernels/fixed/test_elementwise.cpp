@@ -182,3 +182,81 @@ TEST_CASE("lookup: table[q - min_of(bits)] exactly, and a node without a table i
     const tensor x16 = tensor::from<std::int16_t>({1}, {0});
     CHECK_THROWS_WITH_AS(run_fixed1("Tanh", quantized(a, {{4, 16}}, {{4, 8}}), {&x16}), doctest::Contains("2^16"), error);
 }
+
+namespace {
+
+// PRelu's slope as the quantizer makes it: one integer per element at its own radix
+// (fixed::radix_for of |slope| at the layer's width).
+struct quantized_slope {
+    tensor q;
+    std::vector<std::int64_t> radix;
+};
+quantized_slope quantize_slope(const tensor& slope, int bits) {
+    quantized_slope s;
+    const auto v = slope.to_vector<double>();
+    for (double x : v) s.radix.push_back(fixed::radix_for(std::abs(x), bits));
+    s.q = fixed::quantize_tensor(slope, [&](std::int64_t i) { return int(s.radix[i]); }, bits);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("fixed PRelu: a per-channel integer slope at its own radix, within the rounding the rule promises") {
+    std::mt19937 rng(34);
+    struct prelu_case {
+        shape_t x, slope;
+        std::vector<float> slopes;
+        value_format in, out;
+    };
+    const std::vector<prelu_case> cases{
+        {{1, 4, 3, 5}, {4, 1, 1}, {0.25f, -0.1f, 0.0732f, 0.f}, {5, 8}, {5, 8}},         // MTCNN's [C,1,1]
+        {{2, 6}, {6}, {0.9f, 0.01f, 1.7f, 0.33f, 1e-41f, 0.5f}, {4, 8}, {3, 8}},            // after a Gemm
+        {{1, 3, 4, 4}, {3, 1, 1}, {0.2f, 0.05f, 0.6f}, {12, 16}, {11, 16}},                // int16
+        {{1, 3, 4, 4}, {1}, {0.3f}, {5, 8}, {6, 16}},                                       // one shared slope, int8 in, int16 out
+    };
+    for (const auto& c : cases) {
+        CAPTURE(to_string(c.x));
+        const tensor slope = tensor::from<float>(c.slope, c.slopes);
+        const quantized_slope s = quantize_slope(slope, c.out.bits);
+        graph::attributes a;
+        a.set(quant::attr::slope_radix, s.radix);
+        const tensor x = random_codes(rng, c.x, c.in.bits);
+        const tensor y = run_fixed1("PRelu", quantized(a, {c.in, not_q}, {c.out}), {&x, &s.q});
+        const tensor xf = dequantize(x, c.in.radix);
+        const tensor want = run_kernel1("PRelu", {}, {&xf, &slope});
+        // Bound: the slope's rounding times |x| (negative x only), then one rounding to r_out.
+        std::vector<double> bound = one_rounding(want, c.out.radix);
+        const auto xv = xf.to_vector<double>();
+        const std::int64_t inner = element_count(c.x) / element_count(c.slope) / c.x[0];
+        for (std::size_t i = 0; i < xv.size(); ++i) {
+            const std::size_t k = c.slopes.size() == 1 ? 0 : (i / inner) % c.slopes.size();
+            if (xv[i] < 0) bound[i] += std::abs(xv[i]) * std::ldexp(0.5, -int(s.radix[k]));
+        }
+        check_within(y, c.out, want, bound);
+    }
+}
+
+TEST_CASE("fixed PRelu: exact codes, ties up, saturation, and its errors") {
+    // slope 0.75 at radix 2 (code 3), x at radix 1, out at radix 1: x < 0 -> x * 3 >> 2.
+    graph::attributes a;
+    a.set(quant::attr::slope_radix, std::vector<std::int64_t>{2, 3});
+    const tensor slope = tensor::from<std::int8_t>({2, 1}, {3, 1});  // 0.75, 0.125
+    const tensor x = tensor::from<std::int8_t>({2, 3}, {-2, -1, 5, -128, -4, 127});
+    // row 0: -6/4 = -1.5 -> -1; -3/4 = -0.75 -> -1; 5 stays. row 1: -128/8 = -16; -4/8 = -0.5 -> 0; 127.
+    CHECK(codes(run_fixed1("PRelu", quantized(a, {{1, 8}, not_q}, {{1, 8}}), {&x, &slope})) ==
+          std::vector<std::int64_t>{-1, -1, 5, -16, 0, 127});
+    // To radix 3: positives shift left and saturate at 127; -128 * 1 at radix 4 -> radix 3: -64.
+    CHECK(codes(run_fixed1("PRelu", quantized(a, {{1, 8}, not_q}, {{3, 8}}), {&x, &slope})) ==
+          std::vector<std::int64_t>{-6, -3, 20, -64, -2, 127});
+    // Errors name the node: no radices, a float slope, a slope that does not broadcast to x.
+    CHECK_THROWS_WITH_AS(run_fixed1("PRelu", quantized({}, {{1, 8}, not_q}, {{1, 8}}), {&x, &slope}),
+                         doctest::Contains("slope_radix"), error);
+    const tensor fslope = tensor::from<float>({2, 1}, {0.75f, 0.125f});
+    CHECK_THROWS_WITH_AS(run_fixed1("PRelu", quantized(a, {{1, 8}, not_q}, {{1, 8}}), {&x, &fslope}),
+                         doctest::Contains("'n0' (PRelu)"), error);
+    const tensor wide = tensor::from<std::int8_t>({2, 1, 1}, {1, 1});  // x [2,3] would become [2,2,3]
+    graph::attributes a4;
+    a4.set(quant::attr::slope_radix, std::vector<std::int64_t>{0});
+    CHECK_THROWS_WITH_AS(run_fixed1("PRelu", quantized(a4, {{1, 8}, not_q}, {{1, 8}}), {&x, &wide}),
+                         doctest::Contains("broadcast"), error);
+}

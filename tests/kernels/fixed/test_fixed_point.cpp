@@ -67,6 +67,12 @@ TEST_CASE("radix_for follows get_radix: 7 - ceil(log2(max|x|)) at 8 bits") {
     CHECK(radix_for(255, 8) == -1);
     CHECK(radix_for(0.5, 16) == 16);
     CHECK(radix_for(0, 8) == 7);
+    // A range below 2^-32 (denormal, or a dead channel's noise) counts as 2^-32: radix <= bits + 31.
+    CHECK(radix_for(0x1p-32, 8) == 39);
+    CHECK(radix_for(2e-34, 8) == 39);
+    CHECK(radix_for(1e-41, 8) == 39);
+    CHECK(radix_for(1e-41, 16) == 47);
+    CHECK(radix_for(0x1p-31, 8) == 38);
 }
 
 TEST_CASE("to_multiplier represents a real factor within its precision") {

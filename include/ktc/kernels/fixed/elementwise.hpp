@@ -8,7 +8,13 @@
 //            the radices differ by far less than 46 bits, so a shifted operand stays below 2^61
 //            (checked) and a product below 2^30.
 // Concat:    each input rescaled to the output format, then concatenated (the float kernel).
-// Unary element-wise ops (Relu, LeakyRelu, PRelu with a constant slope, Clip, Sigmoid, Tanh,
+// PRelu:     as the chip runs it, with an integer slope q_s[c] at its own radix r_s[c] per channel
+//            (ktc.slope_radix, one per element of the slope tensor, which broadcasts to the
+//            input): q_y = rescale(q_x, r_in, r_out) for q_x >= 0, and
+//            rescale(q_x * q_s[c], r_in + r_s[c], r_out) for q_x < 0; one rounding each, the
+//            product below 2^30. A PRelu that carries ktc.lookup_table (a .bie of ktc 0.1 that
+//            tabulated a scalar slope) runs its table.
+// Unary element-wise ops (Relu, LeakyRelu, Clip, Sigmoid, Tanh,
 //            HardSigmoid, HardSwish, Elu, Selu, Softplus, Exp, Log, Sqrt, Abs, Neg, Erf,
 //            Reciprocal, and any other node that carries ktc.lookup_table): the quantizer tabulates
 //            the float op over every input code, table[q - min_of(input_bits)] =
@@ -125,6 +131,46 @@ inline void lookup(const kernel_call& call) {
     call.output() = std::move(y);
 }
 
+// PRelu with a per-channel integer slope (see the top of this file).
+inline void prelu(const kernel_call& call) {
+    if (call.attrs().has(quant::attr::lookup_table)) return lookup(call);
+    const tensor& x = call.input(0);
+    const detail::value_format in = detail::input_format(call, 0);
+    const detail::value_format out = detail::output_format(call);
+    if (!call.has_input(1)) throw call.fail("the slope (input 1) is missing");
+    const tensor& slope = call.input(1);
+    if (is_floating(slope.type()) || slope.type() == dtype::boolean)
+        throw call.fail(std::string("the slope must be an integer tensor, got ") + name_of(slope.type()) +
+                        " (not a quantized graph?)");
+    std::vector<int> radix;
+    if (call.attrs().has(quant::attr::slope_radix)) radix = detail::per_channel(call, quant::attr::slope_radix, slope.size());
+    else if (detail::is_quantized_input(call, 1)) radix.assign(static_cast<std::size_t>(slope.size()), detail::input_format(call, 1).radix);
+    else throw call.fail(std::string("the slope has neither ") + quant::attr::slope_radix + " nor an input radix");
+    const shape_t shape = floating::elementwise::broadcast_or_fail(call, x.shape(), slope.shape());
+    if (shape != x.shape())
+        throw call.fail("slope of shape " + to_string(slope.shape()) + " does not broadcast to the input's " +
+                        to_string(x.shape()));
+    const std::vector<std::int64_t> q_s = slope.to_vector<std::int64_t>();
+    for (const std::int64_t q : q_s)
+        if (q < ktc::fixed::min_of(16) || q > ktc::fixed::max_of(16))
+            throw call.fail("slope value " + std::to_string(q) + " is wider than 16 bits");
+    // Element k of the slope, as a broadcast operand: the kernel reads q_s[k] and radix[k].
+    tensor index(dtype::int32, slope.shape());
+    for (std::int64_t k = 0; k < index.size(); ++k) index.data<std::int32_t>()[k] = static_cast<std::int32_t>(k);
+    tensor y;
+    detail::visit_activation(call, x.type(), [&](auto xt) {
+        detail::visit_activation(call, quant::integer_type(out.bits), [&](auto yt) {
+            using X = decltype(xt);
+            using Y = decltype(yt);
+            y = floating::elementwise::binary_apply<X, std::int32_t, Y>(x, index, shape, [&](X q, std::int32_t k) -> Y {
+                if (q >= 0) return static_cast<Y>(ktc::fixed::rescale(q, in.radix, out.radix, out.bits));
+                return static_cast<Y>(ktc::fixed::rescale(std::int64_t{q} * q_s[k], in.radix + radix[k], out.radix, out.bits));
+            });
+        });
+    });
+    call.output() = std::move(y);
+}
+
 // The unary ops the quantizer tabulates (docs/numerics.md, "Unary element-wise ops").
 inline const std::vector<std::string>& lookup_ops() {
     static const std::vector<std::string> names = ops::with(ops::lookup_unary);
@@ -137,6 +183,7 @@ inline void add_elementwise_kernels(kernel_table& t) {
     t["Mul"] = &mul;
     t["Concat"] = &concat;
     for (const auto& op : lookup_ops()) t[op] = &lookup;
+    t["PRelu"] = &prelu;
 }
 
 }  // namespace ktc::kernels::fixed

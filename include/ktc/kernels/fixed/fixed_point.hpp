@@ -11,6 +11,7 @@
 // Saturation: clamp to the two's-complement range [-2^(bits-1), 2^(bits-1) - 1].
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -100,10 +101,14 @@ inline float dequantize(std::int64_t q, int radix) { return static_cast<float>(s
 // The radix that fits a range: the largest r with max_abs * 2^r within `bits` bits, rounded the
 // vendor's way: r = (bits - 1) - ceil(log2(max_abs)) (get_radix of kneron-facts §1: inputs in
 // [-0.5, 0.5] get radix 8 at 8 bits; 0.5 * 2^8 = 128 saturates to 127, as there). A zero or
-// non-finite range gets `bits - 1` (values in [-1, 1)).
+// non-finite range gets `bits - 1` (values in [-1, 1)). A positive range below min_range (a
+// denormal, or float rounding noise of a dead channel) counts as min_range: the radix is at most
+// bits - 1 + 32, so no radix, radix sum or accumulator shift of a graph becomes absurd
+// (docs/numerics.md, "Ranges and weights that are zero or denormal").
+inline constexpr double min_range = 0x1p-32;
 inline int radix_for(double max_abs, int bits) {
     if (!(max_abs > 0) || !std::isfinite(max_abs)) return bits - 1;
-    return (bits - 1) - static_cast<int>(std::ceil(std::log2(max_abs)));
+    return (bits - 1) - static_cast<int>(std::ceil(std::log2(std::max(max_abs, min_range))));
 }
 
 // ---- whole tensors ------------------------------------------------------------------------

@@ -55,6 +55,7 @@ KTC_DECL const kernel_table& kernels() {
         t["Mul"] = &registry_detail::unless_plain<&mul>;
         t["Concat"] = &registry_detail::unless_plain<&concat>;
         for (const auto& op : lookup_ops()) t[op] = &registry_detail::unless_plain<&lookup>;
+        t["PRelu"] = &registry_detail::unless_plain<&prelu>;
         return t;
     }();
     return table;
