@@ -227,8 +227,9 @@ TEST_CASE("PRelu with a per-channel slope is quantized to an integer slope per c
         const int r_out = quant::output_format(prelu).radix;
         for (std::size_t s = 0; s < 4; ++s) {
             const auto in = sample(s);
-            const auto want = sim.run(in).at("y").values<float>();
-            const auto got = fixed.run(in).at("y").values<float>();
+            // The runs' outputs are kept: values() is a span into the tensor.
+            const auto want_run = sim.run(in), got_run = fixed.run(in);
+            const auto want = want_run.at("y").values<float>(), got = got_run.at("y").values<float>();
             for (std::size_t i = 0; i < want.size(); ++i)  // input, weights and slope rounded: a few LSBs
                 CHECK(std::abs(got[i] - want[i]) <= 8 * std::ldexp(1.0, -r_out) + (bits == 8 ? 0.05 : 0.001));
         }
