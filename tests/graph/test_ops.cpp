@@ -29,6 +29,8 @@ TEST_CASE("the op registry answers by trait, and nothing for an op it does not k
     CHECK_FALSE(ops::keeps_input_format("AveragePool"));
     CHECK(ops::uses_lookup_table("Sigmoid"));
     CHECK_FALSE(ops::uses_lookup_table("PRelu"));  // an integer slope per channel
+    CHECK(ops::only_relabels("Flatten"));
+    CHECK_FALSE(ops::only_relabels("Transpose"));
     CHECK(ops::find("NoSuchOp") == nullptr);
     CHECK_FALSE(ops::has("NoSuchOp", ops::mac));
     CHECK(ops::with(ops::mac) == std::vector<std::string>{"Conv", "ConvTranspose", "Gemm", "MatMul"});

@@ -87,13 +87,6 @@ hardware hardware_of() {
 
 namespace cost_detail {
 
-// Nodes that only re-label or place data: free on the NPU (a Concat on channels is each
-// producer writing into its slice of the output).
-inline bool is_layout_op(const std::string& op) {
-    static const std::set<std::string> relabel = {"Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze"};
-    return relabel.count(op) != 0;
-}
-
 inline std::optional<shape_t> shape_of(const graph::graph& g, const std::string& value) {
     if (value.empty()) return std::nullopt;
     if (const tensor* t = g.initializer(value)) return t->shape();
@@ -308,7 +301,7 @@ inline performance_estimate estimate_performance(const graph::graph& g, const su
                 continue;
             }
 
-            if (is_layout_op(n.op_type)) {  // free: placement of data only
+            if (ops::only_relabels(n.op_type)) {  // free: placement of data only
                 r.layers.push_back(std::move(l));
                 continue;
             }

@@ -27,6 +27,8 @@ enum trait : unsigned {
     integer_kernel = 1u << 6,       // the fixed-point simulator computes it on integers only
     row_tiled = 1u << 7,            // element-wise: the compiler tiles it along rows with its input
                                     // (a lookup-table op is, whatever its type: compiler/tiling.hpp)
+    relabels = 1u << 8,             // free on the NPU: re-labels or places data (a Concat on channels
+                                    // is each producer writing its slice), for the cost model
 };
 
 struct op_info {
@@ -43,7 +45,7 @@ inline constexpr op_info registry[] = {
     {"BatchNormalization", output_stage | row_tiled},
     {"Cast", moves_data},
     {"Clip", output_stage | lookup_unary | integer_kernel | row_tiled},
-    {"Concat", activation_operands | moves_data | integer_kernel},
+    {"Concat", activation_operands | moves_data | integer_kernel | relabels},
     {"Constant", moves_data},
     {"Conv", mac | integer_kernel},
     {"ConvTranspose", mac | integer_kernel},
@@ -54,7 +56,7 @@ inline constexpr op_info registry[] = {
     {"Erf", lookup_unary | integer_kernel},
     {"Exp", lookup_unary | integer_kernel},
     {"Expand", keeps_format | moves_data | integer_kernel},
-    {"Flatten", keeps_format | moves_data | integer_kernel},
+    {"Flatten", keeps_format | moves_data | integer_kernel | relabels},
     {"Gather", keeps_format | moves_data | integer_kernel},
     {"Gemm", mac | integer_kernel},
     {"GlobalAveragePool", integer_kernel},
@@ -79,7 +81,7 @@ inline constexpr op_info registry[] = {
     {"ReduceMean", 0},
     {"ReduceSum", 0},
     {"Relu", output_stage | lookup_unary | integer_kernel | row_tiled},
-    {"Reshape", keeps_format | moves_data | integer_kernel},
+    {"Reshape", keeps_format | moves_data | integer_kernel | relabels},
     {"Resize", moves_data | integer_kernel},  // integer in mode "nearest" only (kernels/fixed/layout.hpp)
     {"Selu", lookup_unary | integer_kernel},
     {"Shape", moves_data | integer_kernel},
@@ -90,13 +92,13 @@ inline constexpr op_info registry[] = {
     {"SpaceToDepth", keeps_format | moves_data | integer_kernel},
     {"Split", keeps_format | moves_data | integer_kernel},
     {"Sqrt", lookup_unary | integer_kernel},
-    {"Squeeze", keeps_format | moves_data | integer_kernel},
+    {"Squeeze", keeps_format | moves_data | integer_kernel | relabels},
     {"Sub", output_stage | activation_operands | integer_kernel | row_tiled},
     {"Sum", activation_operands},
     {"Tanh", output_stage | lookup_unary | integer_kernel | row_tiled},
     {"Tile", keeps_format | moves_data | integer_kernel},
     {"Transpose", keeps_format | moves_data | integer_kernel},
-    {"Unsqueeze", keeps_format | moves_data | integer_kernel},
+    {"Unsqueeze", keeps_format | moves_data | integer_kernel | relabels},
     {"Upsample", 0},  // the importer rewrites it into Resize
 };
 
@@ -129,6 +131,7 @@ constexpr bool all_inputs_are_activations(std::string_view op) { return has(op, 
 constexpr bool moves_data_only(std::string_view op) { return has(op, moves_data); }
 constexpr bool has_integer_kernel(std::string_view op) { return has(op, integer_kernel); }
 constexpr bool is_row_tiled(std::string_view op) { return has(op, row_tiled); }
+constexpr bool only_relabels(std::string_view op) { return has(op, relabels); }
 
 // The names of every op with trait `t`, sorted.
 inline std::vector<std::string> with(trait t) {
