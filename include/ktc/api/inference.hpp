@@ -9,6 +9,8 @@
 // model_runner run.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -126,13 +128,13 @@ private:
 
 // The seed's kneron_inference(input_data, onnx_file | bie_file | nef_file, input_names, radix,
 // platform, model_id): the outputs in the model's output order.
-inline std::vector<tensor> kneron_inference(const std::vector<tensor>& input_data, const inference_options& o) {
-    return model_runner(o).run(input_data, o.input_names);
-}
+KTC_DECL std::vector<tensor> kneron_inference(const std::vector<tensor>& input_data, const inference_options& o);
 
 // Named inputs and outputs.
-inline sim::tensor_map kneron_inference(const sim::tensor_map& inputs, const inference_options& o) {
-    return model_runner(o).run(inputs);
-}
+KTC_DECL sim::tensor_map kneron_inference(const sim::tensor_map& inputs, const inference_options& o);
 
 }  // namespace ktc
+
+#if KTC_HEADER_ONLY
+#include "ktc/api/inference.ipp"
+#endif

@@ -3,6 +3,8 @@
 // and write files). Each takes the model by value and returns the new one, as the seed does.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <filesystem>
 
 #include "ktc/onnx/export.hpp"
@@ -17,31 +19,20 @@ namespace ktc::onnx_optimizer {
 using options = rewrite::flow_options;
 
 // The general flow every model should pass before evaluation and quantization (manual 3.1.5).
-inline graph::graph onnx2onnx_flow(graph::graph m, const options& o = {}) {
-    rewrite::onnx2onnx_flow(m, o);
-    return m;
-}
+KTC_DECL graph::graph onnx2onnx_flow(graph::graph m, const options& o = {});
 
 // The flow for models exported by torch.onnx (manual 3.1.2): also folds their Shape/Gather chains.
-inline graph::graph torch_exported_onnx_flow(graph::graph m, const options& o = {}) {
-    rewrite::torch_exported_onnx_flow(m, o);
-    return m;
-}
+KTC_DECL graph::graph torch_exported_onnx_flow(graph::graph m, const options& o = {});
 
 // Opset < 11 -> opset 11, IR 6 (manual 3.1.6). A model read by onnx::load is already in ktc's
 // canonical form; this gives the opset-11 form the vendor's tools exchange.
-inline graph::graph onnx1_4to1_6(const graph::graph& m) {
-    if (m.opset >= onnx::opset11) return m;
-    return onnx::from_model(onnx::to_opset11_model(m, m.name.empty() ? "model" : m.name), m.name);
-}
+KTC_DECL graph::graph onnx1_4to1_6(const graph::graph& m);
 
 // The same for a file that ktc reads only after the upgrade (opset 7 to 10).
-inline graph::graph onnx1_4to1_6(const std::filesystem::path& path) {
-    const std::string bytes = read_whole_file(path, onnx::max_model_bytes, "an ONNX model");
-    ::onnx::ModelProto m;
-    if (bytes.empty() || !m.ParseFromString(bytes) || !m.has_graph())
-        throw file_error(path.string(), "not an ONNX model (protobuf parse failed; truncated or not ONNX)");
-    return onnx::parse(onnx::upgrade_to_opset11(m, path.string()).SerializeAsString(), path.string());
-}
+KTC_DECL graph::graph onnx1_4to1_6(const std::filesystem::path& path);
 
 }  // namespace ktc::onnx_optimizer
+
+#if KTC_HEADER_ONLY
+#include "ktc/api/optimizer.ipp"
+#endif

@@ -8,6 +8,8 @@
 // travels without them as an ONNX ModelProto.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -39,13 +41,7 @@ struct compiled_model {
 
 namespace compile_detail {
 
-inline std::array<std::int64_t, 3> chw(const shape_t& s) {
-    std::array<std::int64_t, 3> r = {1, 1, 1};
-    const std::size_t skip = s.empty() ? 0 : 1;  // the batch axis
-    for (std::size_t i = skip, k = 0; i < s.size() && k < 3; ++i, ++k) r[k] = s[i];
-    if (s.size() > 4) for (std::size_t i = 4; i < s.size(); ++i) r[2] *= s[i];
-    return r;
-}
+KTC_DECL std::array<std::int64_t, 3> chw(const shape_t& s);
 
 }  // namespace compile_detail
 
@@ -184,11 +180,17 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
 }
 
 // Runtime dispatch on the .bie's own platform.
-inline compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std::uint16_t version,
-                                    const std::string& name, const compile_options& options = {}) {
-    return platform::with_platform(bie.platform, [&](auto tag) {
-        return compile_model<decltype(tag)>(bie, id, version, name, options);
-    });
-}
+KTC_DECL compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std::uint16_t version,
+                                    const std::string& name, const compile_options& options = {});
+
+#if !KTC_HEADER_ONLY
+// Instantiated once for each chip, in src/ (core/config.hpp).
+extern template compiled_model compile_model<platform::kdp520>(const quant::bie_model&, std::uint32_t, std::uint16_t, const std::string&, const compile_options&);
+extern template compiled_model compile_model<platform::kdp720>(const quant::bie_model&, std::uint32_t, std::uint16_t, const std::string&, const compile_options&);
+#endif
 
 }  // namespace ktc::compiler
+
+#if KTC_HEADER_ONLY
+#include "ktc/compiler/compile.ipp"
+#endif

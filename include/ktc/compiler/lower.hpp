@@ -16,6 +16,8 @@
 // on zero inputs, so they are exactly what the kernels will produce.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <map>
 #include <set>
 #include <string>
@@ -37,16 +39,7 @@ inline constexpr bool pool_in_mac_layer = true;
 
 enum class layer_kind : std::uint8_t { mac = 1, elementwise = 2, pool = 3, move = 4, cpu = 5 };
 
-inline const char* name_of(layer_kind k) {
-    switch (k) {
-        case layer_kind::mac: return "mac";
-        case layer_kind::elementwise: return "elementwise";
-        case layer_kind::pool: return "pool";
-        case layer_kind::move: return "move";
-        case layer_kind::cpu: return "cpu";
-    }
-    return "?";
-}
+KTC_DECL const char* name_of(layer_kind k);
 
 struct value_desc {
     dtype type = dtype::int8;
@@ -71,27 +64,7 @@ inline bool is_pool(const std::string& op) { return op == "MaxPool" || op == "Av
 
 
 // Shapes and types of every value: one run of the fixed-point interpreter on zeros.
-inline std::map<std::string, value_desc> value_shapes(const graph::graph& g) {
-    graph::graph typed = g;
-    const auto formats = quant::edge_formats(typed);
-    sim::tensor_map zeros;
-    std::map<std::string, value_desc> values;
-    for (auto& in : typed.inputs) {
-        if (auto f = formats.find(in.name); f != formats.end()) in.type = quant::integer_type(f->second.bits);
-        for (auto d : in.shape)
-            if (d < 0 || !in.rank_known)
-                throw unsupported_error("input '" + in.name + "' has a dynamic shape " + to_string(in.shape) +
-                                        "; compile needs fixed input shapes");
-        zeros.emplace(in.name, tensor::zeros(in.type, in.shape));
-        values[in.name] = {in.type, in.shape};
-    }
-    const sim::interpreter run(typed, kernels::fixed::kernels());
-    run.run(zeros, [&](const graph::node& n, std::span<const tensor> outs) {
-        for (std::size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
-            if (!n.outputs[i].empty()) values[n.outputs[i]] = {outs[i].type(), outs[i].shape()};
-    });
-    return values;
-}
+KTC_DECL std::map<std::string, value_desc> value_shapes(const graph::graph& g);
 
 }  // namespace lower_detail
 
@@ -182,4 +155,14 @@ lowered_model lower(const graph::graph& g) {
     return m;
 }
 
+#if !KTC_HEADER_ONLY
+// Instantiated once for each chip, in src/ (core/config.hpp).
+extern template lowered_model lower<platform::kdp520>(const graph::graph&);
+extern template lowered_model lower<platform::kdp720>(const graph::graph&);
+#endif
+
 }  // namespace ktc::compiler
+
+#if KTC_HEADER_ONLY
+#include "ktc/compiler/lower.ipp"
+#endif

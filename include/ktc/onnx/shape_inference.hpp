@@ -6,6 +6,8 @@
 // model declares and a stale declaration would be reported as a conflict.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <string>
 
 #include "ktc/onnx/export.hpp"
@@ -14,35 +16,10 @@
 namespace ktc::onnx {
 
 // Throws error (exit 1) naming `what` when inference fails: the graph is left as it was.
-inline void infer_shapes(graph::graph& g, const std::string& what = "model") {
-    auto stale = std::move(g.value_infos);
-    g.value_infos.clear();
-    ::onnx::ModelProto m;
-    try {
-        m = to_model(g);
-        ::onnx::shape_inference::InferShapes(m);
-    } catch (const std::exception& e) {
-        g.value_infos = std::move(stale);
-        throw error(what + ": shape inference failed: " + detail::first_line(e.what()));
-    }
-    for (const auto& vi : m.graph().value_info()) {
-        try {
-            g.value_infos[vi.name()] = detail::value_info_from_proto(vi, "value");
-        } catch (const unsupported_error&) {
-            // An intermediate of a type ktc does not compute: its producer fails when run.
-        }
-    }
-    // Graph outputs whose shape was unknown (or depended on a fixed batch) take the inferred one.
-    for (const auto& out : m.graph().output()) {
-        for (auto& o : g.outputs)
-            if (o.name == out.name()) {
-                try {
-                    const auto inferred = detail::value_info_from_proto(out, "output");
-                    if (inferred.rank_known) o = inferred;
-                } catch (const unsupported_error&) {
-                }
-            }
-    }
-}
+KTC_DECL void infer_shapes(graph::graph& g, const std::string& what = "model");
 
 }  // namespace ktc::onnx
+
+#if KTC_HEADER_ONLY
+#include "ktc/onnx/shape_inference.ipp"
+#endif

@@ -9,6 +9,8 @@
 // unsupported_error.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <filesystem>
 #include <string>
 
@@ -22,25 +24,11 @@
 namespace ktc::onnx {
 
 // The default-domain opset a model imports, or -1 when it imports none.
-inline std::int64_t default_opset(const ::onnx::ModelProto& m) {
-    std::int64_t opset = -1;
-    for (const auto& op : m.opset_import())
-        if (op.domain().empty() || op.domain() == "ai.onnx") opset = op.version();
-    return opset;
-}
+KTC_DECL std::int64_t default_opset(const ::onnx::ModelProto& m);
 
 // The opset-11 (IR 6) form of `m`; `m` itself when it is at opset 11 or later. `source` names
 // the model in errors.
-inline ::onnx::ModelProto upgrade_to_opset11(const ::onnx::ModelProto& m, const std::string& source) {
-    const std::int64_t opset = default_opset(m);
-    if (opset < 0) throw file_error(source, "model imports no default-domain opset");
-    if (opset >= opset11) return m;
-    if (opset < min_opset)
-        throw unsupported_error(source + ": opset " + std::to_string(opset) + " is older than ktc reads (" +
-                                std::to_string(min_opset) + "); only opset " + std::to_string(min_opset) +
-                                " to 10 models can be upgraded");
-    return to_opset11_model(parse(m.SerializeAsString(), source), source);
-}
+KTC_DECL ::onnx::ModelProto upgrade_to_opset11(const ::onnx::ModelProto& m, const std::string& source);
 
 struct upgrade_result {
     std::int64_t from_opset = -1;
@@ -51,26 +39,10 @@ struct upgrade_result {
 // Reads `in`, upgrades it and writes `out` atomically (the onnx checker passes it first). A
 // model already at opset >= 11 is written byte for byte as it was read; when `out` is `in` then,
 // nothing is written.
-inline upgrade_result upgrade_file(const std::filesystem::path& in, const std::filesystem::path& out) {
-    const std::string bytes = read_whole_file(in, max_model_bytes, "an ONNX model");
-    ::onnx::ModelProto m;
-    if (bytes.empty()) throw file_error(in.string(), "empty file, not an ONNX model");
-    if (!m.ParseFromString(bytes))
-        throw file_error(in.string(), "not an ONNX model (protobuf parse failed; truncated or not ONNX)");
-    if (!m.has_graph()) throw file_error(in.string(), "not an ONNX model (no graph)");
-    upgrade_result result;
-    result.from_opset = default_opset(m);
-    if (result.from_opset >= opset11) {
-        result.to_opset = result.from_opset;
-        std::error_code ec;
-        if (!std::filesystem::equivalent(in, out, ec)) write_file_atomically(out, bytes);
-        return result;
-    }
-    const ::onnx::ModelProto upgraded = upgrade_to_opset11(m, in.string());
-    result.to_opset = default_opset(upgraded);
-    result.changed = true;
-    save_model(upgraded, out);
-    return result;
-}
+KTC_DECL upgrade_result upgrade_file(const std::filesystem::path& in, const std::filesystem::path& out);
 
 }  // namespace ktc::onnx
+
+#if KTC_HEADER_ONLY
+#include "ktc/onnx/upgrade.ipp"
+#endif

@@ -295,4 +295,10 @@ inline std::map<std::string, value_format> edge_formats(const graph::graph& q) {
     return f;
 }
 
+#if !KTC_HEADER_ONLY
+// Instantiated once for each chip, in src/quant.cpp (core/config.hpp).
+extern template graph::graph quantize<platform::kdp520>(graph::graph, const calibration&, const quantize_options&);
+extern template graph::graph quantize<platform::kdp720>(graph::graph, const calibration&, const quantize_options&);
+#endif
+
 }  // namespace ktc::quant

@@ -24,6 +24,8 @@
 // it cannot overflow), tested bit-exact against conv_reference.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -291,9 +293,10 @@ inline void conv_transpose(const kernel_call& call) {
     call.output() = std::move(y);
 }
 
-inline void add_conv_kernels(kernel_table& t) {
-    t["Conv"] = &conv;
-    t["ConvTranspose"] = &conv_transpose;
-}
+KTC_DECL void add_conv_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::fixed
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/fixed/conv.ipp"
+#endif

@@ -24,6 +24,8 @@
 //            a table is an error naming it.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -177,13 +179,10 @@ inline const std::vector<std::string>& lookup_ops() {
     return names;
 }
 
-inline void add_elementwise_kernels(kernel_table& t) {
-    t["Add"] = &add;
-    t["Sub"] = &sub;
-    t["Mul"] = &mul;
-    t["Concat"] = &concat;
-    for (const auto& op : lookup_ops()) t[op] = &lookup;
-    t["PRelu"] = &prelu;
-}
+KTC_DECL void add_elementwise_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::fixed
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/fixed/elementwise.ipp"
+#endif

@@ -18,6 +18,8 @@
 // that have one, so a fixed-point result on the NPU never depends on float arithmetic.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <string>
 #include <vector>
 
@@ -57,8 +59,10 @@ inline void run_in_float(const kernel_call& call) {
 
 // Registers run_in_float for every op of the float table; the integer kernels are added after it
 // and replace it for their ops (registry.hpp).
-inline void add_fallback_kernels(kernel_table& t) {
-    for (const auto& [op, kernel] : floating::kernels()) t[op] = &run_in_float;
-}
+KTC_DECL void add_fallback_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::fixed
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/fixed/fallback.ipp"
+#endif

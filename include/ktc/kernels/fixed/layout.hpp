@@ -14,6 +14,8 @@
 //   - Resize other than mode "nearest" computes new values: it runs as a CPU node (fallback.hpp).
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <string>
 #include <vector>
 
@@ -76,24 +78,10 @@ inline void resize(const kernel_call& call) {
     move_data<&floating::resize_kernel>(call);
 }
 
-inline void add_layout_kernels(kernel_table& t) {
-    t["Reshape"] = &move_data<&floating::reshape_kernel>;
-    t["Flatten"] = &move_data<&floating::flatten_kernel>;
-    t["Transpose"] = &move_data<&floating::transpose_kernel>;
-    t["Squeeze"] = &move_data<&floating::squeeze_kernel>;
-    t["Unsqueeze"] = &move_data<&floating::unsqueeze_kernel>;
-    t["Slice"] = &move_data<&floating::slice_kernel>;
-    t["Gather"] = &move_data<&floating::gather_kernel>;
-    t["Split"] = &move_data<&floating::split_kernel>;
-    t["Identity"] = &move_data<&floating::identity_kernel>;
-    t["Dropout"] = &move_data<&floating::dropout_kernel>;
-    t["DepthToSpace"] = &move_data<&floating::depth_to_space_kernel>;
-    t["SpaceToDepth"] = &move_data<&floating::space_to_depth_kernel>;
-    t["Tile"] = &move_data<&floating::tile_kernel>;
-    t["Expand"] = &move_data<&floating::expand_kernel>;
-    t["Shape"] = &move_data<&floating::shape_kernel>;
-    t["Pad"] = &pad;
-    t["Resize"] = &resize;
-}
+KTC_DECL void add_layout_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::fixed
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/fixed/layout.ipp"
+#endif

@@ -16,6 +16,8 @@
 // (detail::bias_at_accumulator), so |acc| < 2^62 as fixed::round_shift requires.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -169,9 +171,10 @@ inline void matmul(const kernel_call& call) {
     call.output() = std::move(y);
 }
 
-inline void add_linear_kernels(kernel_table& t) {
-    t["Gemm"] = &gemm;
-    t["MatMul"] = &matmul;
-}
+KTC_DECL void add_linear_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::fixed
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/fixed/linear.ipp"
+#endif

@@ -15,6 +15,8 @@
 // kernels::resolve_window's, shared with the float kernels and the compiler.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -181,11 +183,10 @@ inline void average_pool(const kernel_call& call) { pool_detail::pool<false>(cal
 inline void global_max_pool(const kernel_call& call) { pool_detail::pool<true>(call, true); }
 inline void global_average_pool(const kernel_call& call) { pool_detail::pool<false>(call, true); }
 
-inline void add_pool_kernels(kernel_table& t) {
-    t["MaxPool"] = &max_pool;
-    t["AveragePool"] = &average_pool;
-    t["GlobalMaxPool"] = &global_max_pool;
-    t["GlobalAveragePool"] = &global_average_pool;
-}
+KTC_DECL void add_pool_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::fixed
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/fixed/pool.ipp"
+#endif

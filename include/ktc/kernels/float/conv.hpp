@@ -7,6 +7,8 @@
 // columns into the output.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <Eigen/Core>
 #include <limits>
 #include <vector>
@@ -394,9 +396,10 @@ inline void conv_transpose(const kernel_call& call) {
     call.output() = std::move(y);
 }
 
-inline void add_conv_kernels(kernel_table& t) {
-    t["Conv"] = &conv;
-    t["ConvTranspose"] = &conv_transpose;
-}
+KTC_DECL void add_conv_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::floating
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/float/conv.ipp"
+#endif

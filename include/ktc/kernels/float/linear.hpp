@@ -1,6 +1,8 @@
 // ktc/kernels/float/linear.hpp - Gemm and MatMul in float (Eigen products).
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <Eigen/Core>
 
 #include "ktc/kernels/kernel.hpp"
@@ -114,9 +116,10 @@ template <class T> struct matmul_body { static void run(const kernel_call& c) { 
 inline void gemm(const kernel_call& call) { detail::float_or_double<detail::gemm_body>(call); }
 inline void matmul(const kernel_call& call) { detail::float_or_double<detail::matmul_body>(call); }
 
-inline void add_linear_kernels(kernel_table& t) {
-    t["Gemm"] = &gemm;
-    t["MatMul"] = &matmul;
-}
+KTC_DECL void add_linear_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::floating
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/float/linear.ipp"
+#endif

@@ -7,6 +7,8 @@
 // the per-element work then runs in the input type over contiguous rows.
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -434,13 +436,10 @@ inline void layer_normalization(const kernel_call& call) {
     if (want_inv) call.output(2) = std::move(inv_out);
 }
 
-inline void add_normalization_kernels(kernel_table& t) {
-    t["BatchNormalization"] = &batch_normalization;
-    t["InstanceNormalization"] = &instance_normalization;
-    t["LpNormalization"] = &lp_normalization;
-    t["LRN"] = &lrn;
-    t["MeanVarianceNormalization"] = &mean_variance_normalization;
-    t["LayerNormalization"] = &layer_normalization;
-}
+KTC_DECL void add_normalization_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::floating
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/float/normalization.ipp"
+#endif

@@ -20,6 +20,8 @@
 // clips it there).
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -751,15 +753,10 @@ inline void max_unpool(const kernel_call& call) {
     call.output(0) = std::move(y);
 }
 
-inline void add_pool_kernels(kernel_table& t) {
-    t["MaxPool"] = &max_pool;
-    t["AveragePool"] = &average_pool;
-    t["LpPool"] = &lp_pool;
-    t["GlobalAveragePool"] = &global_average_pool;
-    t["GlobalMaxPool"] = &global_max_pool;
-    t["GlobalLpPool"] = &global_lp_pool;
-    t["MaxRoiPool"] = &max_roi_pool;
-    t["MaxUnpool"] = &max_unpool;
-}
+KTC_DECL void add_pool_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::floating
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/float/pool.ipp"
+#endif

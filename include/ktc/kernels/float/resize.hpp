@@ -24,6 +24,8 @@
 //   * pytorch_half_pixel maps every index to 0 when the output length is 1 (the spec).
 #pragma once
 
+#include "ktc/core/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -500,6 +502,10 @@ inline void resize_kernel(const kernel_call& call) {
     call.output(0) = std::move(out);
 }
 
-inline void add_resize_kernels(kernel_table& t) { t["Resize"] = &resize_kernel; }
+KTC_DECL void add_resize_kernels(kernel_table& t);
 
 }  // namespace ktc::kernels::floating
+
+#if KTC_HEADER_ONLY
+#include "ktc/kernels/float/resize.ipp"
+#endif

@@ -1,0 +1,3 @@
+// src/fixed_layout.cpp - the fixed layout kernels, compiled once for ktc's own binaries (one file per
+// family, so that changing a kernel recompiles its family only; core/config.hpp).
+#include "ktc/kernels/fixed/layout.ipp"

@@ -1,0 +1,3 @@
+// src/float_normalization.cpp - the float normalization kernels, compiled once for ktc's own binaries (one file per
+// family, so that changing a kernel recompiles its family only; core/config.hpp).
+#include "ktc/kernels/float/normalization.ipp"
