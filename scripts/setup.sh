@@ -12,6 +12,7 @@ packages=(
   libonnx-testdata dataset-fashion-mnist chromium
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   python3-opencv python3-h5py python3-flatbuffers
+  python3-skimage python3-matplotlib python3-pil fonts-dejavu-core
 )
 if [[ ${1:-} == fuzz ]]; then packages+=(clang libfuzzer-14-dev libclang-rt-14-dev); fi
 
