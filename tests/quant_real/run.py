@@ -124,6 +124,13 @@ def missing_peers():
     return missing
 
 
+def prune(cache, prefix, keep):
+    """Remove older cache entries of the same kind (generated from other scripts or models)."""
+    for e in os.listdir(cache):
+        if e.startswith(prefix) and e != os.path.basename(keep):
+            shutil.rmtree(os.path.join(cache, e), ignore_errors=True)
+
+
 def ensure_inputs(cache):
     key = sha([os.path.join(TOOLS, "make_inputs.py")])
     d = os.path.join(cache, "inputs-" + key)
@@ -134,6 +141,7 @@ def ensure_inputs(cache):
         open(os.path.join(tmp, "done"), "w").close()
         shutil.rmtree(d, ignore_errors=True)
         os.replace(tmp, d)
+        prune(cache, "inputs-", d)
     return d
 
 
@@ -169,6 +177,7 @@ def recipe(model, cal, test, cache, mid):
         open(os.path.join(tmp, "done"), "w").close()
         shutil.rmtree(d, ignore_errors=True)
         os.replace(tmp, d)
+        prune(cache, f"recipe-{mid}-", d)
     return d
 
 

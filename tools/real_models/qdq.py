@@ -3,9 +3,10 @@
 baseline issue 15 compares ktc with (tests/quant_real). Written from the ONNX operator specs; it
 uses only the `onnx` package.
 
-  prep IN.onnx OUT.onnx       the float model the recipe starts from: every BatchNormalization
-                              that follows a Conv (or ConvTranspose) alone folded into its weights
-                              and bias, as ONNX Runtime's quantization pre-processing does
+  prep IN.onnx OUT.onnx       the float model the recipe starts from, as ONNX Runtime's
+                              quantization pre-processing leaves it: Constant nodes turned into
+                              initializers, and every BatchNormalization that follows a Conv (or
+                              ConvTranspose) alone folded into its weights and bias
   augment PREP.onnx OUT.onnx  PREP with every float activation exposed as a graph output (for the
                               min/max calibration pass: tools/real_models/ort_batch.js --ranges)
   build PREP.onnx RANGES.json OUT.onnx
@@ -53,6 +54,14 @@ def attr(node, name, default):
 
 def prep(model):
     g = model.graph
+    # Constant nodes holding a tensor become initializers (weights exported as Constants).
+    constants = [n for n in g.node if n.op_type == "Constant" and len(n.attribute) == 1 and n.attribute[0].name == "value"]
+    for n in constants:
+        t = onnx.TensorProto()
+        t.CopyFrom(n.attribute[0].t)
+        t.name = n.output[0]
+        g.initializer.append(t)
+        g.node.remove(n)
     inits = {t.name: t for t in g.initializer}
     readers = consumers(g)
     outputs = {o.name for o in g.output}
