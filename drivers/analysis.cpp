@@ -62,6 +62,7 @@ int run_analysis(const args& a) {
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
         ("no-optimize", "quantize the model as given (default: onnx2onnx flow first)")
         ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
+        ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst)")
         ("quiet,q", "no progress output");
@@ -89,6 +90,7 @@ int run_analysis(const args& a) {
     o.post_sigmoid = mode == "post_sigmoid";
     o.optimize = !vm.count("no-optimize");
     o.equalize = !vm.count("no-equalize");
+    o.bias_correction = vm.count("bias-correction") != 0;
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
     o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };

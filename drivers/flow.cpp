@@ -205,6 +205,7 @@ int run_flow(const args& a) {
         ("flow", po::value(&flow_name)->default_value("onnx"), "optimizer flow: onnx (onnx2onnx) or torch (torch_exported)")
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
         ("threads", po::value(&threads)->default_value(0), "calibration threads (0: every core)")
+        ("bias-correction", "analysis: correct the shift of output means that rounding the weights causes")
         ("quiet,q", "print only the summary");
     po::positional_options_description positional;
     positional.add("model", 1);
@@ -212,7 +213,7 @@ int run_flow(const args& a) {
     if (!parse(a, options, vm, flow_usage, &positional)) return 0;
     if (flow_name != "onnx" && flow_name != "torch") throw usage_error("--flow " + flow_name + ": expected onnx or torch");
     const layout user_layout = parse_layout(layout_name);
-    const bool quiet = vm.count("quiet") != 0;
+    const bool quiet = vm.count("quiet") != 0, bias_correction = vm.count("bias-correction") != 0;
     ktc::model_config km{id, version, platform_name, std::nullopt, model_path, {}, std::nullopt, {}};
     km.validate();  // id, version and platform before any work
     if (bits != 8 && bits != 16) throw usage_error("--bitwidth must be 8 or 16");
@@ -323,6 +324,7 @@ int run_flow(const args& a) {
         o.output_bie = out / bie_name;
         o.threads = threads;
         o.bitwidth = bits;
+        o.bias_correction = bias_correction;
         o.optimize = false;
         o.input_layout = user_layout;
         o.source = fs::path(model_path).filename().string();

@@ -53,6 +53,7 @@ TEST_CASE("calibration gives the same ranges with 1 and 3 threads") {
         CAPTURE(name);
         CHECK(b.ranges.at(name).max_abs() == r.max_abs());
         CHECK(b.ranges.at(name).percentile_abs(0.999) == r.percentile_abs(0.999));
+        CHECK(b.channel_means.at(name).means() == a.channel_means.at(name).means());  // exact sums
     }
     CHECK(a.ranges.at("x").max_abs() == doctest::Approx(0.65));
     CHECK_THROWS_AS(quant::calibrate(sim, 0, sample), usage_error);
@@ -63,6 +64,7 @@ TEST_CASE("quantize annotates formats, per-channel weights and the int32 bias") 
     const auto cal = quant::calibrate(sim, 5, sample);
     quant::quantize_options o;
     o.method = quant::range_method::max;
+    o.bias_correction = false;  // the bias as given (bias correction has its own test)
     const graph::graph q = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
 
     const auto& conv = q[*q.find_node("conv")];
@@ -234,4 +236,75 @@ TEST_CASE("PRelu with a per-channel slope is quantized to an integer slope per c
                 CHECK(std::abs(got[i] - want[i]) <= 8 * std::ldexp(1.0, -r_out) + (bits == 8 ? 0.05 : 0.001));
         }
     }
+}
+
+namespace {
+
+// x[1,16,4,4] (values in [1, 3]) -> Conv 1x1 (16 -> 2) -> y. Output channel 0 reads input 0 with
+// weight 0.9 and the 15 others with 0.0039, which round to 0 at that channel's radix (7): a
+// systematic shift of the output mean by about -15 * 0.0039 * E[x] = -0.117, four output LSBs.
+graph::graph rounding_bias_model() {
+    model_builder b(13);
+    b.input("x", {1, 16, 4, 4});
+    b.output("y", {1, 2, 4, 4});
+    std::vector<float> w(2 * 16, 0.f);
+    w[0] = 0.9f;
+    for (std::size_t k = 1; k < 16; ++k) w[k] = 0.0039f;
+    for (std::size_t k = 16; k < 32; ++k) w[k] = k % 2 ? 0.375f : -0.25f;  // channel 1: exact at radix 8
+    add_float_initializer(b, "w", {2, 16, 1, 1}, w);
+    add_float_initializer(b, "bias", {2}, {0.1f, -0.1f});
+    b.node("Conv", {"x", "w", "bias"}, {"y"})->set_name("conv");
+    return ktc::onnx::parse(b.bytes(), "rounding_bias.onnx");
+}
+
+sim::tensor_map positive_sample(std::size_t i) {
+    tensor x(dtype::float32, {1, 16, 4, 4});
+    for (std::int64_t k = 0; k < x.size(); ++k) x.data<float>()[k] = 1.f + 2.f * float((k * 7 + i * 11) % 29) / 28.f;
+    return {{"x", x}};
+}
+
+// The mean over samples and positions of fixed - float, per output channel.
+std::vector<double> mean_output_error(const sim::float_simulator& reference, const graph::graph& q, std::size_t first, std::size_t count) {
+    const sim::fixed_simulator fixed{graph::graph(q)};
+    std::vector<double> error(2, 0.0);
+    for (std::size_t s = first; s < first + count; ++s) {
+        const auto in = positive_sample(s);
+        const auto want_outputs = reference.run(in), got_outputs = fixed.run(in);  // alive while read
+        const auto want = want_outputs.at("y").values<float>(), got = got_outputs.at("y").values<float>();
+        for (std::size_t i = 0; i < want.size(); ++i) error[i / 16] += double(got[i]) - double(want[i]);
+    }
+    for (auto& e : error) e /= double(16 * count);
+    return error;
+}
+
+}  // namespace
+
+TEST_CASE("bias correction removes the mean output shift of rounded weights (on inputs not calibrated on)") {
+    const sim::float_simulator reference(rounding_bias_model());
+    const auto cal = quant::calibrate(reference, 8, positive_sample);
+    quant::quantize_options plain, corrected;
+    corrected.bias_correction = true;
+    const graph::graph q_plain = quant::quantize<platform::kdp720>(reference.graph(), cal, plain);
+    const graph::graph q_corrected = quant::quantize<platform::kdp720>(reference.graph(), cal, corrected);
+
+    // The corrected bias is b - sum_k e[c,k] E[x_k], with E[x] the calibrated channel means.
+    const auto& conv = q_corrected[*q_corrected.find_node("conv")];
+    const auto means = cal.channel_means.at("x").means();
+    REQUIRE(means.size() == 16);
+    const auto w_radix = conv.attrs.get_ints(quant::attr::weight_radix);
+    CHECK(w_radix[0] == 7);
+    double shift = (std::ldexp(std::round(0.9 * 128), -7) - 0.9f) * means[0];
+    for (std::size_t k = 1; k < 16; ++k) shift += (0.0 - double(0.0039f)) * means[k];
+    const auto b_radix = conv.attrs.get_ints(quant::attr::bias_radix);
+    const tensor& b = *q_corrected.initializer(conv.input(2));
+    CHECK(fixed::dequantize(b.values<std::int32_t>()[0], int(b_radix[0])) == doctest::Approx(0.1 - shift).epsilon(1e-4));
+    CHECK(fixed::dequantize(b.values<std::int32_t>()[1], int(b_radix[1])) == doctest::Approx(-0.1).epsilon(1e-4));
+
+    // Measured on samples the calibration did not see: the shift is there without the correction
+    // and gone with it.
+    const auto before = mean_output_error(reference, q_plain, 100, 16);
+    const auto after = mean_output_error(reference, q_corrected, 100, 16);
+    CHECK(before[0] < -0.08);
+    CHECK(std::abs(after[0]) < 0.02);
+    CHECK(std::abs(after[1]) < 0.02);
 }

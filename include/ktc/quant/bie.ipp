@@ -28,7 +28,8 @@ KTC_DECL std::string serialize_bie(const bie_model& m) {
                    {"range_method", name_of(m.options.method)},
                    {"outlier", m.options.outlier},
                    {"per_channel_weights", m.options.per_channel_weights},
-                   {"post_sigmoid", m.options.post_sigmoid}}}};
+                   {"post_sigmoid", m.options.post_sigmoid},
+                   {"bias_correction", m.options.bias_correction}}}};
     json edges = json::object();
     for (const auto& [name, f] : edge_formats(m.graph)) edges[name] = {{"radix", f.radix}, {"bits", f.bits}};
     meta["edges"] = edges;
@@ -90,6 +91,8 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
         m.options.outlier = o.at("outlier").get<double>();
         m.options.per_channel_weights = o.at("per_channel_weights").get<bool>();
         m.options.post_sigmoid = o.at("post_sigmoid").get<bool>();
+        // Written since bias correction exists; a .bie from before had none.
+        m.options.bias_correction = o.contains("bias_correction") && o.at("bias_correction").get<bool>();
         const auto stats = nlohmann::json::parse(sections.at("STAT"));
         for (const auto& [name, s] : stats.items())
             m.statistics[name] = {s.at("min").get<float>(), s.at("max").get<float>(), s.at("range").get<double>()};

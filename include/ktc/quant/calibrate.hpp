@@ -25,6 +25,7 @@ namespace ktc::quant {
 
 struct calibration {
     std::map<std::string, range_observer> ranges;  // graph inputs and every float value computed
+    std::map<std::string, channel_mean_observer> channel_means;  // the same values, per channel
     std::size_t samples = 0;
 };
 
@@ -60,10 +61,13 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
 
     auto worker = [&](unsigned t) {
         auto& ranges = partial[t].ranges;
-        const sim::node_observer observe = [&ranges](const graph::node& n, std::span<const tensor> outs) {
+        auto& means = partial[t].channel_means;
+        const sim::node_observer observe = [&ranges, &means](const graph::node& n, std::span<const tensor> outs) {
             for (std::size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
-                if (!n.outputs[i].empty() && outs[i].type() == dtype::float32)
+                if (!n.outputs[i].empty() && outs[i].type() == dtype::float32) {
                     ranges[n.outputs[i]].observe(outs[i].values<float>());
+                    means[n.outputs[i]].observe(outs[i].values<float>(), outs[i].shape());
+                }
         };
         try {
             for (std::size_t i; (i = next++) < sample_count;) {
@@ -76,6 +80,7 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
                     if (x.type() == dtype::float32) {
                         require_finite_sample(name, i, x);
                         ranges[name].observe(x.values<float>());
+                        means[name].observe(x.values<float>(), x.shape());
                     }
                 sim.run(inputs, observe);
                 ++partial[t].samples;
@@ -104,6 +109,7 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
     for (auto& p : partial) {
         result.samples += p.samples;
         for (auto& [name, r] : p.ranges) result.ranges[name].merge(r);
+        for (auto& [name, m] : p.channel_means) result.channel_means[name].merge(m);
     }
     return result;
 }

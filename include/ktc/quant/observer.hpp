@@ -166,4 +166,57 @@ private:
     std::uint64_t non_finite_ = 0;
 };
 
+// The mean of every channel (axis 1, NCHW; the last axis of a [N, K] matrix) of one tensor over
+// the calibration set, for bias correction (quant/quantize.hpp). Each observed tensor's channel
+// means are added as integers at radix 40, so merging observers from several threads is exact
+// and the result does not depend on the thread count or the order of the samples.
+class channel_mean_observer {
+public:
+    static constexpr int radix = 40;
+    __extension__ using wide = __int128;  // GCC and Clang; exact sums of 2^60-bounded terms
+
+    void observe(std::span<const float> values, std::span<const std::int64_t> shape) {
+        if (shape.size() < 2 || shape[1] <= 0) return;
+        const std::int64_t channels = shape[1];
+        std::int64_t inner = 1;
+        for (std::size_t d = 2; d < shape.size(); ++d) inner *= shape[d];
+        const std::int64_t outer = static_cast<std::int64_t>(values.size()) / std::max<std::int64_t>(1, channels * inner);
+        if (outer * channels * inner != static_cast<std::int64_t>(values.size())) return;
+        if (sums_.empty()) sums_.assign(static_cast<std::size_t>(channels), 0);
+        if (static_cast<std::int64_t>(sums_.size()) != channels) return;  // a tensor whose shape varies
+        for (std::int64_t c = 0; c < channels; ++c) {
+            double sum = 0;
+            for (std::int64_t n = 0; n < outer; ++n)
+                for (std::int64_t i = 0; i < inner; ++i) {
+                    const float x = values[static_cast<std::size_t>((n * channels + c) * inner + i)];
+                    if (std::isfinite(x)) sum += x;
+                }
+            // Clamped far above any activation a network computes, so the integer cannot overflow.
+            const double mean = std::clamp(sum / double(outer * inner), -double(1 << 20), double(1 << 20));
+            sums_[static_cast<std::size_t>(c)] += static_cast<wide>(std::llround(std::ldexp(mean, radix)));
+        }
+        ++count_;
+    }
+
+    void merge(const channel_mean_observer& other) {
+        if (other.sums_.empty()) return;
+        if (sums_.empty()) sums_.assign(other.sums_.size(), 0);
+        if (sums_.size() != other.sums_.size()) return;
+        for (std::size_t c = 0; c < sums_.size(); ++c) sums_[c] += other.sums_[c];
+        count_ += other.count_;
+    }
+
+    // One mean per channel; empty when nothing was observed.
+    std::vector<double> means() const {
+        std::vector<double> m(sums_.size(), 0.0);
+        if (count_ == 0) return {};
+        for (std::size_t c = 0; c < sums_.size(); ++c) m[c] = std::ldexp(double(sums_[c] / static_cast<wide>(count_)), -radix);
+        return m;
+    }
+
+private:
+    std::vector<wide> sums_;
+    std::uint64_t count_ = 0;
+};
+
 }  // namespace ktc::quant

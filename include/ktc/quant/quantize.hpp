@@ -16,6 +16,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <set>
 #include <type_traits>
 #include <string>
@@ -24,6 +25,7 @@
 #include "ktc/graph/ops.hpp"
 #include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/kernels/float/registry.hpp"
+#include "ktc/kernels/window.hpp"
 #include "ktc/platform/platform.hpp"
 #include "ktc/quant/annotations.hpp"
 #include "ktc/quant/calibrate.hpp"
@@ -37,6 +39,7 @@ struct quantize_options {
     double outlier = 0.999;                // the percentile method's fraction
     bool per_channel_weights = true;
     bool post_sigmoid = false;             // cap graph outputs' ranges at 8 (docs/numerics.md)
+    bool bias_correction = false;          // remove the mean output shift of rounded weights (opt-in)
 };
 
 namespace detail {
@@ -82,6 +85,74 @@ inline int bias_radix_limit(double b) {
     int r = 31 - static_cast<int>(std::floor(std::log2(std::abs(b))));
     while (std::abs(std::ldexp(b, r)) > double(fixed::max_of(32))) --r;
     return r;
+}
+
+// The share of a Conv's output positions at which each kernel tap reads the input rather than its
+// zero padding, per flat tap index (1 everywhere without padding); empty if the input's spatial
+// extents are unknown.
+inline std::vector<double> tap_coverage(const graph::node& n, const shape_t& input_shape, const shape_t& kernel) {
+    if (input_shape.size() != kernel.size() + 2) return {};
+    const shape_t in(input_shape.begin() + 2, input_shape.end());
+    if (std::any_of(in.begin(), in.end(), [](std::int64_t d) { return d <= 0; })) return {};
+    std::vector<tensor> no_outputs;
+    const kernels::window w = kernels::resolve_window(kernels::kernel_call{n, {}, no_outputs}, in, kernel);
+    std::vector<double> coverage(static_cast<std::size_t>(w.kernel_size()), 1.0);
+    std::int64_t inner = w.kernel_size();
+    for (std::size_t d = 0; d < w.rank(); ++d) {
+        inner /= w.kernel[d];
+        for (std::int64_t k = 0; k < w.kernel[d]; ++k) {
+            std::int64_t inside = 0;
+            for (std::int64_t o = 0; o < w.out[d]; ++o) {
+                const std::int64_t at = o * w.strides[d] - w.pads_begin[d] + k * w.dilations[d];
+                inside += at >= 0 && at < w.in[d];
+            }
+            const double share = w.out[d] > 0 ? double(inside) / double(w.out[d]) : 0.0;
+            for (std::size_t t = 0; t < coverage.size(); ++t)
+                if ((std::int64_t(t) / inner) % w.kernel[d] == k) coverage[t] *= share;
+        }
+    }
+    return coverage;
+}
+
+// Bias correction (Nagel et al. 2019, docs/numerics.md): rounding a MAC op's weights shifts the
+// mean of each output channel by sum_k e[c,k] * E[x_k] (e: the rounding error of the weights, E[x]:
+// the calibrated mean of the input channel a weight reads, times the share of positions where a
+// Conv tap reads the input, not its zero padding). Returns that shift per output channel, or
+// nothing where it does not apply (no per-channel input means, an op or layout not covered).
+inline std::vector<double> mean_output_shift(const graph::node& n, const tensor& w, const tensor& qw,
+                                             const weight_layout& layout, const std::vector<std::int64_t>& w_radix,
+                                             const std::vector<double>& input_means, const shape_t& input_shape) {
+    const auto& s = w.shape();
+    std::function<std::int64_t(std::int64_t)> input_channel_of;
+    std::function<double(std::int64_t)> reads_input = [](std::int64_t) { return 1.0; };
+    std::int64_t channels_in = 0;
+    if (n.op_type == "Conv" && s.size() >= 2) {  // W: [M, C/group, k...]
+        const std::int64_t M = s[0], Cg = s[1], group = n.attrs.get_int("group", 1);
+        const std::int64_t spatial = w.size() / std::max<std::int64_t>(1, M * Cg), Mg = M / std::max<std::int64_t>(1, group);
+        channels_in = Cg * group;
+        input_channel_of = [=](std::int64_t i) { return (i / (Cg * spatial)) / Mg * Cg + (i / spatial) % Cg; };
+        auto coverage = tap_coverage(n, input_shape, shape_t(s.begin() + 2, s.end()));
+        if (static_cast<std::int64_t>(coverage.size()) == spatial)
+            reads_input = [coverage = std::move(coverage), spatial](std::int64_t i) { return coverage[static_cast<std::size_t>(i % spatial)]; };
+    } else if (n.op_type == "Gemm" && s.size() == 2 && n.attrs.get_int("transA", 0) == 0) {
+        const bool transposed = n.attrs.get_int("transB", 0) != 0;  // B: [N, K] or [K, N]
+        const std::int64_t K = transposed ? s[1] : s[0], N = transposed ? s[0] : s[1];
+        channels_in = K;
+        input_channel_of = [=](std::int64_t i) { return transposed ? i % K : i / N; };
+    } else {
+        return {};
+    }
+    if (static_cast<std::int64_t>(input_means.size()) != channels_in) return {};
+    std::vector<double> shift(static_cast<std::size_t>(layout.channels), 0.0);
+    const auto wv = w.to_vector<float>();
+    const auto qv = qw.to_vector<std::int64_t>();
+    for (std::size_t i = 0; i < wv.size(); ++i) {
+        const auto c = static_cast<std::size_t>(layout.channel_of(static_cast<std::int64_t>(i)));
+        const double error = std::ldexp(double(qv[i]), -int(w_radix[c])) - double(wv[i]);
+        const auto k = static_cast<std::int64_t>(i);
+        shift[c] += error * input_means[static_cast<std::size_t>(input_channel_of(k))] * reads_input(k);
+    }
+    return shift;
 }
 
 }  // namespace detail
@@ -155,12 +226,15 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 // accumulator sits at most max_bias_shift bits above the output radix and above the
                 // radix the channel's int32 bias fits at (docs/numerics.md, "Ranges and weights that
                 // are zero or denormal"): what the cap rounds away is far below an output LSB.
-                if (in_radix[0] != not_quantized && !n.outputs.empty() && !n.outputs[0].empty()) {
+                std::vector<float> bias_values;
+                const bool has_float_bias = n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2)) && [&] {
+                    const auto b = graph::constant_value(g, n.input(2));
+                    if (b && b->type() == dtype::float32) bias_values = b->to_vector<float>();
+                    return b && b->type() == dtype::float32;
+                }();
+                const auto cap_radices = [&] {
+                    if (in_radix[0] == not_quantized || n.outputs.empty() || n.outputs[0].empty()) return;
                     const std::int64_t r_out = activation_radix(n.outputs[0], out_bits);
-                    std::vector<float> bias_values;
-                    if (n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2)))
-                        if (const auto b = graph::constant_value(g, n.input(2)); b && b->type() == dtype::float32)
-                            bias_values = b->to_vector<float>();
                     for (std::int64_t c = 0; c < layout.channels; ++c) {
                         std::int64_t cap = r_out + fixed::max_bias_shift - in_radix[0];
                         const std::size_t bc = bias_values.size() == 1 ? 0 : static_cast<std::size_t>(c);
@@ -169,13 +243,42 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                         w_radix[c] = std::min(w_radix[c], cap);
                     }
                     if (!o.per_channel_weights) std::fill(w_radix.begin(), w_radix.end(), *std::min_element(w_radix.begin(), w_radix.end()));
+                };
+                cap_radices();
+                const auto quantize_weights = [&] {
+                    return fixed::quantize_tensor(*w, [&](std::int64_t i) { return int(w_radix[layout.channel_of(i)]); }, out_bits);
+                };
+                tensor qw = quantize_weights();
+                // Bias correction: the bias absorbs the mean shift the weights' rounding causes; a
+                // layer without a bias gets one. The corrected bias may cap radices further.
+                std::optional<tensor> corrected_bias;
+                const auto means = cal.channel_means.find(n.input(0));
+                const bool bias_allowed = n.op_type != "MatMul" && (has_float_bias || !n.has_input(2));
+                if (o.bias_correction && bias_allowed && in_radix[0] != not_quantized && means != cal.channel_means.end() &&
+                    (bias_values.empty() || static_cast<std::int64_t>(bias_values.size()) == layout.channels)) {
+                    const auto* input_info = g.info(n.input(0));
+                    const auto shift = mean_output_shift(n, *w, qw, layout, w_radix, means->second.means(),
+                                                         input_info ? input_info->shape : shape_t{});
+                    if (!shift.empty()) {
+                        if (bias_values.empty()) bias_values.assign(static_cast<std::size_t>(layout.channels), 0.f);
+                        for (std::size_t c = 0; c < shift.size(); ++c) bias_values[c] = float(double(bias_values[c]) - shift[c]);
+                        const auto before = w_radix;
+                        cap_radices();
+                        if (w_radix != before) qw = quantize_weights();
+                        corrected_bias = tensor(dtype::float32, {layout.channels});
+                        std::copy(bias_values.begin(), bias_values.end(), corrected_bias->data<float>());
+                    }
                 }
-                const tensor qw = fixed::quantize_tensor(*w, [&](std::int64_t i) { return int(w_radix[layout.channel_of(i)]); }, out_bits);
                 g.set_input(v, 1, add_constant(n.name + "_weight_q", qw));
                 n.attrs.set(attr::weight_radix, w_radix);
                 in_bits[1] = out_bits;
 
                 // The bias, int32 at the accumulator radix r_in + r_w[c], lowered to fit.
+                if (corrected_bias) {
+                    g.set_input(v, 2, add_constant(n.name + "_bias_corrected", *corrected_bias));
+                    in_radix.resize(n.inputs.size(), not_quantized);  // a bias the layer did not have
+                    in_bits.resize(n.inputs.size(), 0);
+                }
                 if (n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2))) {
                     const auto b = graph::constant_value(g, n.input(2));
                     if (b && b->type() == dtype::float32 && in_radix[0] != not_quantized) {
