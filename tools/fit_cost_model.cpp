@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
                     std::string kind = l.limited_by == eval::bound::cpu ? "cpu" : "lone";
                     double cin = 0, cout = 0, group = 1, kh = 1, kw = 1, stride = 1, oh = 1, ow = 1, window = 1;
                     const auto shape = [&](const std::string& value) { return eval::cost_detail::shape_of(m.g, value); };
-                    if (kind != "cpu" && eval::cost_detail::is_layout_op(n.op_type)) kind = "layout";
-                    if (kind != "cpu" && eval::cost_detail::is_mac_op(n.op_type)) {
+                    if (kind != "cpu" && ops::only_relabels(n.op_type)) kind = "layout";
+                    if (kind != "cpu" && ops::is_mac(n.op_type)) {
                         const auto w = shape(n.input(1));
                         const auto out = shape(n.outputs.at(0));
                         if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
