@@ -109,6 +109,11 @@ struct mac_work {
 // MACs, weights and array utilisation of one MAC op.
 KTC_DECL mac_work mac_op_work(const graph::graph& g, const graph::node& n, const hardware& hw);
 
+// Input rows a Conv cut into `tiles` bands of output rows reads, over the input it reads once when
+// untiled: each band reads its rows' receptive field, so neighbouring bands read their overlap
+// (the halo, kernel height - stride rows) twice. 1 when untiled.
+KTC_DECL double halo_factor(const graph::graph& g, const graph::node& conv, int tiles);
+
 // The nodes an NPU layer led by `lead` takes in: its output stage, while each link has one reader.
 KTC_DECL std::vector<graph::vertex> output_stage(const graph::graph& g, graph::vertex lead,
                                                const std::map<graph::vertex, const node_support*>& where,
