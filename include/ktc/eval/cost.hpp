@@ -13,7 +13,8 @@
 //               kernel columns) hold of real work: a partial block wastes the rest, a depthwise
 //               conv uses one input lane of each block.
 //   memory      weights, plus feature maps that do not stay on chip, plus re-reads when a layer
-//               is tiled (input + output + weights past the on-chip memory), at the DRAM rate.
+//               is tiled (input + output + weights past the on-chip memory: weights per tile, a
+//               conv's input rows shared by neighbouring tiles twice), at the DRAM rate.
 //   time        max(compute, weights) + spilled feature maps in + out + a fixed per-layer setup
 //               (weights are prefetched behind the compute; spilled feature maps are not hidden);
 //               the layer's bound is its largest term. A CPU layer moves its bytes at the host's
