@@ -5,7 +5,7 @@
 //   g++ -std=c++20 -O2 -Iinclude -Itests -I/usr/include/eigen3 -DONNX_ML=1 -DONNX_NAMESPACE=onnx \
 //       tools/fit_cost_model.cpp -o /tmp/fit_cost_model -lonnx -lonnx_proto -lprotobuf -lpthread
 //   /tmp/fit_cost_model [CALIBRATION_DIR] [--fit 520|720] [--free NAME,NAME...] [--rounds N]
-//                       [--set NAME=VALUE]... [--dump FILE]
+//                       [--set NAME=VALUE]... [--dump FILE] [--scan NAME] [--multistart]
 //
 // Loads every model of the calibration zoo (tools/calibration_zoo.py), runs onnx2onnx_flow and
 // the support check, then, per chip, prints every row with its in-sample error (the parameters of
@@ -15,7 +15,12 @@
 // dram_bytes_per_second, layer_overhead_us; --free names others: sram_bytes, mac_*_lanes,
 // mac_pointwise_taps) from platform_traits (or --set values) and prints them as traits members to
 // paste. --dump writes one line per layer and chip with the shapes the cost model reads (for
-// trying model variants outside C++).
+// trying model variants outside C++). --scan NAME (an integer parameter, e.g. mac_pointwise_taps)
+// re-chooses it in the fit and in every leave-one-out fold by trying each candidate with the free
+// parameters refitted (a profile search, so that a choice of geometry is cross-validated too);
+// --multistart runs every fit from 9 starting points (mac_efficiency and dram_bytes_per_second x
+// 0.8, 1, 1.25) and keeps the best, to show how much the figures owe to the coordinate descent's
+// starting point (docs/cost-model.md).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -25,6 +30,8 @@
 #include <sstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
+#include <stdexcept>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +57,8 @@ int main(int argc, char** argv) {
     std::string free_list;
     std::string dump;  // FILE: one line per layer and chip with the shapes the cost model reads
     std::vector<std::string> sets;  // NAME=VALUE: a starting point other than platform_traits
+    std::string scan;               // an integer parameter re-chosen by profile search
+    bool multistart = false;        // every fit from 9 starting points
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--fit" && i + 1 < argc) fit = argv[++i];
@@ -57,6 +66,8 @@ int main(int argc, char** argv) {
         else if (a == "--set" && i + 1 < argc) sets.push_back(argv[++i]);
         else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
         else if (a == "--free" && i + 1 < argc) free_list = argv[++i];
+        else if (a == "--scan" && i + 1 < argc) scan = argv[++i];
+        else if (a == "--multistart") multistart = true;
         else dir = a;
     }
     std::map<std::string, loaded> models;
@@ -91,8 +102,8 @@ int main(int argc, char** argv) {
                     std::string kind = l.limited_by == eval::bound::cpu ? "cpu" : "lone";
                     double cin = 0, cout = 0, group = 1, kh = 1, kw = 1, stride = 1, oh = 1, ow = 1, window = 1;
                     const auto shape = [&](const std::string& value) { return eval::cost_detail::shape_of(m.g, value); };
-                    if (kind != "cpu" && eval::cost_detail::is_layout_op(n.op_type)) kind = "layout";
-                    if (kind != "cpu" && eval::cost_detail::is_mac_op(n.op_type)) {
+                    if (kind != "cpu" && ops::only_relabels(n.op_type)) kind = "layout";
+                    if (kind != "cpu" && ops::is_mac(n.op_type)) {
                         const auto w = shape(n.input(1));
                         const auto out = shape(n.outputs.at(0));
                         if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
@@ -154,9 +165,48 @@ int main(int argc, char** argv) {
         }
         return rows;
     };
+    if (!scan.empty() && !calibration::parameter_named(scan).integer)
+        throw std::invalid_argument("--scan takes an integer parameter: " + scan);
+    // The best fit without row `skip` over the scanned parameter's candidates and the starts.
+    const auto best_fit = [&](const std::vector<calibration::fit_row>& rows, const eval::hardware& from,
+                              std::size_t skip) {
+        std::vector<eval::hardware> starts;
+        const std::vector<int> candidates =
+            scan.empty() ? std::vector<int>{0} : calibration::parameter_named(scan).candidates;
+        for (int c : candidates) {
+            eval::hardware h = from;
+            if (!scan.empty()) h.*calibration::parameter_named(scan).integer = c;
+            if (!multistart) { starts.push_back(h); continue; }
+            for (double fe : {0.8, 1.0, 1.25})
+                for (double fd : {0.8, 1.0, 1.25}) {
+                    eval::hardware s = h;
+                    s.mac_efficiency = std::min(1.0, h.mac_efficiency * fe);
+                    s.dram_bytes_per_second = h.dram_bytes_per_second * fd;
+                    starts.push_back(s);
+                }
+        }
+        eval::hardware best = from;
+        double best_score = std::numeric_limits<double>::infinity();
+        for (const eval::hardware& s : starts) {
+            const eval::hardware h = calibration::fit(rows, s, free, skip, rounds);
+            const double score = calibration::objective(rows, h, skip);
+            if (score < best_score - 1e-12) best_score = score, best = h;
+        }
+        return best;
+    };
     const auto show = [&](const eval::hardware& hw) {
         const auto rows = rows_of(hw.platform);
-        const auto cv = calibration::leave_one_out(rows, hw, free, rounds);
+        calibration::cross_validation cv;
+        if (scan.empty() && !multistart) cv = calibration::leave_one_out(rows, hw, free, rounds);
+        else
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                cv.in_sample.push_back(calibration::estimate_ms(rows[i], hw) / rows[i].published_ms - 1);
+                const eval::hardware without = best_fit(rows, hw, i);
+                cv.held_out.push_back(calibration::estimate_ms(rows[i], without) / rows[i].published_ms - 1);
+                if (!scan.empty())
+                    std::cout << "  without " << rows[i].label << ": " << scan << " = "
+                              << without.*calibration::parameter_named(scan).integer << "\n";
+            }
         std::cout << "KDP" << hw.platform << " (leave-one-out refits:";
         for (const auto& f : free) std::cout << " " << f;
         std::cout << ")\n" << std::left << std::setw(24) << "model" << std::right << std::setw(12) << "published"
@@ -188,7 +238,7 @@ int main(int argc, char** argv) {
         if (p.integer) hw.*p.integer = static_cast<int>(v);
         else hw.*p.real = v;
     }
-    hw = calibration::fit(rows_of(hw.platform), hw, free, static_cast<std::size_t>(-1), rounds);
+    hw = best_fit(rows_of(hw.platform), hw, static_cast<std::size_t>(-1));
     std::cout << "fitted KDP" << hw.platform << ":\n" << std::setprecision(4);
     for (const auto& p : calibration::parameters()) {
         std::cout << "    " << p.name << " = ";

@@ -134,14 +134,32 @@ TEST_CASE("cost: tiling past the on-chip memory sends feature maps through DRAM"
     l = estimate(m.g, h).layers.at(0);
     CHECK(l.tiles > 1);
     CHECK(l.dram_bytes >= l.input_bytes + l.output_bytes + l.weight_bytes);
+    // 4 tiles of 16 output rows (room: 64 KiB less the 4.6 KiB of resident weights): each reads
+    // its 16 + 2 rows of the padded input (66 rows), so the halo rows are read twice: 72 / 66
+    CHECK(l.tiles == 4);
+    CHECK(eval::cost_detail::halo_factor(m.g, m.g[*m.g.find_node("y_node")], l.tiles) == doctest::Approx(72.0 / 66));
     // spilled feature maps are not hidden behind the compute: their DRAM time adds
-    CHECK(l.fmap_in_ms == doctest::Approx(l.input_bytes / 1e9 * 1e3));
+    CHECK(l.fmap_in_ms == doctest::Approx(l.input_bytes * 72.0 / 66 / 1e9 * 1e3));
     CHECK(l.fmap_out_ms == doctest::Approx(l.output_bytes / 1e9 * 1e3));
     CHECK(l.time_ms == doctest::Approx(std::max(l.compute_ms, l.weight_ms) + l.fmap_in_ms + l.fmap_out_ms));
     CHECK(l.memory_ms == doctest::Approx(l.weight_ms + l.fmap_in_ms + l.fmap_out_ms));
     // with slow DRAM the larger feature map (the output, 128 KiB) bounds the layer
     h.dram_bytes_per_second = 1e7;
     CHECK(estimate(m.g, h).layers.at(0).limited_by == eval::bound::fmap_out);
+}
+
+TEST_CASE("cost: a tiled conv re-reads the input rows its tiles share (the halo)") {
+    const model m = conv3x3(16, 32, 64);
+    const graph::node& conv = m.g[*m.g.find_node("y_node")];
+    CHECK(eval::cost_detail::halo_factor(m.g, conv, 1) == doctest::Approx(1));  // untiled: read once
+    // 64 output rows in 8 tiles of 8: each reads 8 + 2 rows of the 66 padded ones
+    CHECK(eval::cost_detail::halo_factor(m.g, conv, 8) == doctest::Approx(80.0 / 66));
+    // a 1x1 conv at stride 1 shares no rows between tiles
+    model pw({1, 16, 64, 64});
+    pw.weight("w", {16, 16, 1, 1});
+    pw.add("Conv", {"x", "w"}, "y", {1, 16, 64, 64});
+    pw.output("y");
+    CHECK(eval::cost_detail::halo_factor(pw.g, pw.g[*pw.g.find_node("y_node")], 8) == doctest::Approx(1));
 }
 
 TEST_CASE("cost: a layer whose input outweighs the rest is bound by feature maps in") {

@@ -13,7 +13,8 @@
 //               kernel columns) hold of real work: a partial block wastes the rest, a depthwise
 //               conv uses one input lane of each block.
 //   memory      weights, plus feature maps that do not stay on chip, plus re-reads when a layer
-//               is tiled (input + output + weights past the on-chip memory), at the DRAM rate.
+//               is tiled (input + output + weights past the on-chip memory: weights per tile, a
+//               conv's input rows shared by neighbouring tiles twice), at the DRAM rate.
 //   time        max(compute, weights) + spilled feature maps in + out + a fixed per-layer setup
 //               (weights are prefetched behind the compute; spilled feature maps are not hidden);
 //               the layer's bound is its largest term. A CPU layer moves its bytes at the host's
@@ -108,6 +109,11 @@ struct mac_work {
 
 // MACs, weights and array utilisation of one MAC op.
 KTC_DECL mac_work mac_op_work(const graph::graph& g, const graph::node& n, const hardware& hw);
+
+// Input rows a Conv cut into `tiles` bands of output rows reads, over the input it reads once when
+// untiled: each band reads its rows' receptive field, so neighbouring bands read their overlap
+// (the halo, kernel height - stride rows) twice. 1 when untiled.
+KTC_DECL double halo_factor(const graph::graph& g, const graph::node& conv, int tiles);
 
 // The nodes an NPU layer led by `lead` takes in: its output stage, while each link has one reader.
 KTC_DECL std::vector<graph::vertex> output_stage(const graph::graph& g, graph::vertex lead,

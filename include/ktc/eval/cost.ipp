@@ -86,6 +86,23 @@ KTC_DECL mac_work mac_op_work(const graph::graph& g, const graph::node& n, const
     return w;
 }
 
+KTC_DECL double halo_factor(const graph::graph& g, const graph::node& conv, int tiles) {
+    const auto out = shape_of(g, conv.outputs.at(0));
+    const auto weight = shape_of(g, conv.input(1));
+    if (tiles <= 1 || !out || !weight || out->size() < 3 || weight->size() != out->size()) return 1;
+    const double rows = static_cast<double>(std::max<std::int64_t>((*out)[2], 1));
+    const double kh = static_cast<double>(std::max<std::int64_t>((*weight)[2], 1));
+    const auto strides = conv.attrs.get_ints("strides", {});
+    const auto dilations = conv.attrs.get_ints("dilations", {});
+    const double sh = strides.empty() ? 1.0 : static_cast<double>(std::max<std::int64_t>(strides[0], 1));
+    const double dh = dilations.empty() ? 1.0 : static_cast<double>(std::max<std::int64_t>(dilations[0], 1));
+    const double span = (kh - 1) * dh + 1;                   // input rows one output row reads
+    const double per_tile = std::ceil(rows / tiles);         // output rows per tile
+    const double read = tiles * ((per_tile - 1) * sh + span);  // input rows all tiles read
+    const double whole = (rows - 1) * sh + span;              // the (padded) input, read once
+    return std::max(1.0, read / whole);
+}
+
 KTC_DECL std::vector<graph::vertex> output_stage(const graph::graph& g, graph::vertex lead,
                                                const std::map<graph::vertex, const node_support*>& where,
                                                const std::set<graph::vertex>& taken) {
@@ -229,7 +246,12 @@ KTC_DECL performance_estimate estimate_performance(const graph::graph& g, const 
                 }
                 l.input_bytes = (elements(g, n.input(0)) + extra_in) * bytes;
                 l.output_bytes = elements(g, last_out) * bytes;
-                const dram_traffic fmap = traffic(l, l.input_bytes, l.output_bytes, l.weight_bytes);
+                dram_traffic fmap = traffic(l, l.input_bytes, l.output_bytes, l.weight_bytes);
+                if (l.tiles > 1 && n.op_type == "Conv") {  // each tile re-reads its input halo
+                    const double extra = elements(g, n.input(0)) * bytes * (halo_factor(g, n, l.tiles) - 1);
+                    fmap.fmap_in += extra;
+                    l.dram_bytes += extra;
+                }
                 l.theoretical_ms = peak > 0 ? w.macs / peak * 1e3 : 0;
                 const double rate = peak * std::max(w.utilisation, 1e-6) * hw.mac_efficiency;
                 finish_npu(l, rate > 0 ? w.macs / rate : 0, fmap);
