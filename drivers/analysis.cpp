@@ -42,7 +42,7 @@ std::string db(double v) {
 int run_analysis(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs, int16_nodes;
-    std::string model_path, out_path, platform_name, layout_name, mode, range;
+    std::string model_path, out_path, platform_name, layout_name, mode, range, scales;
     unsigned threads = 0;
     int bits = 8;
     double outlier = 0.999;
@@ -63,6 +63,7 @@ int run_analysis(const args& a) {
         ("no-optimize", "quantize the model as given (default: onnx2onnx flow first)")
         ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
         ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
+        ("scales", po::value(&scales)->default_value("auto"), "auto, all or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst)")
         ("quiet,q", "no progress output");
@@ -91,6 +92,7 @@ int run_analysis(const args& a) {
     o.optimize = !vm.count("no-optimize");
     o.equalize = !vm.count("no-equalize");
     o.bias_correction = vm.count("bias-correction") != 0;
+    o.scales = quant::parse_scale_policy(scales);
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
     o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };

@@ -188,7 +188,7 @@ private:
 int run_flow(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs, calibration_specs;
-    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path;
+    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path, scales;
     std::uint32_t id = 32768;
     int bits = 8;
     unsigned threads = 0;
@@ -206,6 +206,7 @@ int run_flow(const args& a) {
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
         ("threads", po::value(&threads)->default_value(0), "calibration threads (0: every core)")
         ("bias-correction", "analysis: correct the shift of output means that rounding the weights causes")
+        ("scales", po::value(&scales)->default_value("auto"), "analysis: auto, all or power-of-two (docs/numerics.md)")
         ("quiet,q", "print only the summary");
     po::positional_options_description positional;
     positional.add("model", 1);
@@ -214,6 +215,7 @@ int run_flow(const args& a) {
     if (flow_name != "onnx" && flow_name != "torch") throw usage_error("--flow " + flow_name + ": expected onnx or torch");
     const layout user_layout = parse_layout(layout_name);
     const bool quiet = vm.count("quiet") != 0, bias_correction = vm.count("bias-correction") != 0;
+    const quant::scale_policy scale_policy = quant::parse_scale_policy(scales);
     ktc::model_config km{id, version, platform_name, std::nullopt, model_path, {}, std::nullopt, {}};
     km.validate();  // id, version and platform before any work
     if (bits != 8 && bits != 16) throw usage_error("--bitwidth must be 8 or 16");
@@ -325,6 +327,7 @@ int run_flow(const args& a) {
         o.threads = threads;
         o.bitwidth = bits;
         o.bias_correction = bias_correction;
+        o.scales = scale_policy;
         o.optimize = false;
         o.input_layout = user_layout;
         o.source = fs::path(model_path).filename().string();

@@ -121,3 +121,19 @@ TEST_CASE("a well-formed file with lying lengths, a wrong version or a missing s
     check_rejected(std::string(100, '\0'), "zeros");
     check_rejected("KTCBIE\r\n", "magic only");
 }
+
+TEST_CASE("a version 1 .bie (radices only, before the scales) still reads, as a power-of-two model") {
+    const quant::bie_model m = small_model();
+    std::string bytes = quant::serialize_bie(m);
+    CHECK(bytes[8] == char(quant::bie_version));
+    bytes[8] = 1;
+    const std::uint32_t c = crc32(std::string_view(bytes).substr(0, bytes.size() - 4));
+    std::memcpy(bytes.data() + bytes.size() - 4, &c, 4);
+    const quant::bie_model old = quant::parse_bie(bytes, "old.bie");
+    CHECK(old.graph.nodes().size() == m.graph.nodes().size());
+    CHECK(old.options.scales == m.options.scales);  // the META still names its policy; a real version 1 file has none
+    bytes[8] = 0;
+    const std::uint32_t c0 = crc32(std::string_view(bytes).substr(0, bytes.size() - 4));
+    std::memcpy(bytes.data() + bytes.size() - 4, &c0, 4);
+    CHECK_THROWS_AS(quant::parse_bie(bytes, "zero.bie"), file_error);
+}

@@ -65,6 +65,7 @@ TEST_CASE("quantize annotates formats, per-channel weights and the int32 bias") 
     quant::quantize_options o;
     o.method = quant::range_method::max;
     o.bias_correction = false;  // the bias as given (bias correction has its own test)
+    o.scales = quant::scale_policy::power_of_two;  // the radix rules alone (scales have their own test)
     const graph::graph q = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
 
     const auto& conv = q[*q.find_node("conv")];
@@ -284,6 +285,8 @@ TEST_CASE("bias correction removes the mean output shift of rounded weights (on 
     const auto cal = quant::calibrate(reference, 8, positive_sample);
     quant::quantize_options plain, corrected;
     corrected.bias_correction = true;
+    // The weights below are chosen against power-of-two rounding (0.9 at radix 7 is 115/128).
+    plain.scales = corrected.scales = quant::scale_policy::power_of_two;
     const graph::graph q_plain = quant::quantize<platform::kdp720>(reference.graph(), cal, plain);
     const graph::graph q_corrected = quant::quantize<platform::kdp720>(reference.graph(), cal, corrected);
 
@@ -307,4 +310,95 @@ TEST_CASE("bias correction removes the mean output shift of rounded weights (on 
     CHECK(before[0] < -0.08);
     CHECK(std::abs(after[0]) < 0.02);
     CHECK(std::abs(after[1]) < 0.02);
+}
+
+namespace {
+
+// x[1,3,8,8] -> Conv(3->4, 3x3, pad 1) + Clip(0, 6) -> Conv(4->2, 1x1) -> y: a ReLU6 network whose
+// first activation saturates at 6, as MobileNet's do.
+graph::graph relu6_model() {
+    model_builder b(13);
+    b.input("x", {1, 3, 8, 8});
+    b.output("y", {1, 2, 8, 8});
+    std::vector<float> w1(4 * 3 * 9), w2(2 * 4);
+    for (std::size_t i = 0; i < w1.size(); ++i) w1[i] = 0.6f * std::sin(0.7f * float(i) + 0.3f) * (i < 27 ? 0.3f : 1.f);
+    for (std::size_t i = 0; i < w2.size(); ++i) w2[i] = 0.4f * std::cos(1.3f * float(i));
+    add_float_initializer(b, "w1", {4, 3, 3, 3}, w1);
+    add_float_initializer(b, "b1", {4}, {0.5f, 1.0f, -0.2f, 2.0f});
+    add_float_initializer(b, "w2", {2, 4, 1, 1}, w2);
+    add_float_initializer(b, "lo", {}, {0.f});
+    add_float_initializer(b, "hi", {}, {6.f});
+    auto* conv = b.node("Conv", {"x", "w1", "b1"}, {"c1"});
+    conv->set_name("conv1");
+    set_ints(conv, "pads", {1, 1, 1, 1});
+    b.node("Clip", {"c1", "lo", "hi"}, {"r1"})->set_name("relu6");
+    b.node("Conv", {"r1", "w2"}, {"y"})->set_name("conv2");
+    return ktc::onnx::parse(b.bytes(), "relu6.onnx");
+}
+
+sim::tensor_map relu6_sample(std::size_t i) {
+    tensor x(dtype::float32, {1, 3, 8, 8});
+    for (std::int64_t k = 0; k < x.size(); ++k) x.data<float>()[k] = 2.5f * std::sin(0.37f * float(k) + 1.1f * float(i));
+    return {{"x", x}};
+}
+
+double output_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, std::size_t from, std::size_t to) {
+    double signal = 0, noise = 0;
+    for (std::size_t s = from; s < to; ++s) {
+        const auto want_outputs = reference.run(relu6_sample(s)), got_outputs = fixed.run(relu6_sample(s));  // alive while read
+        const auto want = want_outputs.at("y").values<float>(), got = got_outputs.at("y").values<float>();
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            signal += double(want[i]) * want[i];
+            noise += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+        }
+    }
+    return 10 * std::log10(signal / noise);
+}
+
+}  // namespace
+
+TEST_CASE("scales beside the radices: where the policy puts them, what they gain, power-of-two unchanged") {
+    const sim::float_simulator sim(relu6_model());
+    const auto cal = quant::calibrate(sim, 6, relu6_sample);
+    REQUIRE(cal.ranges.at("r1").percentile_abs(0.999) == doctest::Approx(6.0).epsilon(0.01));  // the clamp is reached
+    quant::quantize_options o;
+    o.bias_correction = false;
+    const graph::graph q = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
+    o.scales = quant::scale_policy::power_of_two;
+    const graph::graph p = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
+
+    // auto: the ReLU6 output gets radix 4 and the scale 4/3 (6.0 -> 128 codes); weights a scale per channel.
+    const auto& conv1 = q[*q.find_node("conv1")];
+    const auto r1 = quant::output_format(conv1);
+    CHECK(r1.radix == 4);
+    CHECK(r1.scale == doctest::Approx(4.0 / 3).epsilon(1e-4));
+    CHECK(quant::input_format(q[*q.find_node("conv2")], 0) == r1);  // the consumer reads the same format
+    const auto ws = conv1.attrs.get_floats(quant::attr::weight_scale);
+    CHECK(ws.size() == 4);
+    for (float s : ws) CHECK(fixed::is_valid_scale(s));
+    CHECK(quant::input_format(conv1, 0).scale == 1.0);  // a graph input keeps a power-of-two format
+    const auto y = quant::output_format(q[*q.find_node("conv2")]);  // unbounded 8-bit output: a power of two
+    CHECK(y.scale == 1.0);
+    quant::check_annotations(q, "relu6.bie");
+
+    // power-of-two: no scale attribute anywhere, radices as before.
+    for (const graph::vertex v : p.nodes())
+        for (const char* a : {quant::attr::input_scale, quant::attr::output_scale, quant::attr::weight_scale})
+            CHECK_FALSE(p[v].attrs.has(a));
+    CHECK(quant::output_format(p[*p.find_node("conv1")]) == fixed::value_format{4, 8, 1.0});
+
+    // The scale gains resolution on samples that were not calibrated on.
+    const sim::fixed_simulator fq(q), fp(p);
+    const double with_scales = output_snr(sim, fq, 10, 16), without = output_snr(sim, fp, 10, 16);
+    CAPTURE(with_scales);
+    CAPTURE(without);
+    CHECK(with_scales > without + 1.0);
+    CHECK(with_scales > 25.0);
+
+    // A stored scale outside [1, 2) or off the 2^-14 grid is refused, naming the node.
+    graph::graph bad = q;
+    bad[*bad.find_node("conv1")].attrs.set(quant::attr::output_scale, std::vector<float>{0.75f});
+    CHECK_THROWS_WITH_AS(quant::check_annotations(bad, "m.bie"), doctest::Contains("conv1"), file_error);
+    bad[*bad.find_node("conv1")].attrs.set(quant::attr::output_scale, std::vector<float>{1.5f, 1.5f});
+    CHECK_THROWS_AS(quant::check_annotations(bad, "m.bie"), file_error);
 }

@@ -50,6 +50,7 @@ struct analysis_options {
     double outlier = quant::quantize_options{}.outlier;  // the percentile method's fraction
     bool per_channel_weights = quant::quantize_options{}.per_channel_weights;
     bool bias_correction = quant::quantize_options{}.bias_correction;
+    quant::scale_policy scales = quant::quantize_options{}.scales;
     bool post_sigmoid = false;         // the seed's quantize_mode "post_sigmoid"
     bool optimize = true;              // run onnx2onnx_flow first (off: quantize the model as given)
     bool equalize = true;              // cross-layer equalization of channel ranges (docs/numerics.md)
@@ -207,6 +208,7 @@ private:
         qo.outlier = o.outlier;
         qo.per_channel_weights = o.per_channel_weights;
         qo.bias_correction = o.bias_correction;
+        qo.scales = o.scales;
         qo.post_sigmoid = o.post_sigmoid;
         quant::bie_model model = platform::with_platform(platform, [&](auto tag) {
             using P = decltype(tag);

@@ -77,7 +77,7 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
         t.name = value;
         const auto f = formats.find(value);
         if (f == formats.end()) throw unsupported_error("model '" + name + "': graph input/output '" + value + "' is not quantized");
-        t.bits = f->second.bits, t.radix = f->second.radix;
+        t.bits = f->second.bits, t.radix = f->second.radix, t.scale = static_cast<float>(f->second.scale);
         t.shape = low.values.at(value).shape;
         t.dram_offset = mem.find(value)->offset;
         return t;

@@ -41,7 +41,10 @@
 namespace ktc::compiler {
 
 inline constexpr std::string_view nef_magic{"KTCNEF\r\n", 8};
-inline constexpr std::uint32_t nef_version = 1;
+// Version 2: the setup's graph may carry scales beside the radices (ktc.*_scale) and tensor scales
+// other than 1; version 1 files still read.
+inline constexpr std::uint32_t nef_version = 2;
+inline constexpr std::uint32_t oldest_nef_version = 1;
 inline constexpr std::uintmax_t max_nef_bytes = std::uintmax_t{1} << 30;
 inline constexpr std::uint32_t max_nef_models = 1024;
 inline constexpr std::uint32_t nef_flag_compressed = 1;
@@ -51,7 +54,7 @@ struct nef_tensor {
     std::string name;
     int bits = 8;
     int radix = 0;
-    float scale = 1;  // float = q / scale / 2^radix; ktc's quantizer uses scale 1
+    float scale = 1;  // float = q / scale / 2^radix (1: a power-of-two format)
     shape_t shape;
     std::uint64_t dram_offset = 0;  // in the input or output area
     bool operator==(const nef_tensor&) const = default;

@@ -192,9 +192,9 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
     try {
         cursor c(bytes, 8, bytes.size() - 4);
         const auto version = c.get<std::uint32_t>("version");
-        if (version != nef_version)
-            throw std::runtime_error("format version " + std::to_string(version) + " (this ktc reads version " +
-                                     std::to_string(nef_version) + ")");
+        if (version < oldest_nef_version || version > nef_version)
+            throw std::runtime_error("format version " + std::to_string(version) + " (this ktc reads versions " +
+                                     std::to_string(oldest_nef_version) + " to " + std::to_string(nef_version) + ")");
         const auto platform = c.get<std::uint32_t>("platform");
         if (platform != 520 && platform != 720) throw std::runtime_error("platform " + std::to_string(platform));
         f.platform = std::to_string(platform);

@@ -70,7 +70,7 @@ inline std::vector<layer_accuracy> per_layer_accuracy(const sim::float_simulator
                 auto& layer = layers[n.outputs[k]];
                 layer.value = n.outputs[k], layer.node = n.name, layer.op = n.op_type;
                 layer.radix = static_cast<int>(radix[k]), layer.bits = static_cast<int>(bits[k]);
-                const tensor y = fixed::dequantize_tensor(outs[k], layer.radix);
+                const tensor y = fixed::dequantize_tensor(outs[k], output_format(n, k));
                 layer.error.add(f->second.values<float>(), y.values<float>());
             }
         });

@@ -27,10 +27,17 @@ inline constexpr const char* input_bits = "ktc.input_bits";
 // ints, one per node output: radix and width of what the node produces.
 inline constexpr const char* output_radix = "ktc.output_radix";
 inline constexpr const char* output_bits = "ktc.output_bits";
+// floats, one per node input / output: the scale of each format (v = q / (scale * 2^radix), a
+// multiple of 2^-14 in [1, 2)); absent means 1 for every value (power-of-two formats, .bie 1).
+inline constexpr const char* input_scale = "ktc.input_scale";
+inline constexpr const char* output_scale = "ktc.output_scale";
 // ints, per output channel (size 1 when per tensor): the radix of the integer weight (input 1 of
 // Conv, ConvTranspose, Gemm, MatMul).
 inline constexpr const char* weight_radix = "ktc.weight_radix";
-// ints, per output channel: the radix of the int32 bias (input 2 of Conv, ConvTranspose, Gemm).
+// floats, per output channel (size 1 when per tensor; absent: 1): the scale of the weight.
+inline constexpr const char* weight_scale = "ktc.weight_scale";
+// ints, per output channel: the radix of the int32 bias (input 2 of Conv, ConvTranspose, Gemm);
+// the bias is at its channel's accumulator scale (input scale times weight scale).
 inline constexpr const char* bias_radix = "ktc.bias_radix";
 // ints, one per element of PRelu's slope (input 1, an integer tensor; size 1 for all): the radix
 // of each slope value (docs/numerics.md, "PRelu").
@@ -47,11 +54,15 @@ inline constexpr const char* fused_max = kernels::attr::fused_max;
 // The input_radix of an input that is not a fixed-point activation.
 inline constexpr std::int64_t not_quantized = -1000;
 
-// Radix and width of one value.
-struct value_format {
-    int radix = 0;
-    int bits = 8;
-};
+// Radix, width and scale of one value (kernels/fixed/fixed_point.hpp).
+using fixed::value_format;
+
+// Entry `slot` of a floats attribute of scales, 1 when the attribute is absent.
+inline double scale_at(const graph::node& n, const char* name, std::size_t slot) {
+    if (!n.attrs.has(name)) return 1.0;
+    const auto s = n.attrs.get_floats(name);
+    return slot < s.size() ? double(s[slot]) : 1.0;
+}
 
 inline std::vector<std::int64_t> radices_of_inputs(const graph::node& n) {
     return n.attrs.get_ints(attr::input_radix, std::vector<std::int64_t>(n.inputs.size(), not_quantized));
@@ -62,7 +73,7 @@ inline value_format output_format(const graph::node& n, std::size_t slot = 0) {
     if (slot >= r.size() || slot >= b.size())
         throw error("node '" + n.name + "' (" + n.op_type + "): no fixed-point format for output " +
                     std::to_string(slot) + " (not a quantized graph?)");
-    return {static_cast<int>(r[slot]), static_cast<int>(b[slot])};
+    return {static_cast<int>(r[slot]), static_cast<int>(b[slot]), scale_at(n, attr::output_scale, slot)};
 }
 
 inline value_format input_format(const graph::node& n, std::size_t slot) {
@@ -70,7 +81,7 @@ inline value_format input_format(const graph::node& n, std::size_t slot) {
     if (slot >= r.size() || slot >= b.size() || r[slot] == not_quantized)
         throw error("node '" + n.name + "' (" + n.op_type + "): input " + std::to_string(slot) +
                     " has no fixed-point format (not a quantized graph?)");
-    return {static_cast<int>(r[slot]), static_cast<int>(b[slot])};
+    return {static_cast<int>(r[slot]), static_cast<int>(b[slot]), scale_at(n, attr::input_scale, slot)};
 }
 
 // The integer dtype of a width (one definition, with the rounding rules).
@@ -104,6 +115,17 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
         };
         check_formats(attr::input_radix, attr::input_bits, n.inputs.size());
         check_formats(attr::output_radix, attr::output_bits, n.outputs.size());
+        const auto check_scales = [&](const char* name, std::size_t count) {
+            if (!n.attrs.has(name)) return;
+            const auto s = n.attrs.get_floats(name);
+            if (count && s.size() != count)
+                throw bad(std::string(name) + " holds " + std::to_string(s.size()) + " entries for " + std::to_string(count) + " values");
+            for (const float x : s)
+                if (!fixed::is_valid_scale(x)) throw bad(std::string(name) + " " + std::to_string(x) + " is not a scale in [1, 2)");
+        };
+        check_scales(attr::input_scale, n.inputs.size());
+        check_scales(attr::output_scale, n.outputs.size());
+        check_scales(attr::weight_scale, 0);
         for (const char* per_channel : {attr::weight_radix, attr::bias_radix, attr::slope_radix})
             for (const auto r : n.attrs.get_ints(per_channel, {}))
                 if (r < -max_abs_radix || r > max_abs_radix)

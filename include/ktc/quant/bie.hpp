@@ -32,7 +32,10 @@
 namespace ktc::quant {
 
 inline constexpr std::string_view bie_magic{"KTCBIE\r\n", 8};
-inline constexpr std::uint32_t bie_version = 1;
+// Version 2 added the scales beside the radices (ktc.*_scale, docs/formats.md); version 1 files
+// (radices only) still read, as power-of-two graphs.
+inline constexpr std::uint32_t bie_version = 2;
+inline constexpr std::uint32_t oldest_bie_version = 1;
 inline constexpr std::uintmax_t max_bie_bytes = std::uintmax_t{2} << 30;
 
 struct value_statistics {

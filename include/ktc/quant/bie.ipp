@@ -29,9 +29,10 @@ KTC_DECL std::string serialize_bie(const bie_model& m) {
                    {"outlier", m.options.outlier},
                    {"per_channel_weights", m.options.per_channel_weights},
                    {"post_sigmoid", m.options.post_sigmoid},
-                   {"bias_correction", m.options.bias_correction}}}};
+                   {"bias_correction", m.options.bias_correction},
+                   {"scales", name_of(m.options.scales)}}}};
     json edges = json::object();
-    for (const auto& [name, f] : edge_formats(m.graph)) edges[name] = {{"radix", f.radix}, {"bits", f.bits}};
+    for (const auto& [name, f] : edge_formats(m.graph)) edges[name] = {{"radix", f.radix}, {"bits", f.bits}, {"scale", f.scale}};
     meta["edges"] = edges;
     json stats = json::object();
     for (const auto& [name, s] : m.statistics) stats[name] = {{"min", s.min}, {"max", s.max}, {"range", s.range}};
@@ -57,8 +58,9 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
     const std::uint32_t stored_crc = get<std::uint32_t>(bytes, bytes.size() - 4);
     if (crc32(bytes.substr(0, bytes.size() - 4)) != stored_crc) throw bad("checksum mismatch (truncated or corrupted)");
     const std::uint32_t version = get<std::uint32_t>(bytes, 8);
-    if (version != bie_version)
-        throw bad("format version " + std::to_string(version) + " (this ktc reads version " + std::to_string(bie_version) + ")");
+    if (version < oldest_bie_version || version > bie_version)
+        throw bad("format version " + std::to_string(version) + " (this ktc reads versions " +
+                  std::to_string(oldest_bie_version) + " to " + std::to_string(bie_version) + ")");
     const std::uint32_t count = get<std::uint32_t>(bytes, 12);
     std::map<std::string, std::string_view> sections;
     std::size_t at = 16;
@@ -93,6 +95,8 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
         m.options.post_sigmoid = o.at("post_sigmoid").get<bool>();
         // Written since bias correction exists; a .bie from before had none.
         m.options.bias_correction = o.contains("bias_correction") && o.at("bias_correction").get<bool>();
+        m.options.scales = o.contains("scales") ? parse_scale_policy(o.at("scales").get<std::string>())
+                                                : scale_policy::power_of_two;  // version 1: radices only
         const auto stats = nlohmann::json::parse(sections.at("STAT"));
         for (const auto& [name, s] : stats.items())
             m.statistics[name] = {s.at("min").get<float>(), s.at("max").get<float>(), s.at("range").get<double>()};

@@ -32,6 +32,30 @@
 
 namespace ktc::quant {
 
+// Which values get a scale beside their radix (docs/numerics.md, rule 3):
+//   power_of_two  none: radices only, the vendor's 0.15 formats;
+//   automatic     weights (their ranges are exact); 16-bit activations at twice their calibrated
+//                 range (one bit of headroom: at 16 bits an overflow on unseen inputs costs far more
+//                 than 6 dB of resolution) or their op's bound if lower (output_bound); 8-bit
+//                 outputs of MAC ops whose calibrated range reaches their fused clamp (ReLU6 at
+//                 6), at that bound; other 8-bit activations keep power-of-two ranges;
+//   all           8-bit activations at 1.5 times their range (the power-of-two's average
+//                 headroom, without its spread), or their op's bound if lower.
+enum class scale_policy { power_of_two, automatic, all };
+inline const char* name_of(scale_policy s) {
+    switch (s) {
+        case scale_policy::power_of_two: return "power-of-two";
+        case scale_policy::automatic: return "auto";
+        case scale_policy::all: return "all";
+    }
+    return "?";
+}
+inline scale_policy parse_scale_policy(const std::string& s) {
+    for (auto p : {scale_policy::power_of_two, scale_policy::automatic, scale_policy::all})
+        if (s == name_of(p)) return p;
+    throw usage_error("--scales " + s + ": expected auto, all or power-of-two");
+}
+
 struct quantize_options {
     int bits = 8;                          // activation and weight width: 8, or 16 on 720
     std::set<std::string> int16_nodes;     // mixed precision: these nodes' outputs in int16 (720)
@@ -40,12 +64,33 @@ struct quantize_options {
     bool per_channel_weights = true;
     bool post_sigmoid = false;             // cap graph outputs' ranges at 8 (docs/numerics.md)
     bool bias_correction = false;          // remove the mean output shift of rounded weights (opt-in)
+    scale_policy scales = scale_policy::automatic;  // which values get a scale beside the radix
 };
 
 namespace detail {
 
 inline bool is_resize_nearest(const graph::node& n) {
     return n.op_type == "Resize" && n.attrs.get_string("mode", "nearest") == "nearest";
+}
+
+// The largest |value| a node's output can take whatever its input: a fused clamp's bound, a Clip's
+// constant bounds, 1 for Sigmoid, HardSigmoid and Tanh; infinity when the op has none.
+inline double output_bound(const graph::graph& g, const graph::node& n) {
+    constexpr double none = std::numeric_limits<double>::infinity();
+    const auto larger = [](double lo, double hi) { return std::max(std::abs(lo), std::abs(hi)); };
+    double bound = none;
+    if (n.attrs.has(kernels::attr::fused_max) || n.attrs.has(kernels::attr::fused_min))
+        bound = larger(n.attrs.get_float(kernels::attr::fused_min, -float(none)), n.attrs.get_float(kernels::attr::fused_max, float(none)));
+    if (n.op_type == "Sigmoid" || n.op_type == "HardSigmoid" || n.op_type == "Tanh") bound = std::min(bound, 1.0);
+    if (n.op_type == "Clip") {
+        const auto at = [&](std::size_t slot, double fallback) {
+            if (!n.has_input(slot)) return fallback;
+            const auto c = graph::constant_value(g, n.input(slot));
+            return c && c->size() == 1 ? c->to_vector<double>()[0] : none;  // a computed bound: unknown
+        };
+        bound = std::min(bound, larger(at(1, n.attrs.get_float("min", -float(none))), at(2, n.attrs.get_float("max", float(none)))));
+    }
+    return std::isfinite(bound) ? bound : none;
 }
 
 // The output channel of each weight element's channel index, and how many channels, per MAC op.
@@ -120,7 +165,7 @@ inline std::vector<double> tap_coverage(const graph::node& n, const shape_t& inp
 // Conv tap reads the input, not its zero padding). Returns that shift per output channel, or
 // nothing where it does not apply (no per-channel input means, an op or layout not covered).
 inline std::vector<double> mean_output_shift(const graph::node& n, const tensor& w, const tensor& qw,
-                                             const weight_layout& layout, const std::vector<std::int64_t>& w_radix,
+                                             const weight_layout& layout, const std::vector<value_format>& w_format,
                                              const std::vector<double>& input_means, const shape_t& input_shape) {
     const auto& s = w.shape();
     std::function<std::int64_t(std::int64_t)> input_channel_of;
@@ -148,7 +193,7 @@ inline std::vector<double> mean_output_shift(const graph::node& n, const tensor&
     const auto qv = qw.to_vector<std::int64_t>();
     for (std::size_t i = 0; i < wv.size(); ++i) {
         const auto c = static_cast<std::size_t>(layout.channel_of(static_cast<std::int64_t>(i)));
-        const double error = std::ldexp(double(qv[i]), -int(w_radix[c])) - double(wv[i]);
+        const double error = double(fixed::dequantize(qv[i], w_format[c])) - double(wv[i]);
         const auto k = static_cast<std::int64_t>(i);
         shift[c] += error * input_means[static_cast<std::size_t>(input_channel_of(k))] * reads_input(k);
     }
@@ -178,12 +223,29 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         const auto* info = g.info(value);
         return !info || info->type == dtype::float32;
     };
-    // The radix of an activation from its calibrated range (docs/numerics.md, rule 3).
-    const auto activation_radix = [&](const std::string& value, int bits) {
-        return fixed::radix_for(range_of(value, bits), bits);
+    // The format of an activation from its calibrated range (docs/numerics.md, rule 3): a radix
+    // and a scale, or a radix alone with power_of_two. Graph inputs keep power-of-two formats: a
+    // caller feeds integers at a radix (`ktc radix`, the vendor's input contract).
+    const auto activation_format = [&](const std::string& value, int bits) {
+        const double r = range_of(value, bits);
+        if (o.scales == scale_policy::power_of_two || g.is_graph_input(value)) return fixed::format_for(r, bits, true);
+        const auto producer = g.producer(value);
+        const double bound = producer ? output_bound(g, g[*producer]) : std::numeric_limits<double>::infinity();
+        const double headroom = bits > 8 ? 2.0 : 1.5;
+        const double wanted = std::min(headroom * r, bound);  // nothing exceeds the bound: no headroom past it
+        if (bits == 8 && o.scales == scale_policy::automatic &&
+            !(producer && g[*producer].attrs.has(kernels::attr::fused_max) && r >= 0.999 * bound))
+            return fixed::format_for(r, bits, true);
+        return fixed::format_for(wanted, bits, false);
     };
     for (const auto& in : g.inputs)
-        if (in.type == dtype::float32) format[in.name] = {activation_radix(in.name, o.bits), o.bits};
+        if (in.type == dtype::float32) format[in.name] = activation_format(in.name, o.bits);
+    const bool power_of_two = o.scales == scale_policy::power_of_two;
+    // Scales are written only where one differs from 1, so power-of-two graphs read as before.
+    const auto set_scales = [](graph::node& n, const char* name, const std::vector<float>& scales) {
+        if (std::any_of(scales.begin(), scales.end(), [](float s) { return s != 1.f; })) n.attrs.set(name, scales);
+        else n.attrs.erase(name);
+    };
 
     const auto& float_kernels = kernels::floating::kernels();
     std::size_t fresh = 0;
@@ -198,11 +260,13 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         graph::node& n = g[v];
         const int out_bits = o.int16_nodes.count(n.name) ? 16 : o.bits;
         std::vector<std::int64_t> in_radix(n.inputs.size(), not_quantized), in_bits(n.inputs.size(), 0);
+        std::vector<float> in_scale(n.inputs.size(), 1.f);
         for (std::size_t i = 0; i < n.inputs.size(); ++i) {
             auto it = format.find(n.inputs[i]);
             if (it != format.end()) {
                 in_radix[i] = it->second.radix;
                 in_bits[i] = it->second.bits;
+                in_scale[i] = static_cast<float>(it->second.scale);
             }
         }
 
@@ -219,7 +283,14 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 }
                 if (!o.per_channel_weights) std::fill(max_abs.begin(), max_abs.end(), *std::max_element(max_abs.begin(), max_abs.end()));
                 std::vector<std::int64_t> w_radix(layout.channels);
-                for (std::int64_t c = 0; c < layout.channels; ++c) w_radix[c] = fixed::radix_for(max_abs[c], out_bits);
+                std::vector<float> w_scale(layout.channels);
+                for (std::int64_t c = 0; c < layout.channels; ++c) {
+                    const value_format f = fixed::format_for(max_abs[c], out_bits, power_of_two);
+                    w_radix[c] = f.radix;
+                    w_scale[c] = static_cast<float>(f.scale);
+                }
+                // The accumulator's scale of channel c (the bias is quantized at it).
+                const auto acc_scale = [&](std::int64_t c) { return double(in_scale[0]) * double(w_scale[c]); };
                 // A channel whose weights are zero, denormal or tiny next to the output would get
                 // an accumulator radix far above anything the bias or the output can use (a dead
                 // channel of a trained net: weights near 2e-33 after BN folding give r_w = 115). Cap it so the
@@ -234,19 +305,26 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 }();
                 const auto cap_radices = [&] {
                     if (in_radix[0] == not_quantized || n.outputs.empty() || n.outputs[0].empty()) return;
-                    const std::int64_t r_out = activation_radix(n.outputs[0], out_bits);
+                    const std::int64_t r_out = activation_format(n.outputs[0], out_bits).radix;
                     for (std::int64_t c = 0; c < layout.channels; ++c) {
                         std::int64_t cap = r_out + fixed::max_bias_shift - in_radix[0];
                         const std::size_t bc = bias_values.size() == 1 ? 0 : static_cast<std::size_t>(c);
                         if (bc < bias_values.size() && bias_values[bc] != 0.f)
-                            cap = std::min<std::int64_t>(cap, bias_radix_limit(bias_values[bc]) + fixed::max_bias_shift - in_radix[0]);
+                            cap = std::min<std::int64_t>(cap, bias_radix_limit(bias_values[bc] * acc_scale(c)) + fixed::max_bias_shift - in_radix[0]);
                         w_radix[c] = std::min(w_radix[c], cap);
                     }
                     if (!o.per_channel_weights) std::fill(w_radix.begin(), w_radix.end(), *std::min_element(w_radix.begin(), w_radix.end()));
                 };
                 cap_radices();
+                const auto weight_formats = [&] {
+                    std::vector<value_format> f(static_cast<std::size_t>(layout.channels));
+                    for (std::size_t c = 0; c < f.size(); ++c) f[c] = {int(w_radix[c]), out_bits, double(w_scale[c])};
+                    return f;
+                };
                 const auto quantize_weights = [&] {
-                    return fixed::quantize_tensor(*w, [&](std::int64_t i) { return int(w_radix[layout.channel_of(i)]); }, out_bits);
+                    const auto f = weight_formats();
+                    return fixed::quantize_tensor(*w, std::function<value_format(std::int64_t)>([&](std::int64_t i) {
+                        return f[static_cast<std::size_t>(layout.channel_of(i))]; }), out_bits);
                 };
                 tensor qw = quantize_weights();
                 // Bias correction: the bias absorbs the mean shift the weights' rounding causes; a
@@ -257,7 +335,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 if (o.bias_correction && bias_allowed && in_radix[0] != not_quantized && means != cal.channel_means.end() &&
                     (bias_values.empty() || static_cast<std::int64_t>(bias_values.size()) == layout.channels)) {
                     const auto* input_info = g.info(n.input(0));
-                    const auto shift = mean_output_shift(n, *w, qw, layout, w_radix, means->second.means(),
+                    const auto shift = mean_output_shift(n, *w, qw, layout, weight_formats(), means->second.means(),
                                                          input_info ? input_info->shape : shape_t{});
                     if (!shift.empty()) {
                         if (bias_values.empty()) bias_values.assign(static_cast<std::size_t>(layout.channels), 0.f);
@@ -271,13 +349,15 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 }
                 g.set_input(v, 1, add_constant(n.name + "_weight_q", qw));
                 n.attrs.set(attr::weight_radix, w_radix);
+                set_scales(n, attr::weight_scale, w_scale);
                 in_bits[1] = out_bits;
 
-                // The bias, int32 at the accumulator radix r_in + r_w[c], lowered to fit.
+                // The bias, int32 at the accumulator's radix r_in + r_w[c] (lowered to fit) and scale.
                 if (corrected_bias) {
                     g.set_input(v, 2, add_constant(n.name + "_bias_corrected", *corrected_bias));
                     in_radix.resize(n.inputs.size(), not_quantized);  // a bias the layer did not have
                     in_bits.resize(n.inputs.size(), 0);
+                    in_scale.resize(n.inputs.size(), 1.f);
                 }
                 if (n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2))) {
                     const auto b = graph::constant_value(g, n.input(2));
@@ -289,8 +369,9 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                         const auto bv = b->to_vector<float>();
                         std::vector<std::int64_t> b_radix(layout.channels);
                         for (std::int64_t c = 0; c < layout.channels; ++c)
-                            b_radix[c] = std::min<std::int64_t>(in_radix[0] + w_radix[c], bias_radix_limit(bv[c]));
-                        tensor qb = fixed::quantize_tensor(*b, [&](std::int64_t c) { return int(b_radix[c]); }, 32);
+                            b_radix[c] = std::min<std::int64_t>(in_radix[0] + w_radix[c], bias_radix_limit(bv[c] * acc_scale(c)));
+                        tensor qb = fixed::quantize_tensor(*b, std::function<value_format(std::int64_t)>([&](std::int64_t c) {
+                            return value_format{int(b_radix[c]), 32, acc_scale(c)}; }), 32);
                         g.set_input(v, 2, add_constant(n.name + "_bias_q", std::move(qb)));
                         n.attrs.set(attr::bias_radix, b_radix);
                         in_bits[2] = 32;
@@ -319,27 +400,32 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 const auto cv = c->to_vector<float>();
                 double m = 0;
                 for (float x : cv) m = std::max(m, double(std::abs(x)));
+                // A Pad's fill value at its input's format; other constants at a radix of their own.
                 const int bits = n.op_type == "Pad" ? int(in_bits[0]) : out_bits;
-                const int r = n.op_type == "Pad" ? int(in_radix[0]) : fixed::radix_for(m, bits);
-                g.set_input(v, i, add_constant(n.name + "_const_q", fixed::quantize_tensor(*c, r, bits)));
-                in_radix[i] = r;
-                in_bits[i] = bits;
+                const value_format f = n.op_type == "Pad" ? value_format{int(in_radix[0]), bits, double(in_scale[0])}
+                                                          : fixed::format_for(m, bits, true);
+                g.set_input(v, i, add_constant(n.name + "_const_q", fixed::quantize_tensor(*c, f)));
+                in_radix[i] = f.radix;
+                in_bits[i] = f.bits;
+                in_scale[i] = static_cast<float>(f.scale);
             }
         }
 
         // ---- what the node produces --------------------------------------------------------
         std::vector<std::int64_t> out_radix(n.outputs.size(), not_quantized), out_bits_v(n.outputs.size(), 0);
+        std::vector<float> out_scale(n.outputs.size(), 1.f);
         for (std::size_t k = 0; k < n.outputs.size(); ++k) {
             const std::string& out = n.outputs[k];
             if (out.empty() || !is_float_value(out)) continue;
-            value_format f{0, out_bits};
+            value_format f;
             if ((ops::keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != not_quantized)
-                f = {static_cast<int>(in_radix[0]), static_cast<int>(in_bits[0])};
+                f = {static_cast<int>(in_radix[0]), static_cast<int>(in_bits[0]), double(in_scale[0])};
             else
-                f.radix = activation_radix(out, out_bits);
+                f = activation_format(out, out_bits);
             format[out] = f;
             out_radix[k] = f.radix;
             out_bits_v[k] = f.bits;
+            out_scale[k] = static_cast<float>(f.scale);
         }
 
         // ---- the lookup table of a unary op -----------------------------------------------
@@ -361,13 +447,12 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 const std::int64_t codes = std::int64_t{1} << bits;
                 tensor x(dtype::float32, {codes});
                 for (std::int64_t i = 0; i < codes; ++i)
-                    x.data<float>()[i] = fixed::dequantize(fixed::min_of(bits) + i, static_cast<int>(in_radix[0]));
+                    x.data<float>()[i] = fixed::dequantize(fixed::min_of(bits) + i, value_format{int(in_radix[0]), bits, double(in_scale[0])});
                 std::vector<const tensor*> inputs = {&x};
                 for (const auto& e : extra) inputs.push_back(e.size() ? &e : nullptr);
                 std::vector<tensor> outs(1);
                 kernel->second(kernels::kernel_call{n, inputs, outs});
-                const int r = static_cast<int>(out_radix[0]);
-                n.attrs.set(attr::lookup_table, fixed::quantize_tensor(outs[0], r, static_cast<int>(out_bits_v[0])));
+                n.attrs.set(attr::lookup_table, fixed::quantize_tensor(outs[0], format.at(n.outputs[0])));
             }
         }
 
@@ -375,6 +460,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         n.attrs.set(attr::input_bits, in_bits);
         n.attrs.set(attr::output_radix, out_radix);
         n.attrs.set(attr::output_bits, out_bits_v);
+        set_scales(n, attr::input_scale, in_scale);
+        set_scales(n, attr::output_scale, out_scale);
     }
 
     // Float constants nothing reads any more (replaced by their integer forms).
@@ -388,12 +475,12 @@ inline std::map<std::string, value_format> edge_formats(const graph::graph& q) {
     std::map<std::string, value_format> f;
     for (const graph::vertex v : q.nodes()) {
         const auto& n = q[v];
-        const auto r = n.attrs.get_ints(attr::input_radix, {}), b = n.attrs.get_ints(attr::input_bits, {});
+        const auto r = n.attrs.get_ints(attr::input_radix, {});
         for (std::size_t i = 0; i < n.inputs.size() && i < r.size(); ++i)
-            if (q.is_graph_input(n.inputs[i]) && r[i] != not_quantized) f[n.inputs[i]] = {int(r[i]), int(b[i])};
-        const auto ro = n.attrs.get_ints(attr::output_radix, {}), bo = n.attrs.get_ints(attr::output_bits, {});
+            if (q.is_graph_input(n.inputs[i]) && r[i] != not_quantized) f[n.inputs[i]] = input_format(n, i);
+        const auto ro = n.attrs.get_ints(attr::output_radix, {});
         for (std::size_t k = 0; k < n.outputs.size() && k < ro.size(); ++k)
-            if (q.is_graph_output(n.outputs[k]) && ro[k] != not_quantized) f[n.outputs[k]] = {int(ro[k]), int(bo[k])};
+            if (q.is_graph_output(n.outputs[k]) && ro[k] != not_quantized) f[n.outputs[k]] = output_format(n, k);
     }
     return f;
 }

@@ -73,12 +73,12 @@ public:
         tensor_map q;
         for (const auto& [name, x] : inputs) {
             auto f = formats_.find(name);
-            q.emplace(name, f == formats_.end() || !is_floating(x.type()) ? x : fixed::quantize_tensor(x, f->second.radix, f->second.bits));
+            q.emplace(name, f == formats_.end() || !is_floating(x.type()) ? x : fixed::quantize_tensor(x, f->second));
         }
         tensor_map out = interp_.run(q, observe);
         for (auto& [name, t] : out) {
             auto f = formats_.find(name);
-            if (f != formats_.end() && !is_floating(t.type())) t = fixed::dequantize_tensor(t, f->second.radix);
+            if (f != formats_.end() && !is_floating(t.type())) t = fixed::dequantize_tensor(t, f->second);
         }
         return out;
     }

@@ -122,7 +122,7 @@ KTC_DECL tensor_map nef_simulator::run_commands(const tensor_map& inputs) const 
             throw usage_error("input '" + in.name + "' has shape " + to_string(it->second.shape()) + ", the model expects " +
                               to_string(values_.at(index_of(in.name)).desc.shape));
         const auto f = formats_.at(in.name);
-        store(mc, index_of(in.name), fixed::quantize_tensor(it->second, f.radix, f.bits), 0);
+        store(mc, index_of(in.name), fixed::quantize_tensor(it->second, f), 0);
     }
     for (const auto& [name, t] : inputs)
         if (!graph_.is_graph_input(name)) throw usage_error("'" + name + "' is not an input of the model");
@@ -132,7 +132,7 @@ KTC_DECL tensor_map nef_simulator::run_commands(const tensor_map& inputs) const 
         const std::size_t v = index_of(o.name);
         tensor t = load(mc, v, 0, compiler::rows_of(values_[v].desc.shape));
         auto f = formats_.find(o.name);
-        out[o.name] = f != formats_.end() && !is_floating(t.type()) ? fixed::dequantize_tensor(t, f->second.radix) : t;
+        out[o.name] = f != formats_.end() && !is_floating(t.type()) ? fixed::dequantize_tensor(t, f->second) : t;
     }
     return out;
 }

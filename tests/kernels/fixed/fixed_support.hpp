@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -26,18 +27,24 @@ inline constexpr value_format not_q{static_cast<int>(quant::not_quantized), 0};
 inline graph::attributes quantized(graph::attributes a, const std::vector<value_format>& ins,
                                    const std::vector<value_format>& outs) {
     std::vector<std::int64_t> ir, ib, orad, ob;
+    std::vector<float> is, os;
     for (const auto& f : ins) {
         ir.push_back(f.radix);
         ib.push_back(f.bits);
+        is.push_back(static_cast<float>(f.scale));
     }
     for (const auto& f : outs) {
         orad.push_back(f.radix);
         ob.push_back(f.bits);
+        os.push_back(static_cast<float>(f.scale));
     }
     a.set(quant::attr::input_radix, ir);
     a.set(quant::attr::input_bits, ib);
     a.set(quant::attr::output_radix, orad);
     a.set(quant::attr::output_bits, ob);
+    const auto any_scale = [](const std::vector<float>& s) { return std::any_of(s.begin(), s.end(), [](float x) { return x != 1.f; }); };
+    if (any_scale(is)) a.set(quant::attr::input_scale, is);  // written only where one differs from 1, as the quantizer does
+    if (any_scale(os)) a.set(quant::attr::output_scale, os);
     return a;
 }
 
@@ -65,6 +72,18 @@ inline tensor quantize(const tensor& f, int radix, int bits) {
     std::vector<std::int64_t> codes(v.size());
     for (std::size_t i = 0; i < v.size(); ++i) codes[i] = fixed::quantize(v[i], radix, bits);
     return tensor::from<std::int64_t>(f.shape(), codes).cast(q.type());
+}
+inline tensor quantize(const tensor& f, const value_format& format) {
+    const auto v = f.to_vector<double>();
+    std::vector<std::int64_t> codes(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) codes[i] = fixed::quantize(v[i], format);
+    return tensor::from<std::int64_t>(f.shape(), codes).cast(quant::integer_type(format.bits));
+}
+inline tensor dequantize(const tensor& q, const value_format& format) {
+    const auto v = q.to_vector<std::int64_t>();
+    std::vector<float> f(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) f[i] = fixed::dequantize(v[i], format);
+    return tensor::from<float>(q.shape(), f);
 }
 inline tensor dequantize(const tensor& q, int radix) {
     const auto v = q.to_vector<std::int64_t>();
@@ -117,6 +136,7 @@ inline tensor abs_of(const tensor& f) {
 }
 
 inline double lsb(int radix) { return std::ldexp(1.0, -radix); }
+inline double lsb(const value_format& f) { return std::ldexp(1.0, -f.radix) / f.scale; }  // one code of f
 
 // Checks |dequantize(got) - clamp(want)| <= bound[i] for each element, where clamp limits the
 // float reference to the output's representable range (saturation is 1-Lipschitz, so a bound
@@ -127,13 +147,13 @@ inline double check_within(const tensor& got, value_format f, const tensor& want
     REQUIRE(bound.size() == static_cast<std::size_t>(want.size()));
     const auto q = got.to_vector<std::int64_t>();
     const auto w = want.to_vector<double>();
-    const double lo = fixed::min_of(f.bits) * lsb(f.radix), hi = fixed::max_of(f.bits) * lsb(f.radix);
+    const double lo = fixed::min_of(f.bits) * lsb(f), hi = fixed::max_of(f.bits) * lsb(f);
     double worst = 0;
     std::size_t failures = 0;
     for (std::size_t i = 0; i < q.size(); ++i) {
-        const double g = fixed::dequantize(q[i], f.radix), ref = std::min(std::max(w[i], lo), hi);
+        const double g = fixed::dequantize(q[i], f), ref = std::min(std::max(w[i], lo), hi);
         const double err = std::abs(g - ref);
-        worst = std::max(worst, err / lsb(f.radix));
+        worst = std::max(worst, err / lsb(f));
         if (err > bound[i] && failures++ < 5) {
             INFO("element " << i << ": got " << g << " (code " << q[i] << "), float " << w[i] << ", bound " << bound[i]);
             CHECK(err <= bound[i]);

@@ -350,3 +350,36 @@ TEST_CASE("the int32 accumulator of the fast int8 conv holds the worst case belo
     const tensor y = run_fixed1("Conv", qa, {&x, &w});
     CHECK(codes(y) == std::vector<std::int64_t>{fixed::round_shift(603979776, 16)});  // 9216
 }
+
+TEST_CASE("fixed Conv with scales (input, per-channel weight, output) stays within one rounding of float") {
+    std::mt19937 rng(77);
+    const tensor x = random_codes(rng, {1, 3, 6, 5}, 8);
+    const tensor w = random_codes(rng, {4, 3, 3, 3}, 8);
+    const std::vector<int> r_w{6, 7, 6, 8};
+    const std::vector<float> s_w{1.0f, 1.5f, 1.3330078125f, 1.9999389648f};
+    const value_format fin{5, 8, 1.25}, fout{2, 8, 1.6875};
+    graph::attributes a = attrs_of({{"pads", shape_t{1, 1, 1, 1}}});
+    a.set(quant::attr::weight_radix, std::vector<std::int64_t>(r_w.begin(), r_w.end()));
+    a.set(quant::attr::weight_scale, s_w);
+    const tensor b = random_codes(rng, {4}, 32, -4000, 4000);
+    a.set(quant::attr::bias_radix, std::vector<std::int64_t>{11, 12, 10, 13});  // at most r_in + r_w[m]
+    const tensor y = run_fixed1("Conv", quantized(a, {fin, not_q, not_q}, {fout}), {&x, &w, &b});
+
+    const tensor xf = dequantize(x, fin);
+    tensor wf = dequantize(w, 0);
+    const auto wq = codes(w);
+    for (std::int64_t i = 0; i < w.size(); ++i) wf.data<float>()[i] = fixed::dequantize(wq[i], value_format{r_w[i / 27], 8, s_w[i / 27]});
+    // The bias is at its channel's accumulator scale: s_in * s_w[m].
+    tensor bf(dtype::float32, {4});
+    const std::vector<int> r_b{11, 12, 10, 13};
+    for (int m = 0; m < 4; ++m)
+        bf.data<float>()[m] = float(std::ldexp(double(codes(b)[m]), -r_b[m]) / (fin.scale * s_w[m]));
+    const tensor want = run_kernel1("Conv", attrs_of({{"pads", shape_t{1, 1, 1, 1}}}), {&xf, &wf, &bf});
+    std::vector<double> bound(static_cast<std::size_t>(want.size()));
+    for (std::int64_t i = 0; i < want.size(); ++i)
+        bound[i] = (0.5 + 1e-3) * lsb(fout) + std::abs(double(want.data<float>()[i])) * std::ldexp(1.0, -14) + 1e-5;
+    CHECK(check_within(y, fout, want, bound) <= 0.51);
+    std::int64_t saturated = 0;
+    for (auto q : codes(y)) saturated += q == -128 || q == 127;
+    CHECK(saturated * 4 < y.size());  // the case tests rounding, not saturation
+}

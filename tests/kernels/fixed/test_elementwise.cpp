@@ -260,3 +260,44 @@ TEST_CASE("fixed PRelu: exact codes, ties up, saturation, and its errors") {
     CHECK_THROWS_WITH_AS(run_fixed1("PRelu", quantized(a4, {{1, 8}, not_q}, {{1, 8}}), {&x, &wide}),
                          doctest::Contains("broadcast"), error);
 }
+
+TEST_CASE("fixed Add, Sub, Mul and Concat with scales beside the radices stay within one rounding of float") {
+    // One rounding of the real factor plus its 15-bit multiplier: 2^-15 of the result, relative.
+    std::mt19937 rng(11);
+    struct scaled_case {
+        shape_t a, b;
+        value_format fa, fb, out;
+    };
+    const std::vector<scaled_case> cases{
+        {{2, 3, 4}, {2, 3, 4}, {5, 8, 1.5}, {5, 8, 1.25}, {4, 8, 1.875}},          // same radix, different scales
+        {{1, 4, 3, 3}, {4, 1, 1}, {6, 8, 1.0}, {3, 8, 1.3330078125}, {5, 8, 1.0}},  // one scaled operand
+        {{3, 1, 5}, {1, 4, 1}, {12, 16, 1.0625}, {4, 8, 1.75}, {9, 16, 1.5}},       // mixed widths
+        {{4, 6}, {4, 6}, {4, 8, 1.25}, {4, 8, 1.25}, {3, 8, 1.25}},                 // equal scales: a pure shift
+    };
+    for (const std::string op : {"Add", "Sub", "Mul"})
+        for (const auto& c : cases) {
+            CAPTURE(op);
+            CAPTURE(to_string(c.a));
+            const tensor a = random_codes(rng, c.a, c.fa.bits), b = random_codes(rng, c.b, c.fb.bits);
+            value_format out = c.out;
+            if (op == "Mul") out.radix = c.fa.radix + c.fb.radix - (c.fa.bits - 1) - (c.fb.bits - 1) + (out.bits - 1) - 1;
+            const tensor y = run_fixed1(op, quantized({}, {c.fa, c.fb}, {out}), {&a, &b});
+            const tensor af = dequantize(a, c.fa), bf = dequantize(b, c.fb);
+            const tensor want = run_kernel1(op, {}, {&af, &bf});
+            // Each operand's multiplier is within 2^-15 of its factor: the error scales with
+            // |a| + |b| for Add and Sub (the sum may cancel), with |a b| for Mul.
+            const tensor aa = abs_of(af), ab = abs_of(bf);
+            const tensor magnitude = run_kernel1(op == "Mul" ? "Mul" : "Add", {}, {&aa, &ab});
+            std::vector<double> bound(static_cast<std::size_t>(want.size()));
+            for (std::int64_t i = 0; i < want.size(); ++i)
+                bound[i] = (0.5 + 1e-3) * lsb(out) + double(magnitude.data<float>()[i]) * (std::ldexp(1.0, -15) + std::ldexp(1.0, -22));
+            CHECK(check_within(y, out, want, bound) <= 1.5);  // the bound above is the test; at 16 bits 2^-15 is an LSB
+        }
+    // Concat moves each input to the output's scale.
+    const tensor a = random_codes(rng, {1, 2, 3}, 8), b = random_codes(rng, {1, 3, 3}, 8);
+    const value_format fa{5, 8, 1.5}, fb{6, 8, 1.0}, out{5, 8, 1.25};
+    const tensor y = run_fixed1("Concat", quantized(attrs_of({{"axis", std::int64_t{1}}}), {fa, fb}, {out}), {&a, &b});
+    const tensor af = dequantize(a, fa), bf = dequantize(b, fb);
+    const tensor want = run_kernel1("Concat", attrs_of({{"axis", std::int64_t{1}}}), {&af, &bf});
+    CHECK(check_within(y, out, want, (0.5 + 0.01) * lsb(out)) <= 0.51);
+}

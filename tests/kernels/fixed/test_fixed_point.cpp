@@ -87,3 +87,70 @@ TEST_CASE("to_multiplier represents a real factor within its precision") {
     CHECK_THROWS_AS(to_multiplier(0), ktc::error);
     CHECK_THROWS_AS(to_multiplier(-1), ktc::error);
 }
+
+// ---- scales beside the radix ----------------------------------------------------------------
+
+TEST_CASE("multiply_round is round_shift at multiplier 1 and exact (one rounding) otherwise") {
+    for (std::int64_t x : {std::int64_t{-1000003}, std::int64_t{-5}, std::int64_t{0}, std::int64_t{7}, std::int64_t{123456789}})
+        for (int s : {-3, 0, 1, 5, 20}) CHECK(multiply_round(x, 1, s) == round_shift(x, s));
+    CHECK(multiply_round(3, 3, 1) == 5);    // 4.5 -> 5
+    CHECK(multiply_round(-3, 3, 1) == -4);  // -4.5 -> -4
+    CHECK(multiply_round(std::int64_t{1} << 60, 30000, 20) == ((std::int64_t{1} << 40) * 30000));  // no 64-bit overflow inside
+    constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
+    CHECK(multiply_round(std::int64_t{1} << 60, 30000, 0) == most);  // clamped, as round_shift clamps
+    CHECK(multiply_round(-(std::int64_t{1} << 60), 30000, -5) == -most - 1);
+    CHECK(multiply_round(most, 32767, 200) == 0);
+}
+
+TEST_CASE("format_for gives the range every code when a scale is allowed, and radix_for's radix either way") {
+    const value_format relu6 = format_for(6.0, 8, false);
+    CHECK(relu6.radix == radix_for(6.0, 8));
+    CHECK(relu6.radix == 4);
+    CHECK(is_valid_scale(relu6.scale));
+    CHECK(relu6.scale == doctest::Approx(128.0 / 96.0).epsilon(1e-4));
+    CHECK(quantize(6.0, relu6) == 127);   // 6 -> 128 saturates, as radix_for's power of two does at its range
+    CHECK(quantize(5.9, relu6) == 126);   // a power of two would give 94
+    CHECK(format_for(6.0, 8, true) == value_format{4, 8, 1.0});
+    CHECK(format_for(0.5, 8, false) == value_format{8, 8, 1.0});  // a power of two needs no scale
+    CHECK(format_for(0.0, 8, false) == value_format{7, 8, 1.0});
+    for (double r : {1e-9, 0.013, 0.3, 1.7, 3.0, 250.0, 9e6}) {
+        const value_format f = format_for(r, 16, false);
+        CHECK(is_valid_scale(f.scale));
+        CHECK(r * f.scale * std::ldexp(1.0, f.radix) <= 32768.0);
+        CHECK(r * f.scale * std::ldexp(1.0, f.radix) > 32768.0 * (1 - 1e-4));
+    }
+    CHECK_FALSE(is_valid_scale(2.0));
+    CHECK_FALSE(is_valid_scale(0.75));
+    CHECK_FALSE(is_valid_scale(1.0 + 1e-9));
+    CHECK_FALSE(is_valid_scale(std::nan("")));
+}
+
+TEST_CASE("requantizer_to: a pure shift between equal scales, otherwise within one rounding of the real factor") {
+    const value_format out{5, 8, 1.25};
+    const requantizer same = requantizer_to(9, 1.25, out);
+    CHECK(same.multiplier == 1);
+    CHECK(same.shift == 4);
+    for (std::int64_t x = -3000; x <= 3000; x += 7) CHECK(same(x) == rescale(x, 9, 5, 8));
+    // accumulator at radix 11, scale 1.5 * 1.0625 -> out: factor 2^-6 * 1.25 / 1.59375
+    const double factor = std::ldexp(1.25 / (1.5 * 1.0625), -6);
+    const requantizer r = requantizer_to(11, 1.5 * 1.0625, out);
+    int exact = 0, total = 0;
+    for (std::int64_t x = -12000; x <= 12000; x += 3) {
+        const double want = std::floor(double(x) * factor + 0.5);
+        const std::int64_t got = r(x);
+        CHECK(std::abs(double(got) - std::clamp(want, -128.0, 127.0)) <= 1);
+        exact += double(got) == std::clamp(want, -128.0, 127.0);
+        ++total;
+    }
+    CHECK(exact > total * 98 / 100);  // the 15-bit multiplier is off by one code only near rounding ties
+}
+
+TEST_CASE("quantize and dequantize at a format with a scale") {
+    const value_format f{3, 8, 1.5};
+    CHECK(quantize(1.0, f) == 12);            // 1 * 1.5 * 8
+    CHECK(dequantize(12, f) == doctest::Approx(1.0));
+    CHECK(quantize(100.0, f) == 127);
+    for (int q = -128; q <= 127; ++q) CHECK(quantize(dequantize(q, f), f) == q);
+    const ktc::tensor t = quantize_tensor(ktc::tensor::from<float>({2}, {1.0f, -2.0f}), f);
+    CHECK(t.to_vector<std::int64_t>() == std::vector<std::int64_t>{12, -24});
+}

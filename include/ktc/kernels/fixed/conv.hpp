@@ -3,15 +3,18 @@
 //
 // Operands (quant/annotations.hpp):
 //   input 0  X  int8/int16 activation at radix r_in (ktc.input_radix[0], ktc.input_bits[0])
-//   input 1  W  int8/int16 constant weight; radix r_w[m] per output channel m (ktc.weight_radix,
-//               size M or 1); an activation weight (ktc.input_radix[1]) is accepted too
-//   input 2  B  optional int32 bias; radix r_b[m] per channel (ktc.bias_radix), r_b[m] <= r_in + r_w[m]
-//   output   Y  int8/int16 at radix r_out, width bits_out (ktc.output_radix[0], ktc.output_bits[0])
+//   input 1  W  int8/int16 constant weight; radix r_w[m] and scale s_w[m] per output channel m
+//               (ktc.weight_radix, ktc.weight_scale, size M or 1); an activation weight
+//               (ktc.input_radix[1]) is accepted too
+//   input 2  B  optional int32 bias at its channel's accumulator scale; radix r_b[m] per channel
+//               (ktc.bias_radix), r_b[m] <= r_in + r_w[m]
+//   output   Y  int8/int16 at radix r_out, scale s_out, width bits_out (ktc.output_*[0])
 //
 // Per output element of channel m:
-//   acc = (B[m] << (r_in + r_w[m] - r_b[m])) + sum over (c, tap) of X * W        (radix r_in + r_w[m])
-//   y   = rescale(acc, r_in + r_w[m], r_out, bits_out)     (round half up, then saturate)
-//   y   = min(max(y, lo), hi)  with lo, hi = quantize(ktc.fused_min / ktc.fused_max, r_out, bits_out)
+//   acc = (B[m] << (r_in + r_w[m] - r_b[m])) + sum over (c, tap) of X * W  (radix r_in + r_w[m], scale s_in * s_w[m])
+//   y   = saturate(round(acc * M[m] * 2^-S[m]), bits_out)  with M[m] * 2^-S[m] = 2^(r_out - r_in - r_w[m]) *
+//         s_out / (s_in * s_w[m]) (fixed::requantizer_to; a pure shift when the scales agree)
+//   y   = min(max(y, lo), hi)  with lo, hi = quantize(ktc.fused_min / ktc.fused_max) at the output format
 //
 // Accumulator: int64. Each product is below 2^15 * 2^15 = 2^30 in magnitude; a sum over K = C/g *
 // taps products (K < 2^31: a weight holds fewer than 2^31 elements) stays below 2^61, and the bias
@@ -43,8 +46,8 @@ namespace conv_detail {
 struct conv_params {
     window w;                           // geometry of the forward window (input -> output)
     std::int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-    std::vector<int> acc_radix;         // per output channel: r_in + r_w[m]
-    std::vector<std::int64_t> bias;     // per output channel at acc_radix[m]; empty = none
+    detail::accumulators acc;           // per output channel: radix r_in + r_w[m], requantizer to out
+    std::vector<std::int64_t> bias;     // per output channel at acc.radix[m]; empty = none
     detail::value_format out;
     detail::clamp_bounds clamp{0, 0};
 
@@ -52,20 +55,18 @@ struct conv_params {
     std::int64_t out_per_group() const { return out_channels / group; }
 };
 
-// acc radix, bias, output format and clamp: the epilogue shared by Conv and ConvTranspose.
-inline void resolve_epilogue(const kernel_call& call, conv_params& p, int in_radix) {
-    const std::vector<int> wr = detail::operand_radices(call, p.out_channels);
-    p.acc_radix.resize(wr.size());
-    for (std::size_t m = 0; m < wr.size(); ++m) p.acc_radix[m] = in_radix + wr[m];
-    p.bias = detail::bias_at_accumulator(call, 2, p.acc_radix);
+// Accumulators, bias, output format and clamp: the epilogue shared by Conv and ConvTranspose.
+inline void resolve_epilogue(const kernel_call& call, conv_params& p, const detail::value_format& in) {
     p.out = detail::output_format(call);
+    p.acc = detail::accumulators_of(call, in, p.out_channels, p.out);
+    p.bias = detail::bias_at_accumulator(call, 2, p.acc.radix);
     p.clamp = detail::fused_bounds(call, p.out);
 }
 
 // One output element from its accumulator.
 template <class Y>
 Y finish(const conv_params& p, std::int64_t acc, std::int64_t m) {
-    return static_cast<Y>(p.clamp.apply(ktc::fixed::rescale(acc, p.acc_radix[m], p.out.radix, p.out.bits)));
+    return static_cast<Y>(p.clamp.apply(p.acc.to_output[static_cast<std::size_t>(m)](acc)));
 }
 
 // The plain conv: for each image n and output channel m, acc[o] over every (c, tap).
@@ -202,7 +203,7 @@ inline conv_detail::conv_params resolve_conv(const kernel_call& call) {
     if (call.attrs().has("kernel_shape") && call.attrs().get_ints("kernel_shape") != kernel)
         throw call.fail("kernel_shape does not match the weight");
     p.w = resolve_window(call, spatial, kernel);
-    resolve_epilogue(call, p, in.radix);
+    resolve_epilogue(call, p, in);
     return p;
 }
 
@@ -279,7 +280,7 @@ inline void conv_transpose(const kernel_call& call) {
     const shape_t spatial(x.shape().begin() + 2, x.shape().end());
     const shape_t kernel(wt.shape().begin() + 2, wt.shape().end());
     p.w = conv_transpose_window(call, spatial, kernel);
-    resolve_epilogue(call, p, in.radix);
+    resolve_epilogue(call, p, in);
 
     shape_t out_shape{p.batch, p.out_channels};
     out_shape.insert(out_shape.end(), p.w.in.begin(), p.w.in.end());

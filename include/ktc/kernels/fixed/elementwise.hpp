@@ -1,8 +1,11 @@
 // ktc/kernels/fixed/elementwise.hpp - element-wise ops on integers (docs/numerics.md).
 //
-// Add / Sub: a at r_a and b at r_b are both shifted left to r = max(r_a, r_b) (exact), added or
-//            subtracted in int64, then rescaled to the output format.
-// Mul:       q_a * q_b (int64) at r_a + r_b, rescaled to the output format.
+// Add / Sub: with equal scales, a at r_a and b at r_b are both shifted left to r = max(r_a, r_b)
+//            (exact), added or subtracted in int64, then requantized to the output format. With
+//            different scales each operand gets its requantizer M * 2^-S to the output format,
+//            and q_a * M_a * 2^(S - S_a) +- q_b * M_b * 2^(S - S_b) (128-bit, S = max(S_a, S_b))
+//            is rounded once by 2^-S: still one rounding.
+// Mul:       q_a * q_b (int64) at r_a + r_b and scale s_a * s_b, requantized to the output format.
 //            Both with numpy broadcasting (the float kernels' broadcast plan). Operands and the
 //            output may have different widths. int64 holds every intermediate: |q| < 2^15 and
 //            the radices differ by far less than 46 bits, so a shifted operand stays below 2^61
@@ -10,15 +13,15 @@
 // Concat:    each input rescaled to the output format, then concatenated (the float kernel).
 // PRelu:     as the chip runs it, with an integer slope q_s[c] at its own radix r_s[c] per channel
 //            (ktc.slope_radix, one per element of the slope tensor, which broadcasts to the
-//            input): q_y = rescale(q_x, r_in, r_out) for q_x >= 0, and
-//            rescale(q_x * q_s[c], r_in + r_s[c], r_out) for q_x < 0; one rounding each, the
+//            input): q_y = requantize(q_x, input format -> output) for q_x >= 0, and
+//            requantize(q_x * q_s[c], (r_in + r_s[c], s_in) -> output) for q_x < 0; one rounding each, the
 //            product below 2^30. A PRelu that carries ktc.lookup_table (a .bie of ktc 0.1 that
 //            tabulated a scalar slope) runs its table.
 // Unary element-wise ops (Relu, LeakyRelu, Clip, Sigmoid, Tanh,
 //            HardSigmoid, HardSwish, Elu, Selu, Softplus, Exp, Log, Sqrt, Abs, Neg, Erf,
 //            Reciprocal, and any other node that carries ktc.lookup_table): the quantizer tabulates
 //            the float op over every input code, table[q - min_of(input_bits)] =
-//            quantize(f(q * 2^-r_in), r_out, output_bits); the kernel is one load per element.
+//            quantize(f(dequantize(q, input format)), output format); one load per element.
 //            The table's dtype is the output's. The op's other inputs (PRelu's slope, Clip's
 //            bounds) and attributes are in the table already and are not read. A node without
 //            a table is an error naming it.
@@ -42,21 +45,10 @@ namespace elementwise_detail {
 
 enum class binary_kind { add, sub, mul };
 
-template <binary_kind Kind>
-void binary(const kernel_call& call) {
-    const tensor& a = call.input(0);
-    const tensor& b = call.input(1);
-    const detail::value_format fa = detail::input_format(call, 0), fb = detail::input_format(call, 1);
-    const detail::value_format out = detail::output_format(call);
-    const shape_t shape = floating::elementwise::broadcast_or_fail(call, a.shape(), b.shape());
-    // Add/Sub: the common radix and each operand's (non-negative) left shift to it.
-    // Mul: the product's radix.
-    const int common = Kind == binary_kind::mul ? fa.radix + fb.radix : std::max(fa.radix, fb.radix);
-    const int shift_a = Kind == binary_kind::mul ? 0 : common - fa.radix;
-    const int shift_b = Kind == binary_kind::mul ? 0 : common - fb.radix;
-    if (shift_a > 46 || shift_b > 46)
-        throw call.fail("input radices " + std::to_string(fa.radix) + " and " + std::to_string(fb.radix) +
-                        " are too far apart for an exact 64-bit alignment");
+// y = op(q_a, q_b) over the broadcast shape, for every combination of operand and output widths.
+template <class Op>
+void apply(const kernel_call& call, const tensor& a, const tensor& b, const shape_t& shape,
+           const detail::value_format& out, Op op) {
     tensor y;
     detail::visit_activation(call, a.type(), [&](auto at) {
         detail::visit_activation(call, b.type(), [&](auto bt) {
@@ -64,21 +56,55 @@ void binary(const kernel_call& call) {
                 using A = decltype(at);
                 using B = decltype(bt);
                 using Y = decltype(yt);
-                y = floating::elementwise::binary_apply<A, B, Y>(a, b, shape, [=](A qa, B qb) -> Y {
-                    std::int64_t r;
-                    if constexpr (Kind == binary_kind::mul) {
-                        r = std::int64_t{qa} * std::int64_t{qb};
-                    } else {
-                        const std::int64_t xa = ktc::fixed::round_shift(qa, -shift_a);  // exact
-                        const std::int64_t xb = ktc::fixed::round_shift(qb, -shift_b);
-                        r = Kind == binary_kind::add ? xa + xb : xa - xb;
-                    }
-                    return static_cast<Y>(ktc::fixed::rescale(r, common, out.radix, out.bits));
-                });
+                y = floating::elementwise::binary_apply<A, B, Y>(
+                    a, b, shape, [&](A qa, B qb) -> Y { return static_cast<Y>(op(std::int64_t{qa}, std::int64_t{qb})); });
             });
         });
     });
     call.output() = std::move(y);
+}
+
+template <binary_kind Kind>
+void binary(const kernel_call& call) {
+    const tensor& a = call.input(0);
+    const tensor& b = call.input(1);
+    const detail::value_format fa = detail::input_format(call, 0), fb = detail::input_format(call, 1);
+    const detail::value_format out = detail::output_format(call);
+    const shape_t shape = floating::elementwise::broadcast_or_fail(call, a.shape(), b.shape());
+    if (Kind == binary_kind::mul || fa.scale == fb.scale) {
+        // Mul: the product's radix. Add/Sub: the common radix and each operand's (non-negative)
+        // left shift to it.
+        const int common = Kind == binary_kind::mul ? fa.radix + fb.radix : std::max(fa.radix, fb.radix);
+        const int shift_a = Kind == binary_kind::mul ? 0 : common - fa.radix;
+        const int shift_b = Kind == binary_kind::mul ? 0 : common - fb.radix;
+        if (shift_a > 46 || shift_b > 46)
+            throw call.fail("input radices " + std::to_string(fa.radix) + " and " + std::to_string(fb.radix) +
+                            " are too far apart for an exact 64-bit alignment");
+        const ktc::fixed::requantizer to_out =
+            ktc::fixed::requantizer_to(common, Kind == binary_kind::mul ? fa.scale * fb.scale : fa.scale, out);
+        return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
+            std::int64_t r;
+            if constexpr (Kind == binary_kind::mul) {
+                r = qa * qb;
+            } else {
+                const std::int64_t xa = ktc::fixed::round_shift(qa, -shift_a);  // exact
+                const std::int64_t xb = ktc::fixed::round_shift(qb, -shift_b);
+                r = Kind == binary_kind::add ? xa + xb : xa - xb;
+            }
+            return to_out(r);
+        });
+    }
+    const ktc::fixed::requantizer ra = ktc::fixed::requantizer_to(fa, out), rb = ktc::fixed::requantizer_to(fb, out);
+    const int common = std::max(ra.shift, rb.shift);
+    if (common - ra.shift > 46 || common - rb.shift > 46)
+        throw call.fail("input formats (radix " + std::to_string(fa.radix) + " and " + std::to_string(fb.radix) +
+                        ") are too far apart for an exact 128-bit alignment");
+    using wide = ktc::fixed::wide_int;
+    const wide ma = wide{ra.multiplier} << (common - ra.shift), mb = wide{rb.multiplier} << (common - rb.shift);
+    apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
+        const wide r = Kind == binary_kind::add ? qa * ma + qb * mb : qa * ma - qb * mb;  // |r| < 2^15 * 2^15 * 2^46 * 2
+        return ktc::fixed::saturate(ktc::fixed::round_shift_wide(r, common), out.bits);
+    });
 }
 
 }  // namespace elementwise_detail
@@ -94,10 +120,10 @@ inline void concat(const kernel_call& call) {
     for (std::size_t i = 0; i < call.input_count(); ++i) {
         const tensor& x = call.input(i);
         const detail::value_format in = detail::input_format(call, i);
-        if (in.radix == out.radix && in.bits == out.bits) {
+        if (in == out) {
             args[i] = &x;
         } else {
-            moved[i] = detail::requantize(call, x, in.radix, out);
+            moved[i] = detail::requantize(call, x, in, out);
             args[i] = &moved[i];
         }
     }
@@ -159,14 +185,17 @@ inline void prelu(const kernel_call& call) {
     // Element k of the slope, as a broadcast operand: the kernel reads q_s[k] and radix[k].
     tensor index(dtype::int32, slope.shape());
     for (std::int64_t k = 0; k < index.size(); ++k) index.data<std::int32_t>()[k] = static_cast<std::int32_t>(k);
+    const ktc::fixed::requantizer positive = ktc::fixed::requantizer_to(in, out);
+    std::vector<ktc::fixed::requantizer> negative(radix.size());
+    for (std::size_t k = 0; k < radix.size(); ++k) negative[k] = ktc::fixed::requantizer_to(in.radix + radix[k], in.scale, out);
     tensor y;
     detail::visit_activation(call, x.type(), [&](auto xt) {
         detail::visit_activation(call, quant::integer_type(out.bits), [&](auto yt) {
             using X = decltype(xt);
             using Y = decltype(yt);
             y = floating::elementwise::binary_apply<X, std::int32_t, Y>(x, index, shape, [&](X q, std::int32_t k) -> Y {
-                if (q >= 0) return static_cast<Y>(ktc::fixed::rescale(q, in.radix, out.radix, out.bits));
-                return static_cast<Y>(ktc::fixed::rescale(std::int64_t{q} * q_s[k], in.radix + radix[k], out.radix, out.bits));
+                if (q >= 0) return static_cast<Y>(positive(q));
+                return static_cast<Y>(negative[static_cast<std::size_t>(k)](std::int64_t{q} * q_s[k]));
             });
         });
     });

@@ -41,7 +41,7 @@ inline void run_in_float(const kernel_call& call) {
     for (std::size_t i = 0; i < call.input_count(); ++i) {
         if (!call.has_input(i)) continue;
         if (i < radices.size() && radices[i] != quant::not_quantized) {
-            dequantized[i] = detail::dequantize(call, call.input(i), static_cast<int>(radices[i]));
+            dequantized[i] = detail::dequantize(call, call.input(i), quant::input_format(call.node, i));
             args[i] = &dequantized[i];
         } else {
             args[i] = &call.input(i);

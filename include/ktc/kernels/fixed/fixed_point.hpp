@@ -1,8 +1,9 @@
 // ktc/kernels/fixed/fixed_point.hpp - the only rounding and saturation code of ktc.
 //
 // Dynamic fixed point as the vendor's NPUs use it (docs/numerics.md): a real value v is held as
-// an integer q of `bits` bits with v = q * 2^-radix. Every fixed-point kernel, the quantizer and
-// both simulators convert, rescale and clamp through the functions below and nowhere else, so the
+// an integer q of `bits` bits with v = q / (scale * 2^radix), the scale a 15-bit fraction in
+// [1, 2) (1 for power-of-two formats). Every fixed-point kernel, the quantizer and both
+// simulators convert, rescale and clamp through the functions below and nowhere else, so the
 // .bie and .nef simulators agree bit for bit by construction.
 //
 // Rounding mode (one, everywhere): round half toward +infinity, i.e. floor(x + 1/2). For a
@@ -85,6 +86,71 @@ inline scaled_multiplier to_multiplier(double f, int precision = 15) {
     return {m, shift};
 }
 
+// The 128-bit integer of GCC and Clang: exact products of a 64-bit accumulator and a multiplier.
+__extension__ using wide_int = __int128;
+
+// p * 2^-shift rounded half toward +infinity for a 128-bit p (|p| < 2^125), clamped to int64.
+inline std::int64_t round_shift_wide(wide_int p, int shift) {
+    using wide = wide_int;
+    constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
+    wide r = 0;
+    if (shift > 0) {
+        r = shift >= 126 ? wide{0} : (p + (wide{1} << (shift - 1))) >> shift;  // |p| / 2^126 + 1/2 floors to 0
+    } else if (p != 0) {
+        if (-shift >= 64) return p > 0 ? most : -most - 1;
+        const wide limit = wide{most} << 1;  // anything past it saturates either way
+        if (p > (limit >> -shift)) return most;
+        if (p < -(limit >> -shift)) return -most - 1;
+        r = p * (wide{1} << -shift);
+    }
+    if (r > wide{most}) return most;
+    if (r < -wide{most} - 1) return -most - 1;
+    return static_cast<std::int64_t>(r);
+}
+
+// x * multiplier * 2^-shift rounded half toward +infinity, exact (a 128-bit product), clamped to
+// the int64 range. Multiplier 1 is round_shift itself, so power-of-two formats keep its results.
+inline std::int64_t multiply_round(std::int64_t x, std::int64_t multiplier, int shift) {
+    if (multiplier == 1) return round_shift(x, shift);
+    return round_shift_wide(static_cast<wide_int>(x) * multiplier, shift);  // |x * m| < 2^63 * 2^15
+}
+
+// ---- formats ----------------------------------------------------------------------------------
+
+// A scale is m / 2^scale_bits with m in [2^scale_bits, 2^(scale_bits+1)): a 15-bit integer
+// multiplier, exact in a float (the .bie and .nef store it as one).
+inline constexpr int scale_bits = 14;
+
+// The fixed-point format of a value: v = q / (scale * 2^radix), q of `bits` bits.
+struct value_format {
+    int radix = 0;
+    int bits = 8;
+    double scale = 1;
+    bool operator==(const value_format&) const = default;
+};
+
+// Whether a stored scale is one this library writes: finite, in [1, 2), a multiple of 2^-14.
+inline bool is_valid_scale(double s) {
+    return s >= 1 && s < 2 && std::ldexp(s, scale_bits) == std::floor(std::ldexp(s, scale_bits));
+}
+
+// The integer step from values at (from_radix, from_scale) to format `to`: y = saturate(round(x *
+// multiplier * 2^-shift)). Equal scales leave a pure shift (multiplier 1), the power-of-two rule.
+struct requantizer {
+    std::int64_t multiplier = 1;
+    int shift = 0;
+    int bits = 8;
+    std::int64_t operator()(std::int64_t x) const { return saturate(multiply_round(x, multiplier, shift), bits); }
+};
+inline requantizer requantizer_to(int from_radix, double from_scale, const value_format& to) {
+    if (from_scale == to.scale) return {1, from_radix - to.radix, to.bits};
+    const scaled_multiplier f = to_multiplier(std::ldexp(to.scale / from_scale, to.radix - from_radix));
+    return {f.multiplier, f.shift, to.bits};
+}
+inline requantizer requantizer_to(const value_format& from, const value_format& to) {
+    return requantizer_to(from.radix, from.scale, to);
+}
+
 // ---- float <-> fixed (quantization time and the simulators' edges) -------------------------
 
 // floor(v * 2^radix + 1/2), saturated. NaN becomes 0 (a NaN input has no fixed-point meaning).
@@ -98,6 +164,12 @@ inline std::int64_t quantize(double v, int radix, int bits) {
 
 inline float dequantize(std::int64_t q, int radix) { return static_cast<float>(std::ldexp(double(q), -radix)); }
 
+// The same at a format with a scale: floor(v * scale * 2^radix + 1/2) and q / scale * 2^-radix.
+inline std::int64_t quantize(double v, const value_format& f) { return quantize(v * f.scale, f.radix, f.bits); }
+inline float dequantize(std::int64_t q, const value_format& f) {
+    return static_cast<float>(std::ldexp(double(q) / f.scale, -f.radix));
+}
+
 // The radix that fits a range: the largest r with max_abs * 2^r within `bits` bits, rounded the
 // vendor's way: r = (bits - 1) - ceil(log2(max_abs)) (get_radix of kneron-facts §1: inputs in
 // [-0.5, 0.5] get radix 8 at 8 bits; 0.5 * 2^8 = 128 saturates to 127, as there). A zero or
@@ -109,6 +181,17 @@ inline constexpr double min_range = 0x1p-32;
 inline int radix_for(double max_abs, int bits) {
     if (!(max_abs > 0) || !std::isfinite(max_abs)) return bits - 1;
     return (bits - 1) - static_cast<int>(std::ceil(std::log2(std::max(max_abs, min_range))));
+}
+
+// The format that fits a range: radix_for's radix and, unless power_of_two, the largest scale
+// with max_abs * scale * 2^radix <= 2^(bits-1), so the range uses every code instead of the
+// 50-100% of them a power of two leaves (6.0 at 8 bits: 128 codes instead of 96).
+inline value_format format_for(double max_abs, int bits, bool power_of_two) {
+    const int radix = radix_for(max_abs, bits);
+    if (power_of_two || !(max_abs > 0) || !std::isfinite(max_abs)) return {radix, bits, 1.0};
+    const double room = std::ldexp(1.0, bits - 1 - radix) / std::max(max_abs, min_range);  // in [1, 2]
+    const double m = std::floor(std::ldexp(room, scale_bits));
+    return {radix, bits, std::clamp(std::ldexp(m, -scale_bits), 1.0, std::ldexp(std::ldexp(1.0, scale_bits + 1) - 1, -scale_bits))};
 }
 
 // ---- whole tensors ------------------------------------------------------------------------
@@ -124,32 +207,42 @@ inline dtype integer_type(int bits) {
 }
 
 // `x` (any numeric dtype) quantized element by element at radix radix_of(flat index), `bits` wide.
-inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
+// `x` (any numeric dtype) quantized element by element at format_of(flat index), `bits` wide.
+inline tensor quantize_tensor(const tensor& x, const std::function<value_format(std::int64_t)>& format_of, int bits) {
     tensor q(integer_type(bits), x.shape());
     const auto v = x.to_vector<double>();
     visit_dtype(q.type(), [&](auto zero) {
         using T = decltype(zero);
         if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
             T* out = q.data<T>();
-            for (std::size_t i = 0; i < v.size(); ++i)
-                out[i] = static_cast<T>(quantize(v[i], radix_of(static_cast<std::int64_t>(i)), bits));
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                value_format f = format_of(static_cast<std::int64_t>(i));
+                f.bits = bits;
+                out[i] = static_cast<T>(quantize(v[i], f));
+            }
         }
     });
     return q;
 }
-inline tensor quantize_tensor(const tensor& x, int radix, int bits) {
-    return quantize_tensor(x, [radix](std::int64_t) { return radix; }, bits);
+inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
+    return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t i) { return value_format{radix_of(i), bits}; }), bits);
 }
+inline tensor quantize_tensor(const tensor& x, const value_format& f) {
+    return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t) { return f; }), f.bits);
+}
+inline tensor quantize_tensor(const tensor& x, int radix, int bits) { return quantize_tensor(x, value_format{radix, bits}); }
 
-// An integer tensor at `radix` as float32 values q * 2^-radix (exact for every 8- and 16-bit code).
-inline tensor dequantize_tensor(const tensor& q, int radix) {
+// An integer tensor at format f as float32 values q / scale * 2^-radix (exact for every 8- and
+// 16-bit code at scale 1).
+inline tensor dequantize_tensor(const tensor& q, const value_format& f) {
     if (is_floating(q.type()) || q.type() == dtype::boolean)
         throw error(std::string("fixed point: cannot dequantize a ") + name_of(q.type()) + " tensor");
     tensor x(dtype::float32, q.shape());
     const auto codes = q.to_vector<std::int64_t>();
     float* out = x.data<float>();
-    for (std::size_t i = 0; i < codes.size(); ++i) out[i] = dequantize(codes[i], radix);
+    for (std::size_t i = 0; i < codes.size(); ++i) out[i] = dequantize(codes[i], f);
     return x;
 }
+inline tensor dequantize_tensor(const tensor& q, int radix) { return dequantize_tensor(q, value_format{radix, 8}); }
 
 }  // namespace ktc::fixed

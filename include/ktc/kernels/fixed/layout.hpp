@@ -4,8 +4,8 @@
 // Resize (nearest), DepthToSpace, SpaceToDepth, Tile, Expand, Shape: the float kernels
 // (kernels/float/layout.hpp, resize.hpp) are dtype-generic, so they run on the integers
 // themselves. Their output radix is their input's (docs/numerics.md, "Choosing radices" 4); an
-// output whose format differs from input 0's anyway (another radix or width) is rescaled after the
-// move (fixed::rescale per element), which is exact when it only widens.
+// output whose format differs from input 0's anyway (another radix, scale or width) is
+// requantized after the move (fixed::requantizer per element), exact when it only widens.
 //   - Operands that are not activations (shapes, indices, axes, Resize's scales) pass through.
 //   - Outputs without a fixed-point format (Shape's int64, Dropout's mask) pass through.
 //   - Pad's constant value (input 2) is a float constant (ktc.input_radix `not_quantized`),
@@ -38,7 +38,7 @@ inline void requantize_outputs(const kernel_call& call) {
         tensor& y = call.output(o);
         if (y.type() != call.input(0).type()) continue;  // not a moved copy of input 0 (Shape)
         const detail::value_format out = detail::output_format(call, o);
-        if (out.radix != in.radix || out.bits != in.bits) y = detail::requantize(call, y, in.radix, out);
+        if (out != in) y = detail::requantize(call, y, in, out);
     }
 }
 
@@ -61,7 +61,7 @@ inline void pad(const kernel_call& call) {
         const tensor& v = call.input(2);
         if (v.size() != 1) throw call.fail("constant_value must be one value");
         if (detail::is_quantized_input(call, 2)) {
-            value = detail::requantize(call, v, detail::input_format(call, 2).radix, in);
+            value = detail::requantize(call, v, detail::input_format(call, 2), in);
         } else if (is_floating(v.type())) {
             value = detail::quantize(call, v, in);
         } else {

@@ -9,7 +9,8 @@
 // MatMul: numpy matmul with batch broadcasting; B is either a constant integer weight (radices
 //         per column n in ktc.weight_radix) or an activation at its input radix, so the
 //         accumulator radix of column n is r_a + r_b[n].
-// Both:   acc (int64) at r_a + r_b[n], rescaled to the output format, then the fused clamp
+// Both:   acc (int64) at r_a + r_b[n] and scale s_a * s_b[n], requantized to the output format
+//         (fixed::requantizer_to, as Conv), then the fused clamp
 //         (ktc.fused_min / ktc.fused_max) if the node carries one.
 //
 // Accumulator: int64; each product is below 2^30 in magnitude and K < 2^31, the bias below 2^61
@@ -31,8 +32,8 @@ namespace linear_detail {
 
 // The epilogue of a matrix product: per output column n its accumulator radix and bias.
 struct product_params {
-    std::vector<int> acc_radix;       // per column n
-    std::vector<std::int64_t> bias;   // per column n at acc_radix[n]; empty = none
+    detail::accumulators acc;         // per column n
+    std::vector<std::int64_t> bias;   // per column n at acc.radix[n]; empty = none
     detail::value_format out;
     detail::clamp_bounds clamp{0, 0};
 };
@@ -47,7 +48,7 @@ void product_reference(const product_params& p, const A* a, std::int64_t a_row, 
             std::int64_t acc = p.bias.empty() ? 0 : p.bias[j];
             for (std::int64_t k = 0; k < K; ++k)
                 acc += std::int64_t{a[i * a_row + k * a_col]} * std::int64_t{b[k * b_row + j * b_col]};
-            y[i * N + j] = static_cast<Y>(p.clamp.apply(ktc::fixed::rescale(acc, p.acc_radix[j], p.out.radix, p.out.bits)));
+            y[i * N + j] = static_cast<Y>(p.clamp.apply(p.acc.to_output[static_cast<std::size_t>(j)](acc)));
         }
 }
 
@@ -60,12 +61,10 @@ void visit_product_types(const kernel_call& call, dtype a, dtype b, int out_bits
     });
 }
 
-inline product_params resolve_product(const kernel_call& call, std::int64_t N, int a_radix) {
+inline product_params resolve_product(const kernel_call& call, std::int64_t N, const detail::value_format& a) {
     product_params p;
-    const std::vector<int> br = detail::operand_radices(call, N);
-    p.acc_radix.resize(br.size());
-    for (std::size_t j = 0; j < br.size(); ++j) p.acc_radix[j] = a_radix + br[j];
     p.out = detail::output_format(call);
+    p.acc = detail::accumulators_of(call, a, N, p.out);
     p.clamp = detail::fused_bounds(call, p.out);
     return p;
 }
@@ -93,14 +92,14 @@ inline void gemm(const kernel_call& call) {
     const std::int64_t M = trans_a ? a.dim(1) : a.dim(0), K = trans_a ? a.dim(0) : a.dim(1);
     const std::int64_t N = trans_b ? b.dim(0) : b.dim(1), Kb = trans_b ? b.dim(1) : b.dim(0);
     if (K != Kb) throw call.fail("A " + to_string(a.shape()) + " and B " + to_string(b.shape()) + " do not multiply");
-    product_params p = resolve_product(call, N, fa.radix);
+    product_params p = resolve_product(call, N, fa);
     if (call.has_input(2)) {
         const tensor& c = call.input(2);
         const shape_t& s = c.shape();
         const bool per_column = c.size() == N && (s.size() == 1 || (s.size() == 2 && s[0] == 1));
         if (!per_column && c.size() != 1)
             throw call.unsupported("C " + to_string(s) + " is not one value per output column");
-        p.bias = detail::bias_at_accumulator(call, 2, p.acc_radix);
+        p.bias = detail::bias_at_accumulator(call, 2, p.acc.radix);
     }
     // Element (i, k) of A' is a[i * a_row + k * a_col]; element (k, j) of B' is b[k * b_row + j * b_col].
     const std::int64_t a_row = trans_a ? 1 : a.dim(1), a_col = trans_a ? a.dim(1) : 1;
@@ -136,7 +135,7 @@ inline void matmul(const kernel_call& call) {
     } catch (const error& e) {
         throw call.fail(e.what());
     }
-    const product_params p = resolve_product(call, N, fa.radix);
+    const product_params p = resolve_product(call, N, fa);
     if (call.has_input(2)) throw call.fail("MatMul has two inputs");
     shape_t out_shape = batch;
     if (!a_vec) out_shape.push_back(M);

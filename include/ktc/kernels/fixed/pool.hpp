@@ -1,11 +1,11 @@
 // ktc/kernels/fixed/pool.hpp - pooling on integers (docs/numerics.md), tensors [N, C, spatial...].
 //
 // MaxPool, GlobalMaxPool: the integer max over the window (padding never wins), radix unchanged;
-//   if the output format differs from the input's (radix or width), each max is rescaled.
+//   if the output format differs from the input's (radix, scale or width), each max is requantized.
 //   MaxPool's optional Indices output is not an NPU feature: such a node runs through the CPU
 //   path (fallback.hpp), which computes it in float on the dequantized input.
 // AveragePool, GlobalAveragePool: the window sum S (int64) times the real factor
-//   f = 2^(r_out - r_in) / count as fixed::to_multiplier(f) = m * 2^-s (15-bit m), rounded once:
+//   f = 2^(r_out - r_in) * s_out / s_in / count as fixed::to_multiplier(f) = m * 2^-s (15-bit m), rounded once:
 //   y = saturate(multiply_shift(S, m, s), bits_out). `count` is ONNX's: the taps inside the input
 //   (count_include_pad = 0), or inside the padded input [-pad_begin, in + pad_end) with
 //   count_include_pad = 1 (a ceil_mode window reaching past the end padding counts only up to it).
@@ -86,8 +86,7 @@ void visit_in_out(const kernel_call& call, dtype x, int out_bits, Body&& body) {
 
 // The integer max of every window of every (n, c) plane, rescaled to `out`.
 template <class X, class Y>
-void max_pool_reference(const window& w, std::int64_t planes, const X* x, Y* y, int in_radix,
-                        detail::value_format out) {
+void max_pool_reference(const window& w, std::int64_t planes, const X* x, Y* y, ktc::fixed::requantizer to_out) {
     const std::int64_t in = w.in_size(), n_out = w.out_size();
     std::vector<std::int64_t> best(static_cast<std::size_t>(n_out));
     for (std::int64_t p = 0; p < planes; ++p) {
@@ -97,7 +96,7 @@ void max_pool_reference(const window& w, std::int64_t planes, const X* x, Y* y, 
             if (i >= 0 && xp[i] > best[o]) best[o] = xp[i];
         });
         for (std::int64_t o = 0; o < n_out; ++o)
-            y[p * n_out + o] = static_cast<Y>(ktc::fixed::rescale(best[o], in_radix, out.radix, out.bits));
+            y[p * n_out + o] = static_cast<Y>(to_out(best[o]));
     }
 }
 
@@ -119,15 +118,16 @@ void average_pool_reference(const window& w, std::int64_t planes, const X* x, Y*
     }
 }
 
-// 2^(r_out - r_in) / count for each output position (counts are positive).
+// 2^(r_out - r_in) * s_out / s_in / count for each output position (counts are positive).
 inline std::vector<ktc::fixed::scaled_multiplier> average_factors(const kernel_call& call,
                                                                   const std::vector<std::int64_t>& counts,
-                                                                  int in_radix, int out_radix) {
+                                                                  const detail::value_format& in,
+                                                                  const detail::value_format& out) {
     std::vector<ktc::fixed::scaled_multiplier> f(counts.size());
     for (std::size_t o = 0; o < counts.size(); ++o) {
         if (counts[o] < 1) throw call.fail("a pooling window lies wholly in the padding");
         if (o > 0 && counts[o] == counts[o - 1]) f[o] = f[o - 1];
-        else f[o] = ktc::fixed::to_multiplier(std::ldexp(1.0, out_radix - in_radix) / static_cast<double>(counts[o]));
+        else f[o] = ktc::fixed::to_multiplier(std::ldexp(out.scale / in.scale, out.radix - in.radix) / static_cast<double>(counts[o]));
     }
     return f;
 }
@@ -160,12 +160,12 @@ void pool(const kernel_call& call, bool global) {
     std::vector<ktc::fixed::scaled_multiplier> factors;
     if constexpr (!Max) {
         const bool include_pad = call.attrs().get_int("count_include_pad", 0) != 0;
-        factors = average_factors(call, window_counts(w, include_pad), in.radix, out.radix);
+        factors = average_factors(call, window_counts(w, include_pad), in, out);
     }
     visit_in_out(call, x.type(), out.bits, [&](auto xt, auto yt) {
         using X = decltype(xt);
         using Y = decltype(yt);
-        if constexpr (Max) max_pool_reference<X, Y>(w, planes, x.data<X>(), y.data<Y>(), in.radix, out);
+        if constexpr (Max) max_pool_reference<X, Y>(w, planes, x.data<X>(), y.data<Y>(), ktc::fixed::requantizer_to(in, out));
         else average_pool_reference<X, Y>(w, planes, x.data<X>(), y.data<Y>(), factors, out.bits);
     });
     call.output() = std::move(y);

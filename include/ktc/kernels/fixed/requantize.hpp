@@ -93,13 +93,46 @@ inline std::vector<int> per_channel(const kernel_call& call, const char* name, s
     return out;
 }
 
-// The radices of a MAC op's second operand (slot 1) per output channel: the per-channel
-// ktc.weight_radix of a constant weight, or the one radix of an activation operand (MatMul or
-// Gemm of two activations).
-inline std::vector<int> operand_radices(const kernel_call& call, std::int64_t channels) {
-    if (call.attrs().has(quant::attr::weight_radix)) return per_channel(call, quant::attr::weight_radix, channels);
-    if (is_quantized_input(call, 1)) return std::vector<int>(static_cast<std::size_t>(channels), input_format(call, 1).radix);
+// The formats of a MAC op's second operand (slot 1) per output channel: the per-channel
+// ktc.weight_radix and ktc.weight_scale of a constant weight, or the one format of an activation
+// operand (MatMul or Gemm of two activations).
+inline std::vector<value_format> operand_formats(const kernel_call& call, std::int64_t channels) {
+    if (call.attrs().has(quant::attr::weight_radix)) {
+        const std::vector<int> radix = per_channel(call, quant::attr::weight_radix, channels);
+        std::vector<float> scale(1, 1.f);
+        if (call.attrs().has(quant::attr::weight_scale)) {
+            scale = call.attrs().get_floats(quant::attr::weight_scale);
+            if (scale.size() != 1 && static_cast<std::int64_t>(scale.size()) != channels)
+                throw call.fail(std::string(quant::attr::weight_scale) + " has " + std::to_string(scale.size()) +
+                                " entries, expected 1 or " + std::to_string(channels));
+        }
+        std::vector<value_format> f(static_cast<std::size_t>(channels));
+        for (std::size_t c = 0; c < f.size(); ++c) f[c] = {radix[c], 0, scale[scale.size() == 1 ? 0 : c]};
+        return f;
+    }
+    if (is_quantized_input(call, 1)) return std::vector<value_format>(static_cast<std::size_t>(channels), input_format(call, 1));
     throw call.fail(std::string("input 1 has neither ") + quant::attr::weight_radix + " nor an input radix");
+}
+
+// A MAC op's accumulators, per output channel: their radix r_in + r_w[c] and the requantizer that
+// takes them to the output format (scale s_in * s_w[c] -> s_out, docs/numerics.md).
+struct accumulators {
+    std::vector<int> radix;
+    std::vector<ktc::fixed::requantizer> to_output;
+};
+inline accumulators accumulators_of(const kernel_call& call, const value_format& in, std::int64_t channels,
+                                    const value_format& out) {
+    const std::vector<value_format> w = operand_formats(call, channels);
+    accumulators a;
+    a.radix.resize(w.size());
+    a.to_output.resize(w.size());
+    for (std::size_t c = 0; c < w.size(); ++c) {
+        a.radix[c] = in.radix + w[c].radix;
+        a.to_output[c] = c > 0 && w[c].radix == w[c - 1].radix && w[c].scale == w[c - 1].scale
+                             ? a.to_output[c - 1]
+                             : ktc::fixed::requantizer_to(a.radix[c], in.scale * w[c].scale, out);
+    }
+    return a;
 }
 
 // The bias (slot 2) of a MAC op, per output channel, moved exactly to each channel's accumulator
@@ -142,14 +175,15 @@ inline clamp_bounds fused_bounds(const kernel_call& call, value_format out) {
     const float lo = call.attrs().get_float(quant::attr::fused_min, -inf);
     const float hi = call.attrs().get_float(quant::attr::fused_max, inf);
     if (lo > hi) throw call.fail("fused_min is above fused_max");
-    return {ktc::fixed::quantize(lo, out.radix, out.bits), ktc::fixed::quantize(hi, out.radix, out.bits)};
+    return {ktc::fixed::quantize(lo, out), ktc::fixed::quantize(hi, out)};
 }
 
 // ---- whole tensors --------------------------------------------------------------------------
 
-// x (an integer tensor at radix `from`) at format `to`: rescale of every element.
-inline tensor requantize(const kernel_call& call, const tensor& x, int from, value_format to) {
+// x (an integer tensor at format `from`) at format `to`: one requantizer for every element.
+inline tensor requantize(const kernel_call& call, const tensor& x, const value_format& from, const value_format& to) {
     tensor y(quant::integer_type(to.bits), x.shape());
+    const ktc::fixed::requantizer step = ktc::fixed::requantizer_to(from, to);
     visit_activation(call, x.type(), [&](auto in_tag) {
         using X = decltype(in_tag);
         visit_activation(call, y.type(), [&](auto out_tag) {
@@ -157,25 +191,24 @@ inline tensor requantize(const kernel_call& call, const tensor& x, int from, val
             const X* src = x.data<X>();
             Y* dst = y.data<Y>();
             for (std::int64_t i = 0; i < x.size(); ++i)
-                dst[i] = static_cast<Y>(ktc::fixed::rescale(src[i], from, to.radix, to.bits));
+                dst[i] = static_cast<Y>(step(src[i]));
         });
     });
     return y;
 }
 
-// An integer tensor (any integer dtype) at `radix` as float32 values q * 2^-radix (exact for
-// |q| < 2^24, which every 8- and 16-bit code is).
-inline tensor dequantize(const kernel_call& call, const tensor& x, int radix) {
+// An integer tensor (any integer dtype) at format f as float32 values q / scale * 2^-radix.
+inline tensor dequantize(const kernel_call& call, const tensor& x, const value_format& f) {
     if (is_floating(x.type()) || x.type() == dtype::boolean)
         throw call.fail(std::string("a quantized input must be an integer tensor, got ") + name_of(x.type()));
-    return ktc::fixed::dequantize_tensor(x, radix);
+    return ktc::fixed::dequantize_tensor(x, f);
 }
 
 // A float tensor quantized at `to` (fixed::quantize of every element).
 inline tensor quantize(const kernel_call& call, const tensor& x, value_format to) {
     if (!is_floating(x.type())) throw call.fail(std::string("cannot quantize a ") + name_of(x.type()) + " tensor");
     visit_activation(call, quant::integer_type(to.bits), [](auto) {});  // int8 or int16 only
-    return ktc::fixed::quantize_tensor(x, to.radix, to.bits);
+    return ktc::fixed::quantize_tensor(x, to);
 }
 
 }  // namespace detail
