@@ -64,6 +64,7 @@ int run_analysis(const args& a) {
         ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
         ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
         ("scales", po::value(&scales)->default_value("auto"), "auto, all or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
+        ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst)")
         ("quiet,q", "no progress output");
@@ -93,6 +94,7 @@ int run_analysis(const args& a) {
     o.equalize = !vm.count("no-equalize");
     o.bias_correction = vm.count("bias-correction") != 0;
     o.scales = quant::parse_scale_policy(scales);
+    o.range_search = vm.count("range-search") != 0;
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
     o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
@@ -112,7 +114,7 @@ int run_analysis(const args& a) {
                   << seconds << " s\n";
         for (const auto& [name, f] : quant::edge_formats(bie.graph))
             std::cout << "  " << (bie.graph.is_graph_input(name) ? "input  " : "output ") << name << ": int" << f.bits
-                      << ", radix " << f.radix << "\n";
+                      << ", radix " << f.radix << (f.scale != 1 ? ", scale " + std::to_string(f.scale) : std::string()) << "\n";
 
         if (snr_samples > 0) {
             const sim::sample_set set = sim::split_samples(reference.graph().inputs, user_inputs, o.input_layout);
@@ -126,7 +128,7 @@ int run_analysis(const args& a) {
             std::cout << "\nper-tensor SNR, float vs fixed point, on " << std::min(snr_samples, set.samples.size())
                       << " calibration samples (worst first):\n"
                       << "  " << std::left << std::setw(int(width + 2)) << "tensor" << std::setw(20) << "op" << std::right
-                      << std::setw(6) << "bits" << std::setw(7) << "radix" << std::setw(10) << "SNR dB" << "\n";
+                      << std::setw(6) << "bits" << std::setw(7) << "radix" << std::setw(8) << "scale" << std::setw(10) << "SNR dB" << "\n";
             for (std::size_t i = 0; i < shown; ++i) {
                 const auto& l = layers[i];
                 const bool out = bie.graph.is_graph_output(l.value);
@@ -134,6 +136,7 @@ int run_analysis(const args& a) {
                 if (wrapped) std::cout << "  " << l.value << "\n";
                 std::cout << "  " << std::left << std::setw(int(width + 2)) << (wrapped ? "" : l.value)
                           << std::setw(20) << l.op << std::right << std::setw(6) << l.bits << std::setw(7) << l.radix
+                          << std::setw(8) << std::setprecision(4) << l.scale << std::setprecision(1)
                           << std::setw(10) << db(l.error.snr_db()) << (out ? "  (graph output)" : "") << "\n";
             }
             if (layers.size() > shown) std::cout << "  ... " << layers.size() - shown << " more (-v shows every tensor)\n";

@@ -188,7 +188,8 @@ private:
 int run_flow(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs, calibration_specs;
-    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path, scales;
+    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path, scales, range;
+    double outlier = 0.999;
     std::uint32_t id = 32768;
     int bits = 8;
     unsigned threads = 0;
@@ -207,6 +208,9 @@ int run_flow(const args& a) {
         ("threads", po::value(&threads)->default_value(0), "calibration threads (0: every core)")
         ("bias-correction", "analysis: correct the shift of output means that rounding the weights causes")
         ("scales", po::value(&scales)->default_value("auto"), "analysis: auto, all or power-of-two (docs/numerics.md)")
+        ("range", po::value(&range)->default_value("auto"), "analysis: range of a tensor: auto, percentile, max or mse")
+        ("outlier", po::value(&outlier)->default_value(0.999), "analysis: the percentile range's fraction")
+        ("range-search", "analysis: choose each activation's range against the error at the outputs")
         ("quiet,q", "print only the summary");
     po::positional_options_description positional;
     positional.add("model", 1);
@@ -216,6 +220,7 @@ int run_flow(const args& a) {
     const layout user_layout = parse_layout(layout_name);
     const bool quiet = vm.count("quiet") != 0, bias_correction = vm.count("bias-correction") != 0;
     const quant::scale_policy scale_policy = quant::parse_scale_policy(scales);
+    const quant::range_method range_method = quant::range_method_named(range);
     ktc::model_config km{id, version, platform_name, std::nullopt, model_path, {}, std::nullopt, {}};
     km.validate();  // id, version and platform before any work
     if (bits != 8 && bits != 16) throw usage_error("--bitwidth must be 8 or 16");
@@ -328,6 +333,9 @@ int run_flow(const args& a) {
         o.bitwidth = bits;
         o.bias_correction = bias_correction;
         o.scales = scale_policy;
+        o.range = range_method;
+        o.range_search = vm.count("range-search") != 0;
+        o.outlier = outlier;
         o.optimize = false;
         o.input_layout = user_layout;
         o.source = fs::path(model_path).filename().string();

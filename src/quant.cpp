@@ -10,3 +10,16 @@ template graph::graph quantize<platform::kdp520>(graph::graph, const calibration
 template graph::graph quantize<platform::kdp720>(graph::graph, const calibration&, const quantize_options&);
 
 }  // namespace ktc::quant
+
+#include "ktc/quant/range_search.hpp"
+
+namespace ktc::quant {
+
+template std::map<std::string, double> search_ranges<platform::kdp520>(
+    const sim::float_simulator&, const calibration&, quantize_options, std::size_t,
+    const std::function<sim::tensor_map(std::size_t)>&, const range_search_options&);
+template std::map<std::string, double> search_ranges<platform::kdp720>(
+    const sim::float_simulator&, const calibration&, quantize_options, std::size_t,
+    const std::function<sim::tensor_map(std::size_t)>&, const range_search_options&);
+
+}  // namespace ktc::quant

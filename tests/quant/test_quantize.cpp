@@ -5,6 +5,7 @@
 
 #include "ktc/onnx/import.hpp"
 #include "ktc/quant/quantize.hpp"
+#include "ktc/quant/range_search.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "support/onnx_builder.hpp"
 
@@ -173,7 +174,7 @@ TEST_CASE("zero, denormal and dead channels get sane radices: the fixed run work
             CHECK(r_in + w_radix[c] - b_radix[c] <= fixed::max_bias_shift);
             CHECK(b_radix[c] <= r_in + w_radix[c]);
         }
-        CHECK(w_radix[2] == bits);  // the live channel (max 0.5) keeps its own radix
+        CHECK(w_radix[2] == fixed::format_for(0.5, bits, false).radix);  // the live channel (max 0.5) keeps its own radix
         CHECK(quant::output_format(q[*q.find_node("mul")]).radix <= bits - 1 + 32);
 
         const sim::fixed_simulator fixed{graph::graph(q)};
@@ -367,11 +368,11 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
     o.scales = quant::scale_policy::power_of_two;
     const graph::graph p = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
 
-    // auto: the ReLU6 output gets radix 4 and the scale 4/3 (6.0 -> 128 codes); weights a scale per channel.
+    // auto: the ReLU6 output gets radix 4 and the scale 127/96 (6.0 -> code 127); weights a scale per channel.
     const auto& conv1 = q[*q.find_node("conv1")];
     const auto r1 = quant::output_format(conv1);
     CHECK(r1.radix == 4);
-    CHECK(r1.scale == doctest::Approx(4.0 / 3).epsilon(1e-4));
+    CHECK(r1.scale == doctest::Approx(127.0 / 96).epsilon(1e-4));
     CHECK(quant::input_format(q[*q.find_node("conv2")], 0) == r1);  // the consumer reads the same format
     const auto ws = conv1.attrs.get_floats(quant::attr::weight_scale);
     CHECK(ws.size() == 4);
@@ -401,4 +402,28 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
     CHECK_THROWS_WITH_AS(quant::check_annotations(bad, "m.bie"), doctest::Contains("conv1"), file_error);
     bad[*bad.find_node("conv1")].attrs.set(quant::attr::output_scale, std::vector<float>{1.5f, 1.5f});
     CHECK_THROWS_AS(quant::check_annotations(bad, "m.bie"), file_error);
+}
+
+TEST_CASE("the range search never ends worse than the rule on the samples it searches, and moves 8-bit tensors only") {
+    const sim::float_simulator sim(relu6_model());
+    const auto cal = quant::calibrate(sim, 6, relu6_sample);
+    quant::quantize_options o;
+    o.bias_correction = false;
+    const auto chosen = quant::search_ranges<platform::kdp720>(sim, cal, o, 6, relu6_sample);
+    for (const auto& [value, range] : chosen) {
+        CAPTURE(value);
+        CHECK(range > 0);
+        CHECK(range <= cal.ranges.at(value).max_abs() * 1.5 + 1e-9);
+    }
+    quant::quantize_options searched = o;
+    searched.chosen_ranges = chosen;
+    const sim::fixed_simulator rule(quant::quantize<platform::kdp720>(sim.graph(), cal, o));
+    const sim::fixed_simulator best(quant::quantize<platform::kdp720>(sim.graph(), cal, searched));
+    CHECK(output_snr(sim, best, 0, 6) >= output_snr(sim, rule, 0, 6) - 1e-9);
+    quant::quantize_options wide = o;
+    wide.bits = 16;
+    CHECK(quant::search_ranges<platform::kdp720>(sim, cal, wide, 6, relu6_sample).empty());
+    wide.bits = 8;
+    wide.scales = quant::scale_policy::power_of_two;
+    CHECK(quant::search_ranges<platform::kdp720>(sim, cal, wide, 6, relu6_sample).empty());
 }

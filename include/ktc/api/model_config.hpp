@@ -29,6 +29,7 @@
 #include "ktc/quant/calibrate.hpp"
 #include "ktc/quant/equalize.hpp"
 #include "ktc/quant/quantize.hpp"
+#include "ktc/quant/range_search.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/samples.hpp"
 
@@ -51,6 +52,7 @@ struct analysis_options {
     bool per_channel_weights = quant::quantize_options{}.per_channel_weights;
     bool bias_correction = quant::quantize_options{}.bias_correction;
     quant::scale_policy scales = quant::quantize_options{}.scales;
+    bool range_search = false;         // choose ranges against the output error (quant/range_search.hpp)
     bool post_sigmoid = false;         // the seed's quantize_mode "post_sigmoid"
     bool optimize = true;              // run onnx2onnx_flow first (off: quantize the model as given)
     bool equalize = true;              // cross-layer equalization of channel ranges (docs/numerics.md)
@@ -220,8 +222,13 @@ private:
             quant::calibration_options co;
             co.threads = o.threads;
             co.progress = o.progress;
-            const quant::calibration cal = quant::calibrate(reference, set.samples.size(),
-                                                            [&](std::size_t i) { return set.samples.at(i); }, co);
+            const auto sample = [&](std::size_t i) { return set.samples.at(i); };
+            const quant::calibration cal = quant::calibrate(reference, set.samples.size(), sample, co);
+            if (o.range_search) {
+                quant::range_search_options so;
+                so.progress = o.progress;
+                qo.chosen_ranges = quant::search_ranges<P>(reference, cal, qo, set.samples.size(), sample, so);
+            }
             quant::bie_model m;
             m.platform = platform;
             m.graph = quant::quantize<P>(reference.graph(), cal, qo);
@@ -231,8 +238,11 @@ private:
                        : !onnx_path.empty() ? onnx_path.filename().string()
                                             : name();
             m.toolchain_version = ktc::version;
-            for (const auto& [value, r] : cal.ranges)
-                m.statistics[value] = {r.min(), r.max(), r.range(qo.method, qo.outlier, qo.bits)};
+            for (const auto& [value, r] : cal.ranges) {
+                const auto chosen = qo.chosen_ranges.find(value);
+                m.statistics[value] = {r.min(), r.max(), chosen != qo.chosen_ranges.end() ? chosen->second
+                                                                                        : r.range(qo.method, qo.outlier, qo.bits)};
+            }
             return m;
         });
         if (!o.output_bie.empty()) quant::save_bie(model, o.output_bie);

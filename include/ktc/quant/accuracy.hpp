@@ -46,6 +46,7 @@ struct layer_accuracy {
     std::string node;   // the node that computes it
     std::string op;
     int radix = 0, bits = 0;
+    double scale = 1;
     error_sums error;
 };
 
@@ -69,8 +70,9 @@ inline std::vector<layer_accuracy> per_layer_accuracy(const sim::float_simulator
                 if (f == floats.end() || radix[k] == not_quantized || is_floating(outs[k].type())) continue;
                 auto& layer = layers[n.outputs[k]];
                 layer.value = n.outputs[k], layer.node = n.name, layer.op = n.op_type;
-                layer.radix = static_cast<int>(radix[k]), layer.bits = static_cast<int>(bits[k]);
-                const tensor y = fixed::dequantize_tensor(outs[k], output_format(n, k));
+                const value_format format = output_format(n, k);
+                layer.radix = format.radix, layer.bits = format.bits, layer.scale = format.scale;
+                const tensor y = fixed::dequantize_tensor(outs[k], format);
                 layer.error.add(f->second.values<float>(), y.values<float>());
             }
         });

@@ -30,7 +30,8 @@ KTC_DECL std::string serialize_bie(const bie_model& m) {
                    {"per_channel_weights", m.options.per_channel_weights},
                    {"post_sigmoid", m.options.post_sigmoid},
                    {"bias_correction", m.options.bias_correction},
-                   {"scales", name_of(m.options.scales)}}}};
+                   {"scales", name_of(m.options.scales)},
+                   {"range_search", !m.options.chosen_ranges.empty()}}}};
     json edges = json::object();
     for (const auto& [name, f] : edge_formats(m.graph)) edges[name] = {{"radix", f.radix}, {"bits", f.bits}, {"scale", f.scale}};
     meta["edges"] = edges;

@@ -65,6 +65,9 @@ struct quantize_options {
     bool post_sigmoid = false;             // cap graph outputs' ranges at 8 (docs/numerics.md)
     bool bias_correction = false;          // remove the mean output shift of rounded weights (opt-in)
     scale_policy scales = scale_policy::automatic;  // which values get a scale beside the radix
+    // Ranges chosen for these activations (quant/range_search.hpp) instead of the rule above: the
+    // value's format is that range's, with a scale unless the policy is power_of_two.
+    std::map<std::string, double> chosen_ranges;
 };
 
 namespace detail {
@@ -231,6 +234,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         if (o.scales == scale_policy::power_of_two || g.is_graph_input(value)) return fixed::format_for(r, bits, true);
         const auto producer = g.producer(value);
         const double bound = producer ? output_bound(g, g[*producer]) : std::numeric_limits<double>::infinity();
+        if (const auto chosen = o.chosen_ranges.find(value); chosen != o.chosen_ranges.end())
+            return fixed::format_for(std::min(chosen->second, bound), bits, false);
         const double headroom = bits > 8 ? 2.0 : 1.5;
         const double wanted = std::min(headroom * r, bound);  // nothing exceeds the bound: no headroom past it
         if (bits == 8 && o.scales == scale_policy::automatic &&

@@ -102,22 +102,24 @@ TEST_CASE("multiply_round is round_shift at multiplier 1 and exact (one rounding
     CHECK(multiply_round(most, 32767, 200) == 0);
 }
 
-TEST_CASE("format_for gives the range every code when a scale is allowed, and radix_for's radix either way") {
+TEST_CASE("format_for gives the range every code when a scale is allowed, radix_for's power of two otherwise") {
     const value_format relu6 = format_for(6.0, 8, false);
     CHECK(relu6.radix == radix_for(6.0, 8));
     CHECK(relu6.radix == 4);
     CHECK(is_valid_scale(relu6.scale));
-    CHECK(relu6.scale == doctest::Approx(128.0 / 96.0).epsilon(1e-4));
-    CHECK(quantize(6.0, relu6) == 127);   // 6 -> 128 saturates, as radix_for's power of two does at its range
-    CHECK(quantize(5.9, relu6) == 126);   // a power of two would give 94
+    CHECK(relu6.scale == doctest::Approx(127.0 / 96.0).epsilon(1e-4));
+    CHECK(quantize(6.0, relu6) == 127);   // the top code itself: not clipped
+    CHECK(quantize(5.9, relu6) == 125);   // a power of two would give 94
     CHECK(format_for(6.0, 8, true) == value_format{4, 8, 1.0});
-    CHECK(format_for(0.5, 8, false) == value_format{8, 8, 1.0});  // a power of two needs no scale
+    CHECK(format_for(0.5, 8, true) == value_format{8, 8, 1.0});   // radix_for: 0.5 -> 128 saturates to 127
+    CHECK(format_for(0.5, 8, false).radix == 7);                   // 0.5 -> 127 exactly
+    CHECK(quantize(0.5, format_for(0.5, 8, false)) == 127);
     CHECK(format_for(0.0, 8, false) == value_format{7, 8, 1.0});
     for (double r : {1e-9, 0.013, 0.3, 1.7, 3.0, 250.0, 9e6}) {
         const value_format f = format_for(r, 16, false);
         CHECK(is_valid_scale(f.scale));
-        CHECK(r * f.scale * std::ldexp(1.0, f.radix) <= 32768.0);
-        CHECK(r * f.scale * std::ldexp(1.0, f.radix) > 32768.0 * (1 - 1e-4));
+        CHECK(r * f.scale * std::ldexp(1.0, f.radix) <= 32767.0);
+        CHECK(r * f.scale * std::ldexp(1.0, f.radix) > 32767.0 * (1 - 1e-4));
     }
     CHECK_FALSE(is_valid_scale(2.0));
     CHECK_FALSE(is_valid_scale(0.75));

@@ -183,15 +183,19 @@ inline int radix_for(double max_abs, int bits) {
     return (bits - 1) - static_cast<int>(std::ceil(std::log2(std::max(max_abs, min_range))));
 }
 
-// The format that fits a range: radix_for's radix and, unless power_of_two, the largest scale
-// with max_abs * scale * 2^radix <= 2^(bits-1), so the range uses every code instead of the
-// 50-100% of them a power of two leaves (6.0 at 8 bits: 128 codes instead of 96).
+// The format that fits a range. power_of_two: radix_for's radix, scale 1. Otherwise the radix and
+// the largest scale with max_abs * scale * 2^radix <= 2^(bits-1) - 1: the range's top is the top
+// code itself, not clipped by one as radix_for's power of two clips it (a ReLU6 output that sits
+// at 6.0, or a channel's largest weight, keeps its value), and the range uses every code instead
+// of the 50-100% of them a power of two leaves (6.0 at 8 bits: 127 codes instead of 96).
 inline value_format format_for(double max_abs, int bits, bool power_of_two) {
-    const int radix = radix_for(max_abs, bits);
-    if (power_of_two || !(max_abs > 0) || !std::isfinite(max_abs)) return {radix, bits, 1.0};
-    const double room = std::ldexp(1.0, bits - 1 - radix) / std::max(max_abs, min_range);  // in [1, 2]
-    const double m = std::floor(std::ldexp(room, scale_bits));
-    return {radix, bits, std::clamp(std::ldexp(m, -scale_bits), 1.0, std::ldexp(std::ldexp(1.0, scale_bits + 1) - 1, -scale_bits))};
+    if (power_of_two || !(max_abs > 0) || !std::isfinite(max_abs)) return {radix_for(max_abs, bits), bits, 1.0};
+    const double room = double(max_of(bits)) / std::max(max_abs, min_range);  // scale * 2^radix
+    int radix = static_cast<int>(std::floor(std::log2(room)));
+    double scale = std::ldexp(room, -radix);
+    if (scale >= 2) scale /= 2, ++radix;  // log2's rounding at an exact power of two
+    if (scale < 1) scale *= 2, --radix;
+    return {radix, bits, std::ldexp(std::floor(std::ldexp(scale, scale_bits)), -scale_bits)};  // rounded down: the top still fits
 }
 
 // ---- whole tensors ------------------------------------------------------------------------
