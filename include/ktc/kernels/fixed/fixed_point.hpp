@@ -112,6 +112,8 @@ inline std::int64_t round_shift_wide(wide_int p, int shift) {
 // the int64 range. Multiplier 1 is round_shift itself, so power-of-two formats keep its results.
 inline std::int64_t multiply_round(std::int64_t x, std::int64_t multiplier, int shift) {
     if (multiplier == 1) return round_shift(x, shift);
+    constexpr std::int64_t narrow = std::int64_t{1} << 47;  // |x| < 2^47, m < 2^15: the product fits 2^62
+    if (x > -narrow && x < narrow && multiplier > 0 && multiplier < (std::int64_t{1} << 15)) return round_shift(x * multiplier, shift);
     return round_shift_wide(static_cast<wide_int>(x) * multiplier, shift);  // |x * m| < 2^63 * 2^15
 }
 
