@@ -23,7 +23,11 @@ const char* analysis_usage =
     "and fixed-point models side by side on the first --snr-samples inputs and prints the SNR of\n"
     "every tensor, worst first: the layers that lose accuracy (the 15 worst; -v: every tensor).\n"
     "An input with unknown dimensions (-1) is fixed to the shape of the sample inputs, which must\n"
-    "then share one shape; analysis says so, and the .bie compiles.";
+    "then share one shape; analysis says so, and the .bie compiles.\n"
+    "--target-snr DB (720, --bitwidth 8) chooses the nodes to keep in int16: it adds, best gain per\n"
+    "byte first, those that raise the outputs' SNR on calibration samples until DB is reached, puts\n"
+    "back to int8 those the target no longer needs, and prints each step and the --int16-node flags\n"
+    "that give the same model (docs/numerics.md, \"Mixed precision suggestions\").";
 
 // The per-tensor table: whole tensor names. The name column is as wide as the longest name shown
 // (at most name_column_max); a longer name is printed whole on a line of its own, its figures on
@@ -42,10 +46,10 @@ std::string db(double v) {
 int run_analysis(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs, int16_nodes;
-    std::string model_path, out_path, platform_name, layout_name, mode, range, scales;
+    std::string model_path, out_path, platform_name, layout_name, mode, range, scales, rounding;
     unsigned threads = 0;
     int bits = 8;
-    double outlier = 0.999;
+    double outlier = 0.999, target_snr = 0;
     std::size_t snr_samples = 8;
     options.add_options()
         ("model", po::value(&model_path)->required(), "the float ONNX model")
@@ -55,6 +59,7 @@ int run_analysis(const args& a) {
         ("threads", po::value(&threads)->default_value(0), "calibration threads (0: every core)")
         ("bitwidth", po::value(&bits)->default_value(8), "8, or 16 (720 only)")
         ("int16-node", po::value(&int16_nodes)->composing(), "keep this node's output in int16 (720; repeatable)")
+        ("target-snr", po::value(&target_snr)->value_name("DB"), "720, --bitwidth 8: keep in int16 the nodes that bring the outputs' SNR on calibration samples to DB (docs/numerics.md)")
         ("quantize-mode", po::value(&mode)->default_value("default"), "default or post_sigmoid")
         ("range", po::value(&range)->default_value("auto"), "range of a tensor: auto (percentile at 8 bits, mse at 16), percentile, max or mse")
         ("outlier", po::value(&outlier)->default_value(0.999), "the percentile range's fraction")
@@ -65,6 +70,7 @@ int run_analysis(const args& a) {
         ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
         ("scales", po::value(&scales)->default_value("auto"), "auto, all or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
         ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")
+        ("weight-rounding", po::value(&rounding)->default_value("nearest"), "nearest, or adaptive: each weight rounds down or up to lower its layer's output error on calibration samples (docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst)")
         ("quiet,q", "no progress output");
@@ -74,6 +80,7 @@ int run_analysis(const args& a) {
     if (!parse(a, options, vm, analysis_usage, &positional)) return 0;
     if (mode != "default" && mode != "post_sigmoid")
         throw usage_error("--quantize-mode must be default or post_sigmoid, not '" + mode + "'");
+    if (vm.count("target-snr")) quant::check_target_snr(platform_name, target_snr, bits);
     const bool quiet = vm.count("quiet") != 0, verbose = vm.count("verbose") != 0;
     const auto started = std::chrono::steady_clock::now();
 
@@ -95,6 +102,8 @@ int run_analysis(const args& a) {
     o.bias_correction = vm.count("bias-correction") != 0;
     o.scales = quant::parse_scale_policy(scales);
     o.range_search = vm.count("range-search") != 0;
+    o.target_snr = target_snr;
+    o.weight_rounding = quant::parse_weight_rounding(rounding);
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
     o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };

@@ -188,8 +188,8 @@ private:
 int run_flow(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs, calibration_specs;
-    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path, scales, range;
-    double outlier = 0.999;
+    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path, scales, range, rounding;
+    double outlier = 0.999, target_snr = 0;
     std::uint32_t id = 32768;
     int bits = 8;
     unsigned threads = 0;
@@ -211,6 +211,8 @@ int run_flow(const args& a) {
         ("range", po::value(&range)->default_value("auto"), "analysis: range of a tensor: auto, percentile, max or mse")
         ("outlier", po::value(&outlier)->default_value(0.999), "analysis: the percentile range's fraction")
         ("range-search", "analysis: choose each activation's range against the error at the outputs")
+        ("target-snr", po::value(&target_snr)->value_name("DB"), "analysis (720, --bitwidth 8): keep in int16 the nodes that bring the outputs' SNR on calibration samples to DB")
+        ("weight-rounding", po::value(&rounding)->default_value("nearest"), "analysis: nearest or adaptive (docs/numerics.md)")
         ("quiet,q", "print only the summary");
     po::positional_options_description positional;
     positional.add("model", 1);
@@ -221,9 +223,11 @@ int run_flow(const args& a) {
     const bool quiet = vm.count("quiet") != 0, bias_correction = vm.count("bias-correction") != 0;
     const quant::scale_policy scale_policy = quant::parse_scale_policy(scales);
     const quant::range_method range_method = quant::range_method_named(range);
+    const quant::weight_rounding weight_rounding = quant::parse_weight_rounding(rounding);
     ktc::model_config km{id, version, platform_name, std::nullopt, model_path, {}, std::nullopt, {}};
     km.validate();  // id, version and platform before any work
     if (bits != 8 && bits != 16) throw usage_error("--bitwidth must be 8 or 16");
+    if (vm.count("target-snr")) quant::check_target_snr(platform_name, target_snr, bits);
 
     const fs::path out(out_dir);
     const std::string stem = fs::path(model_path).stem().string();
@@ -335,19 +339,23 @@ int run_flow(const args& a) {
         o.scales = scale_policy;
         o.range = range_method;
         o.range_search = vm.count("range-search") != 0;
+        o.target_snr = target_snr;
+        o.weight_rounding = weight_rounding;
         o.outlier = outlier;
         o.optimize = false;
         o.input_layout = user_layout;
         o.source = fs::path(model_path).filename().string();
         o.progress = [&](std::size_t done, std::size_t total) { calibration_progress(std::int64_t(done), std::int64_t(total)); };
-        std::string notes;  // a dynamic input shape fixed to the calibration inputs'
-        o.notice = [&](const std::string& line) { notes += "; " + line; };
+        std::string notes;  // a dynamic input shape fixed to the calibration inputs', the int16 nodes chosen
+        o.notice = [&](const std::string& line) { notes += "\n    note: " + line; };
         const quant::bie_model& bie = km.analysis(calibration_inputs, o);
         r.file = bie_name;
         std::string radices;
         for (const auto& [name, f] : quant::edge_formats(bie.graph))
             if (bie.graph.is_graph_input(name)) radices += ", input '" + name + "' radix " + std::to_string(f.radix);
-        r.comparison = "int" + std::to_string(bits) + ", " + std::to_string(bie.calibration_samples) + " calibration samples";
+        const std::size_t wide = bie.options.int16_nodes.size();
+        r.comparison = "int" + std::to_string(bits) + (wide ? " (+" + std::to_string(wide) + " int16 nodes)" : std::string()) + ", " +
+                       std::to_string(bie.calibration_samples) + " calibration samples";
         steps.line_ = bie_name + ": " + r.comparison + radices + notes;
     });
 

@@ -11,11 +11,15 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
+#include <iomanip>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "ktc/api/inputs.hpp"
 #include "ktc/api/version.hpp"
@@ -28,6 +32,7 @@
 #include "ktc/quant/bie.hpp"
 #include "ktc/quant/calibrate.hpp"
 #include "ktc/quant/equalize.hpp"
+#include "ktc/quant/mixed_precision.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/quant/range_search.hpp"
 #include "ktc/rewrite/flows.hpp"
@@ -53,6 +58,11 @@ struct analysis_options {
     bool bias_correction = quant::quantize_options{}.bias_correction;
     quant::scale_policy scales = quant::quantize_options{}.scales;
     bool range_search = false;         // choose ranges against the output error (quant/range_search.hpp)
+    // Mixed precision on 720 with bitwidth 8 (quant/mixed_precision.hpp): after calibration (and
+    // the range search), keep in int16, besides int16_nodes, the nodes that bring the graph
+    // outputs' SNR on calibration samples to this many dB (> 0); each step goes to `notice`. 0: off.
+    double target_snr = 0;
+    quant::weight_rounding weight_rounding = quant::quantize_options{}.rounding;  // quant/weight_rounding.hpp
     bool post_sigmoid = false;         // the seed's quantize_mode "post_sigmoid"
     bool optimize = true;              // run onnx2onnx_flow first (off: quantize the model as given)
     bool equalize = true;              // cross-layer equalization of channel ranges (docs/numerics.md)
@@ -60,11 +70,50 @@ struct analysis_options {
     std::string source;                // provenance written into the .bie ("" : the model's file name)
     std::function<void(std::size_t done, std::size_t total)> progress;  // calibration progress
     // What analysis decided on the user's behalf, one line each (a dynamic input shape fixed to
-    // the calibration inputs' shape); unset: not reported.
+    // the calibration inputs' shape, the nodes target_snr kept in int16); unset: not reported.
     std::function<void(const std::string&)> notice;
 };
 
 namespace api_detail {
+
+// The lines that tell what the mixed-precision choice did, ending with the --int16-node flags
+// that give the same model (`given`: the nodes the caller kept in int16 already).
+inline std::vector<std::string> mixed_precision_notes(const quant::mixed_precision_choice& c, const std::set<std::string>& given) {
+    const auto db = [](double v) {
+        if (std::isinf(v)) return std::string(v > 0 ? "exact" : "-inf");
+        std::ostringstream s;
+        s << std::fixed << std::setprecision(1) << v;
+        return s.str();
+    };
+    std::vector<std::string> notes;
+    const std::string on = " on " + std::to_string(c.samples) + " calibration sample" + (c.samples == 1 ? "" : "s");
+    if (c.steps.empty() && c.reached) {
+        notes.push_back("mixed precision: output SNR " + db(c.int8_snr_db) + " dB" + on + " meets the target " +
+                        db(c.target_snr_db) + " dB: no node needs int16");
+        return notes;
+    }
+    double before = c.int8_snr_db;
+    for (const auto& step : c.steps) {
+        std::string nodes;
+        for (const auto& n : step.nodes) nodes += (nodes.empty() ? "'" : " + '") + n + "'";
+        notes.push_back("mixed precision: " + nodes +
+                        (step.back_to_int8 ? " back to int8, the target still met" : step.nodes.size() > 1 ? " in int16 together" : " in int16") +
+                        ": output SNR " + db(before) + " -> " + db(step.snr_db) + " dB");
+        before = step.snr_db;
+    }
+    const std::set<std::string> chosen = c.nodes();
+    std::set<std::string> all = given;
+    all.insert(chosen.begin(), chosen.end());
+    std::string flags;
+    for (const auto& n : all) flags += " --int16-node '" + n + "'";
+    const std::string count = std::to_string(chosen.size()) + " node" + (chosen.size() == 1 ? "" : "s");
+    notes.push_back(c.reached ? "mixed precision: target " + db(c.target_snr_db) + " dB reached" + on + " with " + count +
+                                    " in int16; the same model:" + flags
+                              : "mixed precision: target " + db(c.target_snr_db) + " dB NOT reached" + on + ": output SNR " +
+                                    db(c.snr_db()) + " dB with every node that helped in int16 (" + count + ")" +
+                                    (flags.empty() ? std::string() : "; the same model:" + flags));
+    return notes;
+}
 
 // Gives every model input with unknown dimensions (-1, or an unknown rank) the shape of its
 // calibration samples (model layout), so the quantized model has fixed shapes and compiles, then
@@ -210,6 +259,7 @@ private:
         qo.outlier = o.outlier;
         qo.per_channel_weights = o.per_channel_weights;
         qo.bias_correction = o.bias_correction;
+        qo.rounding = o.weight_rounding;
         qo.scales = o.scales;
         qo.post_sigmoid = o.post_sigmoid;
         quant::bie_model model = platform::with_platform(platform, [&](auto tag) {
@@ -218,16 +268,27 @@ private:
             for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
                 if (o.notice) o.notice(line);
             eval::support_check<P>(g).require_runnable(name());
+            if (o.target_snr != 0) quant::check_target_snr<P>(o.target_snr, qo.bits);  // before the long work
             const sim::float_simulator reference(std::move(g));
             quant::calibration_options co;
             co.threads = o.threads;
             co.progress = o.progress;
+            if (qo.rounding == quant::weight_rounding::adaptive) co.layer_input_samples = quant::adaptive_rounding_samples;
             const auto sample = [&](std::size_t i) { return set.samples.at(i); };
             const quant::calibration cal = quant::calibrate(reference, set.samples.size(), sample, co);
             if (o.range_search) {
                 quant::range_search_options so;
                 so.progress = o.progress;
                 qo.chosen_ranges = quant::search_ranges<P>(reference, cal, qo, set.samples.size(), sample, so);
+            }
+            if (o.target_snr != 0) {
+                quant::mixed_precision_options mo;
+                mo.progress = o.progress;
+                const auto choice = quant::choose_int16_nodes<P>(reference, cal, qo, set.samples.size(), sample, o.target_snr, mo);
+                const std::set<std::string> given = qo.int16_nodes;
+                for (const auto& node : choice.nodes()) quant::keep_in_int16(qo, reference.graph(), node);
+                for (const auto& line : api_detail::mixed_precision_notes(choice, given))
+                    if (o.notice) o.notice(line);
             }
             quant::bie_model m;
             m.platform = platform;

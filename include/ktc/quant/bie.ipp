@@ -30,6 +30,7 @@ KTC_DECL std::string serialize_bie(const bie_model& m) {
                    {"per_channel_weights", m.options.per_channel_weights},
                    {"post_sigmoid", m.options.post_sigmoid},
                    {"bias_correction", m.options.bias_correction},
+                   {"weight_rounding", name_of(m.options.rounding)},
                    {"scales", name_of(m.options.scales)},
                    {"range_search", !m.options.chosen_ranges.empty()}}}};
     json edges = json::object();
@@ -96,6 +97,8 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
         m.options.post_sigmoid = o.at("post_sigmoid").get<bool>();
         // Written since bias correction exists; a .bie from before had none.
         m.options.bias_correction = o.contains("bias_correction") && o.at("bias_correction").get<bool>();
+        m.options.rounding = o.contains("weight_rounding") ? parse_weight_rounding(o.at("weight_rounding").get<std::string>())
+                                                           : weight_rounding::nearest;  // written since it exists
         m.options.scales = o.contains("scales") ? parse_scale_policy(o.at("scales").get<std::string>())
                                                 : scale_policy::power_of_two;  // version 1: radices only
         const auto stats = nlohmann::json::parse(sections.at("STAT"));

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "ktc/quant/layer_inputs.hpp"
 #include "ktc/quant/observer.hpp"
 #include "ktc/sim/float_simulator.hpp"
 
@@ -26,11 +27,15 @@ namespace ktc::quant {
 struct calibration {
     std::map<std::string, range_observer> ranges;  // graph inputs and every float value computed
     std::map<std::string, channel_mean_observer> channel_means;  // the same values, per channel
+    // By MAC node name: its input patches' second moments (weight rounding against the output
+    // error), from calibration_options::layer_input_samples samples; empty when not asked for.
+    std::map<std::string, patch_moments> layer_inputs;
     std::size_t samples = 0;
 };
 
 struct calibration_options {
     unsigned threads = 0;  // 0: every core
+    std::size_t layer_input_samples = 0;  // samples, spread over the set, whose MAC inputs are kept (0: none)
     std::function<void(std::size_t done, std::size_t total)> progress;  // called from one thread
 };
 
@@ -53,6 +58,18 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
     unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<std::size_t>(threads, sample_count));
 
+    // The MAC layers whose input patches are kept, by the value they read.
+    const graph::graph& g = sim.graph();
+    std::map<std::string, std::vector<const graph::node*>> patch_readers;
+    if (options.layer_input_samples > 0)
+        for (const graph::vertex v : g.nodes())
+            if (const auto& n = g[v]; n.has_input(0) && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
+                patch_readers[n.input(0)].push_back(&n);
+    const std::size_t patch_stride = std::max<std::size_t>(1, sample_count / std::max<std::size_t>(1, options.layer_input_samples));
+    const auto keeps_patches = [&](std::size_t i) {
+        return options.layer_input_samples > 0 && i % patch_stride == 0 && i / patch_stride < options.layer_input_samples;
+    };
+
     std::vector<calibration> partial(threads);
     std::atomic<std::size_t> next{0}, done{0};
     std::mutex progress_mutex;
@@ -62,11 +79,20 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
     auto worker = [&](unsigned t) {
         auto& ranges = partial[t].ranges;
         auto& means = partial[t].channel_means;
-        const sim::node_observer observe = [&ranges, &means](const graph::node& n, std::span<const tensor> outs) {
+        bool patches_wanted = false;  // this sample's MAC inputs are kept
+        const auto keep_patches = [&](const std::string& value, const tensor& x) {
+            const auto readers = patch_readers.find(value);
+            if (!patches_wanted || readers == patch_readers.end()) return;
+            for (const graph::node* reader : readers->second)
+                if (const auto geometry = patches_of(*reader, g, x.shape()))
+                    partial[t].layer_inputs[reader->name].observe(*geometry, x.values<float>());
+        };
+        const sim::node_observer observe = [&](const graph::node& n, std::span<const tensor> outs) {
             for (std::size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
                 if (!n.outputs[i].empty() && outs[i].type() == dtype::float32) {
                     ranges[n.outputs[i]].observe(outs[i].values<float>());
                     means[n.outputs[i]].observe(outs[i].values<float>(), outs[i].shape());
+                    keep_patches(n.outputs[i], outs[i]);
                 }
         };
         try {
@@ -76,11 +102,13 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
                     if (failure) return;
                 }
                 const sim::tensor_map inputs = sample(i);
+                patches_wanted = keeps_patches(i);
                 for (const auto& [name, x] : inputs)
                     if (x.type() == dtype::float32) {
                         require_finite_sample(name, i, x);
                         ranges[name].observe(x.values<float>());
                         means[name].observe(x.values<float>(), x.shape());
+                        keep_patches(name, x);
                     }
                 sim.run(inputs, observe);
                 ++partial[t].samples;
@@ -110,6 +138,7 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
         result.samples += p.samples;
         for (auto& [name, r] : p.ranges) result.ranges[name].merge(r);
         for (auto& [name, m] : p.channel_means) result.channel_means[name].merge(m);
+        for (auto& [name, m] : p.layer_inputs) result.layer_inputs[name].merge(m);
     }
     return result;
 }

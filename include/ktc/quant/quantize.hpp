@@ -29,6 +29,7 @@
 #include "ktc/platform/platform.hpp"
 #include "ktc/quant/annotations.hpp"
 #include "ktc/quant/calibrate.hpp"
+#include "ktc/quant/weight_rounding.hpp"
 
 namespace ktc::quant {
 
@@ -64,6 +65,9 @@ struct quantize_options {
     bool per_channel_weights = true;
     bool post_sigmoid = false;             // cap graph outputs' ranges at 8 (docs/numerics.md)
     bool bias_correction = false;          // remove the mean output shift of rounded weights (opt-in)
+    // How weights round to their codes (quant/weight_rounding.hpp); adaptive needs the calibration's
+    // layer_inputs (calibration_options::layer_input_samples), and rounds to nearest without them.
+    weight_rounding rounding = weight_rounding::nearest;
     scale_policy scales = scale_policy::automatic;  // which values get a scale beside the radix
     // Ranges chosen for these activations (quant/range_search.hpp) instead of the rule above: the
     // value's format is that range's, with a scale unless the policy is power_of_two.
@@ -328,8 +332,12 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 };
                 const auto quantize_weights = [&] {
                     const auto f = weight_formats();
-                    return fixed::quantize_tensor(*w, std::function<value_format(std::int64_t)>([&](std::int64_t i) {
+                    tensor q = fixed::quantize_tensor(*w, std::function<value_format(std::int64_t)>([&](std::int64_t i) {
                         return f[static_cast<std::size_t>(layout.channel_of(i))]; }), out_bits);
+                    const auto inputs = cal.layer_inputs.find(n.name);
+                    if (o.rounding == weight_rounding::adaptive && inputs != cal.layer_inputs.end())
+                        q = round_against_output(n, *w, std::move(q), f, inputs->second, out_bits);
+                    return q;
                 };
                 tensor qw = quantize_weights();
                 // Bias correction: the bias absorbs the mean shift the weights' rounding causes; a
