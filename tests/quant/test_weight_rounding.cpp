@@ -86,18 +86,23 @@ TEST_CASE("a layer's patch moments: E[p p^T] per group with padding zeros, the s
     one.layer_input_samples = three.layer_input_samples = 5;
     const auto a = quant::calibrate(sim, 5, grouped_sample, one), b = quant::calibrate(sim, 5, grouped_sample, three);
     REQUIRE(a.layer_inputs.count("conv"));
-    const auto& m = a.layer_inputs.at("conv");
+    const auto& m = a.layer_inputs.at("conv").fit;  // samples 0, 2, 4
+    const auto& check = a.layer_inputs.at("conv").check;  // samples 1, 3
     CHECK(m.groups() == 2);
     CHECK(m.dim() == 18);  // 2 channels x 9 taps
-    CHECK(m.samples() == 5);
-    CHECK(m.patches() == 5 * 9);
-    for (std::int64_t g = 0; g < 2; ++g) CHECK(b.layer_inputs.at("conv").second_moment(g) == m.second_moment(g));  // exact sums
+    CHECK(m.samples() == 3);
+    CHECK(m.patches() == 3 * 9);
+    CHECK(check.samples() == 2);
+    for (std::int64_t g = 0; g < 2; ++g) {  // exact sums
+        CHECK(b.layer_inputs.at("conv").fit.second_moment(g) == m.second_moment(g));
+        CHECK(b.layer_inputs.at("conv").check.second_moment(g) == check.second_moment(g));
+    }
 
     // Direct: patch element (channel c of the group, tap ky,kx) at output (oy, ox) reads
     // x[g*2 + c, 2*oy - 1 + ky, 2*ox - 1 + kx], zero outside.
     for (std::int64_t g = 0; g < 2; ++g) {
         Eigen::MatrixXd want = Eigen::MatrixXd::Zero(18, 18);
-        for (std::size_t s = 0; s < 5; ++s) {
+        for (std::size_t s = 0; s < 5; s += 2) {
             const tensor x = grouped_sample(s).at("x");
             Eigen::MatrixXd per_sample = Eigen::MatrixXd::Zero(18, 18);
             for (int oy = 0; oy < 3; ++oy)
@@ -111,7 +116,7 @@ TEST_CASE("a layer's patch moments: E[p p^T] per group with padding zeros, the s
                 }
             want += per_sample / 9.0;
         }
-        want /= 5.0;
+        want /= 3.0;
         CHECK((m.second_moment(g) - want).cwiseAbs().maxCoeff() < 1e-8);
     }
 
@@ -164,12 +169,12 @@ TEST_CASE("adaptive weight rounding: codes within one of nearest, lower output e
 }
 
 TEST_CASE("adaptive rounding leaves a layer alone when the calibration has few patches per weight") {
-    // One sample of 6x6 positions: 36 patches for 32 weights a channel.
+    // Fitted on two samples of 6x6 positions: 72 patches for 32 weights a channel.
     const sim::float_simulator reference(pointwise_model());
     quant::calibration_options co;
-    co.layer_input_samples = 1;
-    const auto cal = quant::calibrate(reference, 1, pointwise_sample, co);
-    REQUIRE(cal.layer_inputs.at("pointwise").patches() == 36);  // 36 < 4 x 32
+    co.layer_input_samples = 4;
+    const auto cal = quant::calibrate(reference, 4, pointwise_sample, co);
+    REQUIRE(cal.layer_inputs.at("pointwise").fit.patches() == 72);  // 72 < 4 x 32
     quant::quantize_options nearest, adaptive;
     adaptive.rounding = quant::weight_rounding::adaptive;
     const auto q_a = quant::quantize<platform::kdp720>(reference.graph(), cal, adaptive);
@@ -177,4 +182,41 @@ TEST_CASE("adaptive rounding leaves a layer alone when the calibration has few p
     CHECK(q_a.initializer(q_a[*q_a.find_node("pointwise")].input(1))->to_vector<std::int64_t>() ==
           q_n.initializer(q_n[*q_n.find_node("pointwise")].input(1))->to_vector<std::int64_t>());
     CHECK_THROWS_AS(quant::parse_weight_rounding("up"), usage_error);
+}
+
+TEST_CASE("adaptive rounding keeps a channel's new codes only where they also help on the check half") {
+    // Fit half (even samples): inputs that move together, where rounding against them pays. Check
+    // half (odd samples): independent zero-mean inputs, for which nearest rounding is already the
+    // best: codes fitted to the first must not be kept where they raise the second's error.
+    const auto sample = [](std::size_t i) {
+        if (i % 2 == 0) return pointwise_sample(i);
+        tensor x(dtype::float32, {1, 32, 6, 6});
+        for (std::int64_t k = 0; k < x.size(); ++k) x.data<float>()[k] = std::sin(12.9898f * float(k) + 78.233f * float(i)) * 2.f;
+        return sim::tensor_map{{"x", x}};
+    };
+    const sim::float_simulator reference(pointwise_model());
+    quant::calibration_options co;
+    co.layer_input_samples = 16;
+    const auto cal = quant::calibrate(reference, 16, sample, co);
+    const auto& moments = cal.layer_inputs.at("pointwise");
+
+    const graph::graph& g = reference.graph();
+    const graph::node& n = g[*g.find_node("pointwise")];
+    const tensor w = *g.initializer(n.input(1));
+    const std::vector<fixed::value_format> formats(4, fixed::value_format{7, 8, 1.0});
+    const double step = 1.0 / 128;
+    tensor nearest(dtype::int8, w.shape());
+    for (std::int64_t i = 0; i < w.size(); ++i) nearest.data<std::int8_t>()[i] = static_cast<std::int8_t>(std::lround(w.data<float>()[i] * 128));
+    const auto codes = quant::round_against_output(n, w, nearest, formats, moments, 8).to_vector<std::int64_t>();
+    const auto nearest_codes = nearest.to_vector<std::int64_t>();
+    const auto wv = w.to_vector<double>();
+    for (std::int64_t c = 0; c < 4; ++c) {
+        const auto from = wv.begin() + c * 32;
+        const std::vector<double> wc(from, from + 32);
+        const std::vector<std::int64_t> got(codes.begin() + c * 32, codes.begin() + c * 32 + 32),
+            base(nearest_codes.begin() + c * 32, nearest_codes.begin() + c * 32 + 32);
+        CAPTURE(c);
+        CHECK(quant::rounding_detail::output_error(moments.check.second_moment(0), wc, got, step) <=
+              quant::rounding_detail::output_error(moments.check.second_moment(0), wc, base, step));
+    }
 }

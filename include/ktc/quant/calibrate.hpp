@@ -28,8 +28,9 @@ struct calibration {
     std::map<std::string, range_observer> ranges;  // graph inputs and every float value computed
     std::map<std::string, channel_mean_observer> channel_means;  // the same values, per channel
     // By MAC node name: its input patches' second moments (weight rounding against the output
-    // error), from calibration_options::layer_input_samples samples; empty when not asked for.
-    std::map<std::string, patch_moments> layer_inputs;
+    // error), from calibration_options::layer_input_samples samples, alternately into fit and
+    // check; empty when not asked for.
+    std::map<std::string, layer_input_moments> layer_inputs;
     std::size_t samples = 0;
 };
 
@@ -66,8 +67,11 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
             if (const auto& n = g[v]; n.has_input(0) && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
                 patch_readers[n.input(0)].push_back(&n);
     const std::size_t patch_stride = std::max<std::size_t>(1, sample_count / std::max<std::size_t>(1, options.layer_input_samples));
-    const auto keeps_patches = [&](std::size_t i) {
-        return options.layer_input_samples > 0 && i % patch_stride == 0 && i / patch_stride < options.layer_input_samples;
+    enum class patch_use { none, fit, check };
+    const auto patches_use = [&](std::size_t i) {
+        if (options.layer_input_samples == 0 || i % patch_stride != 0 || i / patch_stride >= options.layer_input_samples)
+            return patch_use::none;
+        return (i / patch_stride) % 2 == 0 ? patch_use::fit : patch_use::check;
     };
 
     std::vector<calibration> partial(threads);
@@ -79,13 +83,15 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
     auto worker = [&](unsigned t) {
         auto& ranges = partial[t].ranges;
         auto& means = partial[t].channel_means;
-        bool patches_wanted = false;  // this sample's MAC inputs are kept
+        patch_use use = patch_use::none;  // whether, and where, this sample's MAC inputs are kept
         const auto keep_patches = [&](const std::string& value, const tensor& x) {
             const auto readers = patch_readers.find(value);
-            if (!patches_wanted || readers == patch_readers.end()) return;
+            if (use == patch_use::none || readers == patch_readers.end()) return;
             for (const graph::node* reader : readers->second)
-                if (const auto geometry = patches_of(*reader, g, x.shape()))
-                    partial[t].layer_inputs[reader->name].observe(*geometry, x.values<float>());
+                if (const auto geometry = patches_of(*reader, g, x.shape())) {
+                    layer_input_moments& m = partial[t].layer_inputs[reader->name];
+                    (use == patch_use::fit ? m.fit : m.check).observe(*geometry, x.values<float>());
+                }
         };
         const sim::node_observer observe = [&](const graph::node& n, std::span<const tensor> outs) {
             for (std::size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
@@ -102,7 +108,7 @@ inline calibration calibrate(const sim::float_simulator& sim, std::size_t sample
                     if (failure) return;
                 }
                 const sim::tensor_map inputs = sample(i);
-                patches_wanted = keeps_patches(i);
+                use = patches_use(i);
                 for (const auto& [name, x] : inputs)
                     if (x.type() == dtype::float32) {
                         require_finite_sample(name, i, x);

@@ -146,4 +146,11 @@ private:
     std::vector<wide> sums_;
 };
 
+// A layer's patch moments from two disjoint halves of the samples kept: rounding is fitted on
+// `fit` and kept only where it also lowers the error on `check` (weight_rounding.hpp).
+struct layer_input_moments {
+    patch_moments fit, check;
+    void merge(const layer_input_moments& other) { fit.merge(other.fit), check.merge(other.check); }
+};
+
 }  // namespace ktc::quant

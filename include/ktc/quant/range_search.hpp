@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ktc/graph/ops.hpp"
+#include "ktc/quant/output_error.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "ktc/sim/float_simulator.hpp"
@@ -41,31 +42,8 @@ std::map<std::string, double> search_ranges(const sim::float_simulator& referenc
                                             const range_search_options& so = {}) {
     if (o.scales == scale_policy::power_of_two || count == 0) return o.chosen_ranges;
     const graph::graph& g = reference.graph();
-    // The samples, and the float outputs the fixed-point runs are measured against.
-    std::vector<sim::tensor_map> inputs, wanted;
-    const std::size_t n = std::min(count, std::max<std::size_t>(1, so.samples));
-    for (std::size_t i = 0; i < n; ++i) {
-        inputs.push_back(sample(i * count / n));
-        wanted.push_back(reference.run(inputs.back()));
-    }
-    const auto output_error = [&](const quantize_options& trial) {
-        const sim::fixed_simulator fixed(quantize<P>(g, cal, trial));
-        std::vector<double> signal(g.outputs.size(), 0.0), noise(g.outputs.size(), 0.0);
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto got_outputs = fixed.run(inputs[i]);  // alive while read
-            for (std::size_t o = 0; o < g.outputs.size(); ++o) {
-                const auto want = wanted[i].at(g.outputs[o].name).values<float>();
-                const auto got = got_outputs.at(g.outputs[o].name).values<float>();
-                for (std::size_t k = 0; k < want.size() && k < got.size(); ++k) {
-                    signal[o] += double(want[k]) * want[k];
-                    noise[o] += (double(got[k]) - want[k]) * (double(got[k]) - want[k]);
-                }
-            }
-        }
-        double total = 0;
-        for (std::size_t o = 0; o < signal.size(); ++o) total += signal[o] > 0 ? noise[o] / signal[o] : noise[o];
-        return total;
-    };
+    const output_error_meter meter(reference, cal, count, sample, so.samples);
+    const auto output_error = [&](const quantize_options& trial) { return meter.error<P>(trial); };
 
     // The activations whose range is the quantizer's own choice (not a graph input, not an op that
     // keeps its input's format), in topological order, at their width.

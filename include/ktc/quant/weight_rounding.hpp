@@ -14,7 +14,9 @@
 // H is trusted only where the calibration gave at least `patches_per_dim` patches per weight of a
 // channel (a classifier's last Gemm on 48 samples has 48 patches for 1000 weights: any rounding
 // fits them), and is damped by 1% of its mean diagonal, so that directions the samples never
-// visited still cost something.
+// visited still cost something. The descent fits H of one half of the samples kept; a channel
+// keeps its new codes only if they also lower e^T H e on the other half, so that a rounding which
+// fits the calibration set's quirks rather than the layer's inputs stays nearest.
 #pragma once
 
 #include <cmath>
@@ -84,28 +86,38 @@ inline void descend(const Eigen::MatrixXd& h, const std::vector<double>& w, std:
     }
 }
 
+// e^T H e for the rounding errors of codes q against w.
+inline double output_error(const Eigen::MatrixXd& h, const std::vector<double>& w, const std::vector<std::int64_t>& q, double step) {
+    Eigen::VectorXd e(static_cast<Eigen::Index>(w.size()));
+    for (std::size_t d = 0; d < w.size(); ++d) e[Eigen::Index(d)] = double(q[d]) * step - w[d];
+    return e.dot(h * e);
+}
+
 }  // namespace rounding_detail
 
 // `qw` (the nearest codes of w at `formats`, one per output channel) rounded against the layer's
 // output error; unchanged where the moments do not describe this layer well enough.
 inline tensor round_against_output(const graph::node& n, const tensor& w, tensor qw, const std::vector<fixed::value_format>& formats,
-                                   const patch_moments& moments, int bits) {
+                                   const layer_input_moments& moments, int bits) {
     using namespace rounding_detail;
-    const std::int64_t dim = moments.dim(), channels = static_cast<std::int64_t>(formats.size());
-    if (dim <= 0 || moments.samples() == 0 || double(moments.patches()) < patches_per_dim * double(dim)) return qw;
-    if (channels * dim != w.size() || channels % moments.groups() != 0) return qw;
+    const patch_moments& fit = moments.fit;
+    const std::int64_t dim = fit.dim(), channels = static_cast<std::int64_t>(formats.size());
+    if (dim <= 0 || fit.samples() == 0 || double(fit.patches()) < patches_per_dim * double(dim)) return qw;
+    if (moments.check.samples() == 0 || moments.check.dim() != dim || moments.check.groups() != fit.groups()) return qw;
+    if (channels * dim != w.size() || channels % fit.groups() != 0) return qw;
     const auto index = weight_index(n, w.shape(), dim);
-    const std::int64_t per_group = channels / moments.groups();
+    const std::int64_t per_group = channels / fit.groups();
     const auto wv = w.to_vector<double>();
     auto codes = qw.to_vector<std::int64_t>();
     const std::int64_t lo = fixed::min_of(bits), hi = fixed::max_of(bits);
 
-    Eigen::MatrixXd h;
+    Eigen::MatrixXd h, h_check;
     std::int64_t h_group = -1;
     for (std::int64_t c = 0; c < channels; ++c) {
         if (c / per_group != h_group) {
             h_group = c / per_group;
-            h = moments.second_moment(h_group);
+            h = fit.second_moment(h_group);
+            h_check = moments.check.second_moment(h_group);
             const double mean_diagonal = h.diagonal().mean();
             if (!(mean_diagonal > 0)) continue;
             h.diagonal().array() += damping * mean_diagonal;
@@ -119,7 +131,9 @@ inline tensor round_against_output(const graph::node& n, const tensor& w, tensor
             wc[std::size_t(d)] = wv[std::size_t(index(c, d))];
             qc[std::size_t(d)] = codes[std::size_t(index(c, d))];
         }
+        const double nearest_error = output_error(h_check, wc, qc, step);
         descend(h, wc, qc, step, lo, hi);
+        if (!(output_error(h_check, wc, qc, step) < nearest_error)) continue;  // fits the fit half only
         for (std::int64_t d = 0; d < dim; ++d) codes[std::size_t(index(c, d))] = qc[std::size_t(d)];
     }
     visit_dtype(qw.type(), [&](auto zero) {
