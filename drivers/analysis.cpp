@@ -47,7 +47,7 @@ int run_analysis(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs, int16_nodes;
     std::string model_path, out_path, platform_name, layout_name, mode, range, scales, rounding;
-    unsigned threads = 0;
+    std::int64_t threads = 0;  // thread_count
     int bits = 8;
     double outlier = 0.999, target_snr = 0;
     std::size_t snr_samples = 8;
@@ -81,6 +81,7 @@ int run_analysis(const args& a) {
     if (mode != "default" && mode != "post_sigmoid")
         throw usage_error("--quantize-mode must be default or post_sigmoid, not '" + mode + "'");
     if (vm.count("target-snr")) quant::check_target_snr(platform_name, target_snr, bits);
+    const unsigned workers = thread_count(threads);
     const bool quiet = vm.count("quiet") != 0, verbose = vm.count("verbose") != 0;
     const auto started = std::chrono::steady_clock::now();
 
@@ -90,7 +91,7 @@ int run_analysis(const args& a) {
     const progress show("calibrate", quiet);
     analysis_options o;
     o.output_bie = out_path;
-    o.threads = threads;
+    o.threads = workers;
     o.bitwidth = bits;
     o.int16_nodes.insert(int16_nodes.begin(), int16_nodes.end());
     o.range = quant::range_method_named(range);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -47,6 +48,13 @@ inline bool parse(const args& a, const po::options_description& options, po::var
         throw usage_error(e.what());
     }
     return true;
+}
+
+// The value of --threads: 0 (every core) or a count. Options read it signed: boost reads "-1"
+// into an unsigned as 4294967295.
+inline unsigned thread_count(std::int64_t n) {
+    if (n < 0 || n > 1024) throw usage_error("--threads " + std::to_string(n) + ": expected 0 (every core) or a count up to 1024");
+    return static_cast<unsigned>(n);
 }
 
 // Shows "label done/total" on stderr when it is a terminal and not --quiet.

@@ -126,9 +126,10 @@ void flow_publish(const fs::path& out_dir, const std::string& folder, const sim:
 }
 
 // The model a runner runs (designated initializers would leave -Wextra warnings here).
-inference_options flow_model(const graph::graph* onnx, const quant::bie_model* bie, const compiler::nef_file* nef, layout l) {
+inference_options flow_model(const graph::graph* onnx, const quant::bie_model* bie, const compiler::nef_file* nef, layout l,
+                             unsigned threads) {
     inference_options o;
-    o.onnx = onnx, o.bie = bie, o.nef = nef, o.input_layout = l;
+    o.onnx = onnx, o.bie = bie, o.nef = nef, o.input_layout = l, o.threads = threads;
     return o;
 }
 
@@ -192,7 +193,7 @@ int run_flow(const args& a) {
     double outlier = 0.999, target_snr = 0;
     std::uint32_t id = 32768;
     int bits = 8;
-    unsigned threads = 0;
+    std::int64_t threads = 0;  // thread_count
     options.add_options()
         ("model", po::value(&model_path)->required(), "the float ONNX model (positional)")
         ("platform", po::value(&platform_name)->required(), "520 or 720")
@@ -205,7 +206,7 @@ int run_flow(const args& a) {
         ("version", po::value(&version)->default_value("0001"), "model version in the .nef, 4 hex digits")
         ("flow", po::value(&flow_name)->default_value("onnx"), "optimizer flow: onnx (onnx2onnx) or torch (torch_exported)")
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
-        ("threads", po::value(&threads)->default_value(0), "calibration threads (0: every core)")
+        ("threads", po::value(&threads)->default_value(0), "calibration and inference threads (0: every core)")
         ("bias-correction", "analysis: correct the shift of output means that rounding the weights causes")
         ("scales", po::value(&scales)->default_value("auto"), "analysis: auto, all or power-of-two (docs/numerics.md)")
         ("range", po::value(&range)->default_value("auto"), "analysis: range of a tensor: auto, percentile, max or mse")
@@ -227,6 +228,7 @@ int run_flow(const args& a) {
     ktc::model_config km{id, version, platform_name, std::nullopt, model_path, {}, std::nullopt, {}};
     km.validate();  // id, version and platform before any work
     if (bits != 8 && bits != 16) throw usage_error("--bitwidth must be 8 or 16");
+    const unsigned workers = thread_count(threads);
     if (vm.count("target-snr")) quant::check_target_snr(platform_name, target_snr, bits);
 
     const fs::path out(out_dir);
@@ -308,7 +310,7 @@ int run_flow(const args& a) {
     });
 
     steps.run("float inference", [&](flow_step_record& r) {
-        const model_runner runner(flow_model(&optimized, nullptr, nullptr, user_layout));
+        const model_runner runner(flow_model(&optimized, nullptr, nullptr, user_layout, workers));
         first_output = runner.outputs().front().name;
         float_out = runner.run(inputs, show("float"));
         flow_publish(out, "float", float_out);
@@ -317,7 +319,7 @@ int run_flow(const args& a) {
         // The previous step's model: the original, when the float simulator runs it and the
         // optimizer kept its outputs.
         try {
-            const sim::tensor_map before = model_runner(flow_model(&original, nullptr, nullptr, user_layout)).run(inputs);
+            const sim::tensor_map before = model_runner(flow_model(&original, nullptr, nullptr, user_layout, workers)).run(inputs);
             bool same_outputs = before.size() == float_out.size();
             for (const auto& [name, t] : float_out) same_outputs = same_outputs && before.count(name) && before.at(name).shape() == t.shape();
             r.comparison = same_outputs ? flow_describe(flow_agreement(before, float_out), "original")
@@ -333,7 +335,7 @@ int run_flow(const args& a) {
         const progress calibration_progress("calibrate", quiet);
         analysis_options o;
         o.output_bie = out / bie_name;
-        o.threads = threads;
+        o.threads = workers;
         o.bitwidth = bits;
         o.bias_correction = bias_correction;
         o.scales = scale_policy;
@@ -360,7 +362,7 @@ int run_flow(const args& a) {
     });
 
     steps.run("fixed inference", [&](flow_step_record& r) {
-        const model_runner runner(flow_model(nullptr, &*km.bie, nullptr, user_layout));
+        const model_runner runner(flow_model(nullptr, &*km.bie, nullptr, user_layout, workers));
         fixed_out = runner.run(inputs, show("fixed"));
         flow_publish(out, "fixed", fixed_out);
         r.file = "fixed/";
@@ -384,7 +386,7 @@ int run_flow(const args& a) {
     });
 
     steps.run("hardware inference", [&](flow_step_record& r) {
-        const model_runner runner(flow_model(nullptr, nullptr, &compiled.nef, user_layout));
+        const model_runner runner(flow_model(nullptr, nullptr, &compiled.nef, user_layout, workers));
         const sim::tensor_map hardware_out = runner.run(inputs, show("hardware"));
         flow_publish(out, "hardware", hardware_out);
         r.file = "hardware/";

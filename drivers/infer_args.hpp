@@ -22,13 +22,15 @@ inline const char* infer_usage =
     "with one more leading axis holds N samples (a folder of .npy files too): all N run and the\n"
     "outputs are stacked the same way. With a single model input, --input FILE.npy is enough.\n"
     "--nef runs the compiled model's command stream (the hardware simulator; equal to --bie bit for\n"
-    "bit); --model-id picks the model of a multi-model .nef.";
+    "bit); --model-id picks the model of a multi-model .nef. Samples run in parallel on --threads\n"
+    "threads (default: every core); the outputs are the same for any thread count.";
 
 struct infer_command {
     inference_options model;               // which model, and how to feed it
     std::vector<std::string> input_specs;  // NAME=PATH or PATH, as given (see read_inputs)
     std::string out_dir;
     bool quiet = false;
+    bool verbose = false;                  // print the time split: load, run, write
 };
 
 // The command `a` asks for; std::nullopt when it asked for --help (printed). Throws usage_error.
@@ -38,6 +40,7 @@ inline std::optional<infer_command> parse_infer_args(const args& a) {
     std::string onnx_path, bie_path, nef_path, layout_name, platform_name;
     std::int64_t model_id = 0;  // signed: an unsigned option would read -1 as 4294967295
     int radix = 0;
+    std::int64_t threads = 0;  // thread_count
     options.add_options()
         ("onnx", po::value(&onnx_path), "ONNX model to run (float simulator)")
         ("bie", po::value(&bie_path), "quantized model to run (fixed-point simulator)")
@@ -48,6 +51,8 @@ inline std::optional<infer_command> parse_infer_args(const args& a) {
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of inputs and outputs: nhwc (channel-last) or nchw")
         ("radix", po::value(&radix), "--bie: quantize the inputs at this radix instead of the model's")
         ("platform", po::value(&platform_name), "--bie: the platform the model must be for (520 or 720)")
+        ("threads", po::value(&threads)->default_value(0), "samples run in parallel on this many threads (0: every core)")
+        ("verbose,v", "print where the time went: load (model and inputs), run, write")
         ("quiet,q", "no progress output");
     po::variables_map vm;
     if (!parse(a, options, vm, infer_usage)) return std::nullopt;
@@ -65,6 +70,8 @@ inline std::optional<infer_command> parse_infer_args(const args& a) {
     if (vm.count("platform")) m.platform = platform_name;
     m.input_layout = parse_layout(layout_name);
     c.quiet = vm.count("quiet") != 0;
+    c.verbose = vm.count("verbose") != 0;
+    c.model.threads = thread_count(threads);
     return c;
 }
 

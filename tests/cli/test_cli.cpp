@@ -25,6 +25,9 @@ TEST_CASE("usage errors exit with 2") {
     CHECK(r.code == 2);
     CHECK(r.output.find("--onnx") != std::string::npos);
     CHECK(ktc_run("infer --onnx m.onnx -o out --layout sideways").code == 2);
+    const auto threads = ktc_run("infer --onnx m.onnx -i x.npy -o out --threads -1");  // not 4294967295 threads
+    CHECK(threads.code == 2);
+    CHECK(threads.output.find("--threads -1") != std::string::npos);
 }
 
 TEST_CASE("--help describes the tool and each verb, exit 0") {
@@ -106,4 +109,20 @@ TEST_CASE("infer on the bundled example reproduces PyTorch's logits, 8 stacked s
         max_err = std::max(max_err, std::abs(a[i] - e[i]));
     }
     CHECK(max_err <= 1e-4f * max_ref);
+}
+
+TEST_CASE("infer --threads: 1 and 3 threads write the same bytes; -v prints the time split") {
+    const fs::path example = fs::path(KTC_SOURCE_DIR) / "examples" / "fashion_mnist";
+    temp_dir tmp;
+    const std::string model = " --onnx " + (example / "fashion_cnn.onnx").string() + " --input " + (example / "inputs_batch.npy").string();
+    const auto one = ktc_run("infer" + model + " -o " + (tmp.path / "one").string() + " --threads 1 -q");
+    const auto three = ktc_run("infer" + model + " -o " + (tmp.path / "three").string() + " --threads 3 -v");
+    REQUIRE_MESSAGE(one.code == 0, one.output);
+    REQUIRE_MESSAGE(three.code == 0, three.output);
+    CHECK(three.output.find("time: load ") != std::string::npos);
+    CHECK(three.output.find("(8 samples, ") != std::string::npos);
+    std::ifstream a(tmp.path / "one" / "logits.npy", std::ios::binary), b(tmp.path / "three" / "logits.npy", std::ios::binary);
+    const std::string bytes_a((std::istreambuf_iterator<char>(a)), {}), bytes_b((std::istreambuf_iterator<char>(b)), {});
+    CHECK(!bytes_a.empty());
+    CHECK(bytes_a == bytes_b);
 }

@@ -88,6 +88,53 @@ TEST_CASE("api: the workflow in memory - evaluate, analysis, inference of onnx, 
     }
 }
 
+TEST_CASE("api: stacked samples on 1, 2 and 3 threads give the same bytes (onnx, bie, nef) and the same progress") {
+    model_config km = api_model("720");
+    tensor x(dtype::float32, {9, 1, 3, 17, 12});  // more samples than threads, not a multiple of them
+    const std::int64_t per = x.size() / 9;
+    for (std::size_t i = 0; i < 9; ++i) {
+        const tensor one = testing::small_sample(i).at("x");
+        std::memcpy(x.raw() + std::int64_t(i) * per * 4, one.raw(), one.byte_size());
+    }
+    km.analysis(input_mapping{{"x", {x}}}, api_analysis());
+    const compile_result c = ktc::compile({km});
+    const graph::graph optimized = onnx_optimizer::onnx2onnx_flow(*km.onnx);
+    for (const auto& model : {api_run(&optimized, nullptr, nullptr), api_run(nullptr, &*km.bie, nullptr), api_run(nullptr, nullptr, &c.nef)}) {
+        std::vector<tensor> outputs;
+        for (const unsigned threads : {1u, 2u, 3u}) {
+            CAPTURE(threads);
+            inference_options o = model;
+            o.threads = threads;
+            std::vector<std::int64_t> seen;  // one call at a time: no lock needed here
+            std::int64_t totals = 0;
+            const auto y = model_runner(o).run(sim::tensor_map{{"x", x}}, [&](std::int64_t done, std::int64_t total) {
+                seen.push_back(done);
+                totals += total;
+            });
+            CHECK(seen == std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9});
+            CHECK(totals == 9 * 9);
+            outputs.push_back(y.at("y"));
+            CHECK(api_same_bytes(outputs.back(), outputs.front()));
+        }
+    }
+}
+
+TEST_CASE("api: a failing sample on several threads reports the lowest failing sample, as one thread does") {
+    const std::vector<graph::value_info> inputs{graph::value_info{"x", dtype::float32, {1, 2}, true}};
+    tensor x(dtype::float32, {8, 1, 2});
+    for (std::int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = float(i / 2);  // sample k holds k, k
+    const auto run_one = [](const sim::tensor_map& one) {
+        const float k = one.at("x").data<float>()[0];
+        if (k == 3 || k == 6) throw usage_error("sample " + std::to_string(int(k)) + " failed");
+        return one;
+    };
+    for (const unsigned threads : {1u, 2u, 4u, 8u}) {
+        CAPTURE(threads);
+        CHECK_THROWS_WITH_AS(sim::run_samples(inputs, run_one, {{"x", x}}, layout::channel_first, {}, threads), "sample 3 failed",
+                             usage_error);
+    }
+}
+
 TEST_CASE("api: files - analysis writes the .bie, compile the .nef and ioinfo.csv, combine_nef merges") {
     api_temp_dir tmp;
     model_config a = api_model("520", 32769);

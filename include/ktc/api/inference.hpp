@@ -40,13 +40,16 @@ struct inference_options {
     std::optional<int> radix;                // .bie/.nef: quantize the inputs at this radix (get_radix)
     std::string platform;                    // .bie/.nef: when given, the model must be for it
     layout input_layout = layout::channel_last;
+    // Samples run in parallel on this many threads (0: every core); the outputs do not depend on
+    // it, and progress is called one call at a time.
+    unsigned threads = 0;
 };
 
 using progress_function = std::function<void(std::int64_t done, std::int64_t total)>;
 
 class model_runner {
 public:
-    explicit model_runner(const inference_options& o) : layout_(o.input_layout) {
+    explicit model_runner(const inference_options& o) : layout_(o.input_layout), threads_(o.threads) {
         const int given = !o.onnx_file.empty() + !o.bie_file.empty() + !o.nef_file.empty() + (o.onnx != nullptr) +
                           (o.bie != nullptr) + (o.nef != nullptr);
         if (given != 1) throw usage_error("kneron_inference: give exactly one model (onnx, bie or nef, a file or in memory)");
@@ -92,9 +95,9 @@ public:
 
     // Named form: one tensor per input (one sample, or N stacked); outputs by name, stacked alike.
     sim::tensor_map run(const sim::tensor_map& user, const progress_function& progress = {}) const {
-        if (float_) return float_->run_samples(user, layout_, progress);
-        if (fixed_) return fixed_->run_samples(user, layout_, progress);
-        return nef_->run_samples(user, layout_, progress);
+        if (float_) return float_->run_samples(user, layout_, progress, threads_);
+        if (fixed_) return fixed_->run_samples(user, layout_, progress, threads_);
+        return nef_->run_samples(user, layout_, progress, threads_);
     }
 
     // List form (the seed's): input_data[i] feeds input_names[i] (default: the model's i-th input);
@@ -120,6 +123,7 @@ public:
 
 private:
     layout layout_;
+    unsigned threads_;
     std::unique_ptr<sim::float_simulator> float_;
     std::unique_ptr<sim::fixed_simulator> fixed_;
     std::unique_ptr<sim::nef_simulator> nef_;

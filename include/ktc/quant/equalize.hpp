@@ -47,26 +47,25 @@ inline bool commutes_with_channel_scale(const graph::graph& g, const graph::node
     return false;
 }
 
-// How the consumer B reads channel c of its input: the weight and, for each weight element, the
-// input channel it multiplies.
+// How the consumer B reads channel c of its input. Its weight is seen as [rows, block, inner]:
+// element (o, j, s) multiplies input channel (o / rows_per_group) * block + j. Conv W [M, C/G,
+// k...]: rows M, block C/G, inner the kernel taps, M/G rows per group. Gemm B [N, K] (transB 1):
+// rows N, block K. Gemm B [K, N] (transB 0): rows K, inner N, one row per group.
 struct channel_reader {
     graph::vertex node;
     tensor* weight = nullptr;
     std::int64_t channels = 0;
-    std::int64_t (*channel_of)(const tensor&, const graph::node&, std::int64_t) = nullptr;
-};
+    std::int64_t rows = 0, block = 1, inner = 1, rows_per_group = 1;
 
-// Conv W [M, C/G, k...]: element (o, j, ...) reads input channel (o / (M/G)) * (C/G) + j.
-inline std::int64_t conv_input_channel(const tensor& w, const graph::node& n, std::int64_t i) {
-    const std::int64_t M = w.dim(0), Cg = w.dim(1), spatial = w.size() / std::max<std::int64_t>(1, M * Cg);
-    const std::int64_t group = n.attrs.get_int("group", 1);
-    const std::int64_t o = i / (Cg * spatial), j = (i / spatial) % Cg;
-    return (o / (M / group)) * Cg + j;
-}
-// Gemm B [K, N] (transB 0) or [N, K] (transB 1): element reads input column k.
-inline std::int64_t gemm_input_channel(const tensor& w, const graph::node& n, std::int64_t i) {
-    return n.attrs.get_int("transB", 0) ? i % w.dim(1) : i / w.dim(1);
-}
+    // Calls f(element index, input channel) for every weight element, in order.
+    template <class F>
+    void for_each_element(F&& f) const {
+        std::int64_t i = 0;
+        for (std::int64_t o = 0; o < rows; ++o)
+            for (std::int64_t j = 0, c = (o / rows_per_group) * block; j < block; ++j, ++c)
+                for (std::int64_t s = 0; s < inner; ++s) f(i++, c);
+    }
+};
 
 // The MAC layer that `value` feeds as its data input, following commuting ops (and a Flatten of a
 // tensor whose spatial size is 1, which keeps channel c as column c); nullopt when anything else
@@ -81,14 +80,16 @@ inline std::optional<channel_reader> channel_consumer(graph::graph& g, std::stri
         if (n.op_type == "Conv") {
             tensor* w = private_weight(g, n.input(1));
             if (!w || w->rank() < 3 || w->dim(1) * n.attrs.get_int("group", 1) != channels) return std::nullopt;
-            return channel_reader{v, w, channels, &conv_input_channel};
+            const std::int64_t M = w->dim(0), Cg = w->dim(1);
+            return channel_reader{v, w, channels, M, Cg, w->size() / std::max<std::int64_t>(1, M * Cg), M / n.attrs.get_int("group", 1)};
         }
         if (n.op_type == "Gemm") {
             tensor* w = private_weight(g, n.input(1));
             const bool trans_a = n.attrs.get_int("transA", 0) != 0;
             if (!w || trans_a || w->rank() != 2 || w->dim(n.attrs.get_int("transB", 0) ? 1 : 0) != channels)
                 return std::nullopt;
-            return channel_reader{v, w, channels, &gemm_input_channel};
+            if (n.attrs.get_int("transB", 0)) return channel_reader{v, w, channels, w->dim(0), w->dim(1), 1, w->dim(0)};
+            return channel_reader{v, w, channels, w->dim(0), 1, w->dim(1), 1};
         }
         if (n.op_type == "Flatten") {
             const graph::value_info* in = g.info(value);
@@ -133,14 +134,11 @@ inline equalization_report equalize_cross_layer(graph::graph& g, std::size_t max
             const std::int64_t channels = p.weight->dim(0), per_channel = p.weight->size() / channels;
             std::vector<double> range_a(channels, 0.0), range_b(channels, 0.0);
             const auto wa = p.weight->values<float>();
-            for (std::int64_t i = 0; i < p.weight->size(); ++i)
-                range_a[i / per_channel] = std::max(range_a[i / per_channel], double(std::fabs(wa[i])));
+            for (std::int64_t c = 0, i = 0; c < channels; ++c)
+                for (std::int64_t k = 0; k < per_channel; ++k, ++i) range_a[c] = std::max(range_a[c], double(std::fabs(wa[i])));
             const auto wb = p.reader.weight->values<float>();
-            const graph::node& b = g[p.reader.node];
-            for (std::int64_t i = 0; i < p.reader.weight->size(); ++i) {
-                const std::int64_t c = p.reader.channel_of(*p.reader.weight, b, i);
-                range_b[c] = std::max(range_b[c], double(std::fabs(wb[i])));
-            }
+            p.reader.for_each_element(
+                [&](std::int64_t i, std::int64_t c) { range_b[c] = std::max(range_b[c], double(std::fabs(wb[i]))); });
             std::vector<float> scale(channels, 1.0f);
             for (std::int64_t c = 0; c < channels; ++c)
                 if (range_a[c] > 0 && range_b[c] > 0) {
@@ -148,12 +146,12 @@ inline equalization_report equalize_cross_layer(graph::graph& g, std::size_t max
                     largest_change = std::max(largest_change, std::fabs(std::log(double(scale[c]))));
                 }
             auto wa_out = p.weight->values<float>();
-            for (std::int64_t i = 0; i < p.weight->size(); ++i) wa_out[i] /= scale[i / per_channel];
+            for (std::int64_t c = 0, i = 0; c < channels; ++c)
+                for (std::int64_t k = 0; k < per_channel; ++k, ++i) wa_out[i] /= scale[c];
             if (p.bias)
                 for (std::int64_t c = 0; c < channels; ++c) p.bias->values<float>()[c] /= scale[c];
             auto wb_out = p.reader.weight->values<float>();
-            for (std::int64_t i = 0; i < p.reader.weight->size(); ++i)
-                wb_out[i] *= scale[p.reader.channel_of(*p.reader.weight, b, i)];
+            p.reader.for_each_element([&](std::int64_t i, std::int64_t c) { wb_out[i] *= scale[c]; });
         }
         if (largest_change < 1e-3) break;
     }

@@ -37,9 +37,11 @@ public:
     // One sample: float inputs by name (model layout), float (dequantized) outputs.
     tensor_map run(const tensor_map& inputs) const;
 
+    // User data (one sample or a stack), on `threads` threads (0: every core; sim/samples.hpp).
     tensor_map run_samples(const tensor_map& user, layout user_layout,
-                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}) const {
-        return sim::run_samples(float_inputs_, [this](const tensor_map& one) { return run(one); }, user, user_layout, progress);
+                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}, unsigned threads = 1) const {
+        return sim::run_samples(float_inputs_, [this](const tensor_map& one) { return run(one); }, user, user_layout, progress,
+                                threads);
     }
 
     // The model inputs as the user gives them (float).

@@ -4,6 +4,12 @@
 
 #include "ktc/sim/samples.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+
 namespace ktc::sim {
 
 KTC_DECL sample_set split_samples(const std::vector<graph::value_info>& model_inputs,
@@ -78,21 +84,53 @@ KTC_DECL tensor_map join_samples(const std::vector<tensor_map>& per_sample, bool
 KTC_DECL tensor_map run_samples(const std::vector<graph::value_info>& model_inputs,
                               const std::function<tensor_map(const tensor_map&)>& run_one,
                               const tensor_map& user, layout user_layout,
-                              const std::function<void(std::int64_t, std::int64_t)>& progress) {
+                              const std::function<void(std::int64_t, std::int64_t)>& progress, unsigned threads) {
     const sample_set set = split_samples(model_inputs, user, user_layout);
-    std::vector<tensor_map> results;
-    results.reserve(set.samples.size());
-    for (const auto& sample : set.samples) {
-        results.push_back(run_one(sample));
-        if (progress) progress(static_cast<std::int64_t>(results.size()), set.count);
+    const std::size_t count = set.samples.size();
+    std::vector<tensor_map> results(count);
+    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    threads = static_cast<unsigned>(std::min<std::size_t>(threads, count));
+    if (threads <= 1) {
+        for (std::size_t i = 0; i < count; ++i) {
+            results[i] = run_one(set.samples[i]);
+            if (progress) progress(static_cast<std::int64_t>(i + 1), set.count);
+        }
+        return join_samples(results, set.stacked, user_layout);
     }
+
+    std::atomic<std::size_t> next{0};
+    std::mutex lock;  // guards done, the failure and progress calls
+    std::size_t done = 0, failed_at = count;
+    std::exception_ptr failure;
+    const auto worker = [&] {
+        for (std::size_t i = next++; i < count; i = next++) {
+            {
+                const std::lock_guard<std::mutex> held(lock);
+                if (i > failed_at) return;  // a lower sample failed: its error is the one reported
+            }
+            try {
+                results[i] = run_one(set.samples[i]);
+            } catch (...) {
+                const std::lock_guard<std::mutex> held(lock);
+                if (i < failed_at) failed_at = i, failure = std::current_exception();
+                continue;
+            }
+            const std::lock_guard<std::mutex> held(lock);
+            ++done;
+            if (progress && !failure) progress(static_cast<std::int64_t>(done), set.count);
+        }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
     return join_samples(results, set.stacked, user_layout);
 }
 
 KTC_DECL tensor_map run_samples(const interpreter& interp, const tensor_map& user, layout user_layout,
-                              const std::function<void(std::int64_t, std::int64_t)>& progress) {
+                              const std::function<void(std::int64_t, std::int64_t)>& progress, unsigned threads) {
     return run_samples(interp.graph().inputs, [&](const tensor_map& one) { return interp.run(one); }, user,
-                       user_layout, progress);
+                       user_layout, progress, threads);
 }
 
 }  // namespace ktc::sim
