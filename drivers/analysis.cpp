@@ -3,6 +3,7 @@
 #include <chrono>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "cli.hpp"
@@ -72,7 +73,7 @@ int run_analysis(const args& a) {
         ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")
         ("weight-rounding", po::value(&rounding)->default_value("nearest"), "nearest, or adaptive: each weight rounds down or up to lower its layer's output error on calibration samples (docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
-        ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst)")
+        ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst), then the time split")
         ("quiet,q", "no progress output");
     po::positional_options_description positional;
     positional.add("model", 1);
@@ -83,7 +84,9 @@ int run_analysis(const args& a) {
     if (vm.count("target-snr")) quant::check_target_snr(platform_name, target_snr, bits);
     const unsigned workers = thread_count(threads);
     const bool quiet = vm.count("quiet") != 0, verbose = vm.count("verbose") != 0;
-    const auto started = std::chrono::steady_clock::now();
+    using clock = std::chrono::steady_clock;
+    const auto started = clock::now();
+    const auto seconds = [](clock::duration d) { return std::chrono::duration<double>(d).count(); };
 
     // One implementation with the C++ API: model_config::analysis (include/ktc/api/model_config.hpp).
     model_config model;
@@ -107,21 +110,26 @@ int run_analysis(const args& a) {
     o.weight_rounding = quant::parse_weight_rounding(rounding);
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
-    o.progress = [&](std::size_t done, std::size_t total) { show(std::int64_t(done), std::int64_t(total)); };
+    std::optional<clock::time_point> calibrated;  // the first time every sample was seen (-v's time split)
+    o.progress = [&](std::size_t done, std::size_t total) {
+        if (done == total && !calibrated) calibrated = clock::now();
+        show(std::int64_t(done), std::int64_t(total));
+    };
     o.notice = [](const std::string& line) { std::cout << "note: " << line << "\n"; };
 
     // The float graph analysis() calibrates, kept here for the per-layer comparison.
     graph::graph prepared = model.analysis_graph(o);
     const sim::float_simulator reference(prepared);
     const sim::tensor_map user_inputs = read_inputs(input_specs, reference.graph().inputs);
+    const auto prepared_at = clock::now();
     const quant::bie_model& bie = model.analysis(std::move(prepared), user_inputs, o);
+    const auto written = clock::now();
     {
         const auto& qo = bie.options;
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::cout << out_path << ": platform " << platform_name << ", int" << bits
                   << (qo.int16_nodes.empty() ? "" : " (+" + std::to_string(qo.int16_nodes.size()) + " int16 nodes)")
                   << ", " << bie.calibration_samples << " calibration samples, " << std::fixed << std::setprecision(1)
-                  << seconds << " s\n";
+                  << seconds(written - started) << " s\n";
         for (const auto& [name, f] : quant::edge_formats(bie.graph))
             std::cout << "  " << (bie.graph.is_graph_input(name) ? "input  " : "output ") << name << ": int" << f.bits
                       << ", radix " << f.radix << (f.scale != 1 ? ", scale " + std::to_string(f.scale) : std::string()) << "\n";
@@ -154,6 +162,17 @@ int run_analysis(const args& a) {
                 if (bie.graph.is_graph_output(l.value))
                     std::cout << "output " << l.value << ": SNR " << db(l.error.snr_db()) << " dB\n";
         }
+    }
+    if (verbose) {
+        // Calibration: from the analysis call to the last calibration sample (a run without samples: none).
+        const auto calibration_end = calibrated.value_or(prepared_at);
+        const double calibration = seconds(calibration_end - prepared_at);
+        const unsigned used = workers ? workers : std::max(1u, std::thread::hardware_concurrency());
+        std::cout << std::fixed << std::setprecision(3) << "time: load and prepare " << seconds(prepared_at - started)
+                  << " s, calibration " << calibration << " s (" << bie.calibration_samples << " samples, "
+                  << std::setprecision(1) << (calibration > 0 ? double(bie.calibration_samples) / calibration : 0.0)
+                  << " samples/s on " << used << (used == 1 ? " thread" : " threads") << "), quantize and write " << std::setprecision(3) << seconds(written - calibration_end)
+                  << " s, per-layer table " << seconds(clock::now() - written) << " s\n";
     }
     return 0;
 }
