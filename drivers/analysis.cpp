@@ -3,8 +3,9 @@
 #include <chrono>
 #include <iomanip>
 #include <iostream>
-#include <optional>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "cli.hpp"
 #include "io.hpp"
@@ -71,6 +72,7 @@ int run_analysis(const args& a) {
         ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
         ("scales", po::value(&scales)->default_value("auto"), "auto, all or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
         ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")
+        ("tune", "choose --scales, --weight-rounding and --range for this model: each candidate fitted on half the samples and measured on the other half (docs/numerics.md)")
         ("weight-rounding", po::value(&rounding)->default_value("nearest"), "nearest, or adaptive: each weight rounds down or up to lower its layer's output error on calibration samples (docs/numerics.md)")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst), then the time split")
@@ -106,13 +108,15 @@ int run_analysis(const args& a) {
     o.bias_correction = vm.count("bias-correction") != 0;
     o.scales = quant::parse_scale_policy(scales);
     o.range_search = vm.count("range-search") != 0;
+    o.tune = vm.count("tune") != 0;
     o.target_snr = target_snr;
     o.weight_rounding = quant::parse_weight_rounding(rounding);
     o.input_layout = parse_layout(layout_name);
     o.source = std::filesystem::path(model_path).filename().string();
-    std::optional<clock::time_point> calibrated;  // the first time every sample was seen (-v's time split)
+    // When each progress sequence (tuning, calibration, range search, ...) ended, for -v's time split.
+    std::vector<std::pair<clock::time_point, std::size_t>> finished;
     o.progress = [&](std::size_t done, std::size_t total) {
-        if (done == total && !calibrated) calibrated = clock::now();
+        if (done == total) finished.emplace_back(clock::now(), total);
         show(std::int64_t(done), std::int64_t(total));
     };
     o.notice = [](const std::string& line) { std::cout << "note: " << line << "\n"; };
@@ -164,12 +168,16 @@ int run_analysis(const args& a) {
         }
     }
     if (verbose) {
-        // Calibration: from the analysis call to the last calibration sample (a run without samples: none).
-        const auto calibration_end = calibrated.value_or(prepared_at);
-        const double calibration = seconds(calibration_end - prepared_at);
+        // Calibration: the last sequence over every sample, from the end of the one before it.
+        auto calibration_start = prepared_at, calibration_end = prepared_at;
+        for (std::size_t i = 0; i < finished.size(); ++i)
+            if (finished[i].second == bie.calibration_samples)
+                calibration_start = i ? finished[i - 1].first : prepared_at, calibration_end = finished[i].first;
+        const double calibration = seconds(calibration_end - calibration_start);
         const unsigned used = workers ? workers : std::max(1u, std::thread::hardware_concurrency());
-        std::cout << std::fixed << std::setprecision(3) << "time: load and prepare " << seconds(prepared_at - started)
-                  << " s, calibration " << calibration << " s (" << bie.calibration_samples << " samples, "
+        std::cout << std::fixed << std::setprecision(3) << "time: load and prepare " << seconds(prepared_at - started) << " s, ";
+        if (o.tune) std::cout << "tuning " << seconds(calibration_start - prepared_at) << " s, ";
+        std::cout << "calibration " << calibration << " s (" << bie.calibration_samples << " samples, "
                   << std::setprecision(1) << (calibration > 0 ? double(bie.calibration_samples) / calibration : 0.0)
                   << " samples/s on " << used << (used == 1 ? " thread" : " threads") << "), quantize and write " << std::setprecision(3) << seconds(written - calibration_end)
                   << " s, per-layer table " << seconds(clock::now() - written) << " s\n";

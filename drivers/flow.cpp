@@ -212,6 +212,7 @@ int run_flow(const args& a) {
         ("range", po::value(&range)->default_value("auto"), "analysis: range of a tensor: auto, percentile, max or mse")
         ("outlier", po::value(&outlier)->default_value(0.999), "analysis: the percentile range's fraction")
         ("range-search", "analysis: choose each activation's range against the error at the outputs")
+        ("tune", "analysis: choose --scales, --weight-rounding and --range for this model on held-out calibration samples")
         ("target-snr", po::value(&target_snr)->value_name("DB"), "analysis (720, --bitwidth 8): keep in int16 the nodes that bring the outputs' SNR on calibration samples to DB")
         ("weight-rounding", po::value(&rounding)->default_value("nearest"), "analysis: nearest or adaptive (docs/numerics.md)")
         ("quiet,q", "print only the summary");
@@ -341,6 +342,7 @@ int run_flow(const args& a) {
         o.scales = scale_policy;
         o.range = range_method;
         o.range_search = vm.count("range-search") != 0;
+        o.tune = vm.count("tune") != 0;
         o.target_snr = target_snr;
         o.weight_rounding = weight_rounding;
         o.outlier = outlier;

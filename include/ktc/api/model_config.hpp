@@ -35,6 +35,7 @@
 #include "ktc/quant/mixed_precision.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/quant/range_search.hpp"
+#include "ktc/quant/tune.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/samples.hpp"
 
@@ -58,6 +59,9 @@ struct analysis_options {
     bool bias_correction = quant::quantize_options{}.bias_correction;
     quant::scale_policy scales = quant::quantize_options{}.scales;
     bool range_search = false;         // choose ranges against the output error (quant/range_search.hpp)
+    // Choose scales, weight rounding and ranges for this model on held-out calibration samples
+    // (quant/tune.hpp); the candidates' SNRs go to `notice`.
+    bool tune = false;
     // Mixed precision on 720 with bitwidth 8 (quant/mixed_precision.hpp): after calibration (and
     // the range search), keep in int16, besides int16_nodes, the nodes that bring the graph
     // outputs' SNR on calibration samples to this many dB (> 0); each step goes to `notice`. 0: off.
@@ -112,6 +116,21 @@ inline std::vector<std::string> mixed_precision_notes(const quant::mixed_precisi
                               : "mixed precision: target " + db(c.target_snr_db) + " dB NOT reached" + on + ": output SNR " +
                                     db(c.snr_db()) + " dB with every node that helped in int16 (" + count + ")" +
                                     (flags.empty() ? std::string() : "; the same model:" + flags));
+    return notes;
+}
+
+// One line per tuning candidate with its held-out SNR, the chosen one marked.
+inline std::vector<std::string> tuning_notes(const quant::tuning_result& t) {
+    if (t.held_out_samples == 0)
+        return {"tune: fewer than " + std::to_string(quant::min_tuning_samples) + " calibration samples: the settings as given"};
+    std::vector<std::string> notes;
+    for (std::size_t c = 0; c < t.candidates.size(); ++c) {
+        std::ostringstream line;
+        line << "tune: " << (t.candidates[c].flags.empty() ? "as given" : t.candidates[c].flags) << ": output SNR "
+             << std::fixed << std::setprecision(1) << t.snr_db[c] << " dB on " << t.held_out_samples
+             << " held-out calibration samples (fitted on " << t.fit_samples << ")" << (c == t.chosen ? ", chosen" : "");
+        notes.push_back(line.str());
+    }
     return notes;
 }
 
@@ -273,8 +292,14 @@ private:
             quant::calibration_options co;
             co.threads = o.threads;
             co.progress = o.progress;
-            if (qo.rounding == quant::weight_rounding::adaptive) co.layer_input_samples = quant::adaptive_rounding_samples;
             const auto sample = [&](std::size_t i) { return set.samples.at(i); };
+            if (o.tune) {
+                const quant::tuning_result t = quant::tune_settings<P>(reference, set.samples.size(), sample, qo, co);
+                for (const auto& line : api_detail::tuning_notes(t))
+                    if (o.notice) o.notice(line);
+                qo = t.options();
+            }
+            if (qo.rounding == quant::weight_rounding::adaptive) co.layer_input_samples = quant::adaptive_rounding_samples;
             const quant::calibration cal = quant::calibrate(reference, set.samples.size(), sample, co);
             if (o.range_search) {
                 quant::range_search_options so;
