@@ -8,6 +8,7 @@
 #include "ktc/quant/range_search.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "support/onnx_builder.hpp"
+#include "support/output_snr.hpp"
 
 using namespace ktc;
 using namespace ktc::testing;
@@ -344,16 +345,7 @@ sim::tensor_map relu6_sample(std::size_t i) {
 }
 
 double output_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, std::size_t from, std::size_t to) {
-    double signal = 0, noise = 0;
-    for (std::size_t s = from; s < to; ++s) {
-        const auto want_outputs = reference.run(relu6_sample(s)), got_outputs = fixed.run(relu6_sample(s));  // alive while read
-        const auto want = want_outputs.at("y").values<float>(), got = got_outputs.at("y").values<float>();
-        for (std::size_t i = 0; i < want.size(); ++i) {
-            signal += double(want[i]) * want[i];
-            noise += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-        }
-    }
-    return 10 * std::log10(signal / noise);
+    return testing::output_snr(reference, fixed, relu6_sample, from, to);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "ktc/quant/quantize.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "support/onnx_builder.hpp"
+#include "support/output_snr.hpp"
 
 using namespace ktc;
 using namespace ktc::testing;
@@ -65,16 +66,7 @@ sim::tensor_map pointwise_sample(std::size_t i) {
 }
 
 double pointwise_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, std::size_t from, std::size_t to) {
-    double signal = 0, noise = 0;
-    for (std::size_t s = from; s < to; ++s) {
-        const auto want_outputs = reference.run(pointwise_sample(s)), got_outputs = fixed.run(pointwise_sample(s));  // alive while read
-        const auto want = want_outputs.at("y").values<float>(), got = got_outputs.at("y").values<float>();
-        for (std::size_t i = 0; i < want.size(); ++i) {
-            signal += double(want[i]) * want[i];
-            noise += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-        }
-    }
-    return 10 * std::log10(signal / noise);
+    return testing::output_snr(reference, fixed, pointwise_sample, from, to);
 }
 
 }  // namespace
