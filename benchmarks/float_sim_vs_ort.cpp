@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
     int runs = 10;
     bool profile = false;
     std::vector<std::string> models;
+    int failed = 0;  // models that could not be measured: the exit status says so (CI's short mode)
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--zoo" && i + 1 < argc) zoo = argv[++i];
@@ -79,8 +80,10 @@ int main(int argc, char** argv) {
             std::printf("%-16s %12.2f %12.2f %10.2f\n", name.c_str(), ktc_ms, ort_ms, ktc_ms / ort_ms);
         } catch (const std::exception& e) {
             std::printf("%-16s error: %s\n", name.c_str(), e.what());
+            ++failed;
         }
         std::fflush(stdout);
     }
     std::printf("(median of %d runs each, batch 1, one thread; ORT = onnxruntime-node CPU, 1 intra-op thread)\n", runs);
+    return failed ? 1 : 0;
 }
