@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
@@ -125,4 +126,21 @@ TEST_CASE("infer --threads: 1 and 3 threads write the same bytes; -v prints the 
     const std::string bytes_a((std::istreambuf_iterator<char>(a)), {}), bytes_b((std::istreambuf_iterator<char>(b)), {});
     CHECK(!bytes_a.empty());
     CHECK(bytes_a == bytes_b);
+}
+
+TEST_CASE("a ktc built for this CPU, run on one that lacks an extension it uses: exit 1 and a line naming it") {
+    // KTC_CPU_FEATURES stands for the CPU's extensions (drivers/cpu_check.cpp): an AVX-only machine.
+    ::setenv("KTC_CPU_FEATURES", "avx", 1);
+    const auto r = ktc_run("--version");
+    ::unsetenv("KTC_CPU_FEATURES");
+    const std::string built_for = KTC_BUILT_FOR;  // what -march=native turned on (empty: the check is off)
+    if (built_for.empty() || built_for == "avx") {
+        CHECK(r.code == 0);
+        return;
+    }
+    CHECK(r.code == 1);
+    CHECK(line_count(r.output) == 1);
+    CHECK(r.output.find("this CPU lacks") != std::string::npos);
+    CHECK(r.output.find("KTC_NATIVE=OFF") != std::string::npos);
+    CHECK(ktc_run("--version").code == 0);  // on the CPU it was built on
 }
