@@ -113,16 +113,17 @@ inline tensor round_against_output(const graph::node& n, const tensor& w, tensor
 
     Eigen::MatrixXd h, h_check;
     std::int64_t h_group = -1;
+    bool group_seen_inputs = false;  // a group whose inputs were all zero keeps nearest rounding
     for (std::int64_t c = 0; c < channels; ++c) {
         if (c / per_group != h_group) {
             h_group = c / per_group;
             h = fit.second_moment(h_group);
             h_check = moments.check.second_moment(h_group);
             const double mean_diagonal = h.diagonal().mean();
-            if (!(mean_diagonal > 0)) continue;
-            h.diagonal().array() += damping * mean_diagonal;
+            group_seen_inputs = mean_diagonal > 0;
+            if (group_seen_inputs) h.diagonal().array() += damping * mean_diagonal;
         }
-        if (!(h.diagonal().mean() > 0)) continue;  // a group whose inputs were all zero
+        if (!group_seen_inputs) continue;
         const fixed::value_format& f = formats[std::size_t(c)];
         const double step = std::ldexp(1.0 / f.scale, -f.radix);
         std::vector<double> wc(static_cast<std::size_t>(dim));
