@@ -292,11 +292,21 @@ void check_fast_is_bit_exact(const tensor& x, const tensor& w, const tensor* b, 
         cd::conv_im2col<std::int32_t, X, W, Y>(p, x.data<X>(), w.data<W>(), fast32.data());
         CHECK(plain == fast32);
     }
+    if constexpr (sizeof(X) == 1 && sizeof(W) == 1) {
+        // Sums bounded by 2^24 whatever the values go through float; the worst case below does not.
+        const bool exact = cd::exact_in_float(p, x.data<X>(), x.size(), w.data<W>());
+        if (p.in_per_group() * p.w.kernel_size() * 128 * 128 <= (1 << 24)) REQUIRE(exact);
+        if (x.values<X>()[0] == -128 && w.values<W>()[0] == -128) CHECK_FALSE(exact);
+        if (!exact) return;
+        std::vector<Y> in_float(plain.size());
+        cd::conv_in_float(p, x.data<X>(), x.size(), w.data<W>(), w.size(), in_float.data());
+        CHECK(plain == in_float);
+    }
 }
 
 }  // namespace
 
-TEST_CASE("the fast conv (im2col, int32 accumulation for int8) is bit-exact with the plain one on random shapes") {
+TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) are bit-exact with the plain one on random shapes") {
     std::mt19937 rng(2024);
     std::uniform_int_distribution<int> dim(1, 6), kdim(1, 3), pad(0, 2), stride(1, 2), grp(1, 3), coin(0, 1);
     for (int trial = 0; trial < 60; ++trial) {
@@ -329,7 +339,13 @@ TEST_CASE("the fast conv (im2col, int32 accumulation for int8) is bit-exact with
         const bool with_bias = coin(rng);
         const int in_bits = trial % 3 == 2 ? 16 : 8, w_bits = trial % 4 == 3 ? 16 : 8, out_bits = coin(rng) ? 8 : 16;
         const tensor x = random_codes(rng, xs, in_bits), w = random_codes(rng, ws, w_bits);
-        const graph::attributes qa = quantized(a, {{4, in_bits}, not_q, not_q}, {{trial % 13, out_bits}});
+        if (trial % 2) {  // scales: a multiplier and a shift instead of a shift alone
+            std::vector<float> ws_scale;
+            for (std::int64_t m = 0; m < M; ++m) ws_scale.push_back(1.f + float(m % 7) / 8.f);
+            a.set(quant::attr::weight_scale, ws_scale);
+        }
+        const double in_scale = trial % 2 ? 1.25 : 1.0, out_scale = trial % 4 == 1 ? 1.6875 : 1.0;
+        const graph::attributes qa = quantized(a, {{4, in_bits, in_scale}, not_q, not_q}, {{trial % 13, out_bits, out_scale}});
         kernels::fixed::conv_detail::visit_conv_types(
             kernels::kernel_call{graph::node{}, {}, {}}, x.type(), w.type(), out_bits, [&](auto xt, auto wt, auto yt) {
                 check_fast_is_bit_exact<decltype(xt), decltype(wt), decltype(yt)>(x, w, with_bias ? &b : nullptr, qa);

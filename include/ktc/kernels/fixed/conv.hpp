@@ -23,13 +23,17 @@
 //
 // conv_reference and conv_transpose_reference are the plain kernels: one loop nest over the window
 // (the float kernels' for_each_tap visits every (tap, output, input index) of a window). Conv runs
-// conv_im2col, its faster twin (im2col + a vectorizable product, int32 accumulation for int8 where
-// it cannot overflow), tested bit-exact against conv_reference.
+// conv_in_float when its operands are int8 and the float product is provably exact (the float
+// kernels' loop, see exact_in_float), else conv_im2col (im2col + a vectorizable product, int32
+// accumulation for int8 where it cannot overflow); both tested bit-exact against conv_reference.
 #pragma once
 
 #include "ktc/core/config.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -131,6 +135,87 @@ void conv_im2col(const conv_params& p, const X* x, const W* wt, Y* y) {
         }
 }
 
+// int8 operands through the float conv (floating::detail::conv_groups), exactly. Each output is
+// a sum of products x * w; whatever order the float product adds them in, every partial sum is
+// at most max|x| * sum_k |w[m, k]| in magnitude. When that bound is within 2^24, every partial
+// sum is an integer a float holds exactly, so the float result is the integer accumulator
+// (docs/numerics.md, "How the simulators run"). The float kernels' blocking and vector code then
+// serve both simulators.
+inline bool exact_in_float(const conv_params& p, const std::int8_t* x, std::int64_t x_size, const std::int8_t* wt) {
+    int x_max = 0;
+    for (std::int64_t i = 0; i < x_size; ++i) x_max = std::max(x_max, x[i] < 0 ? -int{x[i]} : int{x[i]});
+    const std::int64_t K = p.in_per_group() * p.w.kernel_size();
+    std::int64_t w_l1_max = 0;
+    for (std::int64_t m = 0; m < p.out_channels; ++m) {
+        std::int64_t l1 = 0;
+        for (std::int64_t k = 0; k < K; ++k) l1 += wt[m * K + k] < 0 ? -std::int64_t{wt[m * K + k]} : wt[m * K + k];
+        w_l1_max = std::max(w_l1_max, l1);
+    }
+    return x_max * w_l1_max <= (std::int64_t{1} << 24);
+}
+
+// The integer a float holds, for integer values below 2^51 in magnitude: added to 1.5 * 2^52, it
+// becomes the low bits of a double whose unit is 1. No float-to-int conversion, which GCC will
+// not vectorize at -O2 while float exceptions may be observed (-ftrapping-math, the default).
+inline std::int64_t integer_of(float v) {
+    constexpr double magic = 6755399441055744.0;  // 1.5 * 2^52
+    return std::bit_cast<std::int64_t>(double(v) + magic) - std::bit_cast<std::int64_t>(magic);
+}
+
+// y[i] = finish(bias + acc[i]) for one output channel m, acc[i] integers held in floats (|acc| <
+// 2^24). The requantizer of every MAC output the quantizer writes is a multiplier below 2^15 and
+// a right shift s >= 1: then fixed::multiply_round is (t * m + 2^(s-1)) >> s with t * m below
+// 2^47, and with saturation and the clamp it is written out for sixteen outputs at a time, a
+// fixed trip count the compiler vectorizes at -O2 (its cheap cost model takes no loop that needs
+// a remainder; the block goes through int32 because a store to Y, a char type when int8, might
+// alias acc). Other formats, and the tail, go one by one through finish().
+template <class Y>
+void finish_channel(const conv_params& p, std::int64_t m, const float* acc, std::int64_t bias, Y* y, std::int64_t n) {
+    const ktc::fixed::requantizer& r = p.acc.to_output[static_cast<std::size_t>(m)];
+    constexpr std::int64_t limit = std::int64_t{1} << 31;
+    std::int64_t i = 0;
+    if (r.shift >= 1 && r.shift <= 62 && r.multiplier >= 1 && r.multiplier < (1 << 15) && bias > -limit && bias < limit) {
+        const std::int64_t multiplier = r.multiplier, half = std::int64_t{1} << (r.shift - 1);
+        const int shift = r.shift;
+        // Saturation to the width, then the fused clamp: both bounds lie within the width.
+        const std::int64_t lo = std::max(p.clamp.lo, ktc::fixed::min_of(r.bits));
+        const std::int64_t hi = std::min(p.clamp.hi, ktc::fixed::max_of(r.bits));
+        constexpr std::int64_t lanes = 16;
+        for (; i + lanes <= n; i += lanes) {
+            std::int32_t q[lanes];
+            for (std::int64_t j = 0; j < lanes; ++j) {
+                const std::int64_t v = ((bias + integer_of(acc[i + j])) * multiplier + half) >> shift;
+                q[j] = static_cast<std::int32_t>(std::min(std::max(v, lo), hi));
+            }
+            for (std::int64_t j = 0; j < lanes; ++j) y[i + j] = static_cast<Y>(q[j]);
+        }
+    }
+    for (; i < n; ++i) y[i] = finish<Y>(p, bias + integer_of(acc[i]), m);
+}
+
+template <class Y>
+void conv_in_float(const conv_params& p, const std::int8_t* x, std::int64_t x_size, const std::int8_t* wt,
+                   std::int64_t w_size, Y* y) {
+    const std::int64_t out = p.w.out_size();
+    // One scratch per thread, grown to the largest conv and kept: no allocation, zeroing or page
+    // faults per call (the simulators run a sample per thread).
+    thread_local std::vector<float> scratch;
+    const std::size_t y_size = static_cast<std::size_t>(p.batch * p.out_channels * out);
+    if (scratch.size() < std::size_t(x_size + w_size) + y_size) scratch.resize(std::size_t(x_size + w_size) + y_size);
+    float* xf = scratch.data();
+    float* wf = xf + x_size;
+    float* acc = wf + w_size;
+    std::copy(x, x + x_size, xf);
+    std::copy(wt, wt + w_size, wf);
+    const float inf = std::numeric_limits<float>::infinity();
+    floating::detail::conv_groups({p.w, p.batch, p.in_channels, p.out_channels, p.group}, xf, wf, acc, {nullptr, -inf, inf});
+    for (std::int64_t n = 0; n < p.batch; ++n)
+        for (std::int64_t m = 0; m < p.out_channels; ++m) {
+            const std::int64_t row = (n * p.out_channels + m) * out;
+            finish_channel(p, m, acc + row, p.bias.empty() ? 0 : p.bias[m], y + row, out);
+        }
+}
+
 // Whether conv_im2col may accumulate in int32 for these operand types and reduction length.
 template <class X, class W>
 bool fits_int32(const conv_params& p) {
@@ -219,6 +304,12 @@ inline void conv(const kernel_call& call) {
         using X = decltype(xt);
         using W = decltype(wt_tag);
         using Y = decltype(yt);
+        if constexpr (sizeof(X) == 1 && sizeof(W) == 1) {
+            if (exact_in_float(p, x.data<X>(), x.size(), wt.data<W>())) {
+                conv_in_float(p, x.data<X>(), x.size(), wt.data<W>(), wt.size(), y.data<Y>());
+                return;
+            }
+        }
         if (fits_int32<X, W>(p)) conv_im2col<std::int32_t, X, W, Y>(p, x.data<X>(), wt.data<W>(), y.data<Y>());
         else conv_im2col<std::int64_t, X, W, Y>(p, x.data<X>(), wt.data<W>(), y.data<Y>());
     });

@@ -237,6 +237,68 @@ inline bool is_pointwise(const window& w) {
     return true;
 }
 
+// A conv's geometry: the window, batch, channels in and out, groups.
+struct conv_shape {
+    window w;
+    std::int64_t N = 1, C = 1, M = 1, group = 1;
+};
+
+// y[N, M, out...] = conv(x[N, C, in...], wt[M, C/group, k...]), then `post` per output channel.
+// The one float conv loop: the float kernel runs it, and so does the fixed-point kernel on int8
+// operands held exactly in float (kernels/fixed/conv.hpp).
+inline void conv_groups(const conv_shape& s, const float* x, const float* wt, float* y, const epilogue& post) {
+    const window& w = s.w;
+    const std::int64_t N = s.N, C = s.C, M = s.M, group = s.group;
+    const std::int64_t Cg = C / group, Mg = M / group, taps = w.kernel_size(), out = w.out_size();
+    const bool depthwise = Cg == 1 && Mg == 1;
+    const bool pointwise = is_pointwise(w);
+    // The product runs over bands of output columns sized so a band's operands stay near L2
+    // while the product reads them and the epilogue finds the band's results in cache: a 1x1
+    // band's input and output together take ~1 MiB; a 2-D conv's band is whole output rows whose
+    // im2col takes ~2 MiB (a whole-image im2col of a large early layer is tens of MiB).
+    const std::int64_t K = Cg * taps;
+    constexpr std::int64_t band_floats = 512 * 1024;
+    const std::int64_t OW = w.rank() == 2 ? w.out[1] : out;
+    const std::int64_t band_rows = w.rank() == 2 ? std::clamp<std::int64_t>(band_floats / std::max<std::int64_t>(K * OW, 1), 1, w.out[0]) : 1;
+    const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / 2 / (K + Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
+    std::vector<float> cols;
+    if (!depthwise && !pointwise) cols.resize(static_cast<std::size_t>(w.rank() == 2 ? K * band_rows * OW : K * out));
+    std::vector<float> planes;  // depthwise scratch
+    using strided = Eigen::Map<row_major, 0, Eigen::OuterStride<>>;
+    using const_strided = Eigen::Map<const row_major, 0, Eigen::OuterStride<>>;
+    for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t g = 0; g < group; ++g) {
+            const float* xg = x + (n * C + g * Cg) * w.in_size();
+            const float* wg = wt + g * Mg * K;
+            float* yg = y + (n * M + g * Mg) * out;
+            const const_matrix_map weights(wg, Mg, K);
+            const std::int64_t m0 = g * Mg;  // first output channel of the group
+            if (depthwise) {
+                depthwise_channel(xg, wg, w, yg, planes);
+                post.apply(yg, 1, out, out, m0);
+            } else if (pointwise) {
+                for (std::int64_t c0 = 0; c0 < out; c0 += band_cols) {
+                    const std::int64_t width = std::min(band_cols, out - c0);
+                    strided(yg + c0, Mg, width, Eigen::OuterStride<>(out)).noalias() =
+                        weights * const_strided(xg + c0, K, width, Eigen::OuterStride<>(out));
+                    post.apply(yg + c0, Mg, width, out, m0);
+                }
+            } else if (w.rank() != 2) {
+                im2col(xg, Cg, w, cols.data());
+                matrix_map(yg, Mg, out).noalias() = weights * const_matrix_map(cols.data(), K, out);
+                post.apply(yg, Mg, out, out, m0);
+            } else {
+                for (std::int64_t r0 = 0; r0 < w.out[0]; r0 += band_rows) {
+                    const std::int64_t r1 = std::min(w.out[0], r0 + band_rows), width = (r1 - r0) * OW;
+                    im2col(xg, Cg, w, cols.data(), r0, r1);
+                    strided(yg + r0 * OW, Mg, width, Eigen::OuterStride<>(out)).noalias() =
+                        weights * const_matrix_map(cols.data(), K, width);
+                    post.apply(yg + r0 * OW, Mg, width, out, m0);
+                }
+            }
+        }
+}
+
 }  // namespace detail
 
 inline void conv(const kernel_call& call) {
@@ -257,7 +319,6 @@ inline void conv(const kernel_call& call) {
     if (call.attrs().has("kernel_shape") && call.attrs().get_ints("kernel_shape") != kernel)
         throw call.fail("kernel_shape does not match the weight");
     const window w = resolve_window(call, in, kernel);
-    const std::int64_t Cg = C / group, Mg = M / group, taps = w.kernel_size(), out = w.out_size();
     const float* bias = nullptr;
     if (call.has_input(2)) {
         const tensor& b = call.input(2);
@@ -268,55 +329,9 @@ inline void conv(const kernel_call& call) {
     shape_t out_shape{N, M};
     out_shape.insert(out_shape.end(), w.out.begin(), w.out.end());
     tensor y(dtype::float32, out_shape);
-    const bool depthwise = Cg == 1 && Mg == 1;
-    const bool pointwise = detail::is_pointwise(w);
     const detail::epilogue post{bias, call.attrs().get_float(attr::fused_min, -std::numeric_limits<float>::infinity()),
                                 call.attrs().get_float(attr::fused_max, std::numeric_limits<float>::infinity())};
-    // The product runs over bands of output columns sized so a band's operands stay near L2
-    // while the product reads them and the epilogue finds the band's results in cache: a 1x1
-    // band's input and output together take ~1 MiB; a 2-D conv's band is whole output rows whose
-    // im2col takes ~2 MiB (a whole-image im2col of a large early layer is tens of MiB).
-    const std::int64_t K = Cg * taps;
-    constexpr std::int64_t band_floats = 512 * 1024;
-    const std::int64_t OW = w.rank() == 2 ? w.out[1] : out;
-    const std::int64_t band_rows = w.rank() == 2 ? std::clamp<std::int64_t>(band_floats / std::max<std::int64_t>(K * OW, 1), 1, w.out[0]) : 1;
-    const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / 2 / (K + Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
-    std::vector<float> cols;
-    if (!depthwise && !pointwise) cols.resize(static_cast<std::size_t>(w.rank() == 2 ? K * band_rows * OW : K * out));
-    std::vector<float> planes;  // depthwise scratch
-    using strided = Eigen::Map<detail::row_major, 0, Eigen::OuterStride<>>;
-    using const_strided = Eigen::Map<const detail::row_major, 0, Eigen::OuterStride<>>;
-    for (std::int64_t n = 0; n < N; ++n)
-        for (std::int64_t g = 0; g < group; ++g) {
-            const float* xg = x.data<float>() + (n * C + g * Cg) * w.in_size();
-            const float* wg = wt.data<float>() + g * Mg * K;
-            float* yg = y.data<float>() + (n * M + g * Mg) * out;
-            const detail::const_matrix_map weights(wg, Mg, K);
-            const std::int64_t m0 = g * Mg;  // first output channel of the group
-            if (depthwise) {
-                detail::depthwise_channel(xg, wg, w, yg, planes);
-                post.apply(yg, 1, out, out, m0);
-            } else if (pointwise) {
-                for (std::int64_t c0 = 0; c0 < out; c0 += band_cols) {
-                    const std::int64_t width = std::min(band_cols, out - c0);
-                    strided(yg + c0, Mg, width, Eigen::OuterStride<>(out)).noalias() =
-                        weights * const_strided(xg + c0, K, width, Eigen::OuterStride<>(out));
-                    post.apply(yg + c0, Mg, width, out, m0);
-                }
-            } else if (w.rank() != 2) {
-                detail::im2col(xg, Cg, w, cols.data());
-                detail::matrix_map(yg, Mg, out).noalias() = weights * detail::const_matrix_map(cols.data(), K, out);
-                post.apply(yg, Mg, out, out, m0);
-            } else {
-                for (std::int64_t r0 = 0; r0 < w.out[0]; r0 += band_rows) {
-                    const std::int64_t r1 = std::min(w.out[0], r0 + band_rows), width = (r1 - r0) * OW;
-                    detail::im2col(xg, Cg, w, cols.data(), r0, r1);
-                    strided(yg + r0 * OW, Mg, width, Eigen::OuterStride<>(out)).noalias() =
-                        weights * detail::const_matrix_map(cols.data(), K, width);
-                    post.apply(yg + r0 * OW, Mg, width, out, m0);
-                }
-            }
-        }
+    detail::conv_groups({w, N, C, M, group}, x.data<float>(), wt.data<float>(), y.data<float>(), post);
     call.output() = std::move(y);
 }
 
