@@ -23,8 +23,8 @@
 //
 // conv_reference and conv_transpose_reference are the plain kernels: one loop nest over the window
 // (the float kernels' for_each_tap visits every (tap, output, input index) of a window). Conv runs
-// conv_in_float when its operands are int8 and the float product is provably exact (the float
-// kernels' loop, see exact_in_float), else conv_im2col (im2col + a vectorizable product, int32
+// conv_in_float when its operands are int8 (the float kernels' loop on chunks of input channels
+// whose sums are provably exact in float, see float_exact_chunks), else conv_im2col (im2col + a vectorizable product, int32
 // accumulation for int8 where it cannot overflow); both tested bit-exact against conv_reference.
 #pragma once
 
@@ -139,38 +139,73 @@ void conv_im2col(const conv_params& p, const X* x, const W* wt, Y* y) {
 // a sum of products x * w; whatever order the float product adds them in, every partial sum is
 // at most max|x| * sum_k |w[m, k]| in magnitude. When that bound is within 2^24, every partial
 // sum is an integer a float holds exactly, so the float result is the integer accumulator
-// (docs/numerics.md, "How the simulators run"). The float kernels' blocking and vector code then
-// serve both simulators.
-inline bool exact_in_float(const conv_params& p, const std::int8_t* x, std::int64_t x_size, const std::int8_t* wt) {
-    int x_max = 0;
-    for (std::int64_t i = 0; i < x_size; ++i) x_max = std::max(x_max, x[i] < 0 ? -int{x[i]} : int{x[i]});
-    const std::int64_t K = p.in_per_group() * p.w.kernel_size();
-    std::int64_t w_l1_max = 0;
-    for (std::int64_t m = 0; m < p.out_channels; ++m) {
-        std::int64_t l1 = 0;
-        for (std::int64_t k = 0; k < K; ++k) l1 += wt[m * K + k] < 0 ? -std::int64_t{wt[m * K + k]} : wt[m * K + k];
-        w_l1_max = std::max(w_l1_max, l1);
+// (docs/numerics.md, "Accumulators"). Where the bound is larger, the input channels are split
+// into chunks whose bounds fit, each chunk is one exact float conv, and the chunks add up in
+// int32. The float kernels' blocking and vector code then serve both simulators.
+constexpr std::int64_t float_exact = std::int64_t{1} << 24;
+
+// The first input channel of each chunk (per group) and the end, or empty when one channel alone
+// exceeds the bound (a kernel of more than 1024 taps) or int32 could not hold the sum.
+inline std::vector<std::int64_t> float_exact_chunks(const conv_params& p, const std::int8_t* x, std::int64_t x_size,
+                                                    const std::int8_t* wt) {
+    const auto magnitude = [](std::int8_t v) { return v < 0 ? -std::int32_t{v} : std::int32_t{v}; };
+    std::int32_t x_max = 0;
+    for (std::int64_t i = 0; i < x_size; ++i) x_max = std::max(x_max, magnitude(x[i]));
+    const std::int64_t Cg = p.in_per_group(), taps = p.w.kernel_size(), M = p.out_channels;
+    if (Cg * taps >= (std::int64_t{1} << 17)) return {};  // int32 sums (see fits_int32)
+    // The common case first: every output channel's whole sum within the bound (one contiguous
+    // pass over the weights).
+    const std::int64_t K = Cg * taps;
+    std::int64_t widest = 0;
+    for (std::int64_t m = 0; m < M; ++m) {
+        std::int32_t total = 0;  // below 2^17 * 2^7
+        for (std::int64_t k = 0; k < K; ++k) total += magnitude(wt[m * K + k]);
+        widest = std::max<std::int64_t>(widest, total);
     }
-    return x_max * w_l1_max <= (std::int64_t{1} << 24);
+    if (widest * x_max <= float_exact) return {0, Cg};
+    // l1[c * M + m] = sum over taps of |w[m, c, tap]|
+    std::vector<std::int64_t> l1(static_cast<std::size_t>(Cg * M));
+    for (std::int64_t m = 0; m < M; ++m)
+        for (std::int64_t c = 0; c < Cg; ++c) {
+            std::int32_t sum = 0;
+            for (std::int64_t t = 0; t < taps; ++t) sum += magnitude(wt[(m * Cg + c) * taps + t]);
+            l1[c * M + m] = sum;
+        }
+    std::vector<std::int64_t> starts{0}, sum(static_cast<std::size_t>(M), 0);
+    for (std::int64_t c = 0; c < Cg; ++c) {
+        const std::int64_t* row = l1.data() + c * M;
+        std::int64_t most = 0;
+        for (std::int64_t m = 0; m < M; ++m) most = std::max(most, sum[m] + row[m]);
+        if (most * x_max > float_exact) {
+            if (starts.back() == c) return {};
+            starts.push_back(c);
+            std::fill(sum.begin(), sum.end(), 0);
+        }
+        for (std::int64_t m = 0; m < M; ++m) sum[m] += row[m];
+    }
+    starts.push_back(Cg);
+    return starts;
 }
 
-// The integer a float holds, for integer values below 2^51 in magnitude: added to 1.5 * 2^52, it
-// becomes the low bits of a double whose unit is 1. No float-to-int conversion, which GCC will
-// not vectorize at -O2 while float exceptions may be observed (-ftrapping-math, the default).
+// The integer an accumulator holds: an int32 as it is, a float with an integer value below 2^51
+// in magnitude by adding 1.5 * 2^52, which makes it the low bits of a double whose unit is 1. No
+// float-to-int conversion, which GCC will not vectorize while float exceptions may be observed
+// (-ftrapping-math, the default).
+inline std::int64_t integer_of(std::int32_t v) { return v; }
 inline std::int64_t integer_of(float v) {
     constexpr double magic = 6755399441055744.0;  // 1.5 * 2^52
     return std::bit_cast<std::int64_t>(double(v) + magic) - std::bit_cast<std::int64_t>(magic);
 }
 
-// y[i] = finish(bias + acc[i]) for one output channel m, acc[i] integers held in floats (|acc| <
-// 2^24). The requantizer of every MAC output the quantizer writes is a multiplier below 2^15 and
-// a right shift s >= 1: then fixed::multiply_round is (t * m + 2^(s-1)) >> s with t * m below
-// 2^47, and with saturation and the clamp it is written out for sixteen outputs at a time, a
-// fixed trip count the compiler vectorizes at -O2 (its cheap cost model takes no loop that needs
-// a remainder; the block goes through int32 because a store to Y, a char type when int8, might
-// alias acc). Other formats, and the tail, go one by one through finish().
-template <class Y>
-void finish_channel(const conv_params& p, std::int64_t m, const float* acc, std::int64_t bias, Y* y, std::int64_t n) {
+// y[i] = finish(bias + acc[i]) for one output channel m, acc[i] integers below 2^31 (int32, or
+// floats below 2^24). The requantizer of every MAC output the quantizer writes is a multiplier
+// below 2^15 and a right shift s >= 1: then fixed::multiply_round is (t * m + 2^(s-1)) >> s with
+// t * m below 2^47, and with saturation and the clamp it is written out for sixteen outputs at a
+// time, a loop the compiler vectorizes (through an int32 block: a store to Y, a char type when
+// int8, might alias acc for all it knows). Other formats, and the tail, go one by one through
+// finish().
+template <class Y, class A>
+void finish_channel(const conv_params& p, std::int64_t m, const A* acc, std::int64_t bias, Y* y, std::int64_t n) {
     const ktc::fixed::requantizer& r = p.acc.to_output[static_cast<std::size_t>(m)];
     constexpr std::int64_t limit = std::int64_t{1} << 31;
     std::int64_t i = 0;
@@ -193,26 +228,47 @@ void finish_channel(const conv_params& p, std::int64_t m, const float* acc, std:
     for (; i < n; ++i) y[i] = finish<Y>(p, bias + integer_of(acc[i]), m);
 }
 
+// The conv of int8 x and wt through float, one float conv per chunk of input channels (`chunks`
+// from float_exact_chunks), then the epilogue.
 template <class Y>
-void conv_in_float(const conv_params& p, const std::int8_t* x, std::int64_t x_size, const std::int8_t* wt,
-                   std::int64_t w_size, Y* y) {
-    const std::int64_t out = p.w.out_size();
+void conv_in_float(const conv_params& p, const std::vector<std::int64_t>& chunks, const std::int8_t* x,
+                   const std::int8_t* wt, Y* y) {
+    const std::int64_t out = p.w.out_size(), in = p.w.in_size(), taps = p.w.kernel_size();
+    const std::int64_t Cg = p.in_per_group(), G = p.group, M = p.out_channels;
+    const std::int64_t y_size = p.batch * M * out;
+    const std::int64_t widest = [&] {
+        std::int64_t w = 0;
+        for (std::size_t k = 1; k < chunks.size(); ++k) w = std::max(w, chunks[k] - chunks[k - 1]);
+        return w;
+    }();
     // One scratch per thread, grown to the largest conv and kept: no allocation, zeroing or page
     // faults per call (the simulators run a sample per thread).
     thread_local std::vector<float> scratch;
-    const std::size_t y_size = static_cast<std::size_t>(p.batch * p.out_channels * out);
-    if (scratch.size() < std::size_t(x_size + w_size) + y_size) scratch.resize(std::size_t(x_size + w_size) + y_size);
+    thread_local std::vector<std::int32_t> sums;
+    const std::int64_t x_chunk = p.batch * G * widest * in, w_chunk = M * widest * taps;
+    if (scratch.size() < std::size_t(x_chunk + w_chunk + y_size)) scratch.resize(std::size_t(x_chunk + w_chunk + y_size));
     float* xf = scratch.data();
-    float* wf = xf + x_size;
-    float* acc = wf + w_size;
-    std::copy(x, x + x_size, xf);
-    std::copy(wt, wt + w_size, wf);
+    float* wf = xf + x_chunk;
+    float* acc = wf + w_chunk;
+    const bool one = chunks.size() == 2;
+    if (!one) sums.assign(static_cast<std::size_t>(y_size), 0);
     const float inf = std::numeric_limits<float>::infinity();
-    floating::detail::conv_groups({p.w, p.batch, p.in_channels, p.out_channels, p.group}, xf, wf, acc, {nullptr, -inf, inf});
+    for (std::size_t k = 0; k + 1 < chunks.size(); ++k) {
+        const std::int64_t c0 = chunks[k], width = chunks[k + 1] - c0;
+        for (std::int64_t ng = 0; ng < p.batch * G; ++ng)  // channels [c0, c0 + width) of each image and group
+            std::copy(x + (ng * Cg + c0) * in, x + (ng * Cg + c0 + width) * in, xf + ng * width * in);
+        for (std::int64_t m = 0; m < M; ++m)
+            std::copy(wt + (m * Cg + c0) * taps, wt + (m * Cg + c0 + width) * taps, wf + m * width * taps);
+        floating::detail::conv_groups({p.w, p.batch, G * width, M, G}, xf, wf, acc, {nullptr, -inf, inf});
+        if (!one)
+            for (std::int64_t i = 0; i < y_size; ++i) sums[i] += static_cast<std::int32_t>(integer_of(acc[i]));
+    }
     for (std::int64_t n = 0; n < p.batch; ++n)
-        for (std::int64_t m = 0; m < p.out_channels; ++m) {
-            const std::int64_t row = (n * p.out_channels + m) * out;
-            finish_channel(p, m, acc + row, p.bias.empty() ? 0 : p.bias[m], y + row, out);
+        for (std::int64_t m = 0; m < M; ++m) {
+            const std::int64_t row = (n * M + m) * out;
+            const std::int64_t bias = p.bias.empty() ? 0 : p.bias[m];
+            if (one) finish_channel(p, m, acc + row, bias, y + row, out);
+            else finish_channel(p, m, sums.data() + row, bias, y + row, out);
         }
 }
 
@@ -305,8 +361,9 @@ inline void conv(const kernel_call& call) {
         using W = decltype(wt_tag);
         using Y = decltype(yt);
         if constexpr (sizeof(X) == 1 && sizeof(W) == 1) {
-            if (exact_in_float(p, x.data<X>(), x.size(), wt.data<W>())) {
-                conv_in_float(p, x.data<X>(), x.size(), wt.data<W>(), wt.size(), y.data<Y>());
+            const std::vector<std::int64_t> chunks = float_exact_chunks(p, x.data<X>(), x.size(), wt.data<W>());
+            if (!chunks.empty()) {
+                conv_in_float(p, chunks, x.data<X>(), wt.data<W>(), y.data<Y>());
                 return;
             }
         }

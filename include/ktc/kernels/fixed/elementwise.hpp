@@ -29,6 +29,7 @@
 
 #include "ktc/core/config.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -82,6 +83,21 @@ void binary(const kernel_call& call) {
                             " are too far apart for an exact 64-bit alignment");
         const ktc::fixed::requantizer to_out =
             ktc::fixed::requantizer_to(common, Kind == binary_kind::mul ? fa.scale * fb.scale : fa.scale, out);
+        // The usual case, branch-free so that the loop vectorizes: shifts of at most 31 keep the
+        // sum below 2^47 and a right-shifting requantizer's product below 2^62, so the same
+        // arithmetic as round_shift and multiply_round needs none of their overflow guards.
+        if (shift_a <= 31 && shift_b <= 31 && to_out.shift >= 1 && to_out.shift <= 62 && to_out.multiplier >= 1 &&
+            to_out.multiplier < (1 << 15)) {
+            const std::int64_t m = to_out.multiplier, half = std::int64_t{1} << (to_out.shift - 1);
+            const int s = to_out.shift;
+            const std::int64_t lo = ktc::fixed::min_of(out.bits), hi = ktc::fixed::max_of(out.bits);
+            return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
+                const std::int64_t r = Kind == binary_kind::mul   ? qa * qb
+                                       : Kind == binary_kind::add ? (qa << shift_a) + (qb << shift_b)
+                                                                  : (qa << shift_a) - (qb << shift_b);
+                return std::min(std::max((r * m + half) >> s, lo), hi);
+            });
+        }
         return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
             std::int64_t r;
             if constexpr (Kind == binary_kind::mul) {
@@ -99,6 +115,19 @@ void binary(const kernel_call& call) {
     if (common - ra.shift > 46 || common - rb.shift > 46)
         throw call.fail("input formats (radix " + std::to_string(fa.radix) + " and " + std::to_string(fb.radix) +
                         ") are too far apart for an exact 128-bit alignment");
+    // The usual case in int64, branch-free: multipliers below 2^46 keep |r| below 2^62 and the
+    // rounding term below 2^61, the same sum and rounding as the 128-bit path below.
+    if (common >= 1 && common <= 62 && ra.multiplier >= 1 && rb.multiplier >= 1 &&
+        (ra.multiplier << (common - ra.shift)) < (std::int64_t{1} << 46) &&
+        common - ra.shift <= 31 && common - rb.shift <= 31 && (rb.multiplier << (common - rb.shift)) < (std::int64_t{1} << 46)) {
+        const std::int64_t ma = ra.multiplier << (common - ra.shift), mb = rb.multiplier << (common - rb.shift);
+        const std::int64_t half = std::int64_t{1} << (common - 1);
+        const std::int64_t lo = ktc::fixed::min_of(out.bits), hi = ktc::fixed::max_of(out.bits);
+        return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
+            const std::int64_t r = Kind == binary_kind::add ? qa * ma + qb * mb : qa * ma - qb * mb;
+            return std::min(std::max((r + half) >> common, lo), hi);
+        });
+    }
     using wide = ktc::fixed::wide_int;
     const wide ma = wide{ra.multiplier} << (common - ra.shift), mb = wide{rb.multiplier} << (common - rb.shift);
     apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
