@@ -164,3 +164,45 @@ TEST_CASE("fixed MatMul of two activations accumulates at r_a + r_b") {
     relu.set(quant::attr::fused_min, 0.f);
     CHECK(codes(run_fixed1("MatMul", quantized(relu, {{1, 8}, {1, 8}}, {{0, 8}}), {&a3, &b})) == std::vector<std::int64_t>{0});
 }
+
+TEST_CASE("the fast fixed product (B' along k or along j, int32 or int64 sums) is bit-exact with the reference") {
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> dim(1, 40), coin(0, 1);
+    namespace ld = kernels::fixed::linear_detail;
+    for (int trial = 0; trial < 80; ++trial) {
+        CAPTURE(trial);
+        const std::int64_t M = dim(rng) % 4 + 1, N = dim(rng), K = dim(rng) * (trial % 7 == 0 ? 9 : 1);
+        const int a_bits = trial % 5 == 4 ? 16 : 8, b_bits = trial % 6 == 5 ? 16 : 8, out_bits = coin(rng) ? 8 : 16;
+        const bool trans_b = coin(rng);
+        const tensor a = random_codes(rng, {M, K}, a_bits);
+        const tensor b = random_codes(rng, trans_b ? shape_t{N, K} : shape_t{K, N}, b_bits);
+        graph::node node;
+        node.name = "n0";
+        node.op_type = "Gemm";
+        std::vector<std::int64_t> radix;
+        std::vector<float> scale;
+        for (std::int64_t j = 0; j < N; ++j) {
+            radix.push_back(3 + j % 5);
+            scale.push_back(1.f + float(j % 3) / 4.f);
+        }
+        node.attrs.set(quant::attr::weight_radix, radix);
+        if (coin(rng)) node.attrs.set(quant::attr::weight_scale, scale);
+        node.attrs = quantized(node.attrs, {{4, a_bits, trial % 2 ? 1.5 : 1.0}, not_q}, {{trial % 11, out_bits}});
+        node.inputs = {"a", "b"};
+        node.outputs = {"y"};
+        std::vector<const tensor*> inputs{&a, &b};
+        std::vector<tensor> outputs(1);
+        const kernels::kernel_call call{node, inputs, outputs};
+        const ld::product_params p = ld::resolve_product(call, N, quant::input_format(node, 0));
+        const std::int64_t b_row = trans_b ? 1 : N, b_col = trans_b ? K : 1;
+        kernels::fixed::linear_detail::visit_product_types(call, a.type(), b.type(), out_bits, [&](auto at, auto bt, auto yt) {
+            using A = decltype(at);
+            using B = decltype(bt);
+            using Y = decltype(yt);
+            std::vector<Y> plain(static_cast<std::size_t>(M * N)), fast(plain.size());
+            ld::product_reference<A, B, Y>(p, a.data<A>(), K, 1, b.data<B>(), b_row, b_col, plain.data(), M, N, K);
+            ld::product<A, B, Y>(p, a.data<A>(), K, 1, b.data<B>(), b_row, b_col, fast.data(), M, N, K);
+            CHECK(plain == fast);
+        });
+    }
+}

@@ -19,6 +19,7 @@
 
 #include "ktc/core/config.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,6 +51,52 @@ void product_reference(const product_params& p, const A* a, std::int64_t a_row, 
                 acc += std::int64_t{a[i * a_row + k * a_col]} * std::int64_t{b[k * b_row + j * b_col]};
             y[i * N + j] = static_cast<Y>(p.clamp.apply(p.acc.to_output[static_cast<std::size_t>(j)](acc)));
         }
+}
+
+// The same product, bit-exact with product_reference, for the layouts a model has: B' read along
+// k contiguously (Gemm with transB, PyTorch's Linear) as one dot product per (i, j), or along j
+// (Gemm without transB, MatMul) as a row update per (i, k). Acc is int32 when both operands are
+// 8-bit and K < 2^17 (each product below 2^14, as the int8 Conv), int64 otherwise; both loops
+// vectorize. The bias is added and the result requantized per element, as the reference does.
+template <class Acc, class A, class B, class Y>
+void product_rows(const product_params& p, const A* a, std::int64_t a_row, const B* b, bool b_along_k,
+                  std::int64_t b_stride, Y* y, std::int64_t M, std::int64_t N, std::int64_t K) {
+    std::vector<Acc> acc(static_cast<std::size_t>(N));
+    for (std::int64_t i = 0; i < M; ++i) {
+        const A* ai = a + i * a_row;
+        if (b_along_k) {
+            for (std::int64_t j = 0; j < N; ++j) {
+                const B* bj = b + j * b_stride;
+                Acc sum = 0;
+                for (std::int64_t k = 0; k < K; ++k) sum += Acc{ai[k]} * Acc{bj[k]};
+                acc[j] = sum;
+            }
+        } else {
+            std::fill(acc.begin(), acc.end(), Acc{0});
+            for (std::int64_t k = 0; k < K; ++k) {
+                const Acc ak = ai[k];
+                const B* bk = b + k * b_stride;
+                for (std::int64_t j = 0; j < N; ++j) acc[j] += ak * Acc{bk[j]};
+            }
+        }
+        for (std::int64_t j = 0; j < N; ++j) {
+            const std::int64_t total = (p.bias.empty() ? 0 : p.bias[j]) + std::int64_t{acc[j]};
+            y[i * N + j] = static_cast<Y>(p.clamp.apply(p.acc.to_output[static_cast<std::size_t>(j)](total)));
+        }
+    }
+}
+
+// product_reference, or product_rows where A' runs along k contiguously and B' along k or j.
+template <class A, class B, class Y>
+void product(const product_params& p, const A* a, std::int64_t a_row, std::int64_t a_col, const B* b,
+             std::int64_t b_row, std::int64_t b_col, Y* y, std::int64_t M, std::int64_t N, std::int64_t K) {
+    if (a_col != 1 || (b_row != 1 && b_col != 1)) return product_reference<A, B, Y>(p, a, a_row, a_col, b, b_row, b_col, y, M, N, K);
+    const bool along_k = b_row == 1;
+    const std::int64_t stride = along_k ? b_col : b_row;
+    if (sizeof(A) == 1 && sizeof(B) == 1 && K < (std::int64_t{1} << 17))
+        product_rows<std::int32_t>(p, a, a_row, b, along_k, stride, y, M, N, K);
+    else
+        product_rows<std::int64_t>(p, a, a_row, b, along_k, stride, y, M, N, K);
 }
 
 template <class Body>
@@ -109,7 +156,7 @@ inline void gemm(const kernel_call& call) {
         using A = decltype(at_);
         using B = decltype(bt_);
         using Y = decltype(yt_);
-        product_reference<A, B, Y>(p, a.data<A>(), a_row, a_col, b.data<B>(), b_row, b_col, y.data<Y>(), M, N, K);
+        product<A, B, Y>(p, a.data<A>(), a_row, a_col, b.data<B>(), b_row, b_col, y.data<Y>(), M, N, K);
     });
     call.output() = std::move(y);
 }
@@ -163,8 +210,8 @@ inline void matmul(const kernel_call& call) {
                     stride_b *= ext;
                 }
             }
-            product_reference<A, B, Y>(p, a0.data<A>() + ia * M * K, K, 1, b0.data<B>() + ib * K * N, N, 1,
-                                       y.data<Y>() + i * M * N, M, N, K);
+            product<A, B, Y>(p, a0.data<A>() + ia * M * K, K, 1, b0.data<B>() + ib * K * N, N, 1,
+                             y.data<Y>() + i * M * N, M, N, K);
         }
     });
     call.output() = std::move(y);
