@@ -14,7 +14,8 @@
 //         (ktc.fused_min / ktc.fused_max) if the node carries one.
 //
 // Accumulator: int64; each product is below 2^30 in magnitude and K < 2^31, the bias below 2^61
-// (detail::bias_at_accumulator), so |acc| < 2^62 as fixed::round_shift requires.
+// (detail::bias_at_accumulator), so |acc| < 2^62 as fixed::round_shift requires. The fast loops
+// (product_rows) sum 8-bit operands in int32 below 2^17 terms, as the int8 Conv does.
 #pragma once
 
 #include "ktc/core/config.hpp"
