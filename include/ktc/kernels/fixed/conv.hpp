@@ -198,30 +198,21 @@ inline std::int64_t integer_of(float v) {
 }
 
 // y[i] = finish(bias + acc[i]) for one output channel m, acc[i] integers below 2^31 (int32, or
-// floats below 2^24). The requantizer of every MAC output the quantizer writes is a multiplier
-// below 2^15 and a right shift s >= 1: then fixed::multiply_round is (t * m + 2^(s-1)) >> s with
-// t * m below 2^47, and with saturation and the clamp it is written out for sixteen outputs at a
-// time, a loop the compiler vectorizes (through an int32 block: a store to Y, a char type when
-// int8, might alias acc for all it knows). Other formats, and the tail, go one by one through
-// finish().
+// floats below 2^24). With a bias below 2^31 the sum stays below 2^32, so a requantizer that
+// fixed::unguarded() takes (every MAC output the quantizer writes) runs sixteen outputs at a
+// time in a loop the compiler vectorizes (through an int32 block: a store to Y, a char type when
+// int8, might alias acc for all it knows). Other formats, and the tail, go through finish().
 template <class Y, class A>
 void finish_channel(const conv_params& p, std::int64_t m, const A* acc, std::int64_t bias, Y* y, std::int64_t n) {
-    const ktc::fixed::requantizer& r = p.acc.to_output[static_cast<std::size_t>(m)];
     constexpr std::int64_t limit = std::int64_t{1} << 31;
+    const auto fast = ktc::fixed::unguarded(p.acc.to_output[static_cast<std::size_t>(m)], p.clamp.lo, p.clamp.hi);
     std::int64_t i = 0;
-    if (r.shift >= 1 && r.shift <= 62 && r.multiplier >= 1 && r.multiplier < (1 << 15) && bias > -limit && bias < limit) {
-        const std::int64_t multiplier = r.multiplier, half = std::int64_t{1} << (r.shift - 1);
-        const int shift = r.shift;
-        // Saturation to the width, then the fused clamp: both bounds lie within the width.
-        const std::int64_t lo = std::max(p.clamp.lo, ktc::fixed::min_of(r.bits));
-        const std::int64_t hi = std::min(p.clamp.hi, ktc::fixed::max_of(r.bits));
+    if (fast && bias > -limit && bias < limit) {
+        const ktc::fixed::unguarded_requantizer step = *fast;
         constexpr std::int64_t lanes = 16;
         for (; i + lanes <= n; i += lanes) {
             std::int32_t q[lanes];
-            for (std::int64_t j = 0; j < lanes; ++j) {
-                const std::int64_t v = ((bias + integer_of(acc[i + j])) * multiplier + half) >> shift;
-                q[j] = static_cast<std::int32_t>(std::min(std::max(v, lo), hi));
-            }
+            for (std::int64_t j = 0; j < lanes; ++j) q[j] = static_cast<std::int32_t>(step(bias + integer_of(acc[i + j])));
             for (std::int64_t j = 0; j < lanes; ++j) y[i + j] = static_cast<Y>(q[j]);
         }
     }

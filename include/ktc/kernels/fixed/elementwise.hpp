@@ -84,18 +84,14 @@ void binary(const kernel_call& call) {
         const ktc::fixed::requantizer to_out =
             ktc::fixed::requantizer_to(common, Kind == binary_kind::mul ? fa.scale * fb.scale : fa.scale, out);
         // The usual case, branch-free so that the loop vectorizes: shifts of at most 31 keep the
-        // sum below 2^47 and a right-shifting requantizer's product below 2^62, so the same
-        // arithmetic as round_shift and multiply_round needs none of their overflow guards.
-        if (shift_a <= 31 && shift_b <= 31 && to_out.shift >= 1 && to_out.shift <= 62 && to_out.multiplier >= 1 &&
-            to_out.multiplier < (1 << 15)) {
-            const std::int64_t m = to_out.multiplier, half = std::int64_t{1} << (to_out.shift - 1);
-            const int s = to_out.shift;
-            const std::int64_t lo = ktc::fixed::min_of(out.bits), hi = ktc::fixed::max_of(out.bits);
+        // sum below 2^47, so a requantizer that fixed::unguarded() takes needs no guards.
+        const auto fast = ktc::fixed::unguarded(to_out, ktc::fixed::min_of(out.bits), ktc::fixed::max_of(out.bits));
+        if (fast && shift_a <= 31 && shift_b <= 31) {
+            const ktc::fixed::unguarded_requantizer step = *fast;
             return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
-                const std::int64_t r = Kind == binary_kind::mul   ? qa * qb
-                                       : Kind == binary_kind::add ? (qa << shift_a) + (qb << shift_b)
-                                                                  : (qa << shift_a) - (qb << shift_b);
-                return std::min(std::max((r * m + half) >> s, lo), hi);
+                return step(Kind == binary_kind::mul   ? qa * qb
+                            : Kind == binary_kind::add ? (qa << shift_a) + (qb << shift_b)
+                                                       : (qa << shift_a) - (qb << shift_b));
             });
         }
         return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 #include "ktc/core/error.hpp"
@@ -151,6 +152,23 @@ inline requantizer requantizer_to(int from_radix, double from_scale, const value
 }
 inline requantizer requantizer_to(const value_format& from, const value_format& to) {
     return requantizer_to(from.radix, from.scale, to);
+}
+
+// A requantizer's arithmetic, saturation and a clamp [lo, hi] without the overflow guards of
+// multiply_round, for loops that must vectorize: (x * multiplier + 2^(shift-1)) >> shift. It
+// gives the same codes when the multiplier is below 2^15, the shift a right shift (1 to 62) and
+// |x| < 2^47, so that nothing overflows; unguarded() says whether a requantizer qualifies, and the
+// caller keeps |x| within 2^47 (every MAC accumulator and element-wise sum of the fast kernels).
+struct unguarded_requantizer {
+    std::int64_t multiplier, half;
+    int shift;
+    std::int64_t lo, hi;  // the clamp within the width: saturation included
+    std::int64_t operator()(std::int64_t x) const { return std::min(std::max((x * multiplier + half) >> shift, lo), hi); }
+};
+inline std::optional<unguarded_requantizer> unguarded(const requantizer& r, std::int64_t lo, std::int64_t hi) {
+    if (r.shift < 1 || r.shift > 62 || r.multiplier < 1 || r.multiplier >= (std::int64_t{1} << 15)) return std::nullopt;
+    return unguarded_requantizer{r.multiplier, std::int64_t{1} << (r.shift - 1), r.shift, std::max(lo, min_of(r.bits)),
+                                 std::min(hi, max_of(r.bits))};
 }
 
 // ---- float <-> fixed (quantization time and the simulators' edges) -------------------------
