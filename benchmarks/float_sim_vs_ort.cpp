@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -26,7 +27,7 @@ namespace {
 void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tensor_map& inputs) {
     std::map<std::string, double> by_op;
     auto last = std::chrono::steady_clock::now();
-    interp.run(inputs, [&](const ktc::graph::node& n, std::span<const ktc::tensor>) {
+    interp.run(inputs, [&](const ktc::graph::node& n, std::span<const ktc::tensor> outputs) {
         const auto now = std::chrono::steady_clock::now();
         std::string key = n.op_type;
         if (key == "Conv" && n.attrs.has(ktc::kernels::attr::fused_min)) key += "+act";
@@ -34,7 +35,11 @@ void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tens
             const auto k = n.attrs.get_ints("kernel_shape");
             key += n.attrs.get_int("group", 1) > 1 ? " (grouped)" : k.size() == 2 && k[0] * k[1] == 1 ? " (1x1)" : " (kxk)";
         }
-        by_op[key] += std::chrono::duration<double, std::milli>(now - last).count();
+        const double ms = std::chrono::duration<double, std::milli>(now - last).count();
+        by_op[key] += ms;
+        if (std::getenv("KTC_PROFILE_NODES"))
+            std::printf("    %-40s %-20s %s %8.3f ms\n", n.name.c_str(), key.c_str(),
+                        outputs.empty() ? "" : ktc::to_string(outputs[0].shape()).c_str(), ms);
         last = now;
     });
     for (const auto& [op, ms] : by_op) std::printf("    %-20s %8.2f ms\n", op.c_str(), ms);

@@ -11,10 +11,12 @@
 
 #include <Eigen/Core>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "ktc/kernels/attributes.hpp"
 #include "ktc/kernels/kernel.hpp"
+#include "ktc/kernels/simd.hpp"
 #include "ktc/kernels/window.hpp"
 
 namespace ktc::kernels::floating {
@@ -124,111 +126,147 @@ inline void col2im(const float* cols, std::int64_t channels, const window& w, fl
     }
 }
 
-// One channel of a depthwise conv: y = sum over taps of w[tap] * x[window], no matrix product.
-// 2-D: the channel is copied once into zero-padded "phase planes", plane p holding the padded
-// columns p, p + s, p + 2s, ... for a column stride s. Every tap then reads a contiguous run of a
-// plane, so the inner loop over 16 outputs is a straight vector loop with no bounds checks.
-inline void depthwise_channel(const float* x, const float* k, const window& w, float* y,
-                              std::vector<float>& planes) {
-    const std::int64_t out = w.out_size();
-    if (w.rank() != 2) {
-        std::fill(y, y + out, 0.f);
-        for_each_tap(w, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
-            if (i >= 0) y[o] += k[tap] * x[i];
-        });
-        return;
-    }
-    const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
-    const std::int64_t KH = w.kernel[0], KW = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
-    const std::int64_t dh = w.dilations[0], dw = w.dilations[1], pt = w.pads_begin[0], pl = w.pads_begin[1];
-    // Padded extent actually read: rows up to (OH-1)*sh + (KH-1)*dh, columns likewise.
-    constexpr std::int64_t block = 16, rows = 4;
-    const std::int64_t PH = (OH + rows - 1) * sh + (KH - 1) * dh + 1;
-    const std::int64_t PW = (OW - 1) * sw + (KW - 1) * dw + 1;
-    const std::int64_t plane_w = (PW + sw - 1) / sw + 16;
-    planes.assign(static_cast<std::size_t>(sw * PH * plane_w + 16), 0.f);
-    // Each input row is laid into a zero-padded line once, then dealt round-robin to the planes.
-    std::vector<float> line(static_cast<std::size_t>(plane_w * sw), 0.f);
-    const std::int64_t copy_w = std::max<std::int64_t>(0, std::min(W, plane_w * sw - pl));
-    for (std::int64_t r = 0; r < PH; ++r) {
-        const std::int64_t ih = r - pt;
-        if (ih < 0 || ih >= H) continue;  // padding rows stay zero
-        float* dst = sw == 1 ? planes.data() + r * plane_w : line.data();
-        std::copy(x + ih * W, x + ih * W + copy_w, dst + pl);
-        if (sw == 1) continue;
-        if (sw == 2) {  // the common strided case in one pass, which compiles to vector shuffles
-            float* even = planes.data() + r * plane_w;
-            float* odd = planes.data() + (PH + r) * plane_w;
-            for (std::int64_t j = 0; j < plane_w; ++j) {
-                even[j] = line[2 * j];
-                odd[j] = line[2 * j + 1];
-            }
-            continue;
-        }
-        for (std::int64_t p = 0; p < sw; ++p) {
-            float* plane_row = planes.data() + (p * PH + r) * plane_w;
-            for (std::int64_t j = 0; j < plane_w; ++j) plane_row[j] = line[j * sw + p];
-        }
-    }
-    // Four output rows at a time, 16 columns per vector: four independent FMA chains per tap
-    // instead of one, which is what keeps the FMA units busy (a single chain waits on latency).
-    // Planes carry spare zero rows and columns so the last group may run past OH and OW.
-    using lane = Eigen::Array<float, block, 1>;
-    // Where each tap reads, relative to output (row 0, column 0): computed once, no division
-    // inside the loops.
-    std::int64_t tap_offset[64];
-    std::vector<std::int64_t> tap_offsets_heap;
-    std::int64_t* tap_off = KH * KW <= 64 ? tap_offset : (tap_offsets_heap.resize(KH * KW), tap_offsets_heap.data());
-    for (std::int64_t kh = 0; kh < KH; ++kh)
-        for (std::int64_t kw = 0; kw < KW; ++kw) {
-            const std::int64_t c = kw * dw;  // padded column read by output column 0
-            tap_off[kh * KW + kw] = ((c % sw) * PH + kh * dh) * plane_w + c / sw;
-        }
-    const std::int64_t taps = KH * KW, row_step = sh * plane_w;
-    for (std::int64_t oh0 = 0; oh0 < OH; oh0 += rows) {
-        const float* row_base = planes.data() + oh0 * row_step;
-        for (std::int64_t ow0 = 0; ow0 < OW; ow0 += block) {
-            lane acc[rows];
-            for (auto& a : acc) a.setZero();
-            for (std::int64_t t = 0; t < taps; ++t) {
-                const float* base = row_base + tap_off[t] + ow0;
-                const float kv = k[t];
-                for (std::int64_t r = 0; r < rows; ++r) acc[r] += kv * Eigen::Map<const lane>(base + r * row_step);
-            }
-            const std::int64_t n = std::min(block, OW - ow0);
-            for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r) {
-                float* dst = y + (oh0 + r) * OW + ow0;
-                if (n == block) {
-                    Eigen::Map<lane> full(dst);
-                    full = acc[r];
-                } else {
-                    for (std::int64_t j = 0; j < n; ++j) dst[j] = acc[r][j];
-                }
-            }
-        }
-    }
-}
-
 // What a conv does to its results before storing them: add the bias, then clamp (the clamp is an
 // activation the simulator fused into the conv, see sim/float_simulator.hpp; +-inf when none).
 struct epilogue {
     const float* bias;  // per output channel, or nullptr
     float lo, hi;
 
+    bool clamps() const {
+        return lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
+    }
+    // y[0, n) = clamp(v) for n <= 16 lanes, the bias already in v (a NaN stays NaN, as in the
+    // ONNX ops).
+    void store(simd::f32x16 v, std::int64_t n, float* y) const {
+        if (clamps()) v = simd::clamp(v, simd::broadcast(lo), simd::broadcast(hi));
+        if (n == simd::lanes)
+            simd::store(y, v);
+        else
+            simd::store_first(y, v, n);
+    }
     // y[r, i] for r < rows, i < width (rows `stride` apart) belong to channels first_channel + r.
     void apply(float* y, std::int64_t rows, std::int64_t width, std::int64_t stride,
                std::int64_t first_channel) const {
-        const bool clamp = lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity();
-        if (!bias && !clamp) return;
+        if (!bias && !clamps()) return;
         for (std::int64_t r = 0; r < rows; ++r) {
             float* row = y + r * stride;
-            const float b = bias ? bias[first_channel + r] : 0.f;
-            if (clamp)
-                for (std::int64_t i = 0; i < width; ++i) row[i] = std::min(std::max(row[i] + b, lo), hi);
-            else
-                for (std::int64_t i = 0; i < width; ++i) row[i] += b;
+            const simd::f32x16 b = simd::broadcast(bias ? bias[first_channel + r] : 0.f);
+            for (std::int64_t i = 0; i < width; i += simd::lanes) {
+                const std::int64_t n = std::min(simd::lanes, width - i);
+                if (n == simd::lanes) {
+                    store(simd::load(row + i) + b, n, row + i);
+                } else {
+                    float tail[simd::lanes] = {};
+                    std::copy(row + i, row + i + n, tail);
+                    store(simd::load(tail) + b, n, row + i);
+                }
+            }
         }
     }
+};
+
+// A depthwise conv, one channel at a time: y = sum over taps of w[tap] * x[window], then `post`.
+// 2-D: each channel is copied into zero-padded "phase planes", plane p holding the padded
+// columns p, p + s, p + 2s, ... for a column stride s. Every tap then reads a contiguous run of a
+// plane, so the inner loop over 16 outputs is a straight vector loop with no bounds checks. The
+// planes are laid out once per layer: the padding is zeroed then, and each channel overwrites
+// only the image inside it (a per-channel set-up dominated the small maps of late layers).
+class depthwise_planes {
+public:
+    explicit depthwise_planes(const window& w) : w_(w) {
+        if (w.rank() != 2) return;
+        H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+        KH = w.kernel[0], KW = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
+        const std::int64_t dh = w.dilations[0], dw = w.dilations[1];
+        pt = w.pads_begin[0], pl = w.pads_begin[1];
+        // Padded extent actually read: rows up to (OH-1)*sh + (KH-1)*dh (plus spare rows for the
+        // last group of `rows`), columns likewise (plus a spare block).
+        PH = (OH + rows - 1) * sh + (KH - 1) * dh + 1;
+        const std::int64_t PW = (OW - 1) * sw + (KW - 1) * dw + 1;
+        plane_w = (PW + sw - 1) / sw + block;
+        planes_.assign(static_cast<std::size_t>(sw * PH * plane_w + block), 0.f);
+        line_.assign(static_cast<std::size_t>(plane_w * sw), 0.f);
+        copy_w = std::max<std::int64_t>(0, std::min(W, plane_w * sw - pl));
+        for (std::int64_t kh = 0; kh < KH; ++kh)
+            for (std::int64_t kw = 0; kw < KW; ++kw) {
+                const std::int64_t c = kw * dw;  // padded column read by output column 0
+                tap_offset_.push_back(((c % sw) * PH + kh * dh) * plane_w + c / sw);
+            }
+    }
+
+    // Output channel `channel` of y from input channel x and its taps k.
+    void run(const float* x, const float* k, const epilogue& post, std::int64_t channel, float* y) {
+        if (w_.rank() != 2) {
+            const std::int64_t out = w_.out_size();
+            std::fill(y, y + out, 0.f);
+            for_each_tap(w_, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+                if (i >= 0) y[o] += k[tap] * x[i];
+            });
+            post.apply(y, 1, out, out, channel);
+            return;
+        }
+        lay_out(x);
+        // Four output rows at a time, 16 columns per vector: four independent FMA chains per tap
+        // instead of one, which is what keeps the FMA units busy (a single chain waits on latency).
+        // The accumulators are named values so that they stay in registers.
+        using simd::f32x16, simd::load;
+        const f32x16 b = simd::broadcast(post.bias ? post.bias[channel] : 0.f);
+        const std::int64_t taps = KH * KW, row_step = sh * plane_w;
+        for (std::int64_t oh0 = 0; oh0 < OH; oh0 += rows) {
+            const float* row_base = planes_.data() + oh0 * row_step;
+            for (std::int64_t ow0 = 0; ow0 < OW; ow0 += block) {
+                f32x16 a0 = b, a1 = b, a2 = b, a3 = b;
+                for (std::int64_t t = 0; t < taps; ++t) {
+                    const float* p = row_base + tap_offset_[t] + ow0;
+                    const f32x16 kv = simd::broadcast(k[t]);
+                    a0 += kv * load(p);
+                    a1 += kv * load(p + row_step);
+                    a2 += kv * load(p + 2 * row_step);
+                    a3 += kv * load(p + 3 * row_step);
+                }
+                const std::int64_t n = std::min(block, OW - ow0);
+                float* dst = y + oh0 * OW + ow0;
+                const f32x16 acc[rows] = {a0, a1, a2, a3};
+                for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r) post.store(acc[r], n, dst + r * OW);
+            }
+        }
+    }
+
+private:
+    static constexpr std::int64_t block = simd::lanes, rows = 4;
+
+    // Copies the channel's image into the planes; the padding around it stays zero.
+    void lay_out(const float* x) {
+        for (std::int64_t r = pt; r < std::min(PH, pt + H); ++r) {
+            const float* src = x + (r - pt) * W;
+            if (sw == 1) {
+                std::copy(src, src + copy_w, planes_.data() + r * plane_w + pl);
+                continue;
+            }
+            // Each input row is laid into a zero-padded line, then dealt round-robin to the planes.
+            std::copy(src, src + copy_w, line_.data() + pl);
+            const float* line = line_.data();
+            if (sw == 2) {  // the common strided case in one pass, which compiles to vector shuffles
+                float* even = planes_.data() + r * plane_w;
+                float* odd = planes_.data() + (PH + r) * plane_w;
+                for (std::int64_t j = 0; j < plane_w; ++j) {
+                    even[j] = line[2 * j];
+                    odd[j] = line[2 * j + 1];
+                }
+                continue;
+            }
+            for (std::int64_t p = 0; p < sw; ++p) {
+                float* plane_row = planes_.data() + (p * PH + r) * plane_w;
+                for (std::int64_t j = 0; j < plane_w; ++j) plane_row[j] = line[j * sw + p];
+            }
+        }
+    }
+
+    const window& w_;
+    std::int64_t H = 0, W = 0, OH = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, pt = 0, pl = 0;
+    std::int64_t PH = 0, plane_w = 0, copy_w = 0;
+    std::vector<float> planes_, line_;
+    std::vector<std::int64_t> tap_offset_;  // where each tap reads, relative to output (0, 0)
 };
 
 inline bool is_pointwise(const window& w) {
@@ -263,7 +301,8 @@ inline void conv_groups(const conv_shape& s, const float* x, const float* wt, fl
     const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / 2 / (K + Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
     std::vector<float> cols;
     if (!depthwise && !pointwise) cols.resize(static_cast<std::size_t>(w.rank() == 2 ? K * band_rows * OW : K * out));
-    std::vector<float> planes;  // depthwise scratch
+    std::optional<depthwise_planes> planes;  // depthwise scratch, laid out once per call
+    if (depthwise) planes.emplace(w);
     using strided = Eigen::Map<row_major, 0, Eigen::OuterStride<>>;
     using const_strided = Eigen::Map<const row_major, 0, Eigen::OuterStride<>>;
     for (std::int64_t n = 0; n < N; ++n)
@@ -274,8 +313,7 @@ inline void conv_groups(const conv_shape& s, const float* x, const float* wt, fl
             const const_matrix_map weights(wg, Mg, K);
             const std::int64_t m0 = g * Mg;  // first output channel of the group
             if (depthwise) {
-                depthwise_channel(xg, wg, w, yg, planes);
-                post.apply(yg, 1, out, out, m0);
+                planes->run(xg, wg, post, m0, yg);
             } else if (pointwise) {
                 for (std::int64_t c0 = 0; c0 < out; c0 += band_cols) {
                     const std::int64_t width = std::min(band_cols, out - c0);

@@ -1,0 +1,39 @@
+// ktc/kernels/simd.hpp - 16 floats as one value, for the few kernel loops the compiler does not
+// vectorize well by itself (accumulators it would keep on the stack, a clamp it leaves scalar).
+//
+// A GCC vector extension rather than intrinsics: the compiler lowers it to what the target has
+// (one AVX-512 register, two AVX2 ones, four SSE ones), so the same source builds for any x86-64
+// level and for other architectures, and a*b + c still becomes one FMA where the target has it.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace ktc::kernels::simd {
+
+constexpr std::int64_t lanes = 16;
+typedef float f32x16 __attribute__((vector_size(64)));
+
+inline f32x16 load(const float* p) {
+    f32x16 v;
+    std::memcpy(&v, p, sizeof v);  // an unaligned load
+    return v;
+}
+inline void store(float* p, f32x16 v) { std::memcpy(p, &v, sizeof v); }
+
+// The first n < 16 lanes only: the rest of p is not touched.
+inline void store_first(float* p, f32x16 v, std::int64_t n) {
+    float tmp[lanes];
+    store(tmp, v);
+    std::memcpy(p, tmp, static_cast<std::size_t>(n) * sizeof(float));
+}
+
+inline f32x16 broadcast(float x) { return f32x16{} + x; }
+
+// min(max(v, lo), hi) per lane, as std::min/std::max spell it: a NaN lane stays NaN.
+inline f32x16 clamp(f32x16 v, f32x16 lo, f32x16 hi) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+}  // namespace ktc::kernels::simd
