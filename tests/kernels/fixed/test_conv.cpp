@@ -303,6 +303,13 @@ void check_fast_is_bit_exact(const tensor& x, const tensor& w, const tensor* b, 
         std::vector<Y> in_float(plain.size());
         cd::conv_in_float(p, chunks, x.data<X>(), w.data<W>(), in_float.data());
         CHECK(plain == in_float);
+#if KTC_CONV_VNNI
+        if (kernels::fixed::vnni::applies(p)) {
+            std::vector<Y> on_vnni(plain.size());
+            cd::conv_vnni(p, x.data<X>(), w.data<W>(), on_vnni.data());
+            CHECK(plain == on_vnni);
+        }
+#endif
     }
 }
 
@@ -352,6 +359,35 @@ TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) a
             kernels::kernel_call{graph::node{}, {}, {}}, x.type(), w.type(), out_bits, [&](auto xt, auto wt, auto yt) {
                 check_fast_is_bit_exact<decltype(xt), decltype(wt), decltype(yt)>(x, w, with_bias ? &b : nullptr, qa);
             });
+    }
+}
+
+TEST_CASE("the fast int8 convs are bit-exact on shapes past their tiles and bands") {
+    // Output channels not a multiple of 8, K not a multiple of 4, widths past 48 with a tail,
+    // several bands of output rows (2-D) and of positions (1x1), groups, a 1x1 conv of rank 3.
+    struct shape_case {
+        shape_t x, w;
+        std::int64_t group;
+        shape_t pads, strides;
+    };
+    const std::vector<shape_case> cases{
+        {{1, 12, 30, 37}, {20, 12, 3, 3}, 1, {1, 1, 1, 1}, {1, 1}},
+        {{1, 64, 40, 40}, {9, 64, 3, 3}, 1, {1, 0, 2, 1}, {1, 1}},
+        {{1, 64, 100, 100}, {10, 64, 1, 1}, 1, {0, 0, 0, 0}, {1, 1}},
+        {{2, 6, 17, 50}, {12, 3, 5, 3}, 2, {2, 1, 2, 1}, {2, 1}},
+        {{1, 7, 9, 3, 5}, {13, 7, 1, 1, 1}, 1, {0, 0, 0, 0, 0, 0}, {1, 1, 1}},
+    };
+    std::mt19937 rng(31);
+    for (const auto& c : cases) {
+        CAPTURE(to_string(c.x));
+        graph::attributes a = attrs_of({{"group", c.group}, {"pads", c.pads}, {"strides", c.strides}});
+        std::vector<std::int64_t> wr(static_cast<std::size_t>(c.w[0]), 6), br(wr.size(), 9);
+        a.set(quant::attr::weight_radix, wr);
+        a.set(quant::attr::bias_radix, br);
+        const tensor x = random_codes(rng, c.x, 8), w = random_codes(rng, c.w, 8);
+        const tensor b = random_codes(rng, {c.w[0]}, 32, -100000, 100000);
+        const graph::attributes qa = quantized(a, {{4, 8}, not_q, not_q}, {{1, 8}});
+        check_fast_is_bit_exact<std::int8_t, std::int8_t, std::int8_t>(x, w, &b, qa);
     }
 }
 

@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "ktc/kernels/fixed/conv_vnni.hpp"
 #include "ktc/kernels/fixed/requantize.hpp"
 #include "ktc/kernels/float/conv.hpp"
 #include "ktc/kernels/kernel.hpp"
@@ -263,6 +264,63 @@ void conv_in_float(const conv_params& p, const std::vector<std::int64_t>& chunks
         }
 }
 
+#if KTC_CONV_VNNI
+// The conv of int8 x and wt on VNNI (kernels/fixed/conv_vnni.hpp, where vnni::applies), then
+// the epilogue. Per group its weights are packed once; per image the output positions go in
+// bands whose columns take ~512 KiB (whole output rows of a 2-D conv), and per band each block
+// of 8 output channels is summed, corrected for the +128 and requantized.
+template <class Y>
+void conv_vnni(const conv_params& p, const std::int8_t* x, const std::int8_t* wt, Y* y) {
+    const window& w = p.w;
+    const std::int64_t Cg = p.in_per_group(), Mg = p.out_per_group(), M = p.out_channels;
+    const std::int64_t in = w.in_size(), out = w.out_size(), K = Cg * w.kernel_size();
+    const bool pointwise = floating::detail::is_pointwise(w);
+    // A 1x1 conv's positions are one flat row each (any rank); a 2-D conv's bands are whole rows.
+    const std::int64_t row = pointwise ? 1 : w.out[1], rows = out / row;
+    constexpr std::int64_t band_bytes = 512 * 1024;
+    const std::int64_t band_rows = std::clamp<std::int64_t>(band_bytes / std::max<std::int64_t>(K * row, 1), 1, rows);
+    const auto round_up = [](std::int64_t v) { return (v + vnni::lanes - 1) / vnni::lanes * vnni::lanes; };
+    const std::int64_t stride_most = round_up(band_rows * row);
+    // One scratch per thread, grown to the largest conv and kept (the simulators run a sample per
+    // thread).
+    thread_local std::vector<std::int8_t> cols;
+    thread_local std::vector<std::uint8_t> quads;
+    thread_local std::vector<std::int32_t> sums;
+    thread_local vnni::packed_weights packed;
+    if (!pointwise && cols.size() < std::size_t(K * band_rows * row)) cols.resize(std::size_t(K * band_rows * row));
+    const std::int64_t quad_bytes = (K + 3) / 4 * 4 * stride_most;
+    if (quads.size() < std::size_t(quad_bytes)) quads.resize(std::size_t(quad_bytes));
+    if (sums.size() < std::size_t(vnni::tile_rows * stride_most)) sums.resize(std::size_t(vnni::tile_rows * stride_most));
+    for (std::int64_t g = 0; g < p.group; ++g) {
+        vnni::pack_weights(wt + g * Mg * K, Mg, K, packed);
+        const std::int64_t block_bytes = packed.quads * vnni::tile_rows * 4;
+        for (std::int64_t n = 0; n < p.batch; ++n) {
+            const std::int8_t* xg = x + (n * p.in_channels + g * Cg) * in;
+            for (std::int64_t r0 = 0; r0 < rows; r0 += band_rows) {
+                const std::int64_t r1 = std::min(rows, r0 + band_rows), width = (r1 - r0) * row, stride = round_up(width);
+                if (pointwise) {
+                    vnni::interleave(xg + r0, in, K, width, stride, quads.data());
+                } else {
+                    floating::detail::im2col(xg, Cg, w, cols.data(), r0, r1);
+                    vnni::interleave(cols.data(), width, K, width, stride, quads.data());
+                }
+                for (std::int64_t m0 = 0; m0 < Mg; m0 += vnni::tile_rows) {
+                    vnni::product_rows(packed.bytes.data() + m0 / vnni::tile_rows * block_bytes, quads.data(), stride,
+                                       packed.quads, width, sums.data());
+                    for (std::int64_t i = 0; i < std::min(vnni::tile_rows, Mg - m0); ++i) {
+                        const std::int64_t m = g * Mg + m0 + i;
+                        std::int32_t* s = sums.data() + i * stride;
+                        const std::uint32_t offset = packed.offset[std::size_t(m0 + i)];
+                        for (std::int64_t j = 0; j < width; ++j) s[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(s[j]) - offset);
+                        finish_channel(p, m, s, p.bias.empty() ? 0 : p.bias[m], y + (n * M + m) * out + r0 * row, width);
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
 // Whether conv_im2col may accumulate in int32 for these operand types and reduction length.
 template <class X, class W>
 bool fits_int32(const conv_params& p) {
@@ -352,6 +410,12 @@ inline void conv(const kernel_call& call) {
         using W = decltype(wt_tag);
         using Y = decltype(yt);
         if constexpr (sizeof(X) == 1 && sizeof(W) == 1) {
+#if KTC_CONV_VNNI
+            if (vnni::applies(p)) {
+                conv_vnni(p, x.data<X>(), wt.data<W>(), y.data<Y>());
+                return;
+            }
+#endif
             const std::vector<std::int64_t> chunks = float_exact_chunks(p, x.data<X>(), x.size(), wt.data<W>());
             if (!chunks.empty()) {
                 conv_in_float(p, chunks, x.data<X>(), wt.data<W>(), y.data<Y>());

@@ -71,14 +71,16 @@ void for_each_tap(const window& w, F&& f) {
 
 // cols[c * taps + tap, o] = x[c, input index of (tap, o)], 0 in the padding, for the output
 // positions o of output rows [row_begin, row_end) of a 2-D window (all positions otherwise).
-inline void im2col(const float* x, std::int64_t channels, const window& w, float* cols,
-                   std::int64_t row_begin = 0, std::int64_t row_end = -1) {
+// Float for the float conv; int8 for the fixed one's VNNI route (kernels/fixed/conv_vnni.hpp).
+template <class T>
+void im2col(const T* x, std::int64_t channels, const window& w, T* cols,
+            std::int64_t row_begin = 0, std::int64_t row_end = -1) {
     const std::int64_t taps = w.kernel_size(), in = w.in_size();
     if (w.rank() != 2) {
         const std::int64_t out = w.out_size();
         for (std::int64_t c = 0; c < channels; ++c)
             for_each_tap(w, [&, xc = x + c * in, cc = cols + c * taps * out](std::int64_t tap, std::int64_t o, std::int64_t i) {
-                cc[tap * out + o] = i < 0 ? 0.f : xc[i];
+                cc[tap * out + o] = i < 0 ? T{} : xc[i];
             });
         return;
     }
@@ -87,10 +89,10 @@ inline void im2col(const float* x, std::int64_t channels, const window& w, float
     const std::int64_t sh = w.strides[0], sw = w.strides[1], dh = w.dilations[0], dw = w.dilations[1];
     const std::int64_t out = (row_end - row_begin) * OW;
     for (std::int64_t c = 0; c < channels; ++c) {
-        const float* xc = x + c * in;
+        const T* xc = x + c * in;
         for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
             for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw) {
-                float* dst = cols + (c * taps + kh * w.kernel[1] + kw) * out;
+                T* dst = cols + (c * taps + kh * w.kernel[1] + kw) * out;
                 // Output columns whose input column lies inside the image: [ow_lo, ow_hi).
                 const std::int64_t off = kw * dw - w.pads_begin[1];
                 const std::int64_t ow_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
@@ -98,17 +100,17 @@ inline void im2col(const float* x, std::int64_t channels, const window& w, float
                 for (std::int64_t oh = row_begin; oh < row_end; ++oh, dst += OW) {
                     const std::int64_t ih = oh * sh - w.pads_begin[0] + kh * dh;
                     if (ih < 0 || ih >= H || ow_lo >= ow_hi) {
-                        std::fill(dst, dst + OW, 0.f);
+                        std::fill(dst, dst + OW, T{});
                         continue;
                     }
-                    const float* src = xc + ih * W + off;
-                    std::fill(dst, dst + ow_lo, 0.f);
+                    const T* src = xc + ih * W + off;
+                    std::fill(dst, dst + ow_lo, T{});
                     if (sw == 1) {
                         std::copy(src + ow_lo, src + ow_hi, dst + ow_lo);
                     } else {
                         for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * sw];
                     }
-                    std::fill(dst + ow_hi, dst + OW, 0.f);
+                    std::fill(dst + ow_hi, dst + OW, T{});
                 }
             }
     }

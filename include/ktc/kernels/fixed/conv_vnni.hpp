@@ -1,0 +1,159 @@
+// ktc/kernels/fixed/conv_vnni.hpp - int8 Conv on AVX-512 VNNI, bit-exact with conv_reference.
+//
+// vpdpbusd adds four products of unsigned by signed bytes into each int32 lane: 64 exact
+// multiply-adds per instruction, four times a float FMA's 16. The activations are signed, so
+// they enter as x + 128 (a flip of the sign bit) and each output channel m takes back
+// 128 * sum_k w[m, k]. The products are below 2^15 and the lanes wrap modulo 2^32 (the
+// instruction does not saturate), so after the correction each lane holds sum_k x * w exactly
+// whenever that fits int32: K < 2^17 products of magnitude at most 2^14 (docs/numerics.md,
+// "Accumulators").
+//
+// Layout: an output tile is 8 output channels x 48 output positions (24 of the 32 registers). Per
+// step it broadcasts 4 bytes of weights (one channel, 4 consecutive k) and loads 16 positions x
+// the same 4 k of the columns, so the columns are interleaved by k-quads: quads[q][j][r] =
+// cols[4q + r][j]. A 2-D conv gathers its columns (im2col) a band of output rows at a time; a
+// 1x1 conv interleaves its input directly. Each band's int32 sums go through finish_channel, the
+// requantizing epilogue the float route uses.
+//
+// Compiled where the target has AVX-512 VNNI and BW (KTC_CONV_VNNI); elsewhere the float route
+// (conv_in_float) is the fast int8 conv.
+#pragma once
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512F__)
+#define KTC_CONV_VNNI 1
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "ktc/kernels/float/conv.hpp"
+
+namespace ktc::kernels::fixed::vnni {
+
+constexpr std::int64_t tile_rows = 8, tile_vectors = 3, lanes = 16;
+
+// One group's weights W[M, K] by tiles: block b, quad q, row i hold W[8b + i, 4q .. 4q + 3] (zero
+// past M and K); offset[m] = 128 * sum_k W[m, k] modulo 2^32, what the +128 adds.
+struct packed_weights {
+    std::vector<std::int8_t> bytes;
+    std::vector<std::uint32_t> offset;
+    std::int64_t quads = 0;
+};
+
+inline void pack_weights(const std::int8_t* w, std::int64_t M, std::int64_t K, packed_weights& out) {
+    const std::int64_t quads = (K + 3) / 4, blocks = (M + tile_rows - 1) / tile_rows;
+    out.quads = quads;
+    out.bytes.resize(static_cast<std::size_t>(blocks * quads * tile_rows * 4));
+    out.offset.resize(static_cast<std::size_t>(M));
+    // Word by word: every word is written (zero past M and K), no division per byte, and a raw
+    // pointer (a store through a byte type may alias the vector's own pointer).
+    std::int8_t* dst = out.bytes.data();
+    for (std::int64_t b = 0; b < blocks; ++b)
+        for (std::int64_t q = 0; q < quads; ++q)
+            for (std::int64_t i = 0; i < tile_rows; ++i, dst += 4) {
+                const std::int64_t m = b * tile_rows + i, k = 4 * q;
+                std::int8_t word[4] = {0, 0, 0, 0};
+                if (m < M) {
+                    if (k + 4 <= K)
+                        std::memcpy(word, w + m * K + k, 4);
+                    else
+                        std::memcpy(word, w + m * K + k, static_cast<std::size_t>(K - k));
+                }
+                std::memcpy(dst, word, 4);
+            }
+    for (std::int64_t m = 0; m < M; ++m) {
+        std::int32_t sum = 0;  // below 2^17 * 2^7
+        for (std::int64_t k = 0; k < K; ++k) sum += w[m * K + k];
+        out.offset[static_cast<std::size_t>(m)] = static_cast<std::uint32_t>(128 * std::int64_t{sum});
+    }
+}
+
+// quads[(q * stride + j) * 4 + r] = rows[4q + r][j] + 128 for j < width (rows `ld` apart), zero
+// past K; positions [width, stride) are zero too.
+inline void interleave(const std::int8_t* rows, std::int64_t ld, std::int64_t K, std::int64_t width,
+                       std::int64_t stride, std::uint8_t* quads) {
+    static const std::int8_t none[1] = {0};
+    for (std::int64_t q = 0; q < (K + 3) / 4; ++q) {
+        const std::int8_t* r[4];
+        std::uint32_t live[4];  // 0x80 flips a present row's sign bit (x + 128); absent rows stay 0
+        for (int i = 0; i < 4; ++i) {
+            const bool present = 4 * q + i < K;
+            r[i] = present ? rows + (4 * q + i) * ld : none;
+            live[i] = present ? 0x80u : 0u;
+        }
+        std::uint32_t* dst = reinterpret_cast<std::uint32_t*>(quads) + q * stride;
+        if (4 * q + 3 < K) {
+            for (std::int64_t j = 0; j < width; ++j)
+                dst[j] = (std::uint32_t(std::uint8_t(r[0][j]) ^ 0x80u)) | (std::uint32_t(std::uint8_t(r[1][j]) ^ 0x80u) << 8) |
+                         (std::uint32_t(std::uint8_t(r[2][j]) ^ 0x80u) << 16) | (std::uint32_t(std::uint8_t(r[3][j]) ^ 0x80u) << 24);
+        } else {
+            for (std::int64_t j = 0; j < width; ++j) {
+                std::uint32_t v = 0;
+                for (int i = 0; i < 4; ++i)
+                    if (live[i]) v |= (std::uint32_t(std::uint8_t(r[i][j])) ^ 0x80u) << (8 * i);
+                dst[j] = v;
+            }
+        }
+        std::fill(dst + width, dst + stride, 0u);
+    }
+}
+
+// acc[i][j] (rows `ld` apart) = sum over quads of the weight tile's row i times columns j < 16 V.
+template <int V>
+inline void product_tile(const std::int8_t* pw, const std::uint8_t* xq, std::int64_t stride, std::int64_t quads,
+                         std::int32_t* acc, std::int64_t ld) {
+    __m512i a[tile_rows][V];
+#pragma GCC unroll 8
+    for (int i = 0; i < tile_rows; ++i)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) a[i][v] = _mm512_setzero_si512();
+    for (std::int64_t q = 0; q < quads; ++q, xq += stride * 4, pw += tile_rows * 4) {
+        __m512i x[V];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) x[v] = _mm512_loadu_si512(xq + v * 64);
+#pragma GCC unroll 8
+        for (int i = 0; i < tile_rows; ++i) {
+            std::int32_t w4;
+            std::memcpy(&w4, pw + i * 4, 4);
+            const __m512i w = _mm512_set1_epi32(w4);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; ++v) a[i][v] = _mm512_dpbusd_epi32(a[i][v], x[v], w);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < tile_rows; ++i)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; ++v) _mm512_storeu_si512(acc + i * ld + v * lanes, a[i][v]);
+}
+
+// sums[i][j] for the weight block's 8 rows and every position j < width of the interleaved band
+// (stride = width rounded up to 16 lanes).
+inline void product_rows(const std::int8_t* pw, const std::uint8_t* xq, std::int64_t stride, std::int64_t quads,
+                         std::int64_t width, std::int32_t* sums) {
+    constexpr std::int64_t tile_cols = tile_vectors * lanes;
+    for (std::int64_t j0 = 0; j0 < width; j0 += tile_cols) {
+        const std::uint8_t* x = xq + j0 * 4;
+        switch (std::min<std::int64_t>(tile_vectors, (width - j0 + lanes - 1) / lanes)) {
+            case 1: product_tile<1>(pw, x, stride, quads, sums + j0, stride); break;
+            case 2: product_tile<2>(pw, x, stride, quads, sums + j0, stride); break;
+            default: product_tile<3>(pw, x, stride, quads, sums + j0, stride); break;
+        }
+    }
+}
+
+// Whether conv_vnni runs this conv: int32 sums (K < 2^17), a 2-D window or a 1x1 conv, and not
+// depthwise (one input channel per group: too short a sum for the quads; the float route's
+// depthwise loop serves it).
+template <class Params>
+bool applies(const Params& p) {
+    const std::int64_t K = p.in_per_group() * p.w.kernel_size();
+    const bool depthwise = p.in_per_group() == 1 && p.out_per_group() == 1;
+    return K < (std::int64_t{1} << 17) && !depthwise && (p.w.rank() == 2 || floating::detail::is_pointwise(p.w));
+}
+
+}  // namespace ktc::kernels::fixed::vnni
+
+#endif
