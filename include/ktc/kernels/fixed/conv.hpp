@@ -201,19 +201,21 @@ inline std::int64_t integer_of(float v) {
 // y[i] = finish(bias + acc[i]) for one output channel m, acc[i] integers below 2^31 (int32, or
 // floats below 2^24). With a bias below 2^31 the sum stays below 2^32, so a requantizer that
 // fixed::unguarded() takes (every MAC output the quantizer writes) runs sixteen outputs at a
-// time in a loop the compiler vectorizes (through an int32 block: a store to Y, a char type when
-// int8, might alias acc for all it knows). Other formats, and the tail, go through finish().
+// time in a loop the compiler vectorizes (its biased form: one widening multiply per output; an
+// int32 block because a store to Y, a char type when int8, might alias acc for all the compiler
+// knows). Other formats, and the tail, go through finish().
 template <class Y, class A>
 void finish_channel(const conv_params& p, std::int64_t m, const A* acc, std::int64_t bias, Y* y, std::int64_t n) {
     constexpr std::int64_t limit = std::int64_t{1} << 31;
     const auto fast = ktc::fixed::unguarded(p.acc.to_output[static_cast<std::size_t>(m)], p.clamp.lo, p.clamp.hi);
     std::int64_t i = 0;
     if (fast && bias > -limit && bias < limit) {
-        const ktc::fixed::unguarded_requantizer step = *fast;
+        const auto step = fast->with_bias(bias);
         constexpr std::int64_t lanes = 16;
         for (; i + lanes <= n; i += lanes) {
             std::int32_t q[lanes];
-            for (std::int64_t j = 0; j < lanes; ++j) q[j] = static_cast<std::int32_t>(step(bias + integer_of(acc[i + j])));
+            for (std::int64_t j = 0; j < lanes; ++j)
+                q[j] = static_cast<std::int32_t>(step(static_cast<std::int32_t>(integer_of(acc[i + j]))));
             for (std::int64_t j = 0; j < lanes; ++j) y[i + j] = static_cast<Y>(q[j]);
         }
     }

@@ -164,6 +164,23 @@ struct unguarded_requantizer {
     int shift;
     std::int64_t lo, hi;  // the clamp within the width: saturation included
     std::int64_t operator()(std::int64_t x) const { return std::min(std::max((x * multiplier + half) >> shift, lo), hi); }
+
+    // The same of x = bias + acc for int32 accumulators acc and |bias| < 2^31: (bias + acc) *
+    // multiplier + half regrouped as acc * multiplier + (bias * multiplier + half), the same
+    // integer, so that the per-element product is a widening 32 x 32 -> 64 bit one (one vpmuldq
+    // per 8 lanes on x86 rather than a 64-bit multiply).
+    struct biased {
+        std::int32_t multiplier;
+        std::int64_t offset;
+        int shift;
+        std::int64_t lo, hi;
+        std::int64_t operator()(std::int32_t acc) const {
+            return std::min(std::max((std::int64_t{acc} * multiplier + offset) >> shift, lo), hi);
+        }
+    };
+    biased with_bias(std::int64_t bias) const {
+        return {static_cast<std::int32_t>(multiplier), bias * multiplier + half, shift, lo, hi};
+    }
 };
 inline std::optional<unguarded_requantizer> unguarded(const requantizer& r, std::int64_t lo, std::int64_t hi) {
     if (r.shift < 1 || r.shift > 62 || r.multiplier < 1 || r.multiplier >= (std::int64_t{1} << 15)) return std::nullopt;
