@@ -125,3 +125,46 @@ TEST_CASE("fixed MaxPool: integer max over the window, padding never wins, radix
     CHECK(out[1].type() == dtype::int64);
     CHECK(codes(out[1]) == std::vector<std::int64_t>{0, 0, 0, 3});
 }
+
+TEST_CASE("the 2-D window fold of the fixed pools visits exactly the taps inside the image") {
+    // Sums and maxima against the ONNX definition written out, on random windows: strides,
+    // dilations, pads up to the kernel's reach, ceil-mode-like outputs whose last window starts
+    // in the padding.
+    std::mt19937 rng(5);
+    auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+    for (int trial = 0; trial < 200; ++trial) {
+        kernels::window w;
+        w.kernel = {pick(1, 4), pick(1, 4)};
+        w.strides = {pick(1, 3), pick(1, 3)};
+        w.dilations = {pick(1, 2), pick(1, 2)};
+        w.pads_begin = {pick(0, w.kernel[0] - 1), pick(0, w.kernel[1] - 1)};
+        w.pads_end = {pick(0, w.kernel[0]), pick(0, w.kernel[1])};
+        w.in = {pick(1, 12), pick(1, 12)};
+        w.out.resize(2);
+        for (std::size_t d = 0; d < 2; ++d) {
+            const std::int64_t reach = (w.kernel[d] - 1) * w.dilations[d] + 1;
+            const std::int64_t room = w.in[d] + w.pads_begin[d] + w.pads_end[d] - reach;
+            w.out[d] = std::max<std::int64_t>(room, 0) / w.strides[d] + 1;
+        }
+        std::vector<std::int8_t> x(static_cast<std::size_t>(w.in_size()));
+        for (auto& v : x) v = static_cast<std::int8_t>(pick(-128, 127));
+        std::vector<std::int64_t> sum(static_cast<std::size_t>(w.out_size())), most(sum.size());
+        kernels::fixed::pool_detail::fold_windows<std::int64_t>(w, x.data(), 0, std::plus<>{}, sum.data());
+        kernels::fixed::pool_detail::fold_windows<std::int64_t>(w, x.data(), -1000, [](std::int64_t a, std::int64_t b) { return std::max(a, b); }, most.data());
+        for (std::int64_t oh = 0; oh < w.out[0]; ++oh)
+            for (std::int64_t ow = 0; ow < w.out[1]; ++ow) {
+                std::int64_t s = 0, m = -1000;
+                for (std::int64_t kh = 0; kh < w.kernel[0]; ++kh)
+                    for (std::int64_t kw = 0; kw < w.kernel[1]; ++kw) {
+                        const std::int64_t ih = oh * w.strides[0] - w.pads_begin[0] + kh * w.dilations[0];
+                        const std::int64_t iw = ow * w.strides[1] - w.pads_begin[1] + kw * w.dilations[1];
+                        if (ih < 0 || ih >= w.in[0] || iw < 0 || iw >= w.in[1]) continue;
+                        s += x[static_cast<std::size_t>(ih * w.in[1] + iw)];
+                        m = std::max<std::int64_t>(m, x[static_cast<std::size_t>(ih * w.in[1] + iw)]);
+                    }
+                const std::size_t o = static_cast<std::size_t>(oh * w.out[1] + ow);
+                CHECK(sum[o] == s);
+                CHECK(most[o] == m);
+            }
+    }
+}

@@ -17,8 +17,11 @@
 
 #include "ktc/core/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -84,17 +87,51 @@ void visit_in_out(const kernel_call& call, dtype x, int out_bits, Body&& body) {
     });
 }
 
+// acc[o] = op folded over the input elements of output o's window, the padding skipped, from
+// `init`. A 2-D window runs output by output over the window's rows clipped to the image (no
+// test per element; a global pool is one contiguous pass); other ranks visit every tap.
+template <class Acc, class X, class Op>
+void fold_windows(const window& w, const X* xp, Acc init, Op op, Acc* acc) {
+    if (w.rank() != 2) {
+        std::fill(acc, acc + w.out_size(), init);
+        floating::detail::for_each_tap(w, [&](std::int64_t, std::int64_t o, std::int64_t i) {
+            if (i >= 0) acc[o] = op(acc[o], Acc{xp[i]});
+        });
+        return;
+    }
+    const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+    const std::int64_t KH = w.kernel[0], KW = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
+    const std::int64_t dh = w.dilations[0], dw = w.dilations[1];
+    // The taps [lo, hi) of a window starting at `start` (in input units) that land in [0, extent).
+    const auto inside = [](std::int64_t start, std::int64_t taps, std::int64_t step, std::int64_t extent) {
+        const std::int64_t lo = start >= 0 ? 0 : (-start + step - 1) / step;
+        const std::int64_t hi = start >= extent ? 0 : std::min(taps, (extent - 1 - start) / step + 1);
+        return std::pair{lo, std::max(lo, hi)};
+    };
+    for (std::int64_t oh = 0; oh < OH; ++oh) {
+        const std::int64_t ih0 = oh * sh - w.pads_begin[0];
+        const auto [kh_lo, kh_hi] = inside(ih0, KH, dh, H);
+        for (std::int64_t ow = 0; ow < OW; ++ow) {
+            const std::int64_t iw0 = ow * sw - w.pads_begin[1];
+            const auto [kw_lo, kw_hi] = inside(iw0, KW, dw, W);
+            Acc a = init;
+            for (std::int64_t kh = kh_lo; kh < kh_hi; ++kh) {
+                const X* row = xp + (ih0 + kh * dh) * W + iw0;
+                for (std::int64_t kw = kw_lo; kw < kw_hi; ++kw) a = op(a, Acc{row[kw * dw]});
+            }
+            acc[oh * OW + ow] = a;
+        }
+    }
+}
+
 // The integer max of every window of every (n, c) plane, rescaled to `out`.
 template <class X, class Y>
 void max_pool_reference(const window& w, std::int64_t planes, const X* x, Y* y, ktc::fixed::requantizer to_out) {
     const std::int64_t in = w.in_size(), n_out = w.out_size();
     std::vector<std::int64_t> best(static_cast<std::size_t>(n_out));
     for (std::int64_t p = 0; p < planes; ++p) {
-        std::fill(best.begin(), best.end(), ktc::fixed::min_of(static_cast<int>(8 * sizeof(X))));
-        const X* xp = x + p * in;
-        floating::detail::for_each_tap(w, [&](std::int64_t, std::int64_t o, std::int64_t i) {
-            if (i >= 0 && xp[i] > best[o]) best[o] = xp[i];
-        });
+        fold_windows<std::int64_t>(w, x + p * in, ktc::fixed::min_of(static_cast<int>(8 * sizeof(X))),
+                                   [](std::int64_t a, std::int64_t b) { return std::max(a, b); }, best.data());
         for (std::int64_t o = 0; o < n_out; ++o)
             y[p * n_out + o] = static_cast<Y>(to_out(best[o]));
     }
@@ -107,11 +144,7 @@ void average_pool_reference(const window& w, std::int64_t planes, const X* x, Y*
     const std::int64_t in = w.in_size(), n_out = w.out_size();
     std::vector<std::int64_t> sum(static_cast<std::size_t>(n_out));
     for (std::int64_t p = 0; p < planes; ++p) {
-        std::fill(sum.begin(), sum.end(), 0);
-        const X* xp = x + p * in;
-        floating::detail::for_each_tap(w, [&](std::int64_t, std::int64_t o, std::int64_t i) {
-            if (i >= 0) sum[o] += xp[i];
-        });
+        fold_windows<std::int64_t>(w, x + p * in, 0, std::plus<>{}, sum.data());
         for (std::int64_t o = 0; o < n_out; ++o)
             y[p * n_out + o] = static_cast<Y>(ktc::fixed::saturate(
                 ktc::fixed::multiply_shift(sum[o], factor[o].multiplier, factor[o].shift), out_bits));
