@@ -343,3 +343,17 @@ TEST_CASE("fixed Add, Sub and Mul give the contract's codes on random formats (t
         }
     }
 }
+
+TEST_CASE("lookup over a long tensor: every code through a random table, the vector loop and its tail") {
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> code(-128, 127);
+    std::vector<std::int8_t> table(256);
+    for (auto& v : table) v = static_cast<std::int8_t>(code(rng));
+    graph::attributes a;
+    a.set(quant::attr::lookup_table, tensor::from<std::int8_t>({256}, table));
+    std::vector<std::int8_t> values(256 * 3 + 17);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<std::int8_t>(i < 256 ? int(i) - 128 : code(rng));
+    const tensor x = tensor::from<std::int8_t>({std::int64_t(values.size())}, values);
+    const auto y = codes(run_fixed1("Sigmoid", quantized(a, {{4, 8}}, {{4, 8}}), {&x}));
+    for (std::size_t i = 0; i < values.size(); ++i) CHECK(y[i] == table[std::size_t(values[i] + 128)]);
+}
