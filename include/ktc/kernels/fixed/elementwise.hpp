@@ -89,6 +89,14 @@ void binary(const kernel_call& call) {
         // The usual case, branch-free so that the loop vectorizes: shifts of at most 31 keep the
         // sum below 2^47, so a requantizer that fixed::unguarded() takes needs no guards.
         const auto fast = ktc::fixed::unguarded(to_out, ktc::fixed::min_of(out.bits), ktc::fixed::max_of(out.bits));
+        if (fast && Kind == binary_kind::mul) {
+            // The product of two codes of at most 16 bits fits int32: the requantizer's biased
+            // form then multiplies 32 x 32 -> 64 bits per element.
+            const auto step = fast->with_bias(0);
+            return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
+                return step(static_cast<std::int32_t>(qa * qb));
+            });
+        }
         if (fast && shift_a <= 31 && shift_b <= 31) {
             const ktc::fixed::unguarded_requantizer step = *fast;
             return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
@@ -122,6 +130,16 @@ void binary(const kernel_call& call) {
         const std::int64_t ma = ra.multiplier << (common - ra.shift), mb = rb.multiplier << (common - rb.shift);
         const std::int64_t half = std::int64_t{1} << (common - 1);
         const std::int64_t lo = ktc::fixed::min_of(out.bits), hi = ktc::fixed::max_of(out.bits);
+        constexpr std::int64_t int32_top = std::int64_t{1} << 31;
+        if (ma < int32_top && mb < int32_top) {  // the same sums, with widening 32 x 32 -> 64 multiplies
+            const std::int32_t ma32 = static_cast<std::int32_t>(ma), mb32 = static_cast<std::int32_t>(mb);
+            return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
+                const std::int64_t pa = std::int64_t{static_cast<std::int32_t>(qa)} * ma32;
+                const std::int64_t pb = std::int64_t{static_cast<std::int32_t>(qb)} * mb32;
+                const std::int64_t r = Kind == binary_kind::add ? pa + pb : pa - pb;
+                return std::min(std::max((r + half) >> common, lo), hi);
+            });
+        }
         return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
             const std::int64_t r = Kind == binary_kind::add ? qa * ma + qb * mb : qa * ma - qb * mb;
             return std::min(std::max((r + half) >> common, lo), hi);
