@@ -3,7 +3,8 @@
 // For each zoo model: median latency of ktc (this process, one thread) and of ONNX Runtime
 // (onnxruntime-node, CPU, 1 intra-op thread, run from ort_latency.js in the same run), and the
 // ratio ktc/ORT. Lower is better; 1.0 means as fast as ORT.
-// usage: bench_float_sim_vs_ort [--zoo DIR] [--runs N] [--profile] [model ...]
+// usage: bench_float_sim_vs_ort [--zoo DIR] [--runs N] [--profile] [--profile-nodes] [model ...]
+// --profile: one run's time per op type (convs split by kind); --profile-nodes: per node too.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,8 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Time per op type over one run, measured between observer calls (--profile).
-void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tensor_map& inputs) {
+// Time per op type over one run, measured between observer calls (--profile), and per node with
+// its output shape (--profile-nodes).
+void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tensor_map& inputs, bool per_node) {
     std::map<std::string, double> by_op;
     auto last = std::chrono::steady_clock::now();
     interp.run(inputs, [&](const ktc::graph::node& n, std::span<const ktc::tensor> outputs) {
@@ -37,7 +39,7 @@ void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tens
         }
         const double ms = std::chrono::duration<double, std::milli>(now - last).count();
         by_op[key] += ms;
-        if (std::getenv("KTC_PROFILE_NODES"))
+        if (per_node)
             std::printf("    %-40s %-20s %s %8.3f ms\n", n.name.c_str(), key.c_str(),
                         outputs.empty() ? "" : ktc::to_string(outputs[0].shape()).c_str(), ms);
         last = now;
@@ -45,11 +47,11 @@ void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tens
     for (const auto& [op, ms] : by_op) std::printf("    %-20s %8.2f ms\n", op.c_str(), ms);
 }
 
-double ktc_median_ms(const fs::path& model, const fs::path& input, int runs, bool profile) {
+double ktc_median_ms(const fs::path& model, const fs::path& input, int runs, bool profile, bool per_node) {
     const ktc::sim::float_simulator interp(ktc::onnx::load(model));
     const ktc::sim::tensor_map inputs{{interp.graph().inputs.at(0).name, ktc::npy::load(input)}};
     interp.run(inputs);  // warm-up
-    if (profile) print_profile(interp, inputs);
+    if (profile || per_node) print_profile(interp, inputs, per_node);
     std::vector<double> times;
     for (int i = 0; i < runs; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -65,7 +67,7 @@ double ktc_median_ms(const fs::path& model, const fs::path& input, int runs, boo
 int main(int argc, char** argv) {
     fs::path zoo = fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".cache/ktc/zoo";
     int runs = 10;
-    bool profile = false;
+    bool profile = false, per_node = false;
     std::vector<std::string> models;
     int failed = 0;  // models that could not be measured: the exit status says so (CI's short mode)
     for (int i = 1; i < argc; ++i) {
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
         if (a == "--zoo" && i + 1 < argc) zoo = argv[++i];
         else if (a == "--runs" && i + 1 < argc) runs = std::stoi(argv[++i]);
         else if (a == "--profile") profile = true;
+        else if (a == "--profile-nodes") per_node = true;
         else models.push_back(a);
     }
     if (models.empty()) models = {"resnet50", "mobilenet_v2", "inception_v3"};
@@ -80,7 +83,7 @@ int main(int argc, char** argv) {
     for (const auto& name : models) {
         const fs::path model = zoo / (name + ".onnx"), input = zoo / (name + ".input.npy");
         try {
-            const double ktc_ms = ktc_median_ms(model, input, runs, profile);
+            const double ktc_ms = ktc_median_ms(model, input, runs, profile, per_node);
             const double ort_ms = ktc::bench::ort_median_ms(model, input, runs);
             std::printf("%-16s %12.2f %12.2f %10.2f\n", name.c_str(), ktc_ms, ort_ms, ktc_ms / ort_ms);
         } catch (const std::exception& e) {
