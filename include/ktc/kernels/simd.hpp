@@ -30,6 +30,16 @@ inline void store_first(float* p, f32x16 v, std::int64_t n) {
 
 inline f32x16 broadcast(float x) { return f32x16{} + x; }
 
+typedef std::int32_t i32x16 __attribute__((vector_size(64)));
+
+// The lanes as int32, truncated toward zero (exact for integer values below 2^31): an explicit
+// conversion, which the compiler emits as one instruction even where -ftrapping-math (the
+// default) keeps it from vectorizing a scalar float-to-int loop.
+inline void store_int32(std::int32_t* p, f32x16 v) {
+    const i32x16 i = __builtin_convertvector(v, i32x16);
+    std::memcpy(p, &i, sizeof i);
+}
+
 // min(max(v, lo), hi) per lane, as std::min/std::max spell it: a NaN lane stays NaN.
 inline f32x16 clamp(f32x16 v, f32x16 lo, f32x16 hi) {
     v = v < lo ? lo : v;

@@ -303,6 +303,11 @@ void check_fast_is_bit_exact(const tensor& x, const tensor& w, const tensor* b, 
         std::vector<Y> in_float(plain.size());
         cd::conv_in_float(p, chunks, x.data<X>(), w.data<W>(), in_float.data());
         CHECK(plain == in_float);
+        if (cd::depthwise_in_float(p)) {
+            std::vector<Y> depthwise(plain.size());
+            cd::conv_depthwise(p, x.data<X>(), w.data<W>(), depthwise.data());
+            CHECK(plain == depthwise);
+        }
 #if KTC_CONV_VNNI
         if (kernels::fixed::vnni::applies(p)) {
             std::vector<Y> on_vnni(plain.size());
@@ -364,7 +369,8 @@ TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) a
 
 TEST_CASE("the fast int8 convs are bit-exact on shapes past their tiles and bands") {
     // Output channels not a multiple of 8, K not a multiple of 4, widths past 48 with a tail,
-    // several bands of output rows (2-D) and of positions (1x1), groups, a 1x1 conv of rank 3.
+    // several bands of output rows (2-D) and of positions (1x1), groups, a 1x1 conv of rank 3,
+    // depthwise convs with widths past 16 and heights past 4 with tails, strides up to 3.
     struct shape_case {
         shape_t x, w;
         std::int64_t group;
@@ -376,6 +382,9 @@ TEST_CASE("the fast int8 convs are bit-exact on shapes past their tiles and band
         {{1, 64, 100, 100}, {10, 64, 1, 1}, 1, {0, 0, 0, 0}, {1, 1}},
         {{2, 6, 17, 50}, {12, 3, 5, 3}, 2, {2, 1, 2, 1}, {2, 1}},
         {{1, 7, 9, 3, 5}, {13, 7, 1, 1, 1}, 1, {0, 0, 0, 0, 0, 0}, {1, 1, 1}},
+        {{1, 5, 30, 37}, {5, 1, 3, 3}, 5, {1, 1, 1, 1}, {1, 1}},  // depthwise
+        {{2, 3, 17, 50}, {3, 1, 5, 5}, 3, {2, 2, 2, 2}, {2, 2}},
+        {{1, 4, 9, 20}, {4, 1, 3, 3}, 4, {0, 1, 2, 0}, {3, 3}},
     };
     std::mt19937 rng(31);
     for (const auto& c : cases) {

@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -216,9 +217,9 @@ void finish_channel(const conv_params& p, std::int64_t m, const A* acc, std::int
         const auto step = fast->with_bias(bias);
         constexpr std::int64_t lanes = 16;
         for (; i + lanes <= n; i += lanes) {
-            std::int32_t q[lanes];
-            for (std::int64_t j = 0; j < lanes; ++j)
-                q[j] = static_cast<std::int32_t>(step(static_cast<std::int32_t>(integer_of(acc[i + j]))));
+            std::int32_t a[lanes], q[lanes];
+            for (std::int64_t j = 0; j < lanes; ++j) a[j] = static_cast<std::int32_t>(integer_of(acc[i + j]));
+            step.apply16(a, q);
             for (std::int64_t j = 0; j < lanes; ++j) y[i + j] = static_cast<Y>(q[j]);
         }
     }
@@ -266,6 +267,49 @@ void conv_in_float(const conv_params& p, const std::vector<std::int64_t>& chunks
             const std::int64_t bias = p.bias.empty() ? 0 : p.bias[m];
             if (one) finish_channel(p, m, acc + row, bias, y + row, out);
             else finish_channel(p, m, sums.data() + row, bias, y + row, out);
+        }
+}
+
+// Whether conv_depthwise runs this conv: int8 operands (checked by the caller), one input and one
+// output channel per group, a 2-D window, and at most 1024 taps so that every partial sum
+// (taps products of at most 2^14) is below 2^24, exact in float.
+inline bool depthwise_in_float(const conv_params& p) {
+    return p.in_per_group() == 1 && p.out_per_group() == 1 && p.w.rank() == 2 &&
+           p.w.kernel_size() <= (float_exact >> 14);
+}
+
+// A depthwise conv of int8 x and wt through the float depthwise kernel, in one pass per channel:
+// the int8 image is laid into the kernel's float planes as it is, and each block of 16 exact sums
+// is converted and requantized in registers (no float copy of the input, no float output).
+template <class Y>
+void conv_depthwise(const conv_params& p, const std::int8_t* x, const std::int8_t* wt, Y* y) {
+    constexpr std::int64_t lanes = simd::lanes, limit = std::int64_t{1} << 31;
+    thread_local floating::detail::depthwise_planes planes;
+    planes.reset(p.w);
+    const std::int64_t taps = p.w.kernel_size(), in = p.w.in_size(), out = p.w.out_size(), C = p.in_channels;
+    std::vector<float> k(static_cast<std::size_t>(taps));
+    for (std::int64_t n = 0; n < p.batch; ++n)
+        for (std::int64_t m = 0; m < C; ++m) {
+            std::copy(wt + m * taps, wt + (m + 1) * taps, k.begin());
+            const std::int64_t bias = p.bias.empty() ? 0 : p.bias[m];
+            const std::int8_t* xm = x + (n * C + m) * in;
+            Y* ym = y + (n * C + m) * out;
+            const auto fast = ktc::fixed::unguarded(p.acc.to_output[static_cast<std::size_t>(m)], p.clamp.lo, p.clamp.hi);
+            if (fast && bias > -limit && bias < limit) {
+                const auto step = fast->with_bias(bias);
+                planes.run_2d(xm, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {
+                    std::int32_t acc[lanes], q[lanes];
+                    simd::store_int32(acc, v);
+                    step.apply16(acc, q);
+                    for (std::int64_t j = 0; j < count; ++j) ym[o + j] = static_cast<Y>(q[j]);
+                });
+            } else {
+                planes.run_2d(xm, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {
+                    std::int32_t acc[lanes];
+                    simd::store_int32(acc, v);
+                    for (std::int64_t j = 0; j < count; ++j) ym[o + j] = finish<Y>(p, bias + acc[j], m);
+                });
+            }
         }
 }
 
@@ -415,6 +459,10 @@ inline void conv(const kernel_call& call) {
         using W = decltype(wt_tag);
         using Y = decltype(yt);
         if constexpr (sizeof(X) == 1 && sizeof(W) == 1) {
+            if (depthwise_in_float(p)) {
+                conv_depthwise(p, x.data<X>(), wt.data<W>(), y.data<Y>());
+                return;
+            }
 #if KTC_CONV_VNNI
             if (vnni::applies(p)) {
                 conv_vnni(p, x.data<X>(), wt.data<W>(), y.data<Y>());

@@ -11,7 +11,6 @@
 
 #include <Eigen/Core>
 #include <limits>
-#include <optional>
 #include <vector>
 
 #include "ktc/kernels/attributes.hpp"
@@ -175,7 +174,14 @@ struct epilogue {
 // only the image inside it (a per-channel set-up dominated the small maps of late layers).
 class depthwise_planes {
 public:
-    explicit depthwise_planes(const window& w) : w_(w) {
+    depthwise_planes() = default;
+    explicit depthwise_planes(const window& w) { reset(w); }
+
+    // Lays the planes out for window w, reusing the memory of an earlier layout (the simulators
+    // keep one per thread: no allocation or page faults per call). w must outlive the runs.
+    void reset(const window& w) {
+        w_ = &w;
+        tap_offset_.clear();
         if (w.rank() != 2) return;
         H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
         KH = w.kernel[0], KW = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
@@ -198,21 +204,31 @@ public:
 
     // Output channel `channel` of y from input channel x and its taps k.
     void run(const float* x, const float* k, const epilogue& post, std::int64_t channel, float* y) {
-        if (w_.rank() != 2) {
-            const std::int64_t out = w_.out_size();
+        if (w_->rank() != 2) {
+            const std::int64_t out = w_->out_size();
             std::fill(y, y + out, 0.f);
-            for_each_tap(w_, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
+            for_each_tap(*w_, [&](std::int64_t tap, std::int64_t o, std::int64_t i) {
                 if (i >= 0) y[o] += k[tap] * x[i];
             });
             post.apply(y, 1, out, out, channel);
             return;
         }
+        run_2d(x, k, post.bias ? post.bias[channel] : 0.f,
+               [&](simd::f32x16 v, std::int64_t n, std::int64_t o) { post.store(v, n, y + o); });
+    }
+
+    // A 2-D window's channel from x (float, or integers a float holds exactly, converted as they
+    // are laid out): store(sums, n, o) receives the sums of outputs o .. o + n - 1 (n <= 16),
+    // `bias` included; the float conv stores them through its epilogue, the fixed conv
+    // requantizes them (kernels/fixed/conv.hpp).
+    template <class X, class Store>
+    void run_2d(const X* x, const float* k, float bias, Store&& store) {
         lay_out(x);
         // Four output rows at a time, 16 columns per vector: four independent FMA chains per tap
         // instead of one, which is what keeps the FMA units busy (a single chain waits on latency).
         // The accumulators are named values so that they stay in registers.
         using simd::f32x16, simd::load;
-        const f32x16 b = simd::broadcast(post.bias ? post.bias[channel] : 0.f);
+        const f32x16 b = simd::broadcast(bias);
         const std::int64_t taps = KH * KW, row_step = sh * plane_w;
         for (std::int64_t oh0 = 0; oh0 < OH; oh0 += rows) {
             const float* row_base = planes_.data() + oh0 * row_step;
@@ -227,9 +243,8 @@ public:
                     a3 += kv * load(p + 3 * row_step);
                 }
                 const std::int64_t n = std::min(block, OW - ow0);
-                float* dst = y + oh0 * OW + ow0;
                 const f32x16 acc[rows] = {a0, a1, a2, a3};
-                for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r) post.store(acc[r], n, dst + r * OW);
+                for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r) store(acc[r], n, (oh0 + r) * OW + ow0);
             }
         }
     }
@@ -238,9 +253,10 @@ private:
     static constexpr std::int64_t block = simd::lanes, rows = 4;
 
     // Copies the channel's image into the planes; the padding around it stays zero.
-    void lay_out(const float* x) {
+    template <class X>
+    void lay_out(const X* x) {
         for (std::int64_t r = pt; r < std::min(PH, pt + H); ++r) {
-            const float* src = x + (r - pt) * W;
+            const X* src = x + (r - pt) * W;
             if (sw == 1) {
                 std::copy(src, src + copy_w, planes_.data() + r * plane_w + pl);
                 continue;
@@ -264,7 +280,7 @@ private:
         }
     }
 
-    const window& w_;
+    const window* w_ = nullptr;
     std::int64_t H = 0, W = 0, OH = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, pt = 0, pl = 0;
     std::int64_t PH = 0, plane_w = 0, copy_w = 0;
     std::vector<float> planes_, line_;
@@ -303,8 +319,8 @@ inline void conv_groups(const conv_shape& s, const float* x, const float* wt, fl
     const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / 2 / (K + Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
     std::vector<float> cols;
     if (!depthwise && !pointwise) cols.resize(static_cast<std::size_t>(w.rank() == 2 ? K * band_rows * OW : K * out));
-    std::optional<depthwise_planes> planes;  // depthwise scratch, laid out once per call
-    if (depthwise) planes.emplace(w);
+    thread_local depthwise_planes planes;  // depthwise scratch, laid out once per call
+    if (depthwise) planes.reset(w);
     using strided = Eigen::Map<row_major, 0, Eigen::OuterStride<>>;
     using const_strided = Eigen::Map<const row_major, 0, Eigen::OuterStride<>>;
     for (std::int64_t n = 0; n < N; ++n)
@@ -315,7 +331,7 @@ inline void conv_groups(const conv_shape& s, const float* x, const float* wt, fl
             const const_matrix_map weights(wg, Mg, K);
             const std::int64_t m0 = g * Mg;  // first output channel of the group
             if (depthwise) {
-                planes->run(xg, wg, post, m0, yg);
+                planes.run(xg, wg, post, m0, yg);
             } else if (pointwise) {
                 for (std::int64_t c0 = 0; c0 < out; c0 += band_cols) {
                     const std::int64_t width = std::min(band_cols, out - c0);
