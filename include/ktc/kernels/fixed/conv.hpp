@@ -22,10 +22,13 @@
 // requires. An int32 accumulator would suffice for int8 up to 2^17 products (docs/numerics.md).
 //
 // conv_reference and conv_transpose_reference are the plain kernels: one loop nest over the window
-// (the float kernels' for_each_tap visits every (tap, output, input index) of a window). Conv runs
-// conv_in_float when its operands are int8 (the float kernels' loop on chunks of input channels
-// whose sums are provably exact in float, see float_exact_chunks), else conv_im2col (im2col + a vectorizable product, int32
-// accumulation for int8 where it cannot overflow); both tested bit-exact against conv_reference.
+// (the float kernels' for_each_tap visits every (tap, output, input index) of a window). Conv on
+// int8 operands runs, in order of preference: conv_depthwise (a 2-D depthwise conv through the
+// float depthwise kernel, exact below 1024 taps), conv_vnni (AVX-512 VNNI builds,
+// kernels/fixed/conv_vnni.hpp), conv_in_float (the float conv loop on chunks of input channels
+// whose sums are provably exact in float, see float_exact_chunks); other operands, and what none
+// of those takes, run conv_im2col (im2col + a vectorizable product, int32 accumulation for int8
+// where it cannot overflow). All are tested bit-exact against conv_reference.
 #pragma once
 
 #include "ktc/core/config.hpp"
