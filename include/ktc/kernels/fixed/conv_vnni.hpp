@@ -43,16 +43,55 @@ struct packed_weights {
     std::int64_t quads = 0;
 };
 
+// The quads 4L + j (j < 4) of a transposed block: rows 0-3 from lane L of u[j], rows 4-7 from
+// lane L of u[4 + j] (the lane is an immediate, hence the template).
+template <int L>
+inline void store_lane(const __m512i (&u)[8], std::int8_t* dst) {
+    for (int j = 0; j < 4; ++j) {
+        std::int8_t* d = dst + (4 * L + j) * 32;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm512_extracti32x4_epi32(u[j], L));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 16), _mm512_extracti32x4_epi32(u[4 + j], L));
+    }
+}
+
+// dst[(q * 8 + i) * 4 .. + 3] = rows[i * ld + 4q .. + 3] for 8 rows i and 16 quads q: each row's
+// 64 bytes are 16 words, and the block is their 8 x 16 transpose (words, then pairs of words
+// within each 128-bit lane, then the lanes).
+inline void transpose_quads(const std::int8_t* rows, std::int64_t ld, std::int8_t* dst) {
+    __m512i r[8], t[8], u[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm512_loadu_si512(rows + i * ld);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);      // per lane: quads 0, 1 of rows i, i + 1
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);  // quads 2, 3
+    }
+    for (int h = 0; h < 2; ++h) {  // rows 0-3, then rows 4-7
+        const __m512i* a = t + 4 * h;
+        u[4 * h + 0] = _mm512_unpacklo_epi64(a[0], a[2]);  // per lane: quad 0 of 4 rows
+        u[4 * h + 1] = _mm512_unpackhi_epi64(a[0], a[2]);  // quad 1
+        u[4 * h + 2] = _mm512_unpacklo_epi64(a[1], a[3]);  // quad 2
+        u[4 * h + 3] = _mm512_unpackhi_epi64(a[1], a[3]);  // quad 3
+    }
+    store_lane<0>(u, dst);
+    store_lane<1>(u, dst);
+    store_lane<2>(u, dst);
+    store_lane<3>(u, dst);
+}
+
 inline void pack_weights(const std::int8_t* w, std::int64_t M, std::int64_t K, packed_weights& out) {
     const std::int64_t quads = (K + 3) / 4, blocks = (M + tile_rows - 1) / tile_rows;
     out.quads = quads;
     out.bytes.resize(static_cast<std::size_t>(blocks * quads * tile_rows * 4));
     out.offset.resize(static_cast<std::size_t>(M));
     // Word by word: every word is written (zero past M and K), no division per byte, and a raw
-    // pointer (a store through a byte type may alias the vector's own pointer).
+    // pointer (a store through a byte type may alias the vector's own pointer). A whole block of
+    // 8 rows takes 16 quads at a time as an 8 x 16 transpose of 32-bit words in registers.
     std::int8_t* dst = out.bytes.data();
-    for (std::int64_t b = 0; b < blocks; ++b)
-        for (std::int64_t q = 0; q < quads; ++q)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+        std::int64_t q0 = 0;
+        if ((b + 1) * tile_rows <= M)
+            for (; (q0 + 16) * 4 <= K; q0 += 16, dst += 16 * tile_rows * 4)
+                transpose_quads(w + b * tile_rows * K + q0 * 4, K, dst);
+        for (std::int64_t q = q0; q < quads; ++q)
             for (std::int64_t i = 0; i < tile_rows; ++i, dst += 4) {
                 const std::int64_t m = b * tile_rows + i, k = 4 * q;
                 std::int8_t word[4] = {0, 0, 0, 0};
@@ -64,6 +103,7 @@ inline void pack_weights(const std::int8_t* w, std::int64_t M, std::int64_t K, p
                 }
                 std::memcpy(dst, word, 4);
             }
+    }
     for (std::int64_t m = 0; m < M; ++m) {
         std::int32_t sum = 0;  // below 2^17 * 2^7
         for (std::int64_t k = 0; k < K; ++k) sum += w[m * K + k];
