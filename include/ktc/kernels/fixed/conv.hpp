@@ -39,6 +39,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ktc/kernels/fixed/conv_vnni.hpp"
@@ -220,10 +221,13 @@ void finish_channel(const conv_params& p, std::int64_t m, const A* acc, std::int
         const auto step = fast->with_bias(bias);
         constexpr std::int64_t lanes = 16;
         for (; i + lanes <= n; i += lanes) {
-            std::int32_t a[lanes], q[lanes];
-            for (std::int64_t j = 0; j < lanes; ++j) a[j] = static_cast<std::int32_t>(integer_of(acc[i + j]));
-            step.apply16(a, q);
-            for (std::int64_t j = 0; j < lanes; ++j) y[i + j] = static_cast<Y>(q[j]);
+            if constexpr (std::is_same_v<A, std::int32_t>) {
+                step.apply16(acc + i, y + i);
+            } else {
+                std::int32_t a[lanes];
+                for (std::int64_t j = 0; j < lanes; ++j) a[j] = static_cast<std::int32_t>(integer_of(acc[i + j]));
+                step.apply16(a, y + i);
+            }
         }
     }
     for (; i < n; ++i) y[i] = finish<Y>(p, bias + integer_of(acc[i]), m);
@@ -301,10 +305,15 @@ void conv_depthwise(const conv_params& p, const std::int8_t* x, const std::int8_
             if (fast && bias > -limit && bias < limit) {
                 const auto step = fast->with_bias(bias);
                 planes.run_2d(xm, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {
-                    std::int32_t acc[lanes], q[lanes];
+                    std::int32_t acc[lanes];
                     simd::store_int32(acc, v);
-                    step.apply16(acc, q);
-                    for (std::int64_t j = 0; j < count; ++j) ym[o + j] = static_cast<Y>(q[j]);
+                    if (count == lanes) {
+                        step.apply16(acc, ym + o);
+                    } else {
+                        Y q[lanes];
+                        step.apply16(acc, q);
+                        std::copy(q, q + count, ym + o);
+                    }
                 });
             } else {
                 planes.run_2d(xm, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {

@@ -180,9 +180,11 @@ struct unguarded_requantizer {
         std::int64_t operator()(std::int32_t acc) const {
             return std::min(std::max((std::int64_t{acc} * multiplier + offset) >> shift, lo), hi);
         }
-        // out[j] = (*this)(acc[j]) for 16 accumulators. With AVX-512 the same integer operations
-        // written out (the compiler's own vectorization of the loop leaves parts scalar).
-        void apply16(const std::int32_t* acc, std::int32_t* out) const {
+        // out[j] = (*this)(acc[j]) for 16 accumulators, stored as Y (an integer type that holds
+        // [lo, hi]). With AVX-512 the same integer operations written out (the compiler's own
+        // vectorization of the loop leaves parts scalar), narrowed straight into Y.
+        template <class Y>
+        void apply16(const std::int32_t* acc, Y* out) const {
 #if defined(__AVX512F__)
             const __m512i m = _mm512_set1_epi64(multiplier), add = _mm512_set1_epi64(offset);
             const __m512i low = _mm512_set1_epi64(lo), high = _mm512_set1_epi64(hi);
@@ -192,10 +194,15 @@ struct unguarded_requantizer {
                 const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 8 * h)));
                 __m512i t = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), add), count);
                 t = _mm512_min_epi64(_mm512_max_epi64(t, low), high);
-                _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * h), _mm512_cvtepi64_epi32(t));
+                if constexpr (sizeof(Y) == 1)
+                    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi8(t));
+                else if constexpr (sizeof(Y) == 2)
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi16(t));
+                else
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * h), _mm512_cvtepi64_epi32(t));
             }
 #else
-            for (int j = 0; j < 16; ++j) out[j] = static_cast<std::int32_t>((*this)(acc[j]));
+            for (int j = 0; j < 16; ++j) out[j] = static_cast<Y>((*this)(acc[j]));
 #endif
         }
     };
