@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -206,31 +207,59 @@ inline std::int64_t integer_of(float v) {
     return std::bit_cast<std::int64_t>(double(v) + magic) - std::bit_cast<std::int64_t>(magic);
 }
 
+// The epilogue of output channel m, its bias included: finish(bias + acc) for int32
+// accumulators. With a bias below 2^31 the sum stays below 2^32, so a requantizer that
+// fixed::unguarded() takes (every MAC output the quantizer writes) runs in its biased form, 16
+// outputs at a time (`apply16`); other formats go through finish() one by one.
+template <class Y>
+class channel_output {
+public:
+    channel_output(const conv_params& p, std::int64_t m, std::int64_t bias) : p_(p), m_(m), bias_(bias) {
+        constexpr std::int64_t limit = std::int64_t{1} << 31;
+        const auto fast = ktc::fixed::unguarded(p.acc.to_output[static_cast<std::size_t>(m)], p.clamp.lo, p.clamp.hi);
+        if (fast && bias > -limit && bias < limit) step_ = fast->with_bias(bias);
+    }
+
+    // y[0, n) from acc[0, n); a last block of fewer than 16 goes through a padded copy.
+    void finish(const std::int32_t* acc, std::int64_t n, Y* y) const {
+        constexpr std::int64_t lanes = 16;
+        std::int64_t i = 0;
+        if (step_) {
+            for (; i + lanes <= n; i += lanes) step_->apply16(acc + i, y + i);
+            if (i < n) {
+                std::int32_t a[lanes] = {};
+                Y q[lanes];
+                std::copy(acc + i, acc + n, a);
+                step_->apply16(a, q);
+                std::copy(q, q + (n - i), y + i);
+            }
+            return;
+        }
+        for (; i < n; ++i) y[i] = conv_detail::finish<Y>(p_, bias_ + acc[i], m_);
+    }
+
+private:
+    const conv_params& p_;
+    std::int64_t m_, bias_;
+    std::optional<ktc::fixed::unguarded_requantizer::biased> step_;
+};
+
 // y[i] = finish(bias + acc[i]) for one output channel m, acc[i] integers below 2^31 (int32, or
-// floats below 2^24). With a bias below 2^31 the sum stays below 2^32, so a requantizer that
-// fixed::unguarded() takes (every MAC output the quantizer writes) runs sixteen outputs at a
-// time in a loop the compiler vectorizes (its biased form: one widening multiply per output; an
-// int32 block because a store to Y, a char type when int8, might alias acc for all the compiler
-// knows). Other formats, and the tail, go through finish().
+// floats below 2^24, converted 16 at a time).
 template <class Y, class A>
 void finish_channel(const conv_params& p, std::int64_t m, const A* acc, std::int64_t bias, Y* y, std::int64_t n) {
-    constexpr std::int64_t limit = std::int64_t{1} << 31;
-    const auto fast = ktc::fixed::unguarded(p.acc.to_output[static_cast<std::size_t>(m)], p.clamp.lo, p.clamp.hi);
-    std::int64_t i = 0;
-    if (fast && bias > -limit && bias < limit) {
-        const auto step = fast->with_bias(bias);
+    const channel_output<Y> output(p, m, bias);
+    if constexpr (std::is_same_v<A, std::int32_t>) {
+        output.finish(acc, n, y);
+    } else {
         constexpr std::int64_t lanes = 16;
-        for (; i + lanes <= n; i += lanes) {
-            if constexpr (std::is_same_v<A, std::int32_t>) {
-                step.apply16(acc + i, y + i);
-            } else {
-                std::int32_t a[lanes];
-                for (std::int64_t j = 0; j < lanes; ++j) a[j] = static_cast<std::int32_t>(integer_of(acc[i + j]));
-                step.apply16(a, y + i);
-            }
+        for (std::int64_t i = 0; i < n; i += lanes) {
+            const std::int64_t count = std::min(lanes, n - i);
+            std::int32_t a[lanes];
+            for (std::int64_t j = 0; j < count; ++j) a[j] = static_cast<std::int32_t>(integer_of(acc[i + j]));
+            output.finish(a, count, y + i);
         }
     }
-    for (; i < n; ++i) y[i] = finish<Y>(p, bias + integer_of(acc[i]), m);
 }
 
 // The conv of int8 x and wt through float, one float conv per chunk of input channels (`chunks`
@@ -290,7 +319,6 @@ inline bool depthwise_in_float(const conv_params& p) {
 // is converted and requantized in registers (no float copy of the input, no float output).
 template <class Y>
 void conv_depthwise(const conv_params& p, const std::int8_t* x, const std::int8_t* wt, Y* y) {
-    constexpr std::int64_t lanes = simd::lanes, limit = std::int64_t{1} << 31;
     thread_local floating::detail::depthwise_planes planes;
     planes.reset(p.w);
     const std::int64_t taps = p.w.kernel_size(), in = p.w.in_size(), out = p.w.out_size(), C = p.in_channels;
@@ -298,30 +326,13 @@ void conv_depthwise(const conv_params& p, const std::int8_t* x, const std::int8_
     for (std::int64_t n = 0; n < p.batch; ++n)
         for (std::int64_t m = 0; m < C; ++m) {
             std::copy(wt + m * taps, wt + (m + 1) * taps, k.begin());
-            const std::int64_t bias = p.bias.empty() ? 0 : p.bias[m];
-            const std::int8_t* xm = x + (n * C + m) * in;
+            const channel_output<Y> output(p, m, p.bias.empty() ? 0 : p.bias[m]);
             Y* ym = y + (n * C + m) * out;
-            const auto fast = ktc::fixed::unguarded(p.acc.to_output[static_cast<std::size_t>(m)], p.clamp.lo, p.clamp.hi);
-            if (fast && bias > -limit && bias < limit) {
-                const auto step = fast->with_bias(bias);
-                planes.run_2d(xm, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {
-                    std::int32_t acc[lanes];
-                    simd::store_int32(acc, v);
-                    if (count == lanes) {
-                        step.apply16(acc, ym + o);
-                    } else {
-                        Y q[lanes];
-                        step.apply16(acc, q);
-                        std::copy(q, q + count, ym + o);
-                    }
-                });
-            } else {
-                planes.run_2d(xm, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {
-                    std::int32_t acc[lanes];
-                    simd::store_int32(acc, v);
-                    for (std::int64_t j = 0; j < count; ++j) ym[o + j] = finish<Y>(p, bias + acc[j], m);
-                });
-            }
+            planes.run_2d(x + (n * C + m) * in, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {
+                std::int32_t acc[simd::lanes];
+                simd::store_int32(acc, v);
+                output.finish(acc, count, ym + o);
+            });
         }
 }
 

@@ -115,25 +115,19 @@ inline void pack_weights(const std::int8_t* w, std::int64_t M, std::int64_t K, p
 // past K; positions [width, stride) are zero too.
 inline void interleave(const std::int8_t* rows, std::int64_t ld, std::int64_t K, std::int64_t width,
                        std::int64_t stride, std::uint8_t* quads) {
-    static const std::int8_t none[1] = {0};
     for (std::int64_t q = 0; q < (K + 3) / 4; ++q) {
-        const std::int8_t* r[4];
-        std::uint32_t live[4];  // 0x80 flips a present row's sign bit (x + 128); absent rows stay 0
-        for (int i = 0; i < 4; ++i) {
-            const bool present = 4 * q + i < K;
-            r[i] = present ? rows + (4 * q + i) * ld : none;
-            live[i] = present ? 0x80u : 0u;
-        }
+        const std::int8_t* r[4];  // nullptr past K
+        for (int i = 0; i < 4; ++i) r[i] = 4 * q + i < K ? rows + (4 * q + i) * ld : nullptr;
         std::uint32_t* dst = reinterpret_cast<std::uint32_t*>(quads) + q * stride;
-        if (4 * q + 3 < K) {
+        const auto shifted = [](std::int8_t v) { return std::uint32_t(std::uint8_t(v)) ^ 0x80u; };  // v + 128
+        if (r[3]) {
             for (std::int64_t j = 0; j < width; ++j)
-                dst[j] = (std::uint32_t(std::uint8_t(r[0][j]) ^ 0x80u)) | (std::uint32_t(std::uint8_t(r[1][j]) ^ 0x80u) << 8) |
-                         (std::uint32_t(std::uint8_t(r[2][j]) ^ 0x80u) << 16) | (std::uint32_t(std::uint8_t(r[3][j]) ^ 0x80u) << 24);
+                dst[j] = shifted(r[0][j]) | shifted(r[1][j]) << 8 | shifted(r[2][j]) << 16 | shifted(r[3][j]) << 24;
         } else {
             for (std::int64_t j = 0; j < width; ++j) {
                 std::uint32_t v = 0;
                 for (int i = 0; i < 4; ++i)
-                    if (live[i]) v |= (std::uint32_t(std::uint8_t(r[i][j])) ^ 0x80u) << (8 * i);
+                    if (r[i]) v |= shifted(r[i][j]) << (8 * i);
                 dst[j] = v;
             }
         }

@@ -30,12 +30,12 @@
 #include "ktc/core/config.hpp"
 
 #include <algorithm>
-#if defined(__AVX512VBMI__)
-#include <immintrin.h>
-#endif
 #include <cstdint>
 #include <string>
 #include <vector>
+#if defined(__AVX512VBMI__)
+#include <immintrin.h>
+#endif
 
 #include "ktc/graph/ops.hpp"
 #include "ktc/kernels/fixed/requantize.hpp"

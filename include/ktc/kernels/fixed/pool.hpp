@@ -21,8 +21,8 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ktc/kernels/fixed/fallback.hpp"

@@ -174,9 +174,6 @@ struct epilogue {
 // only the image inside it (a per-channel set-up dominated the small maps of late layers).
 class depthwise_planes {
 public:
-    depthwise_planes() = default;
-    explicit depthwise_planes(const window& w) { reset(w); }
-
     // Lays the planes out for window w, reusing the memory of an earlier layout (the simulators
     // keep one per thread: no allocation or page faults per call). w must outlive the runs.
     void reset(const window& w) {
