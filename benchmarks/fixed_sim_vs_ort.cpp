@@ -7,7 +7,8 @@
 // quantization for KDP720, then the median latency of the fixed-point simulator (this process, one
 // thread) and of ONNX Runtime on the float model (onnxruntime-node, CPU, 1 intra-op thread, in the
 // same run), and the ratio ktc/ORT. Lower is better; 1.0 means as fast as ORT's float run.
-// usage: bench_fixed_sim_vs_ort [--zoo DIR] [--runs N] [--samples N] [model ...]
+// usage: bench_fixed_sim_vs_ort [--zoo DIR] [--runs N] [--samples N] [--profile] [--profile-nodes] [model ...]
+// --profile: one fixed-point run's time per op type (convs split by kind); --profile-nodes: per node too.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include "ktc/quant/quantize.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
+#include "node_profile.hpp"
 #include "ort_peer.hpp"
 
 namespace fs = std::filesystem;
@@ -36,7 +38,11 @@ struct result {
     double calibrate_1_ips = 0, calibrate_2_ips = 0, fixed_ms = 0;
 };
 
-result measure(const fs::path& model, const fs::path& input, int runs, std::size_t samples) {
+struct profile_options {
+    bool per_op = false, per_node = false;
+};
+
+result measure(const fs::path& model, const fs::path& input, int runs, std::size_t samples, profile_options profile) {
     ktc::graph::graph g = ktc::onnx::load(model);
     ktc::rewrite::onnx2onnx_flow(g);
     const ktc::sim::float_simulator reference(g);
@@ -61,6 +67,7 @@ result measure(const fs::path& model, const fs::path& input, int runs, std::size
     const ktc::sim::fixed_simulator fixed(ktc::quant::quantize<ktc::platform::kdp720>(reference.graph(), cal, {}));
     const ktc::sim::tensor_map inputs{{name, x}};
     fixed.run(inputs);  // warm-up
+    if (profile.per_op || profile.per_node) ktc::bench::print_profile(fixed, inputs, profile.per_node);
     std::vector<double> times;
     for (int i = 0; i < runs; ++i) {
         const auto t0 = clock_type::now();
@@ -78,6 +85,7 @@ int main(int argc, char** argv) {
     fs::path zoo = fs::path(std::getenv("HOME") ? std::getenv("HOME") : ".") / ".cache/ktc/zoo";
     int runs = 10;
     std::size_t samples = 8;
+    profile_options profile;
     std::vector<std::string> models;
     int failed = 0;  // models that could not be measured: the exit status says so (CI's short mode)
     for (int i = 1; i < argc; ++i) {
@@ -85,6 +93,8 @@ int main(int argc, char** argv) {
         if (a == "--zoo" && i + 1 < argc) zoo = argv[++i];
         else if (a == "--runs" && i + 1 < argc) runs = std::stoi(argv[++i]);
         else if (a == "--samples" && i + 1 < argc) samples = std::stoul(argv[++i]);
+        else if (a == "--profile") profile.per_op = true;
+        else if (a == "--profile-nodes") profile.per_node = true;
         else models.push_back(a);
     }
     if (models.empty()) models = {"resnet50", "mobilenet_v2"};
@@ -93,7 +103,7 @@ int main(int argc, char** argv) {
     for (const auto& name : models) {
         const fs::path model = zoo / (name + ".onnx"), input = zoo / (name + ".input.npy");
         try {
-            const result r = measure(model, input, runs, samples);
+            const result r = measure(model, input, runs, samples, profile);
             const double ort_ms = ktc::bench::ort_median_ms(model, input, runs);
             std::printf("%-16s %14.2f %14.2f %12.2f %12.2f %10.2f\n", name.c_str(), r.calibrate_1_ips,
                         r.calibrate_2_ips, r.fixed_ms, ort_ms, r.fixed_ms / ort_ms);

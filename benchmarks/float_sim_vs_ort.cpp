@@ -11,47 +11,24 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "ktc/core/npy.hpp"
 #include "ktc/onnx/import.hpp"
 #include "ktc/sim/float_simulator.hpp"
+#include "node_profile.hpp"
 #include "ort_peer.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// Time per op type over one run, measured between observer calls (--profile), and per node with
-// its output shape (--profile-nodes).
-void print_profile(const ktc::sim::float_simulator& interp, const ktc::sim::tensor_map& inputs, bool per_node) {
-    std::map<std::string, double> by_op;
-    auto last = std::chrono::steady_clock::now();
-    interp.run(inputs, [&](const ktc::graph::node& n, std::span<const ktc::tensor> outputs) {
-        const auto now = std::chrono::steady_clock::now();
-        std::string key = n.op_type;
-        if (key == "Conv" && n.attrs.has(ktc::kernels::attr::fused_min)) key += "+act";
-        if (key.starts_with("Conv")) {  // split convs by kind: their kernels take different paths
-            const auto k = n.attrs.get_ints("kernel_shape");
-            key += n.attrs.get_int("group", 1) > 1 ? " (grouped)" : k.size() == 2 && k[0] * k[1] == 1 ? " (1x1)" : " (kxk)";
-        }
-        const double ms = std::chrono::duration<double, std::milli>(now - last).count();
-        by_op[key] += ms;
-        if (per_node)
-            std::printf("    %-40s %-20s %s %8.3f ms\n", n.name.c_str(), key.c_str(),
-                        outputs.empty() ? "" : ktc::to_string(outputs[0].shape()).c_str(), ms);
-        last = now;
-    });
-    for (const auto& [op, ms] : by_op) std::printf("    %-20s %8.2f ms\n", op.c_str(), ms);
-}
-
 double ktc_median_ms(const fs::path& model, const fs::path& input, int runs, bool profile, bool per_node) {
     const ktc::sim::float_simulator interp(ktc::onnx::load(model));
     const ktc::sim::tensor_map inputs{{interp.graph().inputs.at(0).name, ktc::npy::load(input)}};
     interp.run(inputs);  // warm-up
-    if (profile || per_node) print_profile(interp, inputs, per_node);
+    if (profile || per_node) ktc::bench::print_profile(interp, inputs, per_node);
     std::vector<double> times;
     for (int i = 0; i < runs; ++i) {
         const auto t0 = std::chrono::steady_clock::now();

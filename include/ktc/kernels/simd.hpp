@@ -35,9 +35,21 @@ typedef std::int32_t i32x16 __attribute__((vector_size(64)));
 // The lanes as int32, truncated toward zero (exact for integer values below 2^31): an explicit
 // conversion, which the compiler emits as one instruction even where -ftrapping-math (the
 // default) keeps it from vectorizing a scalar float-to-int loop.
-inline void store_int32(std::int32_t* p, f32x16 v) {
-    const i32x16 i = __builtin_convertvector(v, i32x16);
-    std::memcpy(p, &i, sizeof i);
+inline i32x16 to_int32(f32x16 v) { return __builtin_convertvector(v, i32x16); }
+
+// dst[0, n) = src[0, n) as floats. The pointers are declared not to alias: an int8 source may
+// alias anything, and without it the compiler keeps the loop scalar.
+template <class X>
+void convert(const X* __restrict src, std::int64_t n, float* __restrict dst) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+}
+
+// The even and odd lanes of the 32 floats at p: a row dealt to two stride-2 planes.
+inline void deinterleave(const float* p, float* even, float* odd) {
+    const f32x16 a = load(p), b = load(p + lanes);
+    typedef std::int32_t index __attribute__((vector_size(64)));
+    store(even, __builtin_shuffle(a, b, index{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}));
+    store(odd, __builtin_shuffle(a, b, index{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31}));
 }
 
 // min(max(v, lo), hi) per lane, as std::min/std::max spell it: a NaN lane stays NaN.

@@ -9,8 +9,10 @@
 
 #include "ktc/core/config.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -43,6 +45,8 @@ private:
         std::vector<int> inputs;    // slot per input, -1 when omitted
         std::vector<int> outputs;   // slot per output, -1 when unused
         std::vector<int> releases;  // intermediates whose last reader is this step
+        std::uint64_t constant_inputs = 0;            // bit i: input i is an initializer
+        std::shared_ptr<kernels::node_cache> cache;  // what the kernel prepares once
     };
 
     // An intermediate is freed after the last step that reads it, unless it is a graph output.

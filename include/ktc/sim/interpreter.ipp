@@ -15,11 +15,15 @@ KTC_DECL interpreter::interpreter(const graph::graph& g, const kernels::kernel_t
     };
     for (const auto& in : g.inputs) input_slots_.push_back(slot(in.name));
     for (const auto& [name, t] : g.initializers) constants_.emplace_back(slot(name), &t);
+    // A value is constant when an initializer gives it and no graph input overrides it.
+    std::set<int> constant_slots;
+    for (const auto& c : constants_) constant_slots.insert(c.first);
+    for (int s : input_slots_) constant_slots.erase(s);
 
     std::map<std::string, std::vector<std::string>> missing;  // op -> nodes
     for (const graph::vertex v : g.topological_order()) {
         const graph::node& n = g[v];
-        step s{&n, nullptr, {}, {}, {}};
+        step s{&n, nullptr, {}, {}, {}, 0, std::make_shared<kernels::node_cache>()};
         auto k = table.find(n.op_type);
         if (k == table.end() || !n.domain.empty()) {
             missing[(n.domain.empty() ? "" : n.domain + ".") + n.op_type].push_back(n.name);
@@ -31,6 +35,8 @@ KTC_DECL interpreter::interpreter(const graph::graph& g, const kernels::kernel_t
                 throw error("node '" + n.name + "' (" + n.op_type + ") reads '" + in +
                             "', which no input, initializer or earlier node provides");
             s.inputs.push_back(in.empty() ? -1 : slot_of.at(in));
+            if (s.inputs.size() <= 64 && constant_slots.count(s.inputs.back()))
+                s.constant_inputs |= std::uint64_t{1} << (s.inputs.size() - 1);
         }
         for (const auto& out : n.outputs) s.outputs.push_back(out.empty() ? -1 : slot(out));
         steps_.push_back(std::move(s));
@@ -75,7 +81,7 @@ KTC_DECL tensor_map interpreter::run(const tensor_map& inputs, const node_observ
         args.clear();
         for (int in : s.inputs) args.push_back(in < 0 ? nullptr : view[in]);
         results.assign(s.outputs.size(), tensor{});
-        s.kernel(kernels::kernel_call{*s.node, args, results});
+        s.kernel(kernels::kernel_call{*s.node, args, results, s.cache.get(), s.constant_inputs});
         if (observe) observe(*s.node, results);
         for (std::size_t o = 0; o < s.outputs.size(); ++o) {
             if (s.outputs[o] < 0) continue;

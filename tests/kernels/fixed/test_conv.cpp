@@ -311,7 +311,7 @@ void check_fast_is_bit_exact(const tensor& x, const tensor& w, const tensor* b, 
 #if KTC_CONV_VNNI
         if (kernels::fixed::vnni::applies(p)) {
             std::vector<Y> on_vnni(plain.size());
-            cd::conv_vnni(p, x.data<X>(), w.data<W>(), on_vnni.data());
+            cd::conv_vnni(p, x.data<X>(), cd::pack_groups(p, w.data<W>()), on_vnni.data());
             CHECK(plain == on_vnni);
         }
 #endif

@@ -1,5 +1,6 @@
 // Fixed-point Add, Sub, Mul, Concat and the lookup-table unary ops (kernels/fixed/elementwise.hpp)
 // against their float twins and on hand-computed cases.
+#include <array>
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -340,6 +341,27 @@ TEST_CASE("fixed Add, Sub and Mul give the contract's codes on random formats (t
                 want = fixed::saturate(fixed::round_shift_wide(r, common), out.bits);
             }
             CHECK(got[i] == want);
+        }
+    }
+}
+
+TEST_CASE("fixed Mul of two int8 tensors: every pair of codes gives the contract's code (the 32-bit lanes)") {
+    // The int8 x int8 path keeps product * multiplier + 2^(shift - 1) in 32 bits: the extreme
+    // products (-128 * -128) with the largest multipliers and shifts are where it would overflow.
+    std::vector<std::int8_t> xa, xb;
+    for (int i = -128; i < 128; ++i)
+        for (int j = -128; j < 128; ++j) xa.push_back(static_cast<std::int8_t>(i)), xb.push_back(static_cast<std::int8_t>(j));
+    const tensor a = tensor::from<std::int8_t>({std::int64_t(xa.size())}, xa), b = tensor::from<std::int8_t>({std::int64_t(xb.size())}, xb);
+    for (const auto& [ra, rb, ro, bits_out] : std::vector<std::array<int, 4>>{{7, 7, 0, 8}, {7, 7, 7, 8}, {3, 4, 2, 16}, {12, 14, -3, 8}, {7, 7, 12, 16}}) {
+        CAPTURE(ra);
+        CAPTURE(rb);
+        CAPTURE(ro);
+        const value_format fa{ra, 8, 1.9998779296875}, fb{rb, 8, 1.5}, out{ro, bits_out, 1.0};
+        const auto got = codes(run_fixed1("Mul", quantized({}, {fa, fb}, {out}), {&a, &b}));
+        const auto requantize = fixed::requantizer_to(ra + rb, fa.scale * fb.scale, out);
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            const std::int64_t want = requantize(std::int64_t{xa[i]} * std::int64_t{xb[i]});
+            if (got[i] != want) CHECK(got[i] == want);  // one CHECK per failure, not 65536 passes
         }
     }
 }

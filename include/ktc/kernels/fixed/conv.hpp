@@ -238,6 +238,16 @@ public:
         for (; i < n; ++i) y[i] = conv_detail::finish<Y>(p_, bias_ + acc[i], m_);
     }
 
+    // y[0, 16) from 16 sums held exactly in float (integers below 2^24).
+    void finish16(simd::f32x16 sums, Y* y) const {
+        const simd::i32x16 acc = simd::to_int32(sums);
+        if (step_) {
+            step_->apply16(acc, y);
+            return;
+        }
+        for (std::int64_t i = 0; i < simd::lanes; ++i) y[i] = conv_detail::finish<Y>(p_, bias_ + acc[i], m_);
+    }
+
 private:
     const conv_params& p_;
     std::int64_t m_, bias_;
@@ -315,8 +325,8 @@ inline bool depthwise_in_float(const conv_params& p) {
 }
 
 // A depthwise conv of int8 x and wt through the float depthwise kernel, in one pass per channel:
-// the int8 image is laid into the kernel's float planes as it is, and each block of 16 exact sums
-// is converted and requantized in registers (no float copy of the input, no float output).
+// the int8 image is laid into the kernel's float planes as it is, and each vector of 16 exact
+// sums is converted and requantized in registers (no float copy of the input, no float output).
 template <class Y>
 void conv_depthwise(const conv_params& p, const std::int8_t* x, const std::int8_t* wt, Y* y) {
     thread_local floating::detail::depthwise_planes planes;
@@ -327,22 +337,27 @@ void conv_depthwise(const conv_params& p, const std::int8_t* x, const std::int8_
         for (std::int64_t m = 0; m < C; ++m) {
             std::copy(wt + m * taps, wt + (m + 1) * taps, k.begin());
             const channel_output<Y> output(p, m, p.bias.empty() ? 0 : p.bias[m]);
-            Y* ym = y + (n * C + m) * out;
-            planes.run_2d(x + (n * C + m) * in, k.data(), 0.f, [&](simd::f32x16 v, std::int64_t count, std::int64_t o) {
-                std::int32_t acc[simd::lanes];
-                simd::store_int32(acc, v);
-                output.finish(acc, count, ym + o);
-            });
+            planes.run_2d(x + (n * C + m) * in, k.data(), 0.f, y + (n * C + m) * out,
+                          [&](simd::f32x16 sums, Y* dst) { output.finish16(sums, dst); });
         }
 }
 
 #if KTC_CONV_VNNI
-// The conv of int8 x and wt on VNNI (kernels/fixed/conv_vnni.hpp, where vnni::applies), then
-// the epilogue. Per group its weights are packed once; per image the output positions go in
-// bands whose columns take ~512 KiB (whole output rows of a 2-D conv), and per band each block
-// of 8 output channels is summed, corrected for the +128 and requantized.
+// The weights of every group packed for vnni::product_rows (a conv node's prepared data: the
+// simulators pack them once per model, kernels/kernel.hpp).
+inline std::vector<vnni::packed_weights> pack_groups(const conv_params& p, const std::int8_t* wt) {
+    const std::int64_t Mg = p.out_per_group(), K = p.in_per_group() * p.w.kernel_size();
+    std::vector<vnni::packed_weights> packed(static_cast<std::size_t>(p.group));
+    for (std::int64_t g = 0; g < p.group; ++g) vnni::pack_weights(wt + g * Mg * K, Mg, K, packed[std::size_t(g)]);
+    return packed;
+}
+
+// The conv of int8 x and the weights packed per group (pack_groups) on VNNI
+// (kernels/fixed/conv_vnni.hpp, where vnni::applies), then the epilogue: per image the output
+// positions go in bands whose columns take ~512 KiB (whole output rows of a 2-D conv), and per
+// band each block of 8 output channels is summed, corrected for the +128 and requantized.
 template <class Y>
-void conv_vnni(const conv_params& p, const std::int8_t* x, const std::int8_t* wt, Y* y) {
+void conv_vnni(const conv_params& p, const std::int8_t* x, const std::vector<vnni::packed_weights>& weights, Y* y) {
     const window& w = p.w;
     const std::int64_t Cg = p.in_per_group(), Mg = p.out_per_group(), M = p.out_channels;
     const std::int64_t in = w.in_size(), out = w.out_size(), K = Cg * w.kernel_size();
@@ -358,13 +373,12 @@ void conv_vnni(const conv_params& p, const std::int8_t* x, const std::int8_t* wt
     thread_local std::vector<std::int8_t> cols;
     thread_local std::vector<std::uint8_t> quads;
     thread_local std::vector<std::int32_t> sums;
-    thread_local vnni::packed_weights packed;
     if (!pointwise && cols.size() < std::size_t(K * band_rows * row)) cols.resize(std::size_t(K * band_rows * row));
     const std::int64_t quad_bytes = (K + 3) / 4 * 4 * stride_most;
     if (quads.size() < std::size_t(quad_bytes)) quads.resize(std::size_t(quad_bytes));
     if (sums.size() < std::size_t(vnni::tile_rows * stride_most)) sums.resize(std::size_t(vnni::tile_rows * stride_most));
     for (std::int64_t g = 0; g < p.group; ++g) {
-        vnni::pack_weights(wt + g * Mg * K, Mg, K, packed);
+        const vnni::packed_weights& packed = weights[std::size_t(g)];
         const std::int64_t block_bytes = packed.quads * vnni::tile_rows * 4;
         for (std::int64_t n = 0; n < p.batch; ++n) {
             const std::int8_t* xg = x + (n * p.in_channels + g * Cg) * in;
@@ -488,7 +502,8 @@ inline void conv(const kernel_call& call) {
             }
 #if KTC_CONV_VNNI
             if (vnni::applies(p)) {
-                conv_vnni(p, x.data<X>(), wt.data<W>(), y.data<Y>());
+                const auto packed = call.prepared<std::vector<vnni::packed_weights>>(1, [&] { return pack_groups(p, wt.data<W>()); });
+                conv_vnni(p, x.data<X>(), *packed, y.data<Y>());
                 return;
             }
 #endif

@@ -89,6 +89,18 @@ void binary(const kernel_call& call) {
         // The usual case, branch-free so that the loop vectorizes: shifts of at most 31 keep the
         // sum below 2^47, so a requantizer that fixed::unguarded() takes needs no guards.
         const auto fast = ktc::fixed::unguarded(to_out, ktc::fixed::min_of(out.bits), ktc::fixed::max_of(out.bits));
+        if (fast && Kind == binary_kind::mul && a.type() == dtype::int8 && b.type() == dtype::int8 && fast->shift <= 31) {
+            // int8 x int8: a product is at most 2^14 and the multiplier below 2^15, so the whole
+            // sum product * multiplier + 2^(shift - 1) stays below 2^31: 32-bit lanes hold it
+            // (twice the lanes of the 64-bit form below; the same codes).
+            const std::int32_t m = static_cast<std::int32_t>(fast->multiplier), half = static_cast<std::int32_t>(fast->half);
+            const std::int32_t lo = static_cast<std::int32_t>(fast->lo), hi = static_cast<std::int32_t>(fast->hi);
+            const int shift = fast->shift;
+            return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
+                const std::int32_t product = static_cast<std::int32_t>(qa) * static_cast<std::int32_t>(qb);
+                return std::int64_t{std::min(std::max((product * m + half) >> shift, lo), hi)};
+            });
+        }
         if (fast && Kind == binary_kind::mul) {
             // The product of two codes of at most 16 bits fits int32: the requantizer's biased
             // form then multiplies 32 x 32 -> 64 bits per element.

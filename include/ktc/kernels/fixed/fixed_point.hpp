@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -25,6 +26,7 @@
 
 #include "ktc/core/error.hpp"
 #include "ktc/core/tensor.hpp"
+#include "ktc/kernels/simd.hpp"
 
 namespace ktc::fixed {
 
@@ -184,14 +186,15 @@ struct unguarded_requantizer {
         // [lo, hi]). With AVX-512 the same integer operations written out (the compiler's own
         // vectorization of the loop leaves parts scalar), narrowed straight into Y.
         template <class Y>
-        void apply16(const std::int32_t* acc, Y* out) const {
+        void apply16(kernels::simd::i32x16 acc, Y* out) const {
 #if defined(__AVX512F__)
             const __m512i m = _mm512_set1_epi64(multiplier), add = _mm512_set1_epi64(offset);
             const __m512i low = _mm512_set1_epi64(lo), high = _mm512_set1_epi64(hi);
             const __m128i count = _mm_cvtsi32_si128(shift);
+            const __m512i all = reinterpret_cast<__m512i>(acc);
             for (int h = 0; h < 2; ++h) {
                 // Sign-extended to 64-bit lanes; vpmuldq multiplies their low 32 bits, signed.
-                const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 8 * h)));
+                const __m512i a = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(all, 1) : _mm512_castsi512_si256(all));
                 __m512i t = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), add), count);
                 t = _mm512_min_epi64(_mm512_max_epi64(t, low), high);
                 if constexpr (sizeof(Y) == 1)
@@ -204,6 +207,12 @@ struct unguarded_requantizer {
 #else
             for (int j = 0; j < 16; ++j) out[j] = static_cast<Y>((*this)(acc[j]));
 #endif
+        }
+        template <class Y>
+        void apply16(const std::int32_t* acc, Y* out) const {
+            kernels::simd::i32x16 v;
+            std::memcpy(&v, acc, sizeof v);
+            apply16(v, out);
         }
     };
     biased with_bias(std::int64_t bias) const {
@@ -296,8 +305,28 @@ inline tensor quantize_tensor(const tensor& x, const std::function<value_format(
 inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
     return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t i) { return value_format{radix_of(i), bits}; }), bits);
 }
+// The same at one format for the whole tensor (a simulator's inputs, every sample): scale * 2^radix
+// is one factor, exact (the scale times a power of two), so v * factor is the same double as
+// ldexp(v * scale, radix) and the codes are quantize()'s, in a loop that vectorizes.
 inline tensor quantize_tensor(const tensor& x, const value_format& f) {
-    return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t) { return f; }), f.bits);
+    tensor q(integer_type(f.bits), x.shape());
+    const double factor = std::ldexp(f.scale, f.radix);
+    const double lo = double(min_of(f.bits)), hi = double(max_of(f.bits));
+    visit_dtype(x.type(), [&](auto x_zero) {
+        using X = decltype(x_zero);
+        visit_dtype(q.type(), [&](auto q_zero) {
+            using T = decltype(q_zero);
+            if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+                const X* in = x.data<X>();
+                T* out = q.data<T>();
+                for (std::int64_t i = 0; i < x.size(); ++i) {
+                    const double scaled = std::floor(static_cast<double>(in[i]) * factor + 0.5);
+                    out[i] = static_cast<T>(scaled != scaled ? 0.0 : std::min(std::max(scaled, lo), hi));
+                }
+            }
+        });
+    });
+    return q;
 }
 inline tensor quantize_tensor(const tensor& x, int radix, int bits) { return quantize_tensor(x, value_format{radix, bits}); }
 

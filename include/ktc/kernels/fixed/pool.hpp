@@ -89,7 +89,7 @@ void visit_in_out(const kernel_call& call, dtype x, int out_bits, Body&& body) {
 
 // acc[o] = op folded over the input elements of output o's window, the padding skipped, from
 // `init`. A 2-D window runs output by output over the window's rows clipped to the image (no
-// test per element; a global pool is one contiguous pass); other ranks visit every tap.
+// test per element); a global pool is one contiguous pass; other ranks visit every tap.
 template <class Acc, class X, class Op>
 void fold_windows(const window& w, const X* xp, Acc init, Op op, Acc* acc) {
     if (w.rank() != 2) {
@@ -102,6 +102,13 @@ void fold_windows(const window& w, const X* xp, Acc init, Op op, Acc* acc) {
     const std::int64_t H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
     const std::int64_t KH = w.kernel[0], KW = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
     const std::int64_t dh = w.dilations[0], dw = w.dilations[1];
+    if (OH == 1 && OW == 1 && KH == H && KW == W && dh == 1 && dw == 1 && w.pads_begin[0] == 0 &&
+        w.pads_begin[1] == 0) {  // a global pool: one contiguous reduction the compiler vectorizes
+        Acc a = init;
+        for (std::int64_t i = 0; i < H * W; ++i) a = op(a, Acc{xp[i]});
+        *acc = a;
+        return;
+    }
     // The taps [lo, hi) of a window starting at `start` (in input units) that land in [0, extent).
     const auto inside = [](std::int64_t start, std::int64_t taps, std::int64_t step, std::int64_t extent) {
         const std::int64_t lo = start >= 0 ? 0 : (-start + step - 1) / step;

@@ -167,9 +167,12 @@ struct epilogue {
 };
 
 // A depthwise conv, one channel at a time: y = sum over taps of w[tap] * x[window], then `post`.
-// 2-D: each channel is copied into zero-padded "phase planes", plane p holding the padded
-// columns p, p + s, p + 2s, ... for a column stride s. Every tap then reads a contiguous run of a
-// plane, so the inner loop over 16 outputs is a straight vector loop with no bounds checks. The
+// 2-D: each channel is copied into zero-padded "phase planes", plane (a, b) holding the padded
+// rows a, a + sh, ... and columns b, b + sw, ... for strides (sh, sw). Every tap then reads the
+// same plane position for output (oh, ow) plus a fixed offset, so the outputs are computed over a
+// flat grid of rows `grid_w` wide (the output width plus the columns the window overhangs): 16
+// grid positions per vector whatever the map's width, a 7x7 map as full vectors as a 112x112
+// one. The grid's overhanging columns are computed and dropped when the rows are copied out. The
 // planes are laid out once per layer: the padding is zeroed then, and each channel overwrites
 // only the image inside it (a per-channel set-up dominated the small maps of late layers).
 class depthwise_planes {
@@ -181,21 +184,22 @@ public:
         tap_offset_.clear();
         if (w.rank() != 2) return;
         H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
-        KH = w.kernel[0], KW = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
-        const std::int64_t dh = w.dilations[0], dw = w.dilations[1];
-        pt = w.pads_begin[0], pl = w.pads_begin[1];
-        // Padded extent actually read: rows up to (OH-1)*sh + (KH-1)*dh (plus spare rows for the
-        // last group of `rows`), columns likewise (plus a spare block).
-        PH = (OH + rows - 1) * sh + (KH - 1) * dh + 1;
-        const std::int64_t PW = (OW - 1) * sw + (KW - 1) * dw + 1;
-        plane_w = (PW + sw - 1) / sw + block;
-        planes_.assign(static_cast<std::size_t>(sw * PH * plane_w + block), 0.f);
-        line_.assign(static_cast<std::size_t>(plane_w * sw), 0.f);
-        copy_w = std::max<std::int64_t>(0, std::min(W, plane_w * sw - pl));
+        sh = w.strides[0], sw = w.strides[1], pt = w.pads_begin[0], pl = w.pads_begin[1];
+        const std::int64_t KH = w.kernel[0], KW = w.kernel[1], dh = w.dilations[0], dw = w.dilations[1];
+        // A plane row holds every column a tap reads: output column ow reads plane column
+        // ow + (kw * dw) / sw. Likewise the plane rows.
+        grid_w = OW + (KW - 1) * dw / sw;
+        plane_rows = OH + (KH - 1) * dh / sh;
+        grid_size = (OH * grid_w + group - 1) / group * group;
+        // The grid's last step and its overhanging columns read up to group + grid_w positions
+        // past the last plane (values that only dropped positions see).
+        planes_.assign(static_cast<std::size_t>(sh * sw * plane_rows * grid_w + group + grid_w), 0.f);
+        line_.assign(static_cast<std::size_t>(grid_w * sw), 0.f);
+        scratch_.resize(static_cast<std::size_t>(grid_size));  // 8 bytes per position: any output type
         for (std::int64_t kh = 0; kh < KH; ++kh)
             for (std::int64_t kw = 0; kw < KW; ++kw) {
-                const std::int64_t c = kw * dw;  // padded column read by output column 0
-                tap_offset_.push_back(((c % sw) * PH + kh * dh) * plane_w + c / sw);
+                const std::int64_t r = kh * dh, c = kw * dw;  // padded position read by output (0, 0)
+                tap_offset_.push_back((((r % sh) * sw + c % sw) * plane_rows + r / sh) * grid_w + c / sw);
             }
     }
 
@@ -210,78 +214,90 @@ public:
             post.apply(y, 1, out, out, channel);
             return;
         }
-        run_2d(x, k, post.bias ? post.bias[channel] : 0.f,
-               [&](simd::f32x16 v, std::int64_t n, std::int64_t o) { post.store(v, n, y + o); });
+        const bool clamps = post.clamps();
+        const simd::f32x16 lo = simd::broadcast(post.lo), hi = simd::broadcast(post.hi);
+        run_2d(x, k, post.bias ? post.bias[channel] : 0.f, y, [&](simd::f32x16 v, float* out) {
+            simd::store(out, clamps ? simd::clamp(v, lo, hi) : v);
+        });
     }
 
     // A 2-D window's channel from x (float, or integers a float holds exactly, converted as they
-    // are laid out): store(sums, n, o) receives the sums of outputs o .. o + n - 1 (n <= 16),
-    // `bias` included; the float conv stores them through its epilogue, the fixed conv
-    // requantizes them (kernels/fixed/conv.hpp).
-    template <class X, class Store>
-    void run_2d(const X* x, const float* k, float bias, Store&& store) {
+    // are laid out) into y[OH * OW]: finish(sums, out) receives the sums of 16 grid positions,
+    // `bias` included, and writes 16 Y values at out; the float conv stores them through its
+    // epilogue, the fixed conv requantizes them (kernels/fixed/conv.hpp).
+    template <class X, class Y, class Finish>
+    void run_2d(const X* x, const float* k, float bias, Y* y, Finish&& finish) {
+        static_assert(sizeof(Y) <= sizeof(std::int64_t));
         lay_out(x);
-        // Four output rows at a time, 16 columns per vector: four independent FMA chains per tap
-        // instead of one, which is what keeps the FMA units busy (a single chain waits on latency).
-        // The accumulators are named values so that they stay in registers.
+        Y* grid = reinterpret_cast<Y*>(scratch_.data());
+        // Four vectors at a time: four independent FMA chains per tap instead of one, which is
+        // what keeps the FMA units busy (a single chain waits on latency). The accumulators are
+        // named values so that they stay in registers.
         using simd::f32x16, simd::load;
         const f32x16 b = simd::broadcast(bias);
-        const std::int64_t taps = KH * KW, row_step = sh * plane_w;
-        for (std::int64_t oh0 = 0; oh0 < OH; oh0 += rows) {
-            const float* row_base = planes_.data() + oh0 * row_step;
-            for (std::int64_t ow0 = 0; ow0 < OW; ow0 += block) {
-                f32x16 a0 = b, a1 = b, a2 = b, a3 = b;
-                for (std::int64_t t = 0; t < taps; ++t) {
-                    const float* p = row_base + tap_offset_[t] + ow0;
-                    const f32x16 kv = simd::broadcast(k[t]);
-                    a0 += kv * load(p);
-                    a1 += kv * load(p + row_step);
-                    a2 += kv * load(p + 2 * row_step);
-                    a3 += kv * load(p + 3 * row_step);
-                }
-                const std::int64_t n = std::min(block, OW - ow0);
-                const f32x16 acc[rows] = {a0, a1, a2, a3};
-                for (std::int64_t r = 0; r < rows && oh0 + r < OH; ++r) store(acc[r], n, (oh0 + r) * OW + ow0);
+        const std::int64_t taps = static_cast<std::int64_t>(tap_offset_.size());
+        constexpr std::int64_t L = simd::lanes;
+        for (std::int64_t j = 0; j < grid_size; j += group) {
+            f32x16 a0 = b, a1 = b, a2 = b, a3 = b;
+            for (std::int64_t t = 0; t < taps; ++t) {
+                const float* p = planes_.data() + tap_offset_[t] + j;
+                const f32x16 kv = simd::broadcast(k[t]);
+                a0 += kv * load(p);
+                a1 += kv * load(p + L);
+                a2 += kv * load(p + 2 * L);
+                a3 += kv * load(p + 3 * L);
             }
+            finish(a0, grid + j);
+            finish(a1, grid + j + L);
+            finish(a2, grid + j + 2 * L);
+            finish(a3, grid + j + 3 * L);
         }
+        for (std::int64_t oh = 0; oh < OH; ++oh) std::copy_n(grid + oh * grid_w, OW, y + oh * OW);
     }
 
 private:
-    static constexpr std::int64_t block = simd::lanes, rows = 4;
+    static constexpr std::int64_t group = 4 * simd::lanes;  // grid positions per step of run_2d
 
     // Copies the channel's image into the planes; the padding around it stays zero.
     template <class X>
     void lay_out(const X* x) {
-        for (std::int64_t r = pt; r < std::min(PH, pt + H); ++r) {
-            const X* src = x + (r - pt) * W;
+        const std::int64_t copy_w = std::max<std::int64_t>(0, std::min(W, grid_w * sw - pl));
+        for (std::int64_t ih = 0; ih < H; ++ih) {
+            const std::int64_t r = ih + pt;
+            if (r / sh >= plane_rows) break;  // rows below the last one a tap reads
+            const X* src = x + ih * W;
+            // Row r of the padded image goes to row r / sh of the planes of row phase r % sh.
+            float* row = planes_.data() + ((r % sh) * sw * plane_rows + r / sh) * grid_w;
+            const std::int64_t plane_step = plane_rows * grid_w;  // from column phase b to b + 1
             if (sw == 1) {
-                std::copy(src, src + copy_w, planes_.data() + r * plane_w + pl);
+                simd::convert(src, copy_w, row + pl);
                 continue;
             }
             // Each input row is laid into a zero-padded line, then dealt round-robin to the planes.
-            std::copy(src, src + copy_w, line_.data() + pl);
+            simd::convert(src, copy_w, line_.data() + pl);
             const float* line = line_.data();
-            if (sw == 2) {  // the common strided case in one pass, which compiles to vector shuffles
-                float* even = planes_.data() + r * plane_w;
-                float* odd = planes_.data() + (PH + r) * plane_w;
-                for (std::int64_t j = 0; j < plane_w; ++j) {
+            if (sw == 2) {  // the common strided case, 16 columns per plane at a time
+                float* even = row;
+                float* odd = row + plane_step;
+                std::int64_t j = 0;
+                for (; j + simd::lanes <= grid_w; j += simd::lanes) simd::deinterleave(line + 2 * j, even + j, odd + j);
+                for (; j < grid_w; ++j) {
                     even[j] = line[2 * j];
                     odd[j] = line[2 * j + 1];
                 }
                 continue;
             }
-            for (std::int64_t p = 0; p < sw; ++p) {
-                float* plane_row = planes_.data() + (p * PH + r) * plane_w;
-                for (std::int64_t j = 0; j < plane_w; ++j) plane_row[j] = line[j * sw + p];
-            }
+            for (std::int64_t b = 0; b < sw; ++b)
+                for (std::int64_t j = 0; j < grid_w; ++j) row[b * plane_step + j] = line[j * sw + b];
         }
     }
 
     const window* w_ = nullptr;
-    std::int64_t H = 0, W = 0, OH = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, pt = 0, pl = 0;
-    std::int64_t PH = 0, plane_w = 0, copy_w = 0;
+    std::int64_t H = 0, W = 0, OH = 0, OW = 0, sh = 1, sw = 1, pt = 0, pl = 0;
+    std::int64_t grid_w = 0, plane_rows = 0, grid_size = 0;
     std::vector<float> planes_, line_;
-    std::vector<std::int64_t> tap_offset_;  // where each tap reads, relative to output (0, 0)
+    std::vector<std::int64_t> scratch_;     // the grid's outputs before their rows are copied out
+    std::vector<std::int64_t> tap_offset_;  // where each tap reads, relative to grid position 0
 };
 
 inline bool is_pointwise(const window& w) {
