@@ -1,6 +1,11 @@
 // The one rounding and saturation rule (kernels/fixed/fixed_point.hpp) at its edges.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
 #include "ktc/kernels/fixed/fixed_point.hpp"
 
 using namespace ktc::fixed;
@@ -155,4 +160,60 @@ TEST_CASE("quantize and dequantize at a format with a scale") {
     for (int q = -128; q <= 127; ++q) CHECK(quantize(dequantize(q, f), f) == q);
     const ktc::tensor t = quantize_tensor(ktc::tensor::from<float>({2}, {1.0f, -2.0f}), f);
     CHECK(t.to_vector<std::int64_t>() == std::vector<std::int64_t>{12, -24});
+}
+
+TEST_CASE("a float tensor quantized at one format gives quantize()'s code for every element") {
+    // The whole-tensor path multiplies by scale * 2^radix at once: the same codes on ties
+    // (k + 1/2 codes exactly), NaN (0), infinities and values far out of range (saturated).
+    std::mt19937 rng(3);
+    std::uniform_int_distribution<int> radix(-20, 30), fraction(0, (1 << scale_bits) - 1), bits(0, 1);
+    std::uniform_real_distribution<float> value(-300.f, 300.f);
+    for (int trial = 0; trial < 50; ++trial) {
+        const value_format f{radix(rng), bits(rng) ? 16 : 8, 1 + std::ldexp(fraction(rng), -scale_bits)};
+        CAPTURE(f.radix);
+        CAPTURE(f.scale);
+        std::vector<float> v{std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                             -std::numeric_limits<float>::infinity(), 0.f, -0.f, 1e30f, -1e30f, 1e-30f};
+        for (int k = -200; k < 200; ++k)  // the values that quantize to a tie k + 1/2, when a float holds them
+            v.push_back(static_cast<float>((k + 0.5) / (f.scale * std::ldexp(1.0, f.radix))));
+        for (int i = 0; i < 200; ++i) v.push_back(value(rng) * std::ldexp(1.f, -f.radix / 2));
+        const auto q = quantize_tensor(ktc::tensor::from<float>({std::int64_t(v.size())}, v), f).to_vector<std::int64_t>();
+        for (std::size_t i = 0; i < v.size(); ++i)
+            if (q[i] != quantize(double(v[i]), f)) CHECK(q[i] == quantize(double(v[i]), f));
+    }
+}
+
+TEST_CASE("the biased requantizer gives the same codes 16 at a time as one by one, at every shift") {
+    // apply16 (AVX-512: the 64-bit form for shifts below 16, the high-half form from 16 on)
+    // against operator(), the definition, on random and extreme accumulators and biases.
+    std::mt19937 rng(17);
+    std::uniform_int_distribution<std::int64_t> multiplier(1, (1 << 15) - 1), bias(-(std::int64_t{1} << 31) + 1, (std::int64_t{1} << 31) - 1);
+    std::uniform_int_distribution<std::int32_t> acc(std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max());
+    std::uniform_int_distribution<int> small(-300, 300);
+    for (int shift = 1; shift <= 62; ++shift)
+        for (int trial = 0; trial < 40; ++trial) {
+            CAPTURE(shift);
+            const int bits = trial % 3 == 0 ? 16 : trial % 3 == 1 ? 8 : 32;
+            const std::int64_t lo = trial % 4 == 0 ? 0 : min_of(bits), hi = trial % 4 == 0 ? max_of(bits) / 2 : max_of(bits);
+            const unguarded_requantizer r{multiplier(rng), std::int64_t{1} << (shift - 1), shift, lo, hi};
+            const std::int64_t b = trial % 5 == 0 ? (trial % 2 ? 1 : -1) * ((std::int64_t{1} << 31) - 1) : bias(rng) >> (trial % 31);
+            const auto step = r.with_bias(b);
+            std::int32_t a[16];
+            for (int j = 0; j < 16; ++j)
+                a[j] = j < 2 ? (j ? std::numeric_limits<std::int32_t>::min() : std::numeric_limits<std::int32_t>::max())
+                              : trial % 2 ? acc(rng) : small(rng) << (trial % 20);
+            std::int32_t out32[16];
+            std::int16_t out16[16];
+            std::int8_t out8[16];
+            step.apply16(a, out32);
+            if (bits <= 16) step.apply16(a, out16);
+            if (bits == 8) step.apply16(a, out8);
+            for (int j = 0; j < 16; ++j) {
+                const std::int64_t want = step(a[j]);
+                if (want != r(b + a[j])) CHECK(want == r(b + a[j]));  // the biased form is the same integer
+                if (out32[j] != want) CHECK(out32[j] == want);
+                if (bits <= 16 && out16[j] != want) CHECK(out16[j] == want);
+                if (bits == 8 && out8[j] != want) CHECK(out8[j] == want);
+            }
+        }
 }

@@ -179,19 +179,45 @@ struct unguarded_requantizer {
         std::int64_t offset;
         int shift;
         std::int64_t lo, hi;
+        // The same sum scaled by 2^(32 - shift) when shift <= 32 (exact: the multiplier then
+        // stays below 2^31, the offset below 2^62), so that the result is the sum's high 32 bits,
+        // shifted right by high_shift = shift - 32 when shift > 32. Set where shift >= 16.
+        std::int32_t high_multiplier = 0;
+        std::int64_t high_offset = 0;
+        int high_shift = 0;
+
         std::int64_t operator()(std::int32_t acc) const {
             return std::min(std::max((std::int64_t{acc} * multiplier + offset) >> shift, lo), hi);
         }
         // out[j] = (*this)(acc[j]) for 16 accumulators, stored as Y (an integer type that holds
         // [lo, hi]). With AVX-512 the same integer operations written out (the compiler's own
-        // vectorization of the loop leaves parts scalar), narrowed straight into Y.
+        // vectorization of the loop leaves parts scalar), narrowed straight into Y: where the
+        // high form is set, the 64-bit products of the even and the odd lanes give their high
+        // halves as 16 int32 lanes at once (no 64-bit shift, clamp or narrowing).
         template <class Y>
         void apply16(kernels::simd::i32x16 acc, Y* out) const {
 #if defined(__AVX512F__)
+            const __m512i all = reinterpret_cast<__m512i>(acc);
+            if (high_multiplier) {
+                const __m512i m = _mm512_set1_epi64(high_multiplier), add = _mm512_set1_epi64(high_offset);
+                // vpmuldq reads the low (even) int32 of each 64-bit lane, sign-extended.
+                const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(all, m), add);
+                const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(all, 32), m), add);
+                __m512i t = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+                if (high_shift) t = _mm512_sra_epi32(t, _mm_cvtsi32_si128(high_shift));
+                t = _mm512_min_epi32(_mm512_max_epi32(t, _mm512_set1_epi32(static_cast<std::int32_t>(lo))),
+                                     _mm512_set1_epi32(static_cast<std::int32_t>(hi)));
+                if constexpr (sizeof(Y) == 1)
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(t));
+                else if constexpr (sizeof(Y) == 2)
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(t));
+                else
+                    _mm512_storeu_si512(out, t);
+                return;
+            }
             const __m512i m = _mm512_set1_epi64(multiplier), add = _mm512_set1_epi64(offset);
             const __m512i low = _mm512_set1_epi64(lo), high = _mm512_set1_epi64(hi);
             const __m128i count = _mm_cvtsi32_si128(shift);
-            const __m512i all = reinterpret_cast<__m512i>(acc);
             for (int h = 0; h < 2; ++h) {
                 // Sign-extended to 64-bit lanes; vpmuldq multiplies their low 32 bits, signed.
                 const __m512i a = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(all, 1) : _mm512_castsi512_si256(all));
@@ -215,8 +241,16 @@ struct unguarded_requantizer {
             apply16(v, out);
         }
     };
+    // The biased form for one bias, |bias| < 2^31 (the caller checks).
     biased with_bias(std::int64_t bias) const {
-        return {static_cast<std::int32_t>(multiplier), bias * multiplier + half, shift, lo, hi};
+        biased b{static_cast<std::int32_t>(multiplier), bias * multiplier + half, shift, lo, hi};
+        if (shift >= 16 && lo >= std::numeric_limits<std::int32_t>::min() && hi <= std::numeric_limits<std::int32_t>::max()) {
+            const int up = std::max(0, 32 - shift);
+            b.high_multiplier = static_cast<std::int32_t>(multiplier << up);
+            b.high_offset = b.offset * (std::int64_t{1} << up);
+            b.high_shift = std::max(0, shift - 32);
+        }
+        return b;
     }
 };
 inline std::optional<unguarded_requantizer> unguarded(const requantizer& r, std::int64_t lo, std::int64_t hi) {
@@ -305,26 +339,46 @@ inline tensor quantize_tensor(const tensor& x, const std::function<value_format(
 inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
     return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t i) { return value_format{radix_of(i), bits}; }), bits);
 }
-// The same at one format for the whole tensor (a simulator's inputs, every sample): scale * 2^radix
-// is one factor, exact (the scale times a power of two), so v * factor is the same double as
-// ldexp(v * scale, radix) and the codes are quantize()'s, in a loop that vectorizes.
+// The codes of n float values at one format, as quantize() gives them: a float times a valid
+// scale (15 significant bits) times 2^radix is exact in a double (24 + 15 bits), so v * factor
+// needs no rounding, a fused multiply-add gives the same sum, and the loop vectorizes. The
+// caller checks those conditions (quantize_tensor).
+template <class T>
+void quantize_floats(const float* __restrict in, std::int64_t n, double factor, double lo, double hi, T* __restrict out) {
+    std::int64_t i = 0;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+    // Written out: the compiler keeps the plain loop scalar, as its NaN test and float-to-int
+    // conversion may trap. The same steps, 8 at a time: floor(v * factor + 1/2), NaN -> 0, clamp.
+    if constexpr (sizeof(T) <= 4) {
+        const __m512d f = _mm512_set1_pd(factor), half = _mm512_set1_pd(0.5), low = _mm512_set1_pd(lo), high = _mm512_set1_pd(hi);
+        for (; i + 8 <= n; i += 8) {
+            const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(in + i));
+            __m512d q = _mm512_roundscale_pd(_mm512_fmadd_pd(v, f, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            q = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(q, q, _CMP_ORD_Q), q);  // NaN -> 0
+            const __m256i codes = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(q, low), high));
+            if constexpr (sizeof(T) == 1) _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm256_cvtepi32_epi8(codes));
+            else if constexpr (sizeof(T) == 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtepi32_epi16(codes));
+            else _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), codes);
+        }
+    }
+#endif
+    for (; i < n; ++i) {
+        const double scaled = std::floor(static_cast<double>(in[i]) * factor + 0.5);
+        out[i] = static_cast<T>(scaled != scaled ? 0.0 : std::min(std::max(scaled, lo), hi));
+    }
+}
+
+// The same at one format for the whole tensor (a simulator's inputs, every sample): float values
+// at a valid scale through quantize_floats, others element by element.
 inline tensor quantize_tensor(const tensor& x, const value_format& f) {
+    if (x.type() != dtype::float32 || !is_valid_scale(f.scale) || std::abs(f.radix) >= 800)
+        return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t) { return f; }), f.bits);
     tensor q(integer_type(f.bits), x.shape());
-    const double factor = std::ldexp(f.scale, f.radix);
-    const double lo = double(min_of(f.bits)), hi = double(max_of(f.bits));
-    visit_dtype(x.type(), [&](auto x_zero) {
-        using X = decltype(x_zero);
-        visit_dtype(q.type(), [&](auto q_zero) {
-            using T = decltype(q_zero);
-            if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-                const X* in = x.data<X>();
-                T* out = q.data<T>();
-                for (std::int64_t i = 0; i < x.size(); ++i) {
-                    const double scaled = std::floor(static_cast<double>(in[i]) * factor + 0.5);
-                    out[i] = static_cast<T>(scaled != scaled ? 0.0 : std::min(std::max(scaled, lo), hi));
-                }
-            }
-        });
+    const double factor = std::ldexp(f.scale, f.radix), lo = double(min_of(f.bits)), hi = double(max_of(f.bits));
+    visit_dtype(q.type(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+            quantize_floats(x.data<float>(), x.size(), factor, lo, hi, q.data<T>());
     });
     return q;
 }

@@ -10,7 +10,10 @@
 #include "ktc/core/config.hpp"
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "ktc/kernels/attributes.hpp"
@@ -195,7 +198,13 @@ public:
         // past the last plane (values that only dropped positions see).
         planes_.assign(static_cast<std::size_t>(sh * sw * plane_rows * grid_w + group + grid_w), 0.f);
         line_.assign(static_cast<std::size_t>(grid_w * sw), 0.f);
+        byte_line_.assign(line_.size(), 0);
         scratch_.resize(static_cast<std::size_t>(grid_size));  // 8 bytes per position: any output type
+        // Input row ih is padded row r = ih + pt: row r / sh of the planes of row phase r % sh (the
+        // rows below the last one a tap reads are not laid out).
+        row_start_.clear();
+        for (std::int64_t r = pt; r < pt + H && r / sh < plane_rows; ++r)
+            row_start_.push_back(((r % sh) * sw * plane_rows + r / sh) * grid_w);
         for (std::int64_t kh = 0; kh < KH; ++kh)
             for (std::int64_t kw = 0; kw < KW; ++kw) {
                 const std::int64_t r = kh * dh, c = kw * dw;  // padded position read by output (0, 0)
@@ -233,14 +242,18 @@ public:
         // Four vectors at a time: four independent FMA chains per tap instead of one, which is
         // what keeps the FMA units busy (a single chain waits on latency). The accumulators are
         // named values so that they stay in registers.
+        // Locals rather than members: an int8 store in `finish` may alias anything, and would
+        // make the compiler reload every member after it.
         using simd::f32x16, simd::load;
         const f32x16 b = simd::broadcast(bias);
-        const std::int64_t taps = static_cast<std::int64_t>(tap_offset_.size());
+        const std::int64_t taps = static_cast<std::int64_t>(tap_offset_.size()), size = grid_size;
+        const float* planes = planes_.data();
+        const std::int64_t* offset = tap_offset_.data();
         constexpr std::int64_t L = simd::lanes;
-        for (std::int64_t j = 0; j < grid_size; j += group) {
+        for (std::int64_t j = 0; j < size; j += group) {
             f32x16 a0 = b, a1 = b, a2 = b, a3 = b;
             for (std::int64_t t = 0; t < taps; ++t) {
-                const float* p = planes_.data() + tap_offset_[t] + j;
+                const float* p = planes + offset[t] + j;
                 const f32x16 kv = simd::broadcast(k[t]);
                 a0 += kv * load(p);
                 a1 += kv * load(p + L);
@@ -252,7 +265,8 @@ public:
             finish(a2, grid + j + 2 * L);
             finish(a3, grid + j + 3 * L);
         }
-        for (std::int64_t oh = 0; oh < OH; ++oh) std::copy_n(grid + oh * grid_w, OW, y + oh * OW);
+        const std::int64_t out_h = OH, out_w = OW, from_w = grid_w;
+        for (std::int64_t oh = 0; oh < out_h; ++oh) std::copy_n(grid + oh * from_w, out_w, y + oh * out_w);
     }
 
 private:
@@ -262,17 +276,21 @@ private:
     template <class X>
     void lay_out(const X* x) {
         const std::int64_t copy_w = std::max<std::int64_t>(0, std::min(W, grid_w * sw - pl));
-        for (std::int64_t ih = 0; ih < H; ++ih) {
-            const std::int64_t r = ih + pt;
-            if (r / sh >= plane_rows) break;  // rows below the last one a tap reads
+        const std::int64_t plane_step = plane_rows * grid_w;  // from column phase b to b + 1
+        const std::int64_t rows = static_cast<std::int64_t>(row_start_.size()), grid_w = this->grid_w, sw = this->sw;
+        for (std::int64_t ih = 0; ih < rows; ++ih) {
             const X* src = x + ih * W;
-            // Row r of the padded image goes to row r / sh of the planes of row phase r % sh.
-            float* row = planes_.data() + ((r % sh) * sw * plane_rows + r / sh) * grid_w;
-            const std::int64_t plane_step = plane_rows * grid_w;  // from column phase b to b + 1
+            float* row = planes_.data() + row_start_[static_cast<std::size_t>(ih)];
             if (sw == 1) {
                 simd::convert(src, copy_w, row + pl);
                 continue;
             }
+            if constexpr (std::is_same_v<X, std::int8_t>)
+                if (sw == 2) {  // the bytes dealt and converted in one pass
+                    std::copy_n(src, copy_w, byte_line_.data() + pl);
+                    deal_pairs(byte_line_.data(), grid_w, row, row + plane_step);
+                    continue;
+                }
             // Each input row is laid into a zero-padded line, then dealt round-robin to the planes.
             simd::convert(src, copy_w, line_.data() + pl);
             const float* line = line_.data();
@@ -292,12 +310,22 @@ private:
         }
     }
 
+    // even[j] = line[2j], odd[j] = line[2j + 1] as floats, j < n (a loop the compiler vectorizes).
+    static void deal_pairs(const std::int8_t* __restrict line, std::int64_t n, float* __restrict even, float* __restrict odd) {
+        for (std::int64_t j = 0; j < n; ++j) {
+            even[j] = static_cast<float>(line[2 * j]);
+            odd[j] = static_cast<float>(line[2 * j + 1]);
+        }
+    }
+
     const window* w_ = nullptr;
     std::int64_t H = 0, W = 0, OH = 0, OW = 0, sh = 1, sw = 1, pt = 0, pl = 0;
     std::int64_t grid_w = 0, plane_rows = 0, grid_size = 0;
     std::vector<float> planes_, line_;
+    std::vector<std::int8_t> byte_line_;  // an int8 row with its padding, before a stride-2 deal
     std::vector<std::int64_t> scratch_;     // the grid's outputs before their rows are copied out
     std::vector<std::int64_t> tap_offset_;  // where each tap reads, relative to grid position 0
+    std::vector<std::int64_t> row_start_;   // where each input row is laid out
 };
 
 inline bool is_pointwise(const window& w) {
