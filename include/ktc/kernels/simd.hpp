@@ -37,6 +37,22 @@ typedef std::int32_t i32x16 __attribute__((vector_size(64)));
 // default) keeps it from vectorizing a scalar float-to-int loop.
 inline i32x16 to_int32(f32x16 v) { return __builtin_convertvector(v, i32x16); }
 
+inline i32x16 load(const std::int32_t* p) {
+    i32x16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// a - b per lane modulo 2^32 (in unsigned lanes, where wrapping is defined).
+inline i32x16 wrapping_sub(i32x16 a, std::uint32_t b) {
+    typedef std::uint32_t u32x16 __attribute__((vector_size(64)));
+    u32x16 u;
+    std::memcpy(&u, &a, sizeof u);
+    u -= b;
+    std::memcpy(&a, &u, sizeof a);
+    return a;
+}
+
 // dst[0, n) = src[0, n) as floats. The pointers are declared not to alias: an int8 source may
 // alias anything, and without it the compiler keeps the loop scalar.
 template <class X>

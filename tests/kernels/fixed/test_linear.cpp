@@ -206,3 +206,17 @@ TEST_CASE("the fast fixed product (B' along k or along j, int32 or int64 sums) i
         });
     }
 }
+
+TEST_CASE("the int8 dot product of the fast Gemm is exact up to its bound (K < 2^17 products of -128 * -128)") {
+    namespace ld = kernels::fixed::linear_detail;
+    for (const std::int64_t K : {std::int64_t{31}, std::int64_t{33}, std::int64_t{4096}, (std::int64_t{1} << 17) - 1}) {
+        CAPTURE(K);
+        const std::vector<std::int8_t> low(static_cast<std::size_t>(K), -128);
+        std::vector<std::int8_t> mixed(low.size());
+        for (std::size_t k = 0; k < mixed.size(); ++k) mixed[k] = static_cast<std::int8_t>(k % 3 == 0 ? 127 : -128);
+        CHECK(std::int64_t{ld::dot_int8(low.data(), low.data(), K)} == K * 16384);
+        std::int64_t want = 0;
+        for (std::size_t k = 0; k < mixed.size(); ++k) want += std::int64_t{mixed[k]} * -128;
+        CHECK(std::int64_t{ld::dot_int8(mixed.data(), low.data(), K)} == want);
+    }
+}

@@ -239,8 +239,9 @@ public:
     }
 
     // y[0, 16) from 16 sums held exactly in float (integers below 2^24).
-    void finish16(simd::f32x16 sums, Y* y) const {
-        const simd::i32x16 acc = simd::to_int32(sums);
+    void finish16(simd::f32x16 sums, Y* y) const { finish16(simd::to_int32(sums), y); }
+    // y[0, 16) from 16 int32 accumulators.
+    void finish16(simd::i32x16 acc, Y* y) const {
         if (step_) {
             step_->apply16(acc, y);
             return;
@@ -397,8 +398,14 @@ void conv_vnni(const conv_params& p, const std::int8_t* x, const std::vector<vnn
                         const std::int64_t m = g * Mg + m0 + i;
                         std::int32_t* s = sums.data() + i * stride;
                         const std::uint32_t offset = packed.offset[std::size_t(m0 + i)];
-                        for (std::int64_t j = 0; j < width; ++j) s[j] = static_cast<std::int32_t>(static_cast<std::uint32_t>(s[j]) - offset);
-                        finish_channel(p, m, s, p.bias.empty() ? 0 : p.bias[m], y + (n * M + m) * out + r0 * row, width);
+                        const channel_output<Y> output(p, m, p.bias.empty() ? 0 : p.bias[m]);
+                        Y* ym = y + (n * M + m) * out + r0 * row;
+                        // The correction applied in the registers the epilogue reads; a last
+                        // partial vector corrected in place and finished through a padded copy.
+                        std::int64_t j = 0;
+                        for (; j + simd::lanes <= width; j += simd::lanes) output.finish16(simd::wrapping_sub(simd::load(s + j), offset), ym + j);
+                        for (std::int64_t k = j; k < width; ++k) s[k] = static_cast<std::int32_t>(static_cast<std::uint32_t>(s[k]) - offset);
+                        output.finish(s + j, width - j, ym + j);
                     }
                 }
             }

@@ -12,8 +12,8 @@
 // step it broadcasts 4 bytes of weights (one channel, 4 consecutive k) and loads 16 positions x
 // the same 4 k of the columns, so the columns are interleaved by k-quads: quads[q][j][r] =
 // cols[4q + r][j]. A 2-D conv gathers its columns (im2col) a band of output rows at a time; a
-// 1x1 conv interleaves its input directly. Each band's int32 sums go through finish_channel, the
-// requantizing epilogue the float route uses.
+// 1x1 conv interleaves its input directly. Each band's int32 sums, corrected for the +128, go
+// through channel_output, the requantizing epilogue every int8 conv route uses.
 //
 // Compiled where the target has AVX-512 VNNI and BW (KTC_CONV_VNNI); elsewhere the float route
 // (conv_in_float) is the fast int8 conv.
