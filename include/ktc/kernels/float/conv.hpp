@@ -12,6 +12,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -199,7 +200,8 @@ public:
         planes_.assign(static_cast<std::size_t>(sh * sw * plane_rows * grid_w + group + grid_w), 0.f);
         line_.assign(static_cast<std::size_t>(grid_w * sw), 0.f);
         byte_line_.assign(line_.size(), 0);
-        scratch_.resize(static_cast<std::size_t>(grid_size));  // 8 bytes per position: any output type
+        // 8 bytes per position (any output type) and 64 bytes of slack for copy_rows' blocks.
+        scratch_.resize(static_cast<std::size_t>(grid_size + 8));
         // Input row ih is padded row r = ih + pt: row r / sh of the planes of row phase r % sh (the
         // rows below the last one a tap reads are not laid out).
         row_start_.clear();
@@ -265,8 +267,7 @@ public:
             finish(a2, grid + j + 2 * L);
             finish(a3, grid + j + 3 * L);
         }
-        const std::int64_t out_h = OH, out_w = OW, from_w = grid_w;
-        for (std::int64_t oh = 0; oh < out_h; ++oh) std::copy_n(grid + oh * from_w, out_w, y + oh * out_w);
+        copy_rows(grid, OH, OW, grid_w, y);
     }
 
 private:
@@ -307,6 +308,23 @@ private:
             }
             for (std::int64_t b = 0; b < sw; ++b)
                 for (std::int64_t j = 0; j < grid_w; ++j) row[b * plane_step + j] = line[j * sw + b];
+        }
+    }
+
+    // y's rows from the grid's: whole 64-byte blocks (no call per row: a 7x7 map has 7 rows of 7
+    // bytes per channel), each row's tail overwritten by the next row, except where a block
+    // would pass the end of y. The grid's scratch holds at least 64 bytes past its last row.
+    template <class Y>
+    static void copy_rows(const Y* grid, std::int64_t rows, std::int64_t width, std::int64_t grid_w, Y* y) {
+        constexpr std::int64_t block = 64 / sizeof(Y);
+        const std::int64_t blocks = (width + block - 1) / block * block, total = rows * width;
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const Y* src = grid + r * grid_w;
+            Y* dst = y + r * width;
+            if (r * width + blocks <= total)
+                for (std::int64_t c = 0; c < blocks; c += block) std::memcpy(dst + c, src + c, 64);
+            else
+                std::copy_n(src, width, dst);
         }
     }
 
