@@ -276,38 +276,40 @@ private:
     // Copies the channel's image into the planes; the padding around it stays zero.
     template <class X>
     void lay_out(const X* x) {
-        const std::int64_t copy_w = std::max<std::int64_t>(0, std::min(W, grid_w * sw - pl));
-        const std::int64_t plane_step = plane_rows * grid_w;  // from column phase b to b + 1
-        const std::int64_t rows = static_cast<std::int64_t>(row_start_.size()), grid_w = this->grid_w, sw = this->sw;
+        // Locals rather than members, as in run_2d (an int8 source may alias them).
+        const std::int64_t width = grid_w, stride = sw, in_w = W, left = pl;
+        const std::int64_t copy_w = std::max<std::int64_t>(0, std::min(in_w, width * stride - left));
+        const std::int64_t plane_step = plane_rows * width;  // from column phase b to b + 1
+        const std::int64_t rows = static_cast<std::int64_t>(row_start_.size());
         for (std::int64_t ih = 0; ih < rows; ++ih) {
-            const X* src = x + ih * W;
+            const X* src = x + ih * in_w;
             float* row = planes_.data() + row_start_[static_cast<std::size_t>(ih)];
-            if (sw == 1) {
-                simd::convert(src, copy_w, row + pl);
+            if (stride == 1) {
+                simd::convert(src, copy_w, row + left);
                 continue;
             }
             if constexpr (std::is_same_v<X, std::int8_t>)
-                if (sw == 2) {  // the bytes dealt and converted in one pass
-                    std::copy_n(src, copy_w, byte_line_.data() + pl);
-                    deal_pairs(byte_line_.data(), grid_w, row, row + plane_step);
+                if (stride == 2) {  // the bytes dealt and converted in one pass
+                    std::copy_n(src, copy_w, byte_line_.data() + left);
+                    deal_pairs(byte_line_.data(), width, row, row + plane_step);
                     continue;
                 }
             // Each input row is laid into a zero-padded line, then dealt round-robin to the planes.
-            simd::convert(src, copy_w, line_.data() + pl);
+            simd::convert(src, copy_w, line_.data() + left);
             const float* line = line_.data();
-            if (sw == 2) {  // the common strided case, 16 columns per plane at a time
+            if (stride == 2) {  // the common strided case, 16 columns per plane at a time
                 float* even = row;
                 float* odd = row + plane_step;
                 std::int64_t j = 0;
-                for (; j + simd::lanes <= grid_w; j += simd::lanes) simd::deinterleave(line + 2 * j, even + j, odd + j);
-                for (; j < grid_w; ++j) {
+                for (; j + simd::lanes <= width; j += simd::lanes) simd::deinterleave(line + 2 * j, even + j, odd + j);
+                for (; j < width; ++j) {
                     even[j] = line[2 * j];
                     odd[j] = line[2 * j + 1];
                 }
                 continue;
             }
-            for (std::int64_t b = 0; b < sw; ++b)
-                for (std::int64_t j = 0; j < grid_w; ++j) row[b * plane_step + j] = line[j * sw + b];
+            for (std::int64_t b = 0; b < stride; ++b)
+                for (std::int64_t j = 0; j < width; ++j) row[b * plane_step + j] = line[j * stride + b];
         }
     }
 
