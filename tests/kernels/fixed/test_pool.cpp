@@ -169,3 +169,22 @@ TEST_CASE("the 2-D window fold of the fixed pools visits exactly the taps inside
             }
     }
 }
+
+TEST_CASE("a global window's 8-bit sum over more values than one int32 block holds") {
+    // 257 x 300 = 77100 values, past the 2^16 of one block: -128 everywhere (the largest
+    // magnitude), then random codes, against a 64-bit sum.
+    kernels::window w;
+    w.in = w.kernel = {257, 300};
+    w.strides = w.dilations = {1, 1};
+    w.pads_begin = w.pads_end = {0, 0};
+    w.out = {1, 1};
+    std::vector<std::int8_t> x(static_cast<std::size_t>(w.in_size()), -128);
+    std::int64_t sum = 0;
+    kernels::fixed::pool_detail::fold_windows<std::int64_t>(w, x.data(), 0, std::plus<>{}, &sum);
+    CHECK(sum == -128 * w.in_size());
+    std::mt19937 rng(9);
+    std::int64_t want = 0;
+    for (auto& v : x) want += v = static_cast<std::int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+    kernels::fixed::pool_detail::fold_windows<std::int64_t>(w, x.data(), 0, std::plus<>{}, &sum);
+    CHECK(sum == want);
+}
