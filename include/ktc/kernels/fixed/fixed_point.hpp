@@ -339,21 +339,22 @@ inline tensor quantize_tensor(const tensor& x, const std::function<value_format(
 inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
     return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t i) { return value_format{radix_of(i), bits}; }), bits);
 }
-// The codes of n float values at one format, as quantize() gives them: a float times a valid
-// scale (15 significant bits) times 2^radix is exact in a double (24 + 15 bits), so v * factor
-// needs no rounding, a fused multiply-add gives the same sum, and the loop vectorizes. The
-// caller checks those conditions (quantize_tensor).
+// The codes of n float values at format f, quantize()'s. With AVX-512 8 at a time: a float times
+// a valid scale (15 significant bits) times 2^radix is exact in a double (24 + 15 bits), so
+// v * scale * 2^radix needs no rounding and a fused multiply-add gives the same sum. The caller
+// checks those conditions (quantize_tensor); the rest, and other builds, call quantize() itself.
 template <class T>
-void quantize_floats(const float* __restrict in, std::int64_t n, double factor, double lo, double hi, T* __restrict out) {
+void quantize_floats(const float* __restrict in, std::int64_t n, const value_format& f, T* __restrict out) {
     std::int64_t i = 0;
 #if defined(__AVX512F__) && defined(__AVX512VL__)
     // Written out: the compiler keeps the plain loop scalar, as its NaN test and float-to-int
-    // conversion may trap. The same steps, 8 at a time: floor(v * factor + 1/2), NaN -> 0, clamp.
+    // conversion may trap. The same steps: floor(v * factor + 1/2), NaN -> 0, clamp.
     if constexpr (sizeof(T) <= 4) {
-        const __m512d f = _mm512_set1_pd(factor), half = _mm512_set1_pd(0.5), low = _mm512_set1_pd(lo), high = _mm512_set1_pd(hi);
+        const __m512d factor = _mm512_set1_pd(std::ldexp(f.scale, f.radix)), half = _mm512_set1_pd(0.5);
+        const __m512d low = _mm512_set1_pd(double(min_of(f.bits))), high = _mm512_set1_pd(double(max_of(f.bits)));
         for (; i + 8 <= n; i += 8) {
             const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(in + i));
-            __m512d q = _mm512_roundscale_pd(_mm512_fmadd_pd(v, f, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            __m512d q = _mm512_roundscale_pd(_mm512_fmadd_pd(v, factor, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
             q = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(q, q, _CMP_ORD_Q), q);  // NaN -> 0
             const __m256i codes = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(q, low), high));
             if constexpr (sizeof(T) == 1) _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm256_cvtepi32_epi8(codes));
@@ -362,10 +363,7 @@ void quantize_floats(const float* __restrict in, std::int64_t n, double factor, 
         }
     }
 #endif
-    for (; i < n; ++i) {
-        const double scaled = std::floor(static_cast<double>(in[i]) * factor + 0.5);
-        out[i] = static_cast<T>(scaled != scaled ? 0.0 : std::min(std::max(scaled, lo), hi));
-    }
+    for (; i < n; ++i) out[i] = static_cast<T>(quantize(static_cast<double>(in[i]), f));
 }
 
 // The same at one format for the whole tensor (a simulator's inputs, every sample): float values
@@ -374,11 +372,9 @@ inline tensor quantize_tensor(const tensor& x, const value_format& f) {
     if (x.type() != dtype::float32 || !is_valid_scale(f.scale) || std::abs(f.radix) >= 800)
         return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t) { return f; }), f.bits);
     tensor q(integer_type(f.bits), x.shape());
-    const double factor = std::ldexp(f.scale, f.radix), lo = double(min_of(f.bits)), hi = double(max_of(f.bits));
     visit_dtype(q.type(), [&](auto zero) {
         using T = decltype(zero);
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-            quantize_floats(x.data<float>(), x.size(), factor, lo, hi, q.data<T>());
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) quantize_floats(x.data<float>(), x.size(), f, q.data<T>());
     });
     return q;
 }
