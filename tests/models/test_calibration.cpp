@@ -4,7 +4,8 @@
 // per chip). All rows (withheld ones too): the "Has CPU node(s)?" column. Leave-one-out: every
 // published row predicted by parameters fitted without it (tests/models/cost_fit.hpp), printed per
 // row; the issue's floors (median <= 10%, max <= 25%) are asserted where they hold and reported as
-// warnings where they do not (docs/cost-model.md has the figures).
+// warnings where they do not. Nested leave-one-out: the same with a global fit per fold, and with
+// the data-chosen pointwise taps and SRAM re-chosen per fold too (docs/cost-model.md has the figures).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -186,5 +187,76 @@ TEST_CASE("cost model predicts published rows it was not fitted to (leave-one-ou
         if (f.loo_max <= issue_loo_max) CHECK(max <= issue_loo_max);
         else WARN_MESSAGE(max <= issue_loo_max, "KDP" << platform << ": leave-one-out max " << 100 * max
                                                        << "% misses issue 16's 25% floor");
+    }
+}
+
+// The honest protocol (docs/cost-model.md, "Nested leave-one-out"): the continuous parameters
+// fitted by a global search in every fold (so that no fold starts from values fitted on its
+// held-out row), and then also the discrete numbers chosen with data (mac_pointwise_taps 1..9,
+// sram_bytes on a grid of 2^(k/4) MiB, 0.5..8 MiB) re-chosen in every fold. The array's lanes are
+// not re-chosen here (a few minutes of search: tools/fit_cost_model.cpp --nested with a --grid per
+// lane count gives that figure). What each achieves is asserted (a regression guard); issue 16's
+// floors are warnings where the data does not support them.
+TEST_CASE("cost model, nested leave-one-out (data-chosen numbers re-chosen per fold)") {
+    const zoo* z = load_zoo();
+    if (!z) {
+        MESSAGE("skipped: no calibration zoo in " << calibration_dir());
+        return;
+    }
+    struct guard {
+        const char* platform;
+        double global_median, global_max;  // continuous parameters only, fitted globally per fold
+        double nested_median, nested_max;  // ... and taps and SRAM re-chosen per fold
+    };
+    constexpr guard guards[] = {
+        {"520", 0.075, 0.21, 0.20, 0.53},
+        {"720", 0.135, 0.26, 0.175, 0.38},
+    };
+    std::vector<double> taps, sram;
+    for (int t = 1; t <= 9; ++t) taps.push_back(t);
+    for (int k = -4; k <= 12; ++k) sram.push_back(std::round(std::pow(2.0, k / 4.0) * 1048576));
+    for (const auto& f : guards) {
+        const std::string platform = f.platform;
+        CAPTURE(platform);
+        std::vector<calibration::fit_row> rows;
+        for (const auto& row : calibration::rows)
+            if (row.platform == platform && row.published_ms > 0)
+                rows.push_back({std::string(row.label), &z->models.at(std::string(row.model)),
+                                &z->support.at(platform + "/" + std::string(row.model)), row.published_ms});
+        const eval::hardware hw = platform == "520" ? eval::hardware_of<platform::kdp520>() : eval::hardware_of<platform::kdp720>();
+        // The fast sum the nested fit uses reproduces the estimate.
+        for (const auto& r : rows)
+            CHECK(calibration::fast_ms(calibration::terms_of(r, hw), calibration::continuous_of(hw)) ==
+                  doctest::Approx(calibration::estimate_ms(r, hw)).epsilon(1e-9));
+        const auto kind = calibration::objective_kind::max_median;
+        const auto global = calibration::nested_leave_one_out(rows, {hw}, kind);
+        const auto nested = calibration::nested_leave_one_out(
+            rows, calibration::candidates_of(hw, {{"mac_pointwise_taps", taps}, {"sram_bytes", sram}}), kind);
+        std::printf("KDP%s nested leave-one-out (global fit of mac_efficiency, dram_bytes_per_second, "
+                    "layer_overhead_us; then also mac_pointwise_taps and sram_bytes re-chosen)\n"
+                    "%-22s %10s %10s %10s   %s\n", platform.c_str(), "model", "published", "global", "nested",
+                    "chosen without the row (taps, SRAM)");
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            std::printf("%-22s %7.4g ms %+9.1f%% %+9.1f%%   %d, %.3g MB\n", rows[i].label.c_str(), rows[i].published_ms,
+                        100 * global.held_out[i], 100 * nested.held_out[i], nested.chosen[i + 1].mac_pointwise_taps,
+                        nested.chosen[i + 1].sram_bytes / 1e6);
+        const double gm = calibration::median_abs(global.held_out), gx = calibration::max_abs(global.held_out);
+        const double nm = calibration::median_abs(nested.held_out), nx = calibration::max_abs(nested.held_out);
+        std::printf("KDP%s: leave-one-out, global fit: median %.1f%% max %.1f%%; taps and SRAM re-chosen too: "
+                    "median %.1f%% max %.1f%% (in-sample of that search: %.1f%% / %.1f%%)\n",
+                    platform.c_str(), 100 * gm, 100 * gx, 100 * nm, 100 * nx, 100 * calibration::median_abs(nested.in_sample),
+                    100 * calibration::max_abs(nested.in_sample));
+        CHECK(gm <= f.global_median);
+        CHECK(gx <= f.global_max);
+        CHECK(nm <= f.nested_median);
+        CHECK(nx <= f.nested_max);
+        WARN_MESSAGE(gm <= issue_loo_median, "KDP" << platform << ": global-fit leave-one-out median " << 100 * gm
+                                                   << "% misses issue 16's 10% floor");
+        WARN_MESSAGE(gx <= issue_loo_max, "KDP" << platform << ": global-fit leave-one-out max " << 100 * gx
+                                                << "% misses issue 16's 25% floor");
+        WARN_MESSAGE(nm <= issue_loo_median, "KDP" << platform << ": nested leave-one-out median " << 100 * nm
+                                                   << "% misses issue 16's 10% floor");
+        WARN_MESSAGE(nx <= issue_loo_max, "KDP" << platform << ": nested leave-one-out max " << 100 * nx
+                                                << "% misses issue 16's 25% floor");
     }
 }
