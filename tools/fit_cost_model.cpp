@@ -30,6 +30,7 @@
 // tried, each fold keeping the one with the best objective on its own rows. `--set` moves the
 // starting point (the grid's centre) or holds a parameter that is not free. --objective picks what
 // a fit minimises over |log(estimated / published)|: max + median (default) or the mean square.
+// (Discrete names in --free are ignored by --nested: list their candidates with --grid.)
 // --dump also writes each layer's terms at platform_traits (tiles, compute, weights, feature maps).
 #include <algorithm>
 #include <cmath>
