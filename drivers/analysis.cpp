@@ -134,7 +134,7 @@ int run_analysis(const args& a) {
                   << (qo.int16_nodes.empty() ? "" : " (+" + std::to_string(qo.int16_nodes.size()) + " int16 nodes)")
                   << ", " << bie.calibration_samples << " calibration samples, " << std::fixed << std::setprecision(1)
                   << seconds(written - started) << " s\n";
-        for (const auto& [name, f] : quant::edge_formats(bie.graph))
+        for (const auto& [name, f] : fixed::edge_formats(bie.graph))
             std::cout << "  " << (bie.graph.is_graph_input(name) ? "input  " : "output ") << name << ": int" << f.bits
                       << ", radix " << f.radix << (f.scale != 1 ? ", scale " + std::to_string(f.scale) : std::string()) << "\n";
 

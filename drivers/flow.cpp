@@ -355,7 +355,7 @@ int run_flow(const args& a) {
         const quant::bie_model& bie = km.analysis(calibration_inputs, o);
         r.file = bie_name;
         std::string radices;
-        for (const auto& [name, f] : quant::edge_formats(bie.graph))
+        for (const auto& [name, f] : fixed::edge_formats(bie.graph))
             if (bie.graph.is_graph_input(name)) radices += ", input '" + name + "' radix " + std::to_string(f.radix);
         const std::size_t wide = bie.options.int16_nodes.size();
         r.comparison = "int" + std::to_string(bits) + (wide ? " (+" + std::to_string(wide) + " int16 nodes)" : std::string()) + ", " +

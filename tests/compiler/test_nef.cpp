@@ -12,7 +12,7 @@
 #include "ktc/compiler/combine.hpp"
 #include "ktc/compiler/compile.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
-#include "ktc/sim/nef_simulator.hpp"
+#include "ktc/compiler/nef_simulator.hpp"
 
 using namespace ktc;
 using namespace ktc::compiler;
@@ -53,7 +53,7 @@ TEST_CASE_TEMPLATE("the nef simulator equals the bie simulator bit for bit, tile
         for (bool compress : {false, true}) {
             const nef_file f = small_nef<P>(40000, onchip, compress);
             const nef_file back = parse_nef(serialize_nef(f), "mem.nef");
-            const sim::nef_simulator nef(back.models.at(0), "mem.nef");
+            const compiler::nef_simulator nef(back.models.at(0), "mem.nef");
             for (std::size_t i = 0; i < 3; ++i) {
                 const auto want = reference.run(testing::small_sample(i));
                 const auto got = nef.run(testing::small_sample(i));
@@ -65,7 +65,7 @@ TEST_CASE_TEMPLATE("the nef simulator equals the bie simulator bit for bit, tile
     // with a radix override the same holds
     const sim::fixed_simulator ref5(graph::graph(bie.graph), 5);
     const nef_file f = small_nef<P>(40000, 64);
-    const sim::nef_simulator nef5(f.models.at(0), "mem.nef", 5);
+    const compiler::nef_simulator nef5(f.models.at(0), "mem.nef", 5);
     const auto want = ref5.run(testing::small_sample(1));
     CHECK(same_bits(nef5.run(testing::small_sample(1)).at("y"), want.at("y")));
 }
@@ -127,7 +127,7 @@ TEST_CASE_TEMPLATE("PRelu's per-channel slope runs in the nef simulator bit for 
         f.toolchain_version = "test";
         f.models.push_back(compile_model<P>(bie, 40001, 0x0001, "prelu", o).model);
         const nef_file back = parse_nef(serialize_nef(f), "prelu.nef");
-        const sim::nef_simulator nef(back.models.at(0), "prelu.nef");
+        const compiler::nef_simulator nef(back.models.at(0), "prelu.nef");
         for (std::size_t i = 0; i < 3; ++i) {
             const auto want = reference.run(testing::small_sample(i));
             const auto got = nef.run(testing::small_sample(i));
@@ -210,7 +210,7 @@ TEST_CASE("combine keeps every model and rejects mixed platforms and clashing id
     const nef_file c = small_nef<platform::kdp720>(32770);
     CHECK_THROWS_WITH_AS(combine_nefs({{"a.nef", a}, {"c.nef", c}}, "t"), doctest::Contains("platform 720"), usage_error);
     // a model of a combined file runs as it did alone
-    const sim::nef_simulator alone(b.models[0], "b.nef"), combined(both.models[1], "both.nef");
+    const compiler::nef_simulator alone(b.models[0], "b.nef"), combined(both.models[1], "both.nef");
     CHECK(same_bits(alone.run(testing::small_sample(2)).at("y"), combined.run(testing::small_sample(2)).at("y")));
 }
 

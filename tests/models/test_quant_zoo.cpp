@@ -23,7 +23,7 @@
 #include "ktc/quant/quantize.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
-#include "ktc/sim/nef_simulator.hpp"
+#include "ktc/compiler/nef_simulator.hpp"
 #include "support/synthetic_images.hpp"
 
 namespace fs = std::filesystem;
@@ -104,7 +104,7 @@ double held_out_sqnr(const std::string& name, const sim::float_simulator& refere
         compiler::compile_options co;
         co.tiling.onchip_bytes = onchip;
         const auto compiled = compiler::compile_model<P>(bie, 40000, 1, name, co);
-        const sim::nef_simulator nef(compiled.model, name + ".nef");
+        const compiler::nef_simulator nef(compiled.model, name + ".nef");
         const auto got = nef.run(held_out(0));
         for (const auto& [value, t] : first_fixed)
             CHECK_MESSAGE(sqnr_same_bits(got.at(value), t), name, ": .nef != .bie on ", value, " (int", bits,

@@ -65,13 +65,13 @@ TEST_CASE("a .bie round trip keeps the graph, every annotation, the options and 
     CHECK(back.statistics.size() == m.statistics.size());
     CHECK(back.statistics.at("c").max == m.statistics.at("c").max);
     CHECK(back.graph.node_count() == m.graph.node_count());
-    CHECK(quant::edge_formats(back.graph).at("x").radix == quant::edge_formats(m.graph).at("x").radix);
+    CHECK(fixed::edge_formats(back.graph).at("x").radix == fixed::edge_formats(m.graph).at("x").radix);
     const auto& conv = back.graph[*back.graph.find_node("conv")];
-    CHECK(conv.attrs.get_ints(quant::attr::weight_radix) ==
-          m.graph[*m.graph.find_node("conv")].attrs.get_ints(quant::attr::weight_radix));
+    CHECK(conv.attrs.get_ints(fixed::attr::weight_radix) ==
+          m.graph[*m.graph.find_node("conv")].attrs.get_ints(fixed::attr::weight_radix));
     const tensor& w = *back.graph.initializer(conv.input(1));
     CHECK(w.type() == dtype::int8);
-    const auto& lut = back.graph[*back.graph.find_node("sigmoid")].attrs.get_tensor(quant::attr::lookup_table);
+    const auto& lut = back.graph[*back.graph.find_node("sigmoid")].attrs.get_tensor(fixed::attr::lookup_table);
     CHECK(lut.size() == 256);
     CHECK(quant::serialize_bie(back) == bytes);  // a fixed point: nothing lost, nothing added
 }

@@ -72,35 +72,35 @@ TEST_CASE("quantize annotates formats, per-channel weights and the int32 bias") 
 
     const auto& conv = q[*q.find_node("conv")];
     CHECK(conv.outputs[0] == "r");
-    CHECK(conv.attrs.get_ints(quant::attr::weight_radix) == std::vector<std::int64_t>{11, 7, 5});  // 0.05, 0.9, 3.0
+    CHECK(conv.attrs.get_ints(fixed::attr::weight_radix) == std::vector<std::int64_t>{11, 7, 5});  // 0.05, 0.9, 3.0
     const tensor& w = *q.initializer(conv.input(1));
     CHECK(w.type() == dtype::int8);
     CHECK(w.values<std::int8_t>()[0] == -102);  // -0.05 * 2048 = -102.4
     const int r_in = fixed::radix_for(cal.ranges.at("x").max_abs(), 8);
-    CHECK(quant::input_format(conv, 0).radix == r_in);
-    const auto bias_radix = conv.attrs.get_ints(quant::attr::bias_radix);
+    CHECK(fixed::input_format(conv, 0).radix == r_in);
+    const auto bias_radix = conv.attrs.get_ints(fixed::attr::bias_radix);
     CHECK(bias_radix[0] == r_in + 11);
     CHECK(bias_radix[2] <= r_in + 5);  // 100 * 2^(r_in + 5) may not fit in int32: lowered if so
     const tensor& b = *q.initializer(conv.input(2));
     CHECK(b.type() == dtype::int32);
     CHECK(b.values<std::int32_t>()[0] == fixed::quantize(0.25, int(bias_radix[0]), 32));
-    CHECK(quant::output_format(conv).radix == fixed::radix_for(cal.ranges.at("r").max_abs(), 8));
+    CHECK(fixed::output_format(conv).radix == fixed::radix_for(cal.ranges.at("r").max_abs(), 8));
 
     // Sigmoid: a 256-entry table at the output radix; Reshape keeps its input's format.
     const auto& sig = q[*q.find_node("sigmoid")];
-    const tensor& lut = sig.attrs.get_tensor(quant::attr::lookup_table);
+    const tensor& lut = sig.attrs.get_tensor(fixed::attr::lookup_table);
     CHECK(lut.size() == 256);
     CHECK(lut.type() == dtype::int8);
-    const auto out = quant::output_format(sig);
+    const auto out = fixed::output_format(sig);
     CHECK(out.radix == 7);  // sigmoid <= 1 -> radix 7
-    const int r_r = quant::output_format(conv).radix;
+    const int r_r = fixed::output_format(conv).radix;
     CHECK(lut.values<std::int8_t>()[128] == fixed::quantize(0.5, out.radix, 8));  // code 0 -> sigmoid(0)
     CHECK(lut.values<std::int8_t>()[255] ==
           fixed::quantize(1 / (1 + std::exp(-fixed::dequantize(127, r_r))), out.radix, 8));
     const auto& reshape = q[*q.find_node("reshape")];
-    CHECK(quant::output_format(reshape).radix == out.radix);
-    CHECK(quant::radices_of_inputs(reshape)[1] == quant::not_quantized);  // the int64 shape
-    CHECK(quant::edge_formats(q).at("y").radix == out.radix);
+    CHECK(fixed::output_format(reshape).radix == out.radix);
+    CHECK(fixed::radices_of_inputs(reshape)[1] == fixed::not_quantized);  // the int64 shape
+    CHECK(fixed::edge_formats(q).at("y").radix == out.radix);
     CHECK(q.initializers.count("w") == 0);  // the float weights are gone
 }
 
@@ -113,21 +113,21 @@ TEST_CASE("int16 is refused on 520 and accepted on 720; per-tensor weights share
     const auto q16 = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
     const auto& conv = q16[*q16.find_node("conv")];
     CHECK(q16.initializer(conv.input(1))->type() == dtype::int16);
-    CHECK(quant::output_format(conv).bits == 16);
-    CHECK(q16[*q16.find_node("sigmoid")].attrs.get_tensor(quant::attr::lookup_table).size() == 65536);
+    CHECK(fixed::output_format(conv).bits == 16);
+    CHECK(q16[*q16.find_node("sigmoid")].attrs.get_tensor(fixed::attr::lookup_table).size() == 65536);
 
     quant::quantize_options mixed;
     mixed.int16_nodes = {"sigmoid"};
     const auto qm = quant::quantize<platform::kdp720>(sim.graph(), cal, mixed);
-    CHECK(quant::output_format(qm[*qm.find_node("conv")]).bits == 8);
-    CHECK(quant::output_format(qm[*qm.find_node("sigmoid")]).bits == 16);
+    CHECK(fixed::output_format(qm[*qm.find_node("conv")]).bits == 8);
+    CHECK(fixed::output_format(qm[*qm.find_node("sigmoid")]).bits == 16);
     mixed.int16_nodes = {"nope"};
     CHECK_THROWS_AS(quant::quantize<platform::kdp720>(sim.graph(), cal, mixed), usage_error);
 
     quant::quantize_options per_tensor;
     per_tensor.per_channel_weights = false;
     const auto qt = quant::quantize<platform::kdp520>(sim.graph(), cal, per_tensor);
-    CHECK(qt[*qt.find_node("conv")].attrs.get_ints(quant::attr::weight_radix) == std::vector<std::int64_t>{5, 5, 5});
+    CHECK(qt[*qt.find_node("conv")].attrs.get_ints(fixed::attr::weight_radix) == std::vector<std::int64_t>{5, 5, 5});
 }
 
 namespace {
@@ -163,11 +163,11 @@ TEST_CASE("zero, denormal and dead channels get sane radices: the fixed run work
         quant::quantize_options o;
         o.bits = bits;
         const graph::graph q = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
-        CHECK_NOTHROW(quant::check_annotations(q, "dead_channel.bie"));  // every radix within +-127
+        CHECK_NOTHROW(fixed::check_annotations(q, "dead_channel.bie"));  // every radix within +-127
         const auto& conv = q[*q.find_node("conv")];
-        const int r_in = quant::input_format(conv, 0).radix, r_out = quant::output_format(conv).radix;
-        const auto w_radix = conv.attrs.get_ints(quant::attr::weight_radix);
-        const auto b_radix = conv.attrs.get_ints(quant::attr::bias_radix);
+        const int r_in = fixed::input_format(conv, 0).radix, r_out = fixed::output_format(conv).radix;
+        const auto w_radix = conv.attrs.get_ints(fixed::attr::weight_radix);
+        const auto b_radix = conv.attrs.get_ints(fixed::attr::bias_radix);
         for (std::size_t c = 0; c < 3; ++c) {
             CAPTURE(c);
             // The accumulator at most 30 bits above the output and above the bias (the rule).
@@ -176,7 +176,7 @@ TEST_CASE("zero, denormal and dead channels get sane radices: the fixed run work
             CHECK(b_radix[c] <= r_in + w_radix[c]);
         }
         CHECK(w_radix[2] == fixed::format_for(0.5, bits, false).radix);  // the live channel (max 0.5) keeps its own radix
-        CHECK(quant::output_format(q[*q.find_node("mul")]).radix <= bits - 1 + 32);
+        CHECK(fixed::output_format(q[*q.find_node("mul")]).radix <= bits - 1 + 32);
 
         const sim::fixed_simulator fixed{graph::graph(q)};
         for (std::size_t s = 0; s < 4; ++s) {
@@ -220,16 +220,16 @@ TEST_CASE("PRelu with a per-channel slope is quantized to an integer slope per c
         o.bits = bits;
         const graph::graph q = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
         const auto& prelu = q[*q.find_node("prelu")];
-        CHECK_FALSE(prelu.attrs.has(quant::attr::lookup_table));
-        CHECK(prelu.attrs.get_ints(quant::attr::slope_radix) == std::vector<std::int64_t>{bits + 1, bits + 2, bits - 1});
+        CHECK_FALSE(prelu.attrs.has(fixed::attr::lookup_table));
+        CHECK(prelu.attrs.get_ints(fixed::attr::slope_radix) == std::vector<std::int64_t>{bits + 1, bits + 2, bits - 1});
         const tensor& slope = *q.initializer(prelu.input(1));
-        CHECK(slope.type() == quant::integer_type(bits));
+        CHECK(slope.type() == fixed::integer_type(bits));
         CHECK(slope.to_vector<std::int64_t>() == std::vector<std::int64_t>{
               fixed::quantize(0.25, bits + 1, bits), fixed::quantize(0.0732, bits + 2, bits), fixed::quantize(-0.6, bits - 1, bits)});
         CHECK(q.initializers.count("slope") == 0);
 
         const sim::fixed_simulator fixed{graph::graph(q)};
-        const int r_out = quant::output_format(prelu).radix;
+        const int r_out = fixed::output_format(prelu).radix;
         for (std::size_t s = 0; s < 4; ++s) {
             const auto in = sample(s);
             // The runs' outputs are kept: values() is a span into the tensor.
@@ -296,11 +296,11 @@ TEST_CASE("bias correction removes the mean output shift of rounded weights (on 
     const auto& conv = q_corrected[*q_corrected.find_node("conv")];
     const auto means = cal.channel_means.at("x").means();
     REQUIRE(means.size() == 16);
-    const auto w_radix = conv.attrs.get_ints(quant::attr::weight_radix);
+    const auto w_radix = conv.attrs.get_ints(fixed::attr::weight_radix);
     CHECK(w_radix[0] == 7);
     double shift = (std::ldexp(std::round(0.9 * 128), -7) - 0.9f) * means[0];
     for (std::size_t k = 1; k < 16; ++k) shift += (0.0 - double(0.0039f)) * means[k];
-    const auto b_radix = conv.attrs.get_ints(quant::attr::bias_radix);
+    const auto b_radix = conv.attrs.get_ints(fixed::attr::bias_radix);
     const tensor& b = *q_corrected.initializer(conv.input(2));
     CHECK(fixed::dequantize(b.values<std::int32_t>()[0], int(b_radix[0])) == doctest::Approx(0.1 - shift).epsilon(1e-4));
     CHECK(fixed::dequantize(b.values<std::int32_t>()[1], int(b_radix[1])) == doctest::Approx(-0.1).epsilon(1e-4));
@@ -362,23 +362,23 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
 
     // auto: the ReLU6 output gets radix 4 and the scale 127/96 (6.0 -> code 127); weights a scale per channel.
     const auto& conv1 = q[*q.find_node("conv1")];
-    const auto r1 = quant::output_format(conv1);
+    const auto r1 = fixed::output_format(conv1);
     CHECK(r1.radix == 4);
     CHECK(r1.scale == doctest::Approx(127.0 / 96).epsilon(1e-4));
-    CHECK(quant::input_format(q[*q.find_node("conv2")], 0) == r1);  // the consumer reads the same format
-    const auto ws = conv1.attrs.get_floats(quant::attr::weight_scale);
+    CHECK(fixed::input_format(q[*q.find_node("conv2")], 0) == r1);  // the consumer reads the same format
+    const auto ws = conv1.attrs.get_floats(fixed::attr::weight_scale);
     CHECK(ws.size() == 4);
     for (float s : ws) CHECK(fixed::is_valid_scale(s));
-    CHECK(quant::input_format(conv1, 0).scale == 1.0);  // a graph input keeps a power-of-two format
-    const auto y = quant::output_format(q[*q.find_node("conv2")]);  // unbounded 8-bit output: a power of two
+    CHECK(fixed::input_format(conv1, 0).scale == 1.0);  // a graph input keeps a power-of-two format
+    const auto y = fixed::output_format(q[*q.find_node("conv2")]);  // unbounded 8-bit output: a power of two
     CHECK(y.scale == 1.0);
-    quant::check_annotations(q, "relu6.bie");
+    fixed::check_annotations(q, "relu6.bie");
 
     // power-of-two: no scale attribute anywhere, radices as before.
     for (const graph::vertex v : p.nodes())
-        for (const char* a : {quant::attr::input_scale, quant::attr::output_scale, quant::attr::weight_scale})
+        for (const char* a : {fixed::attr::input_scale, fixed::attr::output_scale, fixed::attr::weight_scale})
             CHECK_FALSE(p[v].attrs.has(a));
-    CHECK(quant::output_format(p[*p.find_node("conv1")]) == fixed::value_format{4, 8, 1.0});
+    CHECK(fixed::output_format(p[*p.find_node("conv1")]) == fixed::value_format{4, 8, 1.0});
 
     // The scale gains resolution on samples that were not calibrated on.
     const sim::fixed_simulator fq(q), fp(p);
@@ -390,10 +390,10 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
 
     // A stored scale outside [1, 2) or off the 2^-14 grid is refused, naming the node.
     graph::graph bad = q;
-    bad[*bad.find_node("conv1")].attrs.set(quant::attr::output_scale, std::vector<float>{0.75f});
-    CHECK_THROWS_WITH_AS(quant::check_annotations(bad, "m.bie"), doctest::Contains("conv1"), file_error);
-    bad[*bad.find_node("conv1")].attrs.set(quant::attr::output_scale, std::vector<float>{1.5f, 1.5f});
-    CHECK_THROWS_AS(quant::check_annotations(bad, "m.bie"), file_error);
+    bad[*bad.find_node("conv1")].attrs.set(fixed::attr::output_scale, std::vector<float>{0.75f});
+    CHECK_THROWS_WITH_AS(fixed::check_annotations(bad, "m.bie"), doctest::Contains("conv1"), file_error);
+    bad[*bad.find_node("conv1")].attrs.set(fixed::attr::output_scale, std::vector<float>{1.5f, 1.5f});
+    CHECK_THROWS_AS(fixed::check_annotations(bad, "m.bie"), file_error);
 }
 
 TEST_CASE("the range search never ends worse than the rule on the samples it searches, and moves 8-bit tensors only") {

@@ -138,8 +138,8 @@ TEST_CASE("adaptive weight rounding: codes within one of nearest, lower output e
         moved += a[i] != b[i];
     }
     CHECK(moved > 0);
-    CHECK(q_adaptive[*q_adaptive.find_node("pointwise")].attrs.get_ints(quant::attr::weight_radix) ==
-          q_nearest[*q_nearest.find_node("pointwise")].attrs.get_ints(quant::attr::weight_radix));
+    CHECK(q_adaptive[*q_adaptive.find_node("pointwise")].attrs.get_ints(fixed::attr::weight_radix) ==
+          q_nearest[*q_nearest.find_node("pointwise")].attrs.get_ints(fixed::attr::weight_radix));
 
     // Measured on samples the calibration did not see.
     const double snr_nearest = pointwise_snr(reference, sim::fixed_simulator(graph::graph(q_nearest)), 100, 132);

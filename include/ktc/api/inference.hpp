@@ -24,7 +24,7 @@
 #include "ktc/quant/bie.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "ktc/sim/float_simulator.hpp"
-#include "ktc/sim/nef_simulator.hpp"
+#include "ktc/compiler/nef_simulator.hpp"
 #include "ktc/sim/samples.hpp"
 
 namespace ktc {
@@ -83,7 +83,7 @@ public:
             for (const auto& m : nef.models)
                 if (o.model_id && m.id == *o.model_id) chosen = &m;
             if (!chosen) throw usage_error(name + " has no model " + std::to_string(*o.model_id));
-            nef_ = std::make_unique<sim::nef_simulator>(*chosen, name, o.radix);
+            nef_ = std::make_unique<compiler::nef_simulator>(*chosen, name, o.radix);
             inputs_ = nef_->inputs();
             outputs_ = nef_->graph().outputs;
         }
@@ -126,7 +126,7 @@ private:
     unsigned threads_;
     std::unique_ptr<sim::float_simulator> float_;
     std::unique_ptr<sim::fixed_simulator> fixed_;
-    std::unique_ptr<sim::nef_simulator> nef_;
+    std::unique_ptr<compiler::nef_simulator> nef_;
     std::vector<graph::value_info> inputs_, outputs_;
 };
 

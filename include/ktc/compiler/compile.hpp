@@ -71,7 +71,7 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
                           {"region", name_of(b.where)}, {"offset", b.offset}, {"bytes", b.bytes}});
     }
 
-    const auto formats = quant::edge_formats(g);
+    const auto formats = fixed::edge_formats(g);
     const auto io_tensor = [&](const std::string& value) {
         nef_tensor t;
         t.name = value;

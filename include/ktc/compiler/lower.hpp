@@ -26,7 +26,7 @@
 #include "ktc/eval/support.hpp"
 #include "ktc/graph/ops.hpp"
 #include "ktc/kernels/fixed/registry.hpp"
-#include "ktc/quant/annotations.hpp"
+#include "ktc/fixed/annotations.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/sim/interpreter.hpp"
 

@@ -21,11 +21,11 @@ namespace lower_detail {
 
 KTC_DECL std::map<std::string, value_desc> value_shapes(const graph::graph& g) {
     graph::graph typed = g;
-    const auto formats = quant::edge_formats(typed);
+    const auto formats = fixed::edge_formats(typed);
     sim::tensor_map zeros;
     std::map<std::string, value_desc> values;
     for (auto& in : typed.inputs) {
-        if (auto f = formats.find(in.name); f != formats.end()) in.type = quant::integer_type(f->second.bits);
+        if (auto f = formats.find(in.name); f != formats.end()) in.type = fixed::integer_type(f->second.bits);
         for (auto d : in.shape)
             if (d < 0 || !in.rank_known)
                 throw unsupported_error("input '" + in.name + "' has a dynamic shape " + to_string(in.shape) +

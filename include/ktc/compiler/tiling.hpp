@@ -62,7 +62,7 @@ inline bool varies_along_rows(const shape_t& s, const shape_t& out) {
 }
 
 inline bool is_row_elementwise(const graph::node& n) {
-    return ops::is_row_tiled(n.op_type) || n.attrs.has(quant::attr::lookup_table);
+    return ops::is_row_tiled(n.op_type) || n.attrs.has(fixed::attr::lookup_table);
 }
 
 }  // namespace tiling_detail

@@ -64,13 +64,13 @@ inline std::vector<layer_accuracy> per_layer_accuracy(const sim::float_simulator
                 if (outs[k].type() == dtype::float32) floats[n.outputs[k]] = outs[k];
         });
         quantized.run(inputs, [&](const graph::node& n, std::span<const tensor> outs) {
-            const auto radix = n.attrs.get_ints(attr::output_radix, {}), bits = n.attrs.get_ints(attr::output_bits, {});
+            const auto radix = n.attrs.get_ints(fixed::attr::output_radix, {}), bits = n.attrs.get_ints(fixed::attr::output_bits, {});
             for (std::size_t k = 0; k < outs.size() && k < n.outputs.size() && k < radix.size(); ++k) {
                 auto f = floats.find(n.outputs[k]);
-                if (f == floats.end() || radix[k] == not_quantized || is_floating(outs[k].type())) continue;
+                if (f == floats.end() || radix[k] == fixed::not_quantized || is_floating(outs[k].type())) continue;
                 auto& layer = layers[n.outputs[k]];
                 layer.value = n.outputs[k], layer.node = n.name, layer.op = n.op_type;
-                const value_format format = output_format(n, k);
+                const fixed::value_format format = fixed::output_format(n, k);
                 layer.radix = format.radix, layer.bits = format.bits, layer.scale = format.scale;
                 const tensor y = fixed::dequantize_tensor(outs[k], format);
                 layer.error.add(f->second.values<float>(), y.values<float>());

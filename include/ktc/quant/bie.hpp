@@ -45,7 +45,7 @@ struct value_statistics {
 
 struct bie_model {
     std::string platform;  // "520" or "720"
-    graph::graph graph;    // quantized (quant/annotations.hpp)
+    graph::graph graph;    // quantized (fixed/annotations.hpp)
     quantize_options options;
     std::map<std::string, value_statistics> statistics;
     std::size_t calibration_samples = 0;

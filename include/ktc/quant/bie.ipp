@@ -34,7 +34,7 @@ KTC_DECL std::string serialize_bie(const bie_model& m) {
                    {"scales", name_of(m.options.scales)},
                    {"range_search", !m.options.chosen_ranges.empty()}}}};
     json edges = json::object();
-    for (const auto& [name, f] : edge_formats(m.graph)) edges[name] = {{"radix", f.radix}, {"bits", f.bits}, {"scale", f.scale}};
+    for (const auto& [name, f] : fixed::edge_formats(m.graph)) edges[name] = {{"radix", f.radix}, {"bits", f.bits}, {"scale", f.scale}};
     meta["edges"] = edges;
     json stats = json::object();
     for (const auto& [name, s] : m.statistics) stats[name] = {{"min", s.min}, {"max", s.max}, {"range", s.range}};
@@ -117,7 +117,7 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
     } catch (const std::exception& e) {
         throw bad(std::string("graph: ") + e.what());
     }
-    check_annotations(m.graph, source);
+    fixed::check_annotations(m.graph, source);
     return m;
 }
 

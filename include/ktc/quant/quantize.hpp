@@ -3,7 +3,7 @@
 //
 // Input: the graph the float simulator runs (activations already fused into Convs) and the
 // ranges calibration learned for its values. Output: the same graph, same value names, where
-//   - every node carries its inputs' and outputs' fixed-point formats (quant/annotations.hpp);
+//   - every node carries its inputs' and outputs' fixed-point formats (fixed/annotations.hpp);
 //   - MAC weights are integer initializers with per-output-channel radices, biases int32;
 //   - float constants read by integer ops are integer constants at their own radix;
 //   - unary element-wise ops carry their lookup table, except PRelu: its slope becomes an integer
@@ -21,13 +21,14 @@
 #include <type_traits>
 #include <string>
 
+#include "ktc/fixed/annotations.hpp"
 #include "ktc/graph/constants.hpp"
 #include "ktc/graph/ops.hpp"
+#include "ktc/kernels/attributes.hpp"
 #include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/kernels/float/registry.hpp"
 #include "ktc/kernels/window.hpp"
 #include "ktc/platform/platform.hpp"
-#include "ktc/quant/annotations.hpp"
 #include "ktc/quant/calibrate.hpp"
 #include "ktc/quant/weight_rounding.hpp"
 
@@ -172,7 +173,7 @@ inline std::vector<double> tap_coverage(const graph::node& n, const shape_t& inp
 // Conv tap reads the input, not its zero padding). Returns that shift per output channel, or
 // nothing where it does not apply (no per-channel input means, an op or layout not covered).
 inline std::vector<double> mean_output_shift(const graph::node& n, const tensor& w, const tensor& qw,
-                                             const weight_layout& layout, const std::vector<value_format>& w_format,
+                                             const weight_layout& layout, const std::vector<fixed::value_format>& w_format,
                                              const std::vector<double>& input_means, const shape_t& input_shape) {
     const auto& s = w.shape();
     std::function<std::int64_t(std::int64_t)> input_channel_of;
@@ -219,7 +220,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
     for (const auto& name : o.int16_nodes)
         if (!g.find_node(name)) throw usage_error("--int16-node '" + name + "': no such node");
 
-    std::map<std::string, value_format> format;
+    std::map<std::string, fixed::value_format> format;
     const auto range_of = [&](const std::string& value, int bits) {
         auto it = cal.ranges.find(value);
         double r = it == cal.ranges.end() ? 0.0 : it->second.range(o.method, o.outlier, bits);
@@ -268,7 +269,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
     for (const graph::vertex v : g.topological_order()) {
         graph::node& n = g[v];
         const int out_bits = o.int16_nodes.count(n.name) ? 16 : o.bits;
-        std::vector<std::int64_t> in_radix(n.inputs.size(), not_quantized), in_bits(n.inputs.size(), 0);
+        std::vector<std::int64_t> in_radix(n.inputs.size(), fixed::not_quantized), in_bits(n.inputs.size(), 0);
         std::vector<float> in_scale(n.inputs.size(), 1.f);
         for (std::size_t i = 0; i < n.inputs.size(); ++i) {
             auto it = format.find(n.inputs[i]);
@@ -294,7 +295,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 std::vector<std::int64_t> w_radix(layout.channels);
                 std::vector<float> w_scale(layout.channels);
                 for (std::int64_t c = 0; c < layout.channels; ++c) {
-                    const value_format f = fixed::format_for(max_abs[c], out_bits, power_of_two);
+                    const fixed::value_format f = fixed::format_for(max_abs[c], out_bits, power_of_two);
                     w_radix[c] = f.radix;
                     w_scale[c] = static_cast<float>(f.scale);
                 }
@@ -313,7 +314,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                     return b && b->type() == dtype::float32;
                 }();
                 const auto cap_radices = [&] {
-                    if (in_radix[0] == not_quantized || n.outputs.empty() || n.outputs[0].empty()) return;
+                    if (in_radix[0] == fixed::not_quantized || n.outputs.empty() || n.outputs[0].empty()) return;
                     const std::int64_t r_out = activation_format(n.outputs[0], out_bits).radix;
                     for (std::int64_t c = 0; c < layout.channels; ++c) {
                         std::int64_t cap = r_out + fixed::max_bias_shift - in_radix[0];
@@ -326,13 +327,13 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 };
                 cap_radices();
                 const auto weight_formats = [&] {
-                    std::vector<value_format> f(static_cast<std::size_t>(layout.channels));
+                    std::vector<fixed::value_format> f(static_cast<std::size_t>(layout.channels));
                     for (std::size_t c = 0; c < f.size(); ++c) f[c] = {int(w_radix[c]), out_bits, double(w_scale[c])};
                     return f;
                 };
                 const auto quantize_weights = [&] {
                     const auto f = weight_formats();
-                    tensor q = fixed::quantize_tensor(*w, std::function<value_format(std::int64_t)>([&](std::int64_t i) {
+                    tensor q = fixed::quantize_tensor(*w, std::function<fixed::value_format(std::int64_t)>([&](std::int64_t i) {
                         return f[static_cast<std::size_t>(layout.channel_of(i))]; }), out_bits);
                     const auto inputs = cal.layer_inputs.find(n.name);
                     if (o.rounding == weight_rounding::adaptive && inputs != cal.layer_inputs.end())
@@ -345,7 +346,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 std::optional<tensor> corrected_bias;
                 const auto means = cal.channel_means.find(n.input(0));
                 const bool bias_allowed = n.op_type != "MatMul" && (has_float_bias || !n.has_input(2));
-                if (o.bias_correction && bias_allowed && in_radix[0] != not_quantized && means != cal.channel_means.end() &&
+                if (o.bias_correction && bias_allowed && in_radix[0] != fixed::not_quantized && means != cal.channel_means.end() &&
                     (bias_values.empty() || static_cast<std::int64_t>(bias_values.size()) == layout.channels)) {
                     const auto* input_info = g.info(n.input(0));
                     const auto shift = mean_output_shift(n, *w, qw, layout, weight_formats(), means->second.means(),
@@ -361,20 +362,20 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                     }
                 }
                 g.set_input(v, 1, add_constant(n.name + "_weight_q", qw));
-                n.attrs.set(attr::weight_radix, w_radix);
-                set_scales(n, attr::weight_scale, w_scale);
+                n.attrs.set(fixed::attr::weight_radix, w_radix);
+                set_scales(n, fixed::attr::weight_scale, w_scale);
                 in_bits[1] = out_bits;
 
                 // The bias, int32 at the accumulator's radix r_in + r_w[c] (lowered to fit) and scale.
                 if (corrected_bias) {
                     g.set_input(v, 2, add_constant(n.name + "_bias_corrected", *corrected_bias));
-                    in_radix.resize(n.inputs.size(), not_quantized);  // a bias the layer did not have
+                    in_radix.resize(n.inputs.size(), fixed::not_quantized);  // a bias the layer did not have
                     in_bits.resize(n.inputs.size(), 0);
                     in_scale.resize(n.inputs.size(), 1.f);
                 }
                 if (n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2))) {
                     const auto b = graph::constant_value(g, n.input(2));
-                    if (b && b->type() == dtype::float32 && in_radix[0] != not_quantized) {
+                    if (b && b->type() == dtype::float32 && in_radix[0] != fixed::not_quantized) {
                         if (b->size() != layout.channels)
                             throw unsupported_error("node '" + n.name + "' (" + n.op_type + "): bias of " +
                                                     std::to_string(b->size()) + " values for " +
@@ -383,15 +384,15 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                         std::vector<std::int64_t> b_radix(layout.channels);
                         for (std::int64_t c = 0; c < layout.channels; ++c)
                             b_radix[c] = std::min<std::int64_t>(in_radix[0] + w_radix[c], bias_radix_limit(bv[c] * acc_scale(c)));
-                        tensor qb = fixed::quantize_tensor(*b, std::function<value_format(std::int64_t)>([&](std::int64_t c) {
-                            return value_format{int(b_radix[c]), 32, acc_scale(c)}; }), 32);
+                        tensor qb = fixed::quantize_tensor(*b, std::function<fixed::value_format(std::int64_t)>([&](std::int64_t c) {
+                            return fixed::value_format{int(b_radix[c]), 32, acc_scale(c)}; }), 32);
                         g.set_input(v, 2, add_constant(n.name + "_bias_q", std::move(qb)));
-                        n.attrs.set(attr::bias_radix, b_radix);
+                        n.attrs.set(fixed::attr::bias_radix, b_radix);
                         in_bits[2] = 32;
                     }
                 }
             }
-        } else if (n.op_type == "PRelu" && in_radix[0] != not_quantized && n.has_input(1) && !format.count(n.input(1))) {
+        } else if (n.op_type == "PRelu" && in_radix[0] != fixed::not_quantized && n.has_input(1) && !format.count(n.input(1))) {
             // PRelu's slope: an integer per channel (per element of the slope tensor) at its own
             // radix, at the layer's width (docs/numerics.md, "PRelu").
             const auto s = graph::constant_value(g, n.input(1));
@@ -401,7 +402,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 for (std::size_t i = 0; i < sv.size(); ++i) s_radix[i] = fixed::radix_for(std::abs(double(sv[i])), out_bits);
                 const tensor qs = fixed::quantize_tensor(*s, [&](std::int64_t i) { return int(s_radix[i]); }, out_bits);
                 g.set_input(v, 1, add_constant(n.name + "_slope_q", qs));
-                n.attrs.set(attr::slope_radix, s_radix);
+                n.attrs.set(fixed::attr::slope_radix, s_radix);
                 in_bits[1] = out_bits;
             }
         } else if (ops::all_inputs_are_activations(n.op_type) || (n.op_type == "Pad" && n.has_input(2))) {
@@ -415,7 +416,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 for (float x : cv) m = std::max(m, double(std::abs(x)));
                 // A Pad's fill value at its input's format; other constants at a radix of their own.
                 const int bits = n.op_type == "Pad" ? int(in_bits[0]) : out_bits;
-                const value_format f = n.op_type == "Pad" ? value_format{int(in_radix[0]), bits, double(in_scale[0])}
+                const fixed::value_format f = n.op_type == "Pad" ? fixed::value_format{int(in_radix[0]), bits, double(in_scale[0])}
                                                           : fixed::format_for(m, bits, true);
                 g.set_input(v, i, add_constant(n.name + "_const_q", fixed::quantize_tensor(*c, f)));
                 in_radix[i] = f.radix;
@@ -425,13 +426,13 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         }
 
         // ---- what the node produces --------------------------------------------------------
-        std::vector<std::int64_t> out_radix(n.outputs.size(), not_quantized), out_bits_v(n.outputs.size(), 0);
+        std::vector<std::int64_t> out_radix(n.outputs.size(), fixed::not_quantized), out_bits_v(n.outputs.size(), 0);
         std::vector<float> out_scale(n.outputs.size(), 1.f);
         for (std::size_t k = 0; k < n.outputs.size(); ++k) {
             const std::string& out = n.outputs[k];
             if (out.empty() || !is_float_value(out)) continue;
-            value_format f;
-            if ((ops::keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != not_quantized)
+            fixed::value_format f;
+            if ((ops::keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != fixed::not_quantized)
                 f = {static_cast<int>(in_radix[0]), static_cast<int>(in_bits[0]), double(in_scale[0])};
             else
                 f = activation_format(out, out_bits);
@@ -442,7 +443,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         }
 
         // ---- the lookup table of a unary op -----------------------------------------------
-        if (ops::uses_lookup_table(n.op_type) && in_radix.size() && in_radix[0] != not_quantized && out_radix[0] != not_quantized) {
+        if (ops::uses_lookup_table(n.op_type) && in_radix.size() && in_radix[0] != fixed::not_quantized && out_radix[0] != fixed::not_quantized) {
             bool tabulable = true;
             std::vector<tensor> extra;  // the op's constant inputs (Clip bounds, PRelu slope)
             for (std::size_t i = 1; i < n.inputs.size(); ++i) {
@@ -460,42 +461,27 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 const std::int64_t codes = std::int64_t{1} << bits;
                 tensor x(dtype::float32, {codes});
                 for (std::int64_t i = 0; i < codes; ++i)
-                    x.data<float>()[i] = fixed::dequantize(fixed::min_of(bits) + i, value_format{int(in_radix[0]), bits, double(in_scale[0])});
+                    x.data<float>()[i] = fixed::dequantize(fixed::min_of(bits) + i, fixed::value_format{int(in_radix[0]), bits, double(in_scale[0])});
                 std::vector<const tensor*> inputs = {&x};
                 for (const auto& e : extra) inputs.push_back(e.size() ? &e : nullptr);
                 std::vector<tensor> outs(1);
                 kernel->second(kernels::kernel_call{n, inputs, outs});
-                n.attrs.set(attr::lookup_table, fixed::quantize_tensor(outs[0], format.at(n.outputs[0])));
+                n.attrs.set(fixed::attr::lookup_table, fixed::quantize_tensor(outs[0], format.at(n.outputs[0])));
             }
         }
 
-        n.attrs.set(attr::input_radix, in_radix);
-        n.attrs.set(attr::input_bits, in_bits);
-        n.attrs.set(attr::output_radix, out_radix);
-        n.attrs.set(attr::output_bits, out_bits_v);
-        set_scales(n, attr::input_scale, in_scale);
-        set_scales(n, attr::output_scale, out_scale);
+        n.attrs.set(fixed::attr::input_radix, in_radix);
+        n.attrs.set(fixed::attr::input_bits, in_bits);
+        n.attrs.set(fixed::attr::output_radix, out_radix);
+        n.attrs.set(fixed::attr::output_bits, out_bits_v);
+        set_scales(n, fixed::attr::input_scale, in_scale);
+        set_scales(n, fixed::attr::output_scale, out_scale);
     }
 
     // Float constants nothing reads any more (replaced by their integer forms).
     for (auto it = g.initializers.begin(); it != g.initializers.end();)
         it = g.consumers(it->first).empty() && !g.is_graph_output(it->first) ? g.initializers.erase(it) : std::next(it);
     return g;
-}
-
-// The fixed-point format of every graph input and output of a quantized graph.
-inline std::map<std::string, value_format> edge_formats(const graph::graph& q) {
-    std::map<std::string, value_format> f;
-    for (const graph::vertex v : q.nodes()) {
-        const auto& n = q[v];
-        const auto r = n.attrs.get_ints(attr::input_radix, {});
-        for (std::size_t i = 0; i < n.inputs.size() && i < r.size(); ++i)
-            if (q.is_graph_input(n.inputs[i]) && r[i] != not_quantized) f[n.inputs[i]] = input_format(n, i);
-        const auto ro = n.attrs.get_ints(attr::output_radix, {});
-        for (std::size_t k = 0; k < n.outputs.size() && k < ro.size(); ++k)
-            if (q.is_graph_output(n.outputs[k]) && ro[k] != not_quantized) f[n.outputs[k]] = output_format(n, k);
-    }
-    return f;
 }
 
 #if !KTC_HEADER_ONLY

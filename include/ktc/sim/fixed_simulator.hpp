@@ -8,10 +8,9 @@
 
 #include <optional>
 
+#include "ktc/fixed/annotations.hpp"
 #include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/kernels/fixed/registry.hpp"
-#include "ktc/quant/annotations.hpp"
-#include "ktc/quant/quantize.hpp"
 #include "ktc/sim/samples.hpp"
 
 namespace ktc::sim {
@@ -21,13 +20,13 @@ namespace detail {
 // The quantized graph with every reader of input `name` told that it now arrives at `radix`.
 inline graph::graph with_input_radix(graph::graph g, const std::string& name, int radix) {
     for (const auto& [v, slot] : g.consumers(name)) {
-        auto r = quant::radices_of_inputs(g[v]);
+        auto r = fixed::radices_of_inputs(g[v]);
         r.at(slot) = radix;
-        g[v].attrs.set(quant::attr::input_radix, r);
+        g[v].attrs.set(fixed::attr::input_radix, r);
         // A MAC op's bias sits at most at the accumulator radix r_in + r_w[c]: a lower input
         // radix moves the accumulator down, and the bias follows (one rounding, fixed_point.hpp).
-        auto bias_radix = g[v].attrs.get_ints(quant::attr::bias_radix, {});
-        const auto weight_radix = g[v].attrs.get_ints(quant::attr::weight_radix, {});
+        auto bias_radix = g[v].attrs.get_ints(fixed::attr::bias_radix, {});
+        const auto weight_radix = g[v].attrs.get_ints(fixed::attr::weight_radix, {});
         if (slot != 0 || bias_radix.empty() || !g[v].has_input(2)) continue;
         const tensor* bias = g.initializer(g[v].input(2));
         if (!bias || bias->type() != dtype::int32) continue;
@@ -50,7 +49,7 @@ inline graph::graph with_input_radix(graph::graph g, const std::string& name, in
         while (g.initializers.count(moved_name)) moved_name += "_";
         g.initializers.emplace(moved_name, std::move(moved));
         g.set_input(v, 2, moved_name);
-        g[v].attrs.set(quant::attr::bias_radix, bias_radix);
+        g[v].attrs.set(fixed::attr::bias_radix, bias_radix);
     }
     return g;
 }
@@ -62,7 +61,7 @@ public:
     // `input_radix`: overrides the radix of every graph input (the seed's `radix` argument).
     explicit fixed_simulator(graph::graph quantized, std::optional<int> input_radix = std::nullopt)
         : graph_(prepare(std::move(quantized), input_radix)),
-          formats_(quant::edge_formats(graph_)),
+          formats_(fixed::edge_formats(graph_)),
           interp_(graph_, kernels::fixed::kernels()) {}
     fixed_simulator(const fixed_simulator&) = delete;  // interp_ refers to graph_
     fixed_simulator& operator=(const fixed_simulator&) = delete;
@@ -92,21 +91,21 @@ public:
 
     const graph::graph& graph() const { return graph_; }
     // Radix and width of each graph input and output.
-    const std::map<std::string, quant::value_format>& edge_formats() const { return formats_; }
+    const std::map<std::string, fixed::value_format>& edge_formats() const { return formats_; }
 
 private:
     static graph::graph prepare(graph::graph g, std::optional<int> input_radix) {
         if (input_radix)
             for (const auto& in : g.inputs) g = detail::with_input_radix(std::move(g), in.name, *input_radix);
         // Inputs reach the integer graph already quantized: declare them so.
-        const auto formats = quant::edge_formats(g);
+        const auto formats = fixed::edge_formats(g);
         for (auto& in : g.inputs)
-            if (auto f = formats.find(in.name); f != formats.end()) in.type = quant::integer_type(f->second.bits);
+            if (auto f = formats.find(in.name); f != formats.end()) in.type = fixed::integer_type(f->second.bits);
         return g;
     }
 
     graph::graph graph_;
-    std::map<std::string, quant::value_format> formats_;
+    std::map<std::string, fixed::value_format> formats_;
     interpreter interp_;
 };
 

@@ -13,15 +13,15 @@
 
 #include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/kernels/fixed/registry.hpp"
-#include "ktc/quant/annotations.hpp"
+#include "ktc/fixed/annotations.hpp"
 #include "support/kernel_runner.hpp"
 
 namespace ktc::testing {
 
-using quant::value_format;
+using fixed::value_format;
 
 // The format of an input that is not an activation (a constant weight, an int64 shape).
-inline constexpr value_format not_q{static_cast<int>(quant::not_quantized), 0};
+inline constexpr value_format not_q{static_cast<int>(fixed::not_quantized), 0};
 
 // `a` plus the fixed-point annotations of a node with these input and output formats.
 inline graph::attributes quantized(graph::attributes a, const std::vector<value_format>& ins,
@@ -38,13 +38,13 @@ inline graph::attributes quantized(graph::attributes a, const std::vector<value_
         ob.push_back(f.bits);
         os.push_back(static_cast<float>(f.scale));
     }
-    a.set(quant::attr::input_radix, ir);
-    a.set(quant::attr::input_bits, ib);
-    a.set(quant::attr::output_radix, orad);
-    a.set(quant::attr::output_bits, ob);
+    a.set(fixed::attr::input_radix, ir);
+    a.set(fixed::attr::input_bits, ib);
+    a.set(fixed::attr::output_radix, orad);
+    a.set(fixed::attr::output_bits, ob);
     const auto any_scale = [](const std::vector<float>& s) { return std::any_of(s.begin(), s.end(), [](float x) { return x != 1.f; }); };
-    if (any_scale(is)) a.set(quant::attr::input_scale, is);  // written only where one differs from 1, as the quantizer does
-    if (any_scale(os)) a.set(quant::attr::output_scale, os);
+    if (any_scale(is)) a.set(fixed::attr::input_scale, is);  // written only where one differs from 1, as the quantizer does
+    if (any_scale(os)) a.set(fixed::attr::output_scale, os);
     return a;
 }
 
@@ -68,7 +68,7 @@ inline tensor run_fixed1(const std::string& op, const graph::attributes& attrs, 
 // Float <-> fixed for whole tensors, element by element through fixed_point.hpp.
 inline tensor quantize(const tensor& f, int radix, int bits) {
     const auto v = f.to_vector<double>();
-    tensor q(quant::integer_type(bits), f.shape());
+    tensor q(fixed::integer_type(bits), f.shape());
     std::vector<std::int64_t> codes(v.size());
     for (std::size_t i = 0; i < v.size(); ++i) codes[i] = fixed::quantize(v[i], radix, bits);
     return tensor::from<std::int64_t>(f.shape(), codes).cast(q.type());
@@ -77,7 +77,7 @@ inline tensor quantize(const tensor& f, const value_format& format) {
     const auto v = f.to_vector<double>();
     std::vector<std::int64_t> codes(v.size());
     for (std::size_t i = 0; i < v.size(); ++i) codes[i] = fixed::quantize(v[i], format);
-    return tensor::from<std::int64_t>(f.shape(), codes).cast(quant::integer_type(format.bits));
+    return tensor::from<std::int64_t>(f.shape(), codes).cast(fixed::integer_type(format.bits));
 }
 inline tensor dequantize(const tensor& q, const value_format& format) {
     const auto v = q.to_vector<std::int64_t>();
@@ -100,7 +100,7 @@ inline tensor quantize_per_channel(const tensor& f, const std::vector<int>& radi
         const std::int64_t c = (static_cast<std::int64_t>(i) / st[axis]) % f.shape()[axis];
         codes[i] = fixed::quantize(v[i], radix[radix.size() == 1 ? 0 : c], bits);
     }
-    return tensor::from<std::int64_t>(f.shape(), codes).cast(quant::integer_type(bits));
+    return tensor::from<std::int64_t>(f.shape(), codes).cast(fixed::integer_type(bits));
 }
 inline tensor dequantize_per_channel(const tensor& q, const std::vector<int>& radix, int axis) {
     const auto v = q.to_vector<std::int64_t>();
@@ -118,7 +118,7 @@ inline tensor random_codes(std::mt19937& rng, shape_t shape, int bits, std::int6
     std::uniform_int_distribution<std::int64_t> d(lo, hi);
     std::vector<std::int64_t> v(static_cast<std::size_t>(element_count(shape)));
     for (auto& x : v) x = d(rng);
-    return tensor::from<std::int64_t>(shape, v).cast(quant::integer_type(bits));
+    return tensor::from<std::int64_t>(shape, v).cast(fixed::integer_type(bits));
 }
 inline tensor random_codes(std::mt19937& rng, shape_t shape, int bits) {
     return random_codes(rng, std::move(shape), bits, fixed::min_of(bits), fixed::max_of(bits));
@@ -142,7 +142,7 @@ inline double lsb(const value_format& f) { return std::ldexp(1.0, -f.radix) / f.
 // float reference to the output's representable range (saturation is 1-Lipschitz, so a bound
 // on the unsaturated error holds for the saturated one). Returns the largest error seen, in LSBs.
 inline double check_within(const tensor& got, value_format f, const tensor& want, const std::vector<double>& bound) {
-    REQUIRE(got.type() == quant::integer_type(f.bits));
+    REQUIRE(got.type() == fixed::integer_type(f.bits));
     REQUIRE(got.shape() == want.shape());
     REQUIRE(bound.size() == static_cast<std::size_t>(want.size()));
     const auto q = got.to_vector<std::int64_t>();

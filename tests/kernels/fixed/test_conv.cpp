@@ -46,17 +46,17 @@ void check_against_float(const conv_case& c, std::mt19937& rng) {
     const int r_out = r_in + r_w[0] - (c.in_bits - 1) - (c.w_bits - 1) + (c.out_bits - 1) - spread + 2;
     graph::attributes a = c.attrs;
     std::vector<std::int64_t> wr(r_w.begin(), r_w.end());
-    a.set(quant::attr::weight_radix, wr);
+    a.set(fixed::attr::weight_radix, wr);
     tensor b;
     std::vector<int> r_b;
     if (c.bias) {
         const std::int64_t range = std::int64_t{1} << (c.in_bits + c.w_bits - 4);  // ~ a typical accumulator
         b = random_codes(rng, {M}, 32, -range, range);
         for (std::int64_t m = 0; m < M; ++m) r_b.push_back(r_in + r_w[r_w.size() == 1 ? 0 : m] - static_cast<int>(m % 2) * 3);
-        a.set(quant::attr::bias_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
+        a.set(fixed::attr::bias_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
     }
     // A fused clamp (the float ConvTranspose has none: the float simulator fuses into Conv only).
-    if (!c.transpose) a.set(quant::attr::fused_min, -0.75f * static_cast<float>(lsb(r_out)) * float(fixed::max_of(c.out_bits)));
+    if (!c.transpose) a.set(kernels::attr::fused_min, -0.75f * static_cast<float>(lsb(r_out)) * float(fixed::max_of(c.out_bits)));
     const value_format fin{r_in, c.in_bits}, fout{r_out, c.out_bits};
     const graph::attributes qa = quantized(a, {fin, not_q, not_q}, {fout});
     const tensor y = run_fixed1(op, qa, {&x, &w, c.bias ? &b : nullptr});
@@ -151,8 +151,8 @@ TEST_CASE("fixed Conv stays within the quantization error bound of the float Con
     const std::vector<int> r_b{12, 13, 14, 15};
     const int r_out = 3;
     graph::attributes a = attrs_of({{"pads", shape_t{1, 1, 1, 1}}});
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>(r_w.begin(), r_w.end()));
-    a.set(quant::attr::bias_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>(r_w.begin(), r_w.end()));
+    a.set(fixed::attr::bias_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
     const tensor x = quantize(xf, r_in, 8), w = quantize_per_channel(wf_scaled, r_w, 8, 0);
     const tensor b = quantize_per_channel(bf, r_b, 32, 0);
     const tensor y = run_fixed1("Conv", quantized(a, {{r_in, 8}, not_q, not_q}, {{r_out, 8}}), {&x, &w, &b});
@@ -180,7 +180,7 @@ TEST_CASE("fixed Conv rounds a tie half up, toward +infinity") {
     const tensor x = tensor::from<std::int8_t>({1, 1, 1, 6}, {1, -1, 3, -3, 5, -5});
     const tensor w = tensor::from<std::int8_t>({1, 1, 1, 1}, {1});
     graph::attributes a;
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{1});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{1});
     const tensor y = run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x, &w});
     CHECK(codes(y) == std::vector<std::int64_t>{1, 0, 2, -1, 3, -2});  // 0.5, -0.5, 1.5, -1.5, 2.5, -2.5
 }
@@ -189,7 +189,7 @@ TEST_CASE("fixed Conv saturates at both ends of the output width") {
     const tensor x = tensor::from<std::int8_t>({1, 2, 1, 2}, {127, -128, 127, 127});
     const tensor w = tensor::from<std::int8_t>({1, 2, 1, 1}, {127, 127});
     graph::attributes a;
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     const tensor y8 = run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x, &w});
     CHECK(codes(y8) == std::vector<std::int64_t>{127, -127});  // 127*127*2 saturates; -128*127 + 127*127
     const tensor y16 = run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 16}}), {&x, &w});
@@ -210,8 +210,8 @@ TEST_CASE("fixed Conv: per-channel weight radices, a bias shifted to the accumul
     const tensor w = tensor::from<std::int8_t>({2, 1, 1, 1}, {3, 3});
     const tensor b = tensor::from<std::int32_t>({2}, {5, -9});            // radix 2: 1.25; radix 4: -0.5625
     graph::attributes a;
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{2, 4});
-    a.set(quant::attr::bias_radix, std::vector<std::int64_t>{2, 4});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{2, 4});
+    a.set(fixed::attr::bias_radix, std::vector<std::int64_t>{2, 4});
     // acc radix 3 and 5: ch0 30 + 5<<1 = 40, -21 + 10 = -11; ch1 30 + (-9 << 1) = 12, -21 - 18 = -39.
     const tensor y = run_fixed1("Conv", quantized(a, {{1, 8}, not_q, not_q}, {{2, 8}}), {&x, &w, &b});
     // to radix 2: 40 >> 1 = 20; -11/2 = -5.5 -> -5; 12 >> 3 = 1.5 -> 2; -39/8 = -4.875 -> -5.
@@ -225,14 +225,14 @@ TEST_CASE("fixed Conv applies the fused clamp quantized at the output radix") {
     const tensor x = tensor::from<std::int8_t>({1, 1, 1, 4}, {-50, 10, 90, 127});
     const tensor w = tensor::from<std::int8_t>({1, 1, 1, 1}, {1});
     graph::attributes a;
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
-    a.set(quant::attr::fused_min, 0.f);
-    a.set(quant::attr::fused_max, 6.f);  // 6 at radix 4 = 96
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
+    a.set(kernels::attr::fused_min, 0.f);
+    a.set(kernels::attr::fused_max, 6.f);  // 6 at radix 4 = 96
     const tensor y = run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w});
     CHECK(codes(y) == std::vector<std::int64_t>{0, 10, 90, 96});
-    a.set(quant::attr::fused_max, 6.02f);  // 96.32 rounds to 96; 6.04 -> 96.64 -> 97
+    a.set(kernels::attr::fused_max, 6.02f);  // 96.32 rounds to 96; 6.04 -> 96.64 -> 97
     CHECK(codes(run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w})) == std::vector<std::int64_t>{0, 10, 90, 96});
-    a.set(quant::attr::fused_max, 6.04f);
+    a.set(kernels::attr::fused_max, 6.04f);
     CHECK(codes(run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w})) == std::vector<std::int64_t>{0, 10, 90, 97});
 }
 
@@ -241,7 +241,7 @@ TEST_CASE("fixed ConvTranspose on a hand-computed case") {
     const tensor x = tensor::from<std::int16_t>({1, 1, 1, 2}, {3, -5});
     const tensor w = tensor::from<std::int8_t>({1, 1, 1, 2}, {1, 2});
     graph::attributes a = attrs_of({{"strides", shape_t{1, 2}}});
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{1});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{1});
     const tensor y = run_fixed1("ConvTranspose", quantized(a, {{0, 16}, not_q}, {{0, 8}}), {&x, &w});
     CHECK(y.shape() == shape_t{1, 1, 1, 4});
     CHECK(codes(y) == std::vector<std::int64_t>{2, 3, -2, -5});  // 1.5 -> 2, 3, -2.5 -> -2, -5
@@ -254,15 +254,15 @@ TEST_CASE("fixed Conv refuses what breaks its preconditions, naming the node") {
     graph::attributes a;
     CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x, &w}),
                          doctest::Contains("n0"), error);  // no weight_radix
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0, 1});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0, 1});
     CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x, &w}),
                          doctest::Contains("weight_radix"), error);  // 2 radices for 1 channel
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x16, &w}),
                          doctest::Contains("int16"), error);  // dtype does not match input_bits
     CHECK_THROWS_AS(run_fixed1("Conv", a, {&x, &w}), error);  // not a quantized node
     const tensor b = tensor::from<std::int32_t>({1}, {1});
-    a.set(quant::attr::bias_radix, std::vector<std::int64_t>{5});  // above the accumulator radix 0
+    a.set(fixed::attr::bias_radix, std::vector<std::int64_t>{5});  // above the accumulator radix 0
     CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q, not_q}, {{0, 8}}), {&x, &w, &b}),
                          doctest::Contains("bias radix"), error);
 }
@@ -347,8 +347,8 @@ TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) a
             wr.push_back(5 + m % 4);
             br.push_back(5 + m % 4 + 3 - m % 2);
         }
-        a.set(quant::attr::weight_radix, wr);
-        a.set(quant::attr::bias_radix, br);
+        a.set(fixed::attr::weight_radix, wr);
+        a.set(fixed::attr::bias_radix, br);
         const tensor b = random_codes(rng, {M}, 32, -100000, 100000);
         const bool with_bias = coin(rng);
         const int in_bits = trial % 3 == 2 ? 16 : 8, w_bits = trial % 4 == 3 ? 16 : 8, out_bits = coin(rng) ? 8 : 16;
@@ -356,7 +356,7 @@ TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) a
         if (trial % 2) {  // scales: a multiplier and a shift instead of a shift alone
             std::vector<float> ws_scale;
             for (std::int64_t m = 0; m < M; ++m) ws_scale.push_back(1.f + float(m % 7) / 8.f);
-            a.set(quant::attr::weight_scale, ws_scale);
+            a.set(fixed::attr::weight_scale, ws_scale);
         }
         const double in_scale = trial % 2 ? 1.25 : 1.0, out_scale = trial % 4 == 1 ? 1.6875 : 1.0;
         const graph::attributes qa = quantized(a, {{4, in_bits, in_scale}, not_q, not_q}, {{trial % 13, out_bits, out_scale}});
@@ -391,8 +391,8 @@ TEST_CASE("the fast int8 convs are bit-exact on shapes past their tiles and band
         CAPTURE(to_string(c.x));
         graph::attributes a = attrs_of({{"group", c.group}, {"pads", c.pads}, {"strides", c.strides}});
         std::vector<std::int64_t> wr(static_cast<std::size_t>(c.w[0]), 6), br(wr.size(), 9);
-        a.set(quant::attr::weight_radix, wr);
-        a.set(quant::attr::bias_radix, br);
+        a.set(fixed::attr::weight_radix, wr);
+        a.set(fixed::attr::bias_radix, br);
         const tensor x = random_codes(rng, c.x, 8), w = random_codes(rng, c.w, 8);
         const tensor b = random_codes(rng, {c.w[0]}, 32, -100000, 100000);
         const graph::attributes qa = quantized(a, {{4, 8}, not_q, not_q}, {{1, 8}});
@@ -407,7 +407,7 @@ TEST_CASE("the int32 accumulator of the fast int8 conv holds the worst case belo
     for (auto& v : x.values<std::int8_t>()) v = -128;
     for (auto& v : w.values<std::int8_t>()) v = -128;
     graph::attributes a;
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     const graph::attributes qa = quantized(a, {{0, 8}, not_q}, {{-16, 16}});
     check_fast_is_bit_exact<std::int8_t, std::int8_t, std::int16_t>(x, w, nullptr, qa);
     const tensor y = run_fixed1("Conv", qa, {&x, &w});
@@ -422,10 +422,10 @@ TEST_CASE("fixed Conv with scales (input, per-channel weight, output) stays with
     const std::vector<float> s_w{1.0f, 1.5f, 1.3330078125f, 1.9999389648f};
     const value_format fin{5, 8, 1.25}, fout{2, 8, 1.6875};
     graph::attributes a = attrs_of({{"pads", shape_t{1, 1, 1, 1}}});
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>(r_w.begin(), r_w.end()));
-    a.set(quant::attr::weight_scale, s_w);
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>(r_w.begin(), r_w.end()));
+    a.set(fixed::attr::weight_scale, s_w);
     const tensor b = random_codes(rng, {4}, 32, -4000, 4000);
-    a.set(quant::attr::bias_radix, std::vector<std::int64_t>{11, 12, 10, 13});  // at most r_in + r_w[m]
+    a.set(fixed::attr::bias_radix, std::vector<std::int64_t>{11, 12, 10, 13});  // at most r_in + r_w[m]
     const tensor y = run_fixed1("Conv", quantized(a, {fin, not_q, not_q}, {fout}), {&x, &w, &b});
 
     const tensor xf = dequantize(x, fin);

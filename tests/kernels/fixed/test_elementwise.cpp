@@ -147,7 +147,7 @@ TEST_CASE("lookup-table ops match the float op on the dequantized input within h
     for (const auto& c : cases) {
         CAPTURE(c.op);
         graph::attributes a = c.attrs;
-        a.set(quant::attr::lookup_table, make_table(c.op, c.attrs, c.in, c.out, c.extra));
+        a.set(fixed::attr::lookup_table, make_table(c.op, c.attrs, c.in, c.out, c.extra));
         const tensor x = random_codes(rng, {3, 50}, c.in.bits);
         std::vector<const tensor*> args{&x};
         std::vector<value_format> formats{c.in};
@@ -171,7 +171,7 @@ TEST_CASE("lookup: table[q - min_of(bits)] exactly, and a node without a table i
     std::vector<std::int8_t> table(256);
     for (int i = 0; i < 256; ++i) table[i] = static_cast<std::int8_t>(255 - i - 128);  // q -> -q - 1
     graph::attributes a;
-    a.set(quant::attr::lookup_table, tensor::from<std::int8_t>({256}, table));
+    a.set(fixed::attr::lookup_table, tensor::from<std::int8_t>({256}, table));
     const tensor x = tensor::from<std::int8_t>({2, 2}, {-128, 0, 5, 127});
     const tensor y = run_fixed1("Sigmoid", quantized(a, {{4, 8}}, {{4, 8}}), {&x});
     CHECK(y.shape() == shape_t{2, 2});
@@ -220,7 +220,7 @@ TEST_CASE("fixed PRelu: a per-channel integer slope at its own radix, within the
         const tensor slope = tensor::from<float>(c.slope, c.slopes);
         const quantized_slope s = quantize_slope(slope, c.out.bits);
         graph::attributes a;
-        a.set(quant::attr::slope_radix, s.radix);
+        a.set(fixed::attr::slope_radix, s.radix);
         const tensor x = random_codes(rng, c.x, c.in.bits);
         const tensor y = run_fixed1("PRelu", quantized(a, {c.in, not_q}, {c.out}), {&x, &s.q});
         const tensor xf = dequantize(x, c.in.radix);
@@ -240,7 +240,7 @@ TEST_CASE("fixed PRelu: a per-channel integer slope at its own radix, within the
 TEST_CASE("fixed PRelu: exact codes, ties up, saturation, and its errors") {
     // slope 0.75 at radix 2 (code 3), x at radix 1, out at radix 1: x < 0 -> x * 3 >> 2.
     graph::attributes a;
-    a.set(quant::attr::slope_radix, std::vector<std::int64_t>{2, 3});
+    a.set(fixed::attr::slope_radix, std::vector<std::int64_t>{2, 3});
     const tensor slope = tensor::from<std::int8_t>({2, 1}, {3, 1});  // 0.75, 0.125
     const tensor x = tensor::from<std::int8_t>({2, 3}, {-2, -1, 5, -128, -4, 127});
     // row 0: -6/4 = -1.5 -> -1; -3/4 = -0.75 -> -1; 5 stays. row 1: -128/8 = -16; -4/8 = -0.5 -> 0; 127.
@@ -257,7 +257,7 @@ TEST_CASE("fixed PRelu: exact codes, ties up, saturation, and its errors") {
                          doctest::Contains("'n0' (PRelu)"), error);
     const tensor wide = tensor::from<std::int8_t>({2, 1, 1}, {1, 1});  // x [2,3] would become [2,2,3]
     graph::attributes a4;
-    a4.set(quant::attr::slope_radix, std::vector<std::int64_t>{0});
+    a4.set(fixed::attr::slope_radix, std::vector<std::int64_t>{0});
     CHECK_THROWS_WITH_AS(run_fixed1("PRelu", quantized(a4, {{1, 8}, not_q}, {{1, 8}}), {&x, &wide}),
                          doctest::Contains("broadcast"), error);
 }
@@ -372,7 +372,7 @@ TEST_CASE("lookup over a long tensor: every code through a random table, the vec
     std::vector<std::int8_t> table(256);
     for (auto& v : table) v = static_cast<std::int8_t>(code(rng));
     graph::attributes a;
-    a.set(quant::attr::lookup_table, tensor::from<std::int8_t>({256}, table));
+    a.set(fixed::attr::lookup_table, tensor::from<std::int8_t>({256}, table));
     std::vector<std::int8_t> values(256 * 3 + 17);
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<std::int8_t>(i < 256 ? int(i) - 128 : code(rng));
     const tensor x = tensor::from<std::int8_t>({std::int64_t(values.size())}, values);

@@ -47,8 +47,8 @@ TEST_CASE("integer shape arithmetic (no quantized input, no output format) runs 
 TEST_CASE("a CPU node whose float output has no format is an error naming the node") {
     const tensor x = tensor::from<std::int8_t>({2}, {1, 2});
     graph::attributes a;
-    a.set(quant::attr::input_radix, std::vector<std::int64_t>{0});
-    a.set(quant::attr::input_bits, std::vector<std::int64_t>{8});
+    a.set(fixed::attr::input_radix, std::vector<std::int64_t>{0});
+    a.set(fixed::attr::input_bits, std::vector<std::int64_t>{8});
     CHECK_THROWS_WITH_AS(run_fixed1("Softmax", a, {&x}), doctest::Contains("'n0' (Softmax)"), error);
     const tensor f = tensor::from<float>({2}, {1.f, 2.f});  // marked quantized but float
     CHECK_THROWS_WITH_AS(run_fixed1("Softmax", quantized({}, {{0, 8}}, {{0, 8}}), {&f}), doctest::Contains("integer"), error);
@@ -78,7 +78,7 @@ TEST_CASE("the interpreter runs a quantized Conv -> Sigmoid (table) -> Softmax (
     conv.inputs = {"x", "w"};
     conv.outputs = {"c"};
     conv.attrs = quantized({}, {{4, 8}, not_q}, {{4, 8}});
-    conv.attrs.set(quant::attr::weight_radix, std::vector<std::int64_t>{7});
+    conv.attrs.set(fixed::attr::weight_radix, std::vector<std::int64_t>{7});
     graph::node sig;
     sig.name = "sig";
     sig.op_type = "Sigmoid";
@@ -88,7 +88,7 @@ TEST_CASE("the interpreter runs a quantized Conv -> Sigmoid (table) -> Softmax (
     std::vector<float> grid(256);
     for (int i = 0; i < 256; ++i) grid[i] = fixed::dequantize(i - 128, 4);
     const tensor gx = tensor::from<float>({256}, grid);
-    sig.attrs.set(quant::attr::lookup_table, quantize(run_kernel1("Sigmoid", {}, {&gx}), 7, 8));
+    sig.attrs.set(fixed::attr::lookup_table, quantize(run_kernel1("Sigmoid", {}, {&gx}), 7, 8));
     graph::node soft;
     soft.name = "soft";
     soft.op_type = "Softmax";

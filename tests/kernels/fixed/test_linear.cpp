@@ -43,14 +43,14 @@ void gemm_case(std::mt19937& rng, bool trans_a, bool trans_b, bool bias, int a_b
     const int r_out = r_a + r_b[0] - (a_bits - 1) - (b_bits - 1) + (out_bits - 1) - 2;
     graph::attributes attrs = attrs_of({{"transA", std::int64_t{trans_a}}, {"transB", std::int64_t{trans_b}}});
     graph::attributes qa = attrs;
-    qa.set(quant::attr::weight_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
+    qa.set(fixed::attr::weight_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
     tensor C, Cf;
     std::vector<int> r_c;
     if (bias) {
         const std::int64_t range = std::int64_t{1} << (a_bits + b_bits - 4);
         C = random_codes(rng, {N}, 32, -range, range);
         for (std::int64_t n = 0; n < N; ++n) r_c.push_back(r_a + r_b[n] - static_cast<int>(n % 3));
-        qa.set(quant::attr::bias_radix, std::vector<std::int64_t>(r_c.begin(), r_c.end()));
+        qa.set(fixed::attr::bias_radix, std::vector<std::int64_t>(r_c.begin(), r_c.end()));
         Cf = dequantize_per_channel(C, r_c, 0);
     }
     const value_format fout{r_out, out_bits};
@@ -80,15 +80,15 @@ TEST_CASE("fixed Gemm: hand-computed per-column radices, bias, tie and saturatio
     const tensor B = tensor::from<std::int8_t>({2, 2}, {1, 2, 1, 0});
     const tensor C = tensor::from<std::int32_t>({2}, {1, -1});  // radices 0 and 2
     graph::attributes a;
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{1, 2});
-    a.set(quant::attr::bias_radix, std::vector<std::int64_t>{0, 2});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{1, 2});
+    a.set(fixed::attr::bias_radix, std::vector<std::int64_t>{0, 2});
     // column 0: acc radix 1: 3 - 3 + (1 << 1) = 2 -> radix 0: 1. column 1: radix 2: 6 - 1 = 5 -> 1.25 -> 1.
     CHECK(codes(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A, &B, &C})) == std::vector<std::int64_t>{1, 1});
     // radix 1: column 0 2 -> 2; column 1: 5 / 2 = 2.5 -> 3 (tie up).
     CHECK(codes(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q, not_q}, {{1, 8}}), {&A, &B, &C})) == std::vector<std::int64_t>{2, 3});
     const tensor big = tensor::from<std::int8_t>({1, 2}, {127, 127}), small = tensor::from<std::int8_t>({1, 2}, {-128, -128});
     graph::attributes p;
-    p.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
+    p.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     const tensor ones = tensor::from<std::int8_t>({2, 1}, {127, 127});
     CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 8}}), {&big, &ones})) == std::vector<std::int64_t>{127});
     CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 8}}), {&small, &ones})) == std::vector<std::int64_t>{-128});
@@ -98,16 +98,16 @@ TEST_CASE("fixed Gemm: hand-computed per-column radices, bias, tie and saturatio
 TEST_CASE("fixed Gemm supports only alpha = beta = 1 and a per-column bias") {
     const tensor A = tensor::from<std::int8_t>({1, 1}, {1}), B = tensor::from<std::int8_t>({1, 1}, {1});
     graph::attributes a = attrs_of({{"alpha", 0.5f}});
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     CHECK_THROWS_AS(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&A, &B}), unsupported_error);
     a = attrs_of({{"beta", 2.f}});
-    a.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
+    a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     CHECK_THROWS_AS(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&A, &B}), unsupported_error);
     const tensor A2 = tensor::from<std::int8_t>({2, 1}, {1, 2});
     const tensor C = tensor::from<std::int32_t>({2, 1}, {1, 2});  // varies along M
     graph::attributes b;
-    b.set(quant::attr::weight_radix, std::vector<std::int64_t>{0});
-    b.set(quant::attr::bias_radix, std::vector<std::int64_t>{0});
+    b.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
+    b.set(fixed::attr::bias_radix, std::vector<std::int64_t>{0});
     CHECK_THROWS_AS(run_fixed1("Gemm", quantized(b, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A2, &B, &C}), unsupported_error);
     const tensor c1 = tensor::from<std::int32_t>({}, {3});  // a scalar bias applies to every column
     CHECK(codes(run_fixed1("Gemm", quantized(b, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A2, &B, &c1})) == std::vector<std::int64_t>{4, 5});
@@ -133,7 +133,7 @@ TEST_CASE("fixed MatMul with a constant weight: per-column radices, batches, 1-D
         const int r_a = c.a_bits - 2;
         const int r_out = r_a + r_b[0] - (c.a_bits - 1) - (c.b_bits - 1) + (c.out_bits - 1) - 1;
         graph::attributes qa;
-        qa.set(quant::attr::weight_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
+        qa.set(fixed::attr::weight_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
         const value_format fout{r_out, c.out_bits};
         const tensor y = run_fixed1("MatMul", quantized(qa, {{r_a, c.a_bits}, not_q}, {fout}), {&A, &B});
         const tensor Af = dequantize(A, r_a);
@@ -161,7 +161,7 @@ TEST_CASE("fixed MatMul of two activations accumulates at r_a + r_b") {
     CHECK(codes(run_fixed1("MatMul", quantized({}, {{1, 8}, {1, 8}}, {{0, 8}}), {&a3, &b})) == std::vector<std::int64_t>{-1});
     // The fused clamp applies to MatMul too.
     graph::attributes relu;
-    relu.set(quant::attr::fused_min, 0.f);
+    relu.set(kernels::attr::fused_min, 0.f);
     CHECK(codes(run_fixed1("MatMul", quantized(relu, {{1, 8}, {1, 8}}, {{0, 8}}), {&a3, &b})) == std::vector<std::int64_t>{0});
 }
 
@@ -185,15 +185,15 @@ TEST_CASE("the fast fixed product (B' along k or along j, int32 or int64 sums) i
             radix.push_back(3 + j % 5);
             scale.push_back(1.f + float(j % 3) / 4.f);
         }
-        node.attrs.set(quant::attr::weight_radix, radix);
-        if (coin(rng)) node.attrs.set(quant::attr::weight_scale, scale);
+        node.attrs.set(fixed::attr::weight_radix, radix);
+        if (coin(rng)) node.attrs.set(fixed::attr::weight_scale, scale);
         node.attrs = quantized(node.attrs, {{4, a_bits, trial % 2 ? 1.5 : 1.0}, not_q}, {{trial % 11, out_bits}});
         node.inputs = {"a", "b"};
         node.outputs = {"y"};
         std::vector<const tensor*> inputs{&a, &b};
         std::vector<tensor> outputs(1);
         const kernels::kernel_call call{node, inputs, outputs};
-        const ld::product_params p = ld::resolve_product(call, N, quant::input_format(node, 0));
+        const ld::product_params p = ld::resolve_product(call, N, fixed::input_format(node, 0));
         const std::int64_t b_row = trans_b ? 1 : N, b_col = trans_b ? K : 1;
         kernels::fixed::linear_detail::visit_product_types(call, a.type(), b.type(), out_bits, [&](auto at, auto bt, auto yt) {
             using A = decltype(at);

@@ -1,7 +1,7 @@
 // ktc/kernels/fixed/conv.hpp - Conv and ConvTranspose on integers (docs/numerics.md, "How each
 // NPU op computes"), any number of spatial axes, groups, depthwise, dilations, pads, strides.
 //
-// Operands (quant/annotations.hpp):
+// Operands (fixed/annotations.hpp):
 //   input 0  X  int8/int16 activation at radix r_in (ktc.input_radix[0], ktc.input_bits[0])
 //   input 1  W  int8/int16 constant weight; radix r_w[m] and scale s_w[m] per output channel m
 //               (ktc.weight_radix, ktc.weight_scale, size M or 1); an activation weight
@@ -449,7 +449,7 @@ template <class Body>
 void visit_conv_types(const kernel_call& call, dtype x, dtype w, int out_bits, Body&& body) {
     detail::visit_activation(call, x, [&](auto xt) {
         detail::visit_activation(call, w, [&](auto wt) {
-            detail::visit_activation(call, quant::integer_type(out_bits), [&](auto yt) {
+            detail::visit_activation(call, ktc::fixed::integer_type(out_bits), [&](auto yt) {
                 body(xt, wt, yt);
             });
         });
@@ -497,7 +497,7 @@ inline void conv(const kernel_call& call) {
     const conv_params p = resolve_conv(call);
     shape_t out_shape{p.batch, p.out_channels};
     out_shape.insert(out_shape.end(), p.w.out.begin(), p.w.out.end());
-    tensor y(quant::integer_type(p.out.bits), out_shape);
+    tensor y(ktc::fixed::integer_type(p.out.bits), out_shape);
     visit_conv_types(call, x.type(), wt.type(), p.out.bits, [&](auto xt, auto wt_tag, auto yt) {
         using X = decltype(xt);
         using W = decltype(wt_tag);
@@ -585,7 +585,7 @@ inline void conv_transpose(const kernel_call& call) {
 
     shape_t out_shape{p.batch, p.out_channels};
     out_shape.insert(out_shape.end(), p.w.in.begin(), p.w.in.end());
-    tensor y(quant::integer_type(p.out.bits), out_shape);
+    tensor y(ktc::fixed::integer_type(p.out.bits), out_shape);
     visit_conv_types(call, x.type(), wt.type(), p.out.bits, [&](auto xt, auto wt_tag, auto yt) {
         using X = decltype(xt);
         using W = decltype(wt_tag);

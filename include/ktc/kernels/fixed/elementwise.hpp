@@ -56,7 +56,7 @@ void apply(const kernel_call& call, const tensor& a, const tensor& b, const shap
     tensor y;
     detail::visit_activation(call, a.type(), [&](auto at) {
         detail::visit_activation(call, b.type(), [&](auto bt) {
-            detail::visit_activation(call, quant::integer_type(out.bits), [&](auto yt) {
+            detail::visit_activation(call, ktc::fixed::integer_type(out.bits), [&](auto yt) {
                 using A = decltype(at);
                 using B = decltype(bt);
                 using Y = decltype(yt);
@@ -193,14 +193,14 @@ inline void lookup(const kernel_call& call) {
     const tensor& x = call.input(0);
     const detail::value_format in = detail::input_format(call, 0);
     const detail::value_format out = detail::output_format(call);
-    if (!call.attrs().has(quant::attr::lookup_table))
-        throw call.fail(std::string("no ") + quant::attr::lookup_table +
+    if (!call.attrs().has(ktc::fixed::attr::lookup_table))
+        throw call.fail(std::string("no ") + ktc::fixed::attr::lookup_table +
                         " attribute: the quantizer tabulates every unary op it leaves on the NPU");
-    const tensor& table = call.attrs().get_tensor(quant::attr::lookup_table);
+    const tensor& table = call.attrs().get_tensor(ktc::fixed::attr::lookup_table);
     const std::int64_t entries = std::int64_t{1} << in.bits;
-    if (table.size() != entries || table.type() != quant::integer_type(out.bits))
-        throw call.fail(std::string(quant::attr::lookup_table) + " must hold 2^" + std::to_string(in.bits) + " " +
-                        name_of(quant::integer_type(out.bits)) + " entries, got " + std::to_string(table.size()) +
+    if (table.size() != entries || table.type() != ktc::fixed::integer_type(out.bits))
+        throw call.fail(std::string(ktc::fixed::attr::lookup_table) + " must hold 2^" + std::to_string(in.bits) + " " +
+                        name_of(ktc::fixed::integer_type(out.bits)) + " entries, got " + std::to_string(table.size()) +
                         " " + name_of(table.type()));
     const std::int64_t offset = ktc::fixed::min_of(in.bits);
     tensor y(table.type(), x.shape());
@@ -235,7 +235,7 @@ inline void lookup(const kernel_call& call) {
 
 // PRelu with a per-channel integer slope (see the top of this file).
 inline void prelu(const kernel_call& call) {
-    if (call.attrs().has(quant::attr::lookup_table)) return lookup(call);
+    if (call.attrs().has(ktc::fixed::attr::lookup_table)) return lookup(call);
     const tensor& x = call.input(0);
     const detail::value_format in = detail::input_format(call, 0);
     const detail::value_format out = detail::output_format(call);
@@ -245,9 +245,9 @@ inline void prelu(const kernel_call& call) {
         throw call.fail(std::string("the slope must be an integer tensor, got ") + name_of(slope.type()) +
                         " (not a quantized graph?)");
     std::vector<int> radix;
-    if (call.attrs().has(quant::attr::slope_radix)) radix = detail::per_channel(call, quant::attr::slope_radix, slope.size());
+    if (call.attrs().has(ktc::fixed::attr::slope_radix)) radix = detail::per_channel(call, ktc::fixed::attr::slope_radix, slope.size());
     else if (detail::is_quantized_input(call, 1)) radix.assign(static_cast<std::size_t>(slope.size()), detail::input_format(call, 1).radix);
-    else throw call.fail(std::string("the slope has neither ") + quant::attr::slope_radix + " nor an input radix");
+    else throw call.fail(std::string("the slope has neither ") + ktc::fixed::attr::slope_radix + " nor an input radix");
     const shape_t shape = floating::elementwise::broadcast_or_fail(call, x.shape(), slope.shape());
     if (shape != x.shape())
         throw call.fail("slope of shape " + to_string(slope.shape()) + " does not broadcast to the input's " +
@@ -264,7 +264,7 @@ inline void prelu(const kernel_call& call) {
     for (std::size_t k = 0; k < radix.size(); ++k) negative[k] = ktc::fixed::requantizer_to(in.radix + radix[k], in.scale, out);
     tensor y;
     detail::visit_activation(call, x.type(), [&](auto xt) {
-        detail::visit_activation(call, quant::integer_type(out.bits), [&](auto yt) {
+        detail::visit_activation(call, ktc::fixed::integer_type(out.bits), [&](auto yt) {
             using X = decltype(xt);
             using Y = decltype(yt);
             y = floating::elementwise::binary_apply<X, std::int32_t, Y>(x, index, shape, [&](X q, std::int32_t k) -> Y {

@@ -31,17 +31,17 @@
 namespace ktc::kernels::fixed {
 
 inline void run_in_float(const kernel_call& call) {
-    if (call.attrs().has(quant::attr::lookup_table)) return lookup(call);
+    if (call.attrs().has(ktc::fixed::attr::lookup_table)) return lookup(call);
     const kernel_table& floats = floating::kernels();
     const auto kernel = floats.find(call.node.op_type);
     if (kernel == floats.end()) throw call.unsupported("no float kernel to run this CPU node with");
-    const auto radices = quant::radices_of_inputs(call.node);
+    const auto radices = ktc::fixed::radices_of_inputs(call.node);
     std::vector<tensor> dequantized(call.input_count());
     std::vector<const tensor*> args(call.input_count(), nullptr);
     for (std::size_t i = 0; i < call.input_count(); ++i) {
         if (!call.has_input(i)) continue;
-        if (i < radices.size() && radices[i] != quant::not_quantized) {
-            dequantized[i] = detail::dequantize(call, call.input(i), quant::input_format(call.node, i));
+        if (i < radices.size() && radices[i] != ktc::fixed::not_quantized) {
+            dequantized[i] = detail::dequantize(call, call.input(i), ktc::fixed::input_format(call.node, i));
             args[i] = &dequantized[i];
         } else {
             args[i] = &call.input(i);
@@ -51,8 +51,8 @@ inline void run_in_float(const kernel_call& call) {
     for (std::size_t o = 0; o < call.outputs.size(); ++o) {
         tensor& y = call.output(o);
         if (!detail::wants_output(call, o) || !is_floating(y.type())) continue;
-        const auto r = call.attrs().get_ints(quant::attr::output_radix);
-        if (o < r.size() && r[o] == quant::not_quantized) continue;  // left float on purpose
+        const auto r = call.attrs().get_ints(ktc::fixed::attr::output_radix);
+        if (o < r.size() && r[o] == ktc::fixed::not_quantized) continue;  // left float on purpose
         y = detail::quantize(call, y, detail::output_format(call, o));
     }
 }

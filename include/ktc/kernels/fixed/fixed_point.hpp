@@ -2,9 +2,9 @@
 //
 // Dynamic fixed point as the vendor's NPUs use it (docs/numerics.md): a real value v is held as
 // an integer q of `bits` bits with v = q / (scale * 2^radix), the scale a 15-bit fraction in
-// [1, 2) (1 for power-of-two formats). Every fixed-point kernel, the quantizer and both
-// simulators convert, rescale and clamp through the functions below and nowhere else, so the
-// .bie and .nef simulators agree bit for bit by construction.
+// [1, 2) (1 for power-of-two formats; the format itself is fixed/format.hpp). Every fixed-point
+// kernel, the quantizer and both simulators convert, rescale and clamp through the functions
+// below and nowhere else, so the .bie and .nef simulators agree bit for bit by construction.
 //
 // Rounding mode (one, everywhere): round half toward +infinity, i.e. floor(x + 1/2). For a
 // right shift by s that is (x + 2^(s-1)) >> s with an arithmetic shift, which is what a shifter
@@ -26,6 +26,7 @@
 
 #include "ktc/core/error.hpp"
 #include "ktc/core/tensor.hpp"
+#include "ktc/fixed/format.hpp"
 #include "ktc/kernels/simd.hpp"
 
 namespace ktc::fixed {
@@ -121,25 +122,6 @@ inline std::int64_t multiply_round(std::int64_t x, std::int64_t multiplier, int 
     constexpr std::int64_t narrow = std::int64_t{1} << 47;  // |x| < 2^47, m < 2^15: the product fits 2^62
     if (x > -narrow && x < narrow && multiplier > 0 && multiplier < (std::int64_t{1} << 15)) return round_shift(x * multiplier, shift);
     return round_shift_wide(static_cast<wide_int>(x) * multiplier, shift);  // |x * m| < 2^63 * 2^15
-}
-
-// ---- formats ----------------------------------------------------------------------------------
-
-// A scale is m / 2^scale_bits with m in [2^scale_bits, 2^(scale_bits+1)): a 15-bit integer
-// multiplier, exact in a float (the .bie and .nef store it as one).
-inline constexpr int scale_bits = 14;
-
-// The fixed-point format of a value: v = q / (scale * 2^radix), q of `bits` bits.
-struct value_format {
-    int radix = 0;
-    int bits = 8;
-    double scale = 1;
-    bool operator==(const value_format&) const = default;
-};
-
-// Whether a stored scale is one this library writes: finite, in [1, 2), a multiple of 2^-14.
-inline bool is_valid_scale(double s) {
-    return s >= 1 && s < 2 && std::ldexp(s, scale_bits) == std::floor(std::ldexp(s, scale_bits));
 }
 
 // The integer step from values at (from_radix, from_scale) to format `to`: y = saturate(round(x *
@@ -308,17 +290,6 @@ inline value_format format_for(double max_abs, int bits, bool power_of_two) {
 
 // ---- whole tensors ------------------------------------------------------------------------
 
-// The integer dtype of a width.
-inline dtype integer_type(int bits) {
-    switch (bits) {
-        case 8: return dtype::int8;
-        case 16: return dtype::int16;
-        case 32: return dtype::int32;
-    }
-    throw error("fixed point: unsupported width " + std::to_string(bits));
-}
-
-// `x` (any numeric dtype) quantized element by element at radix radix_of(flat index), `bits` wide.
 // `x` (any numeric dtype) quantized element by element at format_of(flat index), `bits` wide.
 inline tensor quantize_tensor(const tensor& x, const std::function<value_format(std::int64_t)>& format_of, int bits) {
     tensor q(integer_type(bits), x.shape());

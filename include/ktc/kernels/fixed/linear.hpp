@@ -134,7 +134,7 @@ template <class Body>
 void visit_product_types(const kernel_call& call, dtype a, dtype b, int out_bits, Body&& body) {
     detail::visit_activation(call, a, [&](auto at) {
         detail::visit_activation(call, b, [&](auto bt) {
-            detail::visit_activation(call, quant::integer_type(out_bits), [&](auto yt) { body(at, bt, yt); });
+            detail::visit_activation(call, ktc::fixed::integer_type(out_bits), [&](auto yt) { body(at, bt, yt); });
         });
     });
 }
@@ -182,7 +182,7 @@ inline void gemm(const kernel_call& call) {
     // Element (i, k) of A' is a[i * a_row + k * a_col]; element (k, j) of B' is b[k * b_row + j * b_col].
     const std::int64_t a_row = trans_a ? 1 : a.dim(1), a_col = trans_a ? a.dim(1) : 1;
     const std::int64_t b_row = trans_b ? 1 : b.dim(1), b_col = trans_b ? b.dim(1) : 1;
-    tensor y(quant::integer_type(p.out.bits), {M, N});
+    tensor y(ktc::fixed::integer_type(p.out.bits), {M, N});
     visit_product_types(call, a.type(), b.type(), p.out.bits, [&](auto at_, auto bt_, auto yt_) {
         using A = decltype(at_);
         using B = decltype(bt_);
@@ -218,7 +218,7 @@ inline void matmul(const kernel_call& call) {
     shape_t out_shape = batch;
     if (!a_vec) out_shape.push_back(M);
     if (!b_vec) out_shape.push_back(N);
-    tensor y(quant::integer_type(p.out.bits), out_shape);
+    tensor y(ktc::fixed::integer_type(p.out.bits), out_shape);
     const std::int64_t batches = element_count(batch);
     const shape_t bs = strides_of(batch);
     visit_product_types(call, a0.type(), b0.type(), p.out.bits, [&](auto at_, auto bt_, auto yt_) {

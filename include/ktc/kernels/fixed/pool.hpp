@@ -84,7 +84,7 @@ inline std::vector<std::int64_t> window_counts(const window& w, bool include_pad
 template <class Body>
 void visit_in_out(const kernel_call& call, dtype x, int out_bits, Body&& body) {
     detail::visit_activation(call, x, [&](auto xt) {
-        detail::visit_activation(call, quant::integer_type(out_bits), [&](auto yt) { body(xt, yt); });
+        detail::visit_activation(call, ktc::fixed::integer_type(out_bits), [&](auto yt) { body(xt, yt); });
     });
 }
 
@@ -206,7 +206,7 @@ void pool(const kernel_call& call, bool global) {
     const detail::value_format out = detail::output_format(call);
     const window w = global ? global_window(call, x) : pool_window(call, x);
     const std::int64_t planes = x.dim(0) * x.dim(1);
-    tensor y(quant::integer_type(out.bits), pooled_shape(x, w.out));
+    tensor y(ktc::fixed::integer_type(out.bits), pooled_shape(x, w.out));
     std::vector<ktc::fixed::scaled_multiplier> factors;
     if constexpr (!Max) {
         const bool include_pad = call.attrs().get_int("count_include_pad", 0) != 0;

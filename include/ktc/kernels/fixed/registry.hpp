@@ -1,7 +1,7 @@
 // ktc/kernels/fixed/registry.hpp - the fixed-point kernel set: what the .bie simulator runs.
 //
 // kernels() maps every op of the float table to a kernel on a quantized graph (one whose nodes
-// carry the attributes of quant/annotations.hpp): the integer kernels of conv.hpp, linear.hpp,
+// carry the attributes of fixed/annotations.hpp): the integer kernels of conv.hpp, linear.hpp,
 // elementwise.hpp, pool.hpp and layout.hpp for the ops integer_ops() lists, and the CPU path of
 // fallback.hpp (dequantize, float kernel, quantize) for every other op. The arithmetic of each is
 // docs/numerics.md's, with rounding and saturation only through kernels/fixed/fixed_point.hpp.

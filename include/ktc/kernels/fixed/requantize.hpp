@@ -1,13 +1,13 @@
 // ktc/kernels/fixed/requantize.hpp - what every fixed-point kernel shares: reading a node's
-// fixed-point formats (quant/annotations.hpp) with their preconditions checked, and converting
+// fixed-point formats (fixed/annotations.hpp) with their preconditions checked, and converting
 // whole tensors between radices, widths and float. Element arithmetic is fixed_point.hpp's:
 // nothing here rounds or saturates by itself.
 //
 // Conventions of the fixed-point kernel set (kernels::fixed::kernels(), registry.hpp):
 // - A quantized activation is an int8 or int16 tensor (bits 8 or 16) whose radix and width are the
 //   node's ktc.input_radix / ktc.input_bits entry for that input; the tensor's dtype must be
-//   quant::integer_type(bits) (checked: a mismatch is an error naming the node and the input).
-// - Each output is made as quant::integer_type(ktc.output_bits[o]) at radix ktc.output_radix[o].
+//   ktc::fixed::integer_type(bits) (checked: a mismatch is an error naming the node and the input).
+// - Each output is made as ktc::fixed::integer_type(ktc.output_bits[o]) at radix ktc.output_radix[o].
 //   Inputs and outputs of one node may have different widths (mixed precision).
 // - Per-channel constants (weight_radix, bias_radix) hold one radix per output channel, or one
 //   radix for the whole tensor (size 1).
@@ -19,14 +19,15 @@
 #include <type_traits>
 #include <vector>
 
+#include "ktc/fixed/annotations.hpp"
+#include "ktc/kernels/attributes.hpp"
 #include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/kernels/kernel.hpp"
-#include "ktc/quant/annotations.hpp"
 
 namespace ktc::kernels::fixed {
 namespace detail {
 
-using quant::value_format;
+using ktc::fixed::value_format;
 
 // Calls f(T{}) with T the C++ type of a quantized activation or weight (int8 or int16).
 template <class F>
@@ -46,24 +47,24 @@ inline void check_width(const kernel_call& call, int bits, const std::string& wh
 
 // Whether input i is a fixed-point activation (its ktc.input_radix is not `not_quantized`).
 inline bool is_quantized_input(const kernel_call& call, std::size_t i) {
-    const auto r = quant::radices_of_inputs(call.node);
-    return i < r.size() && r[i] != quant::not_quantized;
+    const auto r = ktc::fixed::radices_of_inputs(call.node);
+    return i < r.size() && r[i] != ktc::fixed::not_quantized;
 }
 
 // The format of quantized input i, checked against the tensor the kernel received.
 inline value_format input_format(const kernel_call& call, std::size_t i) {
-    const value_format f = quant::input_format(call.node, i);
+    const value_format f = ktc::fixed::input_format(call.node, i);
     check_width(call, f.bits, "input " + std::to_string(i));
     const tensor& x = call.input(i);
-    if (x.type() != quant::integer_type(f.bits))
+    if (x.type() != ktc::fixed::integer_type(f.bits))
         throw call.fail("input " + std::to_string(i) + " is " + name_of(x.type()) + " but " +
-                        quant::attr::input_bits + " says " + std::to_string(f.bits) + " bits");
+                        ktc::fixed::attr::input_bits + " says " + std::to_string(f.bits) + " bits");
     return f;
 }
 
 // The format of output o (radix and width).
 inline value_format output_format(const kernel_call& call, std::size_t o = 0) {
-    const value_format f = quant::output_format(call.node, o);
+    const value_format f = ktc::fixed::output_format(call.node, o);
     check_width(call, f.bits, "output " + std::to_string(o));
     return f;
 }
@@ -71,8 +72,8 @@ inline value_format output_format(const kernel_call& call, std::size_t o = 0) {
 // Whether output o has a fixed-point format (an entry of ktc.output_radix other than
 // `not_quantized`): outputs that are not activations (Shape's int64, MaxPool's Indices) have none.
 inline bool has_output_format(const kernel_call& call, std::size_t o) {
-    const auto r = call.attrs().get_ints(quant::attr::output_radix);
-    return o < r.size() && r[o] != quant::not_quantized;
+    const auto r = call.attrs().get_ints(ktc::fixed::attr::output_radix);
+    return o < r.size() && r[o] != ktc::fixed::not_quantized;
 }
 
 // Whether the node declares output o (an omitted optional output is "").
@@ -97,13 +98,13 @@ inline std::vector<int> per_channel(const kernel_call& call, const char* name, s
 // ktc.weight_radix and ktc.weight_scale of a constant weight, or the one format of an activation
 // operand (MatMul or Gemm of two activations).
 inline std::vector<value_format> operand_formats(const kernel_call& call, std::int64_t channels) {
-    if (call.attrs().has(quant::attr::weight_radix)) {
-        const std::vector<int> radix = per_channel(call, quant::attr::weight_radix, channels);
+    if (call.attrs().has(ktc::fixed::attr::weight_radix)) {
+        const std::vector<int> radix = per_channel(call, ktc::fixed::attr::weight_radix, channels);
         std::vector<float> scale(1, 1.f);
-        if (call.attrs().has(quant::attr::weight_scale)) {
-            scale = call.attrs().get_floats(quant::attr::weight_scale);
+        if (call.attrs().has(ktc::fixed::attr::weight_scale)) {
+            scale = call.attrs().get_floats(ktc::fixed::attr::weight_scale);
             if (scale.size() != 1 && static_cast<std::int64_t>(scale.size()) != channels)
-                throw call.fail(std::string(quant::attr::weight_scale) + " has " + std::to_string(scale.size()) +
+                throw call.fail(std::string(ktc::fixed::attr::weight_scale) + " has " + std::to_string(scale.size()) +
                                 " entries, expected 1 or " + std::to_string(channels));
         }
         std::vector<value_format> f(static_cast<std::size_t>(channels));
@@ -111,7 +112,7 @@ inline std::vector<value_format> operand_formats(const kernel_call& call, std::i
         return f;
     }
     if (is_quantized_input(call, 1)) return std::vector<value_format>(static_cast<std::size_t>(channels), input_format(call, 1));
-    throw call.fail(std::string("input 1 has neither ") + quant::attr::weight_radix + " nor an input radix");
+    throw call.fail(std::string("input 1 has neither ") + ktc::fixed::attr::weight_radix + " nor an input radix");
 }
 
 // A MAC op's accumulators, per output channel: their radix r_in + r_w[c] and the requantizer that
@@ -149,9 +150,9 @@ inline std::vector<std::int64_t> bias_at_accumulator(const kernel_call& call, st
     if (b.size() != channels && b.size() != 1)
         throw call.fail("bias has " + std::to_string(b.size()) + " values for " + std::to_string(channels) + " channels");
     std::vector<int> radix;
-    if (call.attrs().has(quant::attr::bias_radix)) radix = per_channel(call, quant::attr::bias_radix, channels);
-    else if (is_quantized_input(call, slot)) radix.assign(acc_radix.size(), quant::input_format(call.node, slot).radix);
-    else throw call.fail(std::string("bias has neither ") + quant::attr::bias_radix + " nor an input radix");
+    if (call.attrs().has(ktc::fixed::attr::bias_radix)) radix = per_channel(call, ktc::fixed::attr::bias_radix, channels);
+    else if (is_quantized_input(call, slot)) radix.assign(acc_radix.size(), ktc::fixed::input_format(call.node, slot).radix);
+    else throw call.fail(std::string("bias has neither ") + ktc::fixed::attr::bias_radix + " nor an input radix");
     const std::vector<std::int64_t> values = b.to_vector<std::int64_t>();
     std::vector<std::int64_t> out(static_cast<std::size_t>(channels));
     for (std::int64_t c = 0; c < channels; ++c) {
@@ -172,8 +173,8 @@ struct clamp_bounds {
 };
 inline clamp_bounds fused_bounds(const kernel_call& call, value_format out) {
     const float inf = std::numeric_limits<float>::infinity();
-    const float lo = call.attrs().get_float(quant::attr::fused_min, -inf);
-    const float hi = call.attrs().get_float(quant::attr::fused_max, inf);
+    const float lo = call.attrs().get_float(kernels::attr::fused_min, -inf);
+    const float hi = call.attrs().get_float(kernels::attr::fused_max, inf);
     if (lo > hi) throw call.fail("fused_min is above fused_max");
     return {ktc::fixed::quantize(lo, out), ktc::fixed::quantize(hi, out)};
 }
@@ -182,7 +183,7 @@ inline clamp_bounds fused_bounds(const kernel_call& call, value_format out) {
 
 // x (an integer tensor at format `from`) at format `to`: one requantizer for every element.
 inline tensor requantize(const kernel_call& call, const tensor& x, const value_format& from, const value_format& to) {
-    tensor y(quant::integer_type(to.bits), x.shape());
+    tensor y(ktc::fixed::integer_type(to.bits), x.shape());
     const ktc::fixed::requantizer step = ktc::fixed::requantizer_to(from, to);
     visit_activation(call, x.type(), [&](auto in_tag) {
         using X = decltype(in_tag);
@@ -207,7 +208,7 @@ inline tensor dequantize(const kernel_call& call, const tensor& x, const value_f
 // A float tensor quantized at `to` (fixed::quantize of every element).
 inline tensor quantize(const kernel_call& call, const tensor& x, value_format to) {
     if (!is_floating(x.type())) throw call.fail(std::string("cannot quantize a ") + name_of(x.type()) + " tensor");
-    visit_activation(call, quant::integer_type(to.bits), [](auto) {});  // int8 or int16 only
+    visit_activation(call, ktc::fixed::integer_type(to.bits), [](auto) {});  // int8 or int16 only
     return ktc::fixed::quantize_tensor(x, to);
 }
 

@@ -1,7 +1,8 @@
-// ktc/quant/annotations.hpp - how a quantized graph records its fixed-point parameters.
+// ktc/fixed/annotations.hpp - how a quantized graph records its fixed-point parameters.
 //
 // A quantized graph is the optimized float graph with, on every node, the attributes below
-// (written by the quantizer, read by the fixed-point kernels, the compiler and the .bie writer),
+// (written by the quantizer, read by the fixed-point kernels, the compiler and the .bie writer;
+// hence this module sits below all of them),
 // and with the constants MAC ops read (weights, biases) replaced by integer initializers. The
 // fixed-point interpreter then runs it exactly like the float one, with another kernel table.
 // Attribute names live here and nowhere else. docs/numerics.md gives the arithmetic.
@@ -11,11 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "ktc/graph/graph.hpp"
-#include "ktc/kernels/attributes.hpp"
-#include "ktc/kernels/fixed/fixed_point.hpp"
+#include <map>
 
-namespace ktc::quant {
+#include "ktc/fixed/format.hpp"
+#include "ktc/graph/graph.hpp"
+
+namespace ktc::fixed {
 
 namespace attr {
 // ints, one per node input: the radix that input's integer values are at, or `not_quantized`
@@ -45,17 +47,12 @@ inline constexpr const char* slope_radix = "ktc.slope_radix";
 // tensor (int8 or int16), 2^input_bits entries: the table of a unary element-wise op, indexed by
 // q - min_of(input_bits) (docs/numerics.md, "Unary element-wise ops").
 inline constexpr const char* lookup_table = "ktc.lookup_table";
-// float: the bounds of an activation fused into a Conv/Gemm (set by the float simulator's
-// fusion, kept in the quantized graph; the kernel quantizes them at the output radix).
-inline constexpr const char* fused_min = kernels::attr::fused_min;
-inline constexpr const char* fused_max = kernels::attr::fused_max;
+// (The bounds of an activation fused into a Conv/Gemm are kernels::attr::fused_min/max: the
+// float simulator's fusion sets them, and the quantized graph keeps them.)
 }  // namespace attr
 
 // The input_radix of an input that is not a fixed-point activation.
 inline constexpr std::int64_t not_quantized = -1000;
-
-// Radix, width and scale of one value (kernels/fixed/fixed_point.hpp).
-using fixed::value_format;
 
 // Entry `slot` of a floats attribute of scales, 1 when the attribute is absent.
 inline double scale_at(const graph::node& n, const char* name, std::size_t slot) {
@@ -83,9 +80,6 @@ inline value_format input_format(const graph::node& n, std::size_t slot) {
                     " has no fixed-point format (not a quantized graph?)");
     return {static_cast<int>(r[slot]), static_cast<int>(b[slot]), scale_at(n, attr::input_scale, slot)};
 }
-
-// The integer dtype of a width (one definition, with the rounding rules).
-using fixed::integer_type;
 
 // Largest |radix| a quantized graph may carry: real models stay within +-40 (weights near 1e-9
 // would need 37 at 8 bits); bounding it keeps every radix sum and difference far from overflow.
@@ -121,7 +115,7 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
             if (count && s.size() != count)
                 throw bad(std::string(name) + " holds " + std::to_string(s.size()) + " entries for " + std::to_string(count) + " values");
             for (const float x : s)
-                if (!fixed::is_valid_scale(x)) throw bad(std::string(name) + " " + std::to_string(x) + " is not a scale in [1, 2)");
+                if (!is_valid_scale(x)) throw bad(std::string(name) + " " + std::to_string(x) + " is not a scale in [1, 2)");
         };
         check_scales(attr::input_scale, n.inputs.size());
         check_scales(attr::output_scale, n.outputs.size());
@@ -133,4 +127,20 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
     }
 }
 
-}  // namespace ktc::quant
+// The format of every graph input and graph output of a quantized graph, from the annotations of
+// the nodes that read or write it.
+inline std::map<std::string, value_format> edge_formats(const graph::graph& q) {
+    std::map<std::string, value_format> f;
+    for (const graph::vertex v : q.nodes()) {
+        const auto& n = q[v];
+        const auto r = n.attrs.get_ints(attr::input_radix, {});
+        for (std::size_t i = 0; i < n.inputs.size() && i < r.size(); ++i)
+            if (q.is_graph_input(n.inputs[i]) && r[i] != not_quantized) f[n.inputs[i]] = input_format(n, i);
+        const auto ro = n.attrs.get_ints(attr::output_radix, {});
+        for (std::size_t k = 0; k < n.outputs.size() && k < ro.size(); ++k)
+            if (q.is_graph_output(n.outputs[k]) && ro[k] != not_quantized) f[n.outputs[k]] = output_format(n, k);
+    }
+    return f;
+}
+
+}  // namespace ktc::fixed

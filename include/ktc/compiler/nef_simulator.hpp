@@ -1,4 +1,4 @@
-// ktc/sim/nef_simulator.hpp - the hardware simulator of a compiled model (the vendor's
+// ktc/compiler/nef_simulator.hpp - the hardware simulator of a compiled model (the vendor's
 // kneron_inference on a .nef): it executes the model's command stream, not the graph.
 //
 // DRAM is three byte arrays (input, output and working areas of the model table) holding values
@@ -25,7 +25,7 @@
 #include "ktc/onnx/tensor_proto.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 
-namespace ktc::sim {
+namespace ktc::compiler {
 
 class nef_simulator {
 public:
@@ -35,12 +35,12 @@ public:
     nef_simulator& operator=(const nef_simulator&) = delete;
 
     // One sample: float inputs by name (model layout), float (dequantized) outputs.
-    tensor_map run(const tensor_map& inputs) const;
+    sim::tensor_map run(const sim::tensor_map& inputs) const;
 
     // User data (one sample or a stack), on `threads` threads (0: every core; sim/samples.hpp).
-    tensor_map run_samples(const tensor_map& user, layout user_layout,
+    sim::tensor_map run_samples(const sim::tensor_map& user, layout user_layout,
                            const std::function<void(std::int64_t, std::int64_t)>& progress = {}, unsigned threads = 1) const {
-        return sim::run_samples(float_inputs_, [this](const tensor_map& one) { return run(one); }, user, user_layout, progress,
+        return sim::run_samples(float_inputs_, [this](const sim::tensor_map& one) { return run(one); }, user, user_layout, progress,
                                 threads);
     }
 
@@ -49,7 +49,7 @@ public:
     const graph::graph& graph() const { return graph_; }
 
 private:
-    tensor_map run_commands(const tensor_map& inputs) const;
+    sim::tensor_map run_commands(const sim::tensor_map& inputs) const;
 
     struct value {
         std::string name;
@@ -120,12 +120,12 @@ private:
     std::vector<value> values_;
     std::vector<step> steps_;
     std::vector<compiler::command> commands_;
-    std::map<std::string, quant::value_format> formats_;
+    std::map<std::string, fixed::value_format> formats_;
     std::vector<graph::value_info> float_inputs_;
 };
 
-}  // namespace ktc::sim
+}  // namespace ktc::compiler
 
 #if KTC_HEADER_ONLY
-#include "ktc/sim/nef_simulator.ipp"
+#include "ktc/compiler/nef_simulator.ipp"
 #endif

@@ -1,10 +1,10 @@
-// ktc/sim/nef_simulator.ipp - the definitions behind nef_simulator.hpp (compiled once in src/, or
+// ktc/compiler/nef_simulator.ipp - the definitions behind nef_simulator.hpp (compiled once in src/, or
 // included by the header when header-only: core/config.hpp).
 #pragma once
 
-#include "ktc/sim/nef_simulator.hpp"
+#include "ktc/compiler/nef_simulator.hpp"
 
-namespace ktc::sim {
+namespace ktc::compiler {
 
 KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::string& source, std::optional<int> input_radix)
     : where_("model " + std::to_string(m.id)), source_(source), input_bytes_(m.input_bytes), output_bytes_(m.output_bytes),
@@ -27,7 +27,7 @@ KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::s
         }
         graph_ = onnx::from_model(proto, source);
         graph_.topological_order();
-        quant::check_annotations(graph_, source);
+        fixed::check_annotations(graph_, source);
         for (const auto& v : setup.plan.at("values")) {
             value x;
             x.name = v.at("name").get<std::string>();
@@ -88,8 +88,8 @@ KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::s
         throw bad(e.what());
     }
     if (input_radix)
-        for (const auto& in : graph_.inputs) graph_ = detail::with_input_radix(std::move(graph_), in.name, *input_radix);
-    formats_ = quant::edge_formats(graph_);
+        for (const auto& in : graph_.inputs) graph_ = sim::detail::with_input_radix(std::move(graph_), in.name, *input_radix);
+    formats_ = fixed::edge_formats(graph_);
     // with_input_radix rebuilt the graph: find the nodes again
     for (auto& s : steps_)
         for (std::size_t k = 0; k < s.nodes.size(); ++k) s.nodes[k] = &graph_[*graph_.find_node(s.l.nodes[k])];
@@ -99,7 +99,7 @@ KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::s
     }
 }
 
-KTC_DECL tensor_map nef_simulator::run(const tensor_map& inputs) const {
+KTC_DECL sim::tensor_map nef_simulator::run(const sim::tensor_map& inputs) const {
     try {
         return run_commands(inputs);
     } catch (const ktc::error&) {
@@ -113,7 +113,7 @@ KTC_DECL tensor_map nef_simulator::run(const tensor_map& inputs) const {
     }
 }
 
-KTC_DECL tensor_map nef_simulator::run_commands(const tensor_map& inputs) const {
+KTC_DECL sim::tensor_map nef_simulator::run_commands(const sim::tensor_map& inputs) const {
     machine mc{std::vector<std::byte>(extent_[0]), std::vector<std::byte>(extent_[1]), std::vector<std::byte>(extent_[2]), {}, {}};
     for (const auto& in : graph_.inputs) {
         auto it = inputs.find(in.name);
@@ -127,7 +127,7 @@ KTC_DECL tensor_map nef_simulator::run_commands(const tensor_map& inputs) const 
     for (const auto& [name, t] : inputs)
         if (!graph_.is_graph_input(name)) throw usage_error("'" + name + "' is not an input of the model");
     for (const auto& c : commands_) execute(mc, c);
-    tensor_map out;
+    sim::tensor_map out;
     for (const auto& o : graph_.outputs) {
         const std::size_t v = index_of(o.name);
         tensor t = load(mc, v, 0, compiler::rows_of(values_[v].desc.shape));
@@ -311,4 +311,4 @@ KTC_DECL void nef_simulator::execute(machine& mc, const compiler::command& c) co
     }
 }
 
-}  // namespace ktc::sim
+}  // namespace ktc::compiler

@@ -1,0 +1,42 @@
+# cmake/check_layers.cmake - fails the build when a header of include/ktc/ includes a module after
+# its own in cmake/ktc_layers.cmake's order (docs/design.md, "Layers"). Top-level headers (ktc.hpp,
+# api.hpp) may include everything.
+#
+#   cmake -DKTC_INCLUDE_DIR=<repo>/include [-DKTC_STAMP=<file>] -P cmake/check_layers.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/ktc_layers.cmake)
+
+if(NOT KTC_INCLUDE_DIR)
+  message(FATAL_ERROR "check_layers: pass -DKTC_INCLUDE_DIR=<include dir>")
+endif()
+file(GLOB_RECURSE files RELATIVE ${KTC_INCLUDE_DIR}/ktc ${KTC_INCLUDE_DIR}/ktc/*.hpp ${KTC_INCLUDE_DIR}/ktc/*.ipp)
+set(violations "")
+foreach(file IN LISTS files)
+  if(NOT file MATCHES "/")
+    continue()  # a top-level header
+  endif()
+  string(REGEX REPLACE "/.*" "" module ${file})
+  list(FIND KTC_LAYERS ${module} level)
+  if(level EQUAL -1)
+    string(APPEND violations "  ${file}: module '${module}' is not in cmake/ktc_layers.cmake\n")
+    continue()
+  endif()
+  file(STRINGS ${KTC_INCLUDE_DIR}/ktc/${file} includes REGEX "^[ \t]*#[ \t]*include[ \t]+\"ktc/")
+  foreach(line IN LISTS includes)
+    string(REGEX REPLACE ".*\"ktc/([^\"]*)\".*" "\\1" target ${line})
+    if(NOT target MATCHES "/")
+      string(APPEND violations "  ${file} includes ktc/${target}, a top-level header\n")
+      continue()
+    endif()
+    string(REGEX REPLACE "/.*" "" target_module ${target})
+    list(FIND KTC_LAYERS ${target_module} target_level)
+    if(target_level GREATER level OR target_level EQUAL -1)
+      string(APPEND violations "  ${file} (${module}) includes ktc/${target} (${target_module}, a later layer)\n")
+    endif()
+  endforeach()
+endforeach()
+if(violations)
+  message(FATAL_ERROR "ktc's layers (cmake/ktc_layers.cmake): includes of later layers\n${violations}")
+endif()
+if(KTC_STAMP)
+  file(TOUCH ${KTC_STAMP})
+endif()
