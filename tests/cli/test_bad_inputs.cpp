@@ -9,15 +9,22 @@
 // file with other numbers, so a flip may convert or run (0); else it must be refused cleanly -- 4
 // (unreadable), 3 (a node ktc cannot run), or 1 where a flipped attribute makes a node invalid only
 // when its kernel runs (e.g. "MaxPool: pads must have 4 values") -- with one line, never a crash
-// (a signal reads as -1 here).
+// (a signal reads as -1 here). A flip that is read and exits 0 must then have produced what the
+// same command produces from the intact file: a model ktc reads back with the same inputs and
+// outputs (names, types, shapes), or the same .npy files (names, dtypes, shapes). Most of the
+// checksumless flips are such valid files (a flip in a weight), so this is what they check.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "ktc/core/npy.hpp"
 #include "ktc/core/read_file.hpp"
+#include "ktc/onnx/import.hpp"
 #include "support/cli_runner.hpp"
 
 namespace fs = std::filesystem;
@@ -35,22 +42,68 @@ const std::string model = example + "fashion_cnn.onnx", inputs = example + "inpu
 std::string read_bytes(const fs::path& p) { return read_whole_file(p, std::uintmax_t{1} << 30, "a seed file"); }
 
 // One row: `ktc <args>` exits with one of `codes` and one line holding `says`; `output` (when
-// given) does not exist afterwards.
+// given) does not exist afterwards. A row that may exit 0 (a flip that left a valid file) names
+// `intact`, the same command on the undamaged file: its exit 0 must leave at `output` what
+// `intact` leaves there (produced() below).
 struct bad_input {
     std::string args;
     std::set<int> codes;
     std::string says;
     std::string output = {};
+    std::string intact = {};
 };
 
+// What a successful run left at `path`: for a folder, each .npy file's name, dtype and shape; for
+// a file, the inputs and outputs (names, types, shapes) of the ONNX model ktc reads back from it.
+std::string produced(const fs::path& path) {
+    std::ostringstream s;
+    if (!fs::exists(path)) return "nothing at " + path.string();
+    try {
+        if (fs::is_directory(path)) {
+            std::vector<fs::path> files;
+            for (const auto& e : fs::directory_iterator(path)) files.push_back(e.path());
+            std::sort(files.begin(), files.end());
+            for (const auto& f : files) {
+                s << f.filename().string();
+                if (f.extension() == ".npy") {
+                    const tensor t = npy::load(f);
+                    s << ' ' << name_of(t.type()) << ' ' << to_string(t.shape());
+                }
+                s << '\n';
+            }
+        } else {
+            const graph::graph g = ktc::onnx::load(path);
+            for (const auto* list : {&g.inputs, &g.outputs}) {
+                for (const auto& v : *list)
+                    s << v.name << ' ' << name_of(v.type) << ' ' << (v.rank_known ? to_string(v.shape) : "?") << '\n';
+                s << "--\n";
+            }
+        }
+    } catch (const ktc::error& e) {
+        s << "unreadable: " << e.what();
+    }
+    return s.str();
+}
+
 void check(const std::vector<bad_input>& rows) {
+    std::map<std::string, std::string> intact;  // what each intact command produced
     for (const auto& row : rows) {
         CAPTURE(row.args);
         const auto r = ktc_run(row.args);
         CAPTURE(r.output);
         CHECK(row.codes.count(r.code) == 1);
-        if (r.code == 0) {  // a flip that left a valid file
-            if (!row.output.empty()) fs::remove_all(row.output);
+        if (r.code == 0) {  // a flip that left a valid file: it produced what the intact file does
+            REQUIRE_MESSAGE(!row.output.empty(), "exit 0 from a row that names no output to check");
+            REQUIRE_MESSAGE(!row.intact.empty(), "exit 0 from a row that names no intact command");
+            const std::string got = produced(row.output);
+            fs::remove_all(row.output);
+            if (!intact.count(row.intact)) {
+                const auto i = ktc_run(row.intact);
+                REQUIRE_MESSAGE(i.code == 0, row.intact << ": " << i.output);
+                intact[row.intact] = produced(row.output);
+                fs::remove_all(row.output);
+            }
+            CHECK(got == intact[row.intact]);
             continue;
         }
         CHECK(line_count(r.output) == 1);
@@ -132,18 +185,21 @@ TEST_CASE("bad-input catalogue: convert (TFLite, Caffe, Keras files truncated an
     } else {
         const auto tflite = dir / "tflite/hello_world_float.tflite";
         for (const auto& d : damage(tmp, "model", ".tflite", read_bytes(tflite)))
-            rows.push_back({"convert --from tflite " + d.path + " -o " + out, is_flip(d) ? checksumless_flip : unreadable, d.path, out});
+            rows.push_back({"convert --from tflite " + d.path + " -o " + out, is_flip(d) ? checksumless_flip : unreadable, d.path, out,
+                            "convert --from tflite " + tflite.string() + " -o " + out});
         const auto prototxt = dir / "caffe/mtcnn_det1.prototxt", weights = dir / "caffe/mtcnn_det1.caffemodel";
         for (const auto& d : damage(tmp, "net", ".caffemodel", read_bytes(weights)))
             rows.push_back({"convert --from caffe " + prototxt.string() + " " + d.path + " -o " + out,
-                            is_flip(d) ? checksumless_flip : unreadable, d.path, out});
+                            is_flip(d) ? checksumless_flip : unreadable, d.path, out,
+                            "convert --from caffe " + prototxt.string() + " " + weights.string() + " -o " + out});
         // A prototxt is text: cut at the end (a lost newline) or flipped in a comment it may still parse.
         for (const auto& d : damage(tmp, "net", ".prototxt", read_bytes(prototxt), false))
             if (d.damage != "cut" + std::to_string(fs::file_size(prototxt) - 1))
                 rows.push_back({"convert --from caffe " + d.path + " " + weights.string() + " -o " + out, unreadable, d.path, out});
         const auto keras = dir / "keras/fer2013_mini_XCEPTION.102-0.66.hdf5";
         for (const auto& d : damage(tmp, "model", ".h5", read_bytes(keras)))
-            rows.push_back({"convert --from keras " + d.path + " -o " + out, is_flip(d) ? checksumless_flip : unreadable, d.path, out});
+            rows.push_back({"convert --from keras " + d.path + " -o " + out, is_flip(d) ? checksumless_flip : unreadable, d.path, out,
+                            "convert --from keras " + keras.string() + " -o " + out});
         // the wrong framework's file
         rows.push_back({"convert --from keras " + tflite.string() + " -o " + out, unreadable, "hello_world_float.tflite", out});
         rows.push_back({"convert --from tflite " + keras.string() + " -o " + out, unreadable, "fer2013", out});
@@ -165,9 +221,10 @@ TEST_CASE("bad-input catalogue: optimize, upgrade and edit on damaged ONNX files
     };
     for (const auto& d : damage(tmp, "m", ".onnx", read_bytes(model))) {
         const auto codes = is_flip(d) ? checksumless_flip : unreadable;
-        rows.push_back({"optimize " + d.path + " -o " + out, codes, d.path, out});
-        rows.push_back({"upgrade " + d.path + " -o " + out, codes, d.path, out});
-        rows.push_back({"edit " + d.path + " -o " + out + " --opset 11", codes, d.path, out});
+        rows.push_back({"optimize " + d.path + " -o " + out, codes, d.path, out, "optimize " + model + " -o " + out});
+        rows.push_back({"upgrade " + d.path + " -o " + out, codes, d.path, out, "upgrade " + model + " -o " + out});
+        rows.push_back({"edit " + d.path + " -o " + out + " --opset 11", codes, d.path, out,
+                        "edit " + model + " -o " + out + " --opset 11"});
     }
     check(rows);
 }
@@ -220,7 +277,8 @@ TEST_CASE("bad-input catalogue: infer (--onnx, --bie, --nef; damaged models and 
     for (const auto& d : damage(tmp, "m", ".nef", read_bytes(s.nef)))
         rows.push_back({"infer --nef " + d.path + " --input " + inputs + o, unreadable, d.path, out});
     for (const auto& d : damage(tmp, "m", ".onnx", read_bytes(model)))
-        rows.push_back({"infer --onnx " + d.path + " --input " + inputs + o, is_flip(d) ? checksumless_flip : unreadable, d.path, out});
+        rows.push_back({"infer --onnx " + d.path + " --input " + inputs + o, is_flip(d) ? checksumless_flip : unreadable, d.path, out,
+                        "infer --onnx " + model + " --input " + inputs + o});
     for (const auto& d : damaged_npy(tmp)) {
         rows.push_back({"infer --onnx " + model + " --input " + d.path + o, unreadable, d.path, out});
         rows.push_back({"infer --nef " + s.nef + " --input " + d.path + o, unreadable, d.path, out});
