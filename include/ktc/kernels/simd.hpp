@@ -4,10 +4,16 @@
 // A GCC vector extension rather than intrinsics: the compiler lowers it to what the target has
 // (one AVX-512 register, two AVX2 ones, four SSE ones), so the same source builds for any x86-64
 // level and for other architectures, and a*b + c still becomes one FMA where the target has it.
+// Where a loop needs an instruction the extension cannot spell (a masked tail), the intrinsics sit
+// behind the target's macros with the portable loop beside them.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
 
 namespace ktc::kernels::simd {
 
@@ -54,9 +60,23 @@ inline i32x16 wrapping_sub(i32x16 a, std::uint32_t b) {
 }
 
 // dst[0, n) = src[0, n) as floats. The pointers are declared not to alias: an int8 source may
-// alias anything, and without it the compiler keeps the loop scalar.
+// alias anything, and without it the compiler keeps the loop scalar. int8 with AVX-512 BW/VL: 16
+// at a time and a masked last step, since the compiler's scalar tail took a tenth of a depthwise
+// conv's time on 7- to 28-wide maps.
 template <class X>
 void convert(const X* __restrict src, std::int64_t n, float* __restrict dst) {
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    if constexpr (std::is_same_v<X, std::int8_t>) {
+        const auto widen = [](__m128i bytes) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)); };
+        std::int64_t i = 0;
+        for (; i + lanes <= n; i += lanes) _mm512_storeu_ps(dst + i, widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+        if (i < n) {
+            const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+            _mm512_mask_storeu_ps(dst + i, m, widen(_mm_maskz_loadu_epi8(m, src + i)));
+        }
+        return;
+    }
+#endif
     for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
 }
 

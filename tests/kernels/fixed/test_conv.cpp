@@ -370,7 +370,8 @@ TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) a
 TEST_CASE("the fast int8 convs are bit-exact on shapes past their tiles and bands") {
     // Output channels not a multiple of 8, K not a multiple of 4, widths past 48 with a tail,
     // several bands of output rows (2-D) and of positions (1x1), groups, a 1x1 conv of rank 3,
-    // depthwise convs with widths past 16 and heights past 4 with tails, strides up to 3.
+    // depthwise convs with widths past 16 and heights past 4 with tails, strides up to 3, stride-2
+    // rows of more than 32 pairs.
     struct shape_case {
         shape_t x, w;
         std::int64_t group;
@@ -385,6 +386,7 @@ TEST_CASE("the fast int8 convs are bit-exact on shapes past their tiles and band
         {{1, 5, 30, 37}, {5, 1, 3, 3}, 5, {1, 1, 1, 1}, {1, 1}},  // depthwise
         {{2, 3, 17, 50}, {3, 1, 5, 5}, 3, {2, 2, 2, 2}, {2, 2}},
         {{1, 4, 9, 20}, {4, 1, 3, 3}, 4, {0, 1, 2, 0}, {3, 3}},
+        {{1, 3, 12, 113}, {3, 1, 3, 3}, 3, {1, 1, 1, 1}, {2, 2}},  // stride-2 rows past 32 pairs (VBMI)
     };
     std::mt19937 rng(31);
     for (const auto& c : cases) {

@@ -225,12 +225,13 @@ public:
         constexpr std::int64_t lanes = 16;
         std::int64_t i = 0;
         if (step_) {
-            for (; i + lanes <= n; i += lanes) step_->apply16(acc + i, y + i);
+            const auto step = step_->lanes();
+            for (; i + lanes <= n; i += lanes) step.apply16(simd::load(acc + i), y + i);
             if (i < n) {
                 std::int32_t a[lanes] = {};
                 Y q[lanes];
                 std::copy(acc + i, acc + n, a);
-                step_->apply16(a, q);
+                step.apply16(simd::load(a), q);
                 std::copy(q, q + (n - i), y + i);
             }
             return;
@@ -238,15 +239,20 @@ public:
         for (; i < n; ++i) y[i] = conv_detail::finish<Y>(p_, bias_ + acc[i], m_);
     }
 
-    // y[0, 16) from 16 sums held exactly in float (integers below 2^24).
-    void finish16(simd::f32x16 sums, Y* y) const { finish16(simd::to_int32(sums), y); }
-    // y[0, 16) from 16 int32 accumulators.
-    void finish16(simd::i32x16 acc, Y* y) const {
+    // Calls body(finish16), where finish16(simd::i32x16 acc, Y* y) sets y[0, 16) from 16 int32
+    // accumulators. Where the vector requantizer applies, finish16 holds its constants by value,
+    // so that the loop in body keeps them in registers (a store through Y* may alias this
+    // object's fields); body is compiled for it and for the general path.
+    template <class Body>
+    void with_finish16(Body&& body) const {
         if (step_) {
-            step_->apply16(acc, y);
+            const auto step = step_->lanes();
+            body([step](simd::i32x16 acc, Y* y) { step.apply16(acc, y); });
             return;
         }
-        for (std::int64_t i = 0; i < simd::lanes; ++i) y[i] = conv_detail::finish<Y>(p_, bias_ + acc[i], m_);
+        body([this](simd::i32x16 acc, Y* y) {
+            for (std::int64_t i = 0; i < simd::lanes; ++i) y[i] = conv_detail::finish<Y>(p_, bias_ + acc[i], m_);
+        });
     }
 
 private:
@@ -338,8 +344,10 @@ void conv_depthwise(const conv_params& p, const std::int8_t* x, const std::int8_
         for (std::int64_t m = 0; m < C; ++m) {
             std::copy(wt + m * taps, wt + (m + 1) * taps, k.begin());
             const channel_output<Y> output(p, m, p.bias.empty() ? 0 : p.bias[m]);
-            planes.run_2d(x + (n * C + m) * in, k.data(), 0.f, y + (n * C + m) * out,
-                          [&](simd::f32x16 sums, Y* dst) { output.finish16(sums, dst); });
+            output.with_finish16([&](const auto& finish16) {
+                planes.run_2d(x + (n * C + m) * in, k.data(), 0.f, y + (n * C + m) * out,
+                              [&](simd::f32x16 sums, Y* dst) { finish16(simd::to_int32(sums), dst); });
+            });
         }
 }
 
@@ -403,7 +411,10 @@ void conv_vnni(const conv_params& p, const std::int8_t* x, const std::vector<vnn
                         // The correction applied in the registers the epilogue reads; a last
                         // partial vector corrected in place and finished through a padded copy.
                         std::int64_t j = 0;
-                        for (; j + simd::lanes <= width; j += simd::lanes) output.finish16(simd::wrapping_sub(simd::load(s + j), offset), ym + j);
+                        output.with_finish16([&](const auto& finish16) {
+                            for (; j + simd::lanes <= width; j += simd::lanes)
+                                finish16(simd::wrapping_sub(simd::load(s + j), offset), ym + j);
+                        });
                         for (std::int64_t k = j; k < width; ++k) s[k] = static_cast<std::int32_t>(static_cast<std::uint32_t>(s[k]) - offset);
                         output.finish(s + j, width - j, ym + j);
                     }

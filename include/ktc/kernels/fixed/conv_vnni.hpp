@@ -111,6 +111,27 @@ inline void pack_weights(const std::int8_t* w, std::int64_t M, std::int64_t K, p
     }
 }
 
+// dst[j] = the bytes a[j] + 128, b[j] + 128, c[j] + 128, d[j] + 128 (low to high) for j < 64:
+// bytes interleaved in pairs, then pairs in quads, within each 128-bit lane (positions 16L + 4k
+// .. + 3 land in lane L of q[k]), then the 4 x 4 lanes transposed so that each output vector holds
+// 16 consecutive positions.
+inline void interleave64(const std::int8_t* a, const std::int8_t* b, const std::int8_t* c, const std::int8_t* d,
+                         std::uint32_t* dst) {
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    const __m512i ra = _mm512_xor_si512(_mm512_loadu_si512(a), flip), rb = _mm512_xor_si512(_mm512_loadu_si512(b), flip);
+    const __m512i rc = _mm512_xor_si512(_mm512_loadu_si512(c), flip), rd = _mm512_xor_si512(_mm512_loadu_si512(d), flip);
+    const __m512i ab_lo = _mm512_unpacklo_epi8(ra, rb), ab_hi = _mm512_unpackhi_epi8(ra, rb);
+    const __m512i cd_lo = _mm512_unpacklo_epi8(rc, rd), cd_hi = _mm512_unpackhi_epi8(rc, rd);
+    const __m512i q0 = _mm512_unpacklo_epi16(ab_lo, cd_lo), q1 = _mm512_unpackhi_epi16(ab_lo, cd_lo);
+    const __m512i q2 = _mm512_unpacklo_epi16(ab_hi, cd_hi), q3 = _mm512_unpackhi_epi16(ab_hi, cd_hi);
+    const __m512i t0 = _mm512_shuffle_i32x4(q0, q1, 0x44), t1 = _mm512_shuffle_i32x4(q2, q3, 0x44);
+    const __m512i t2 = _mm512_shuffle_i32x4(q0, q1, 0xEE), t3 = _mm512_shuffle_i32x4(q2, q3, 0xEE);
+    _mm512_storeu_si512(dst, _mm512_shuffle_i32x4(t0, t1, 0x88));
+    _mm512_storeu_si512(dst + 16, _mm512_shuffle_i32x4(t0, t1, 0xDD));
+    _mm512_storeu_si512(dst + 32, _mm512_shuffle_i32x4(t2, t3, 0x88));
+    _mm512_storeu_si512(dst + 48, _mm512_shuffle_i32x4(t2, t3, 0xDD));
+}
+
 // quads[(q * stride + j) * 4 + r] = rows[4q + r][j] + 128 for j < width (rows `ld` apart), zero
 // past K; positions [width, stride) are zero too.
 inline void interleave(const std::int8_t* rows, std::int64_t ld, std::int64_t K, std::int64_t width,
@@ -121,7 +142,9 @@ inline void interleave(const std::int8_t* rows, std::int64_t ld, std::int64_t K,
         std::uint32_t* dst = reinterpret_cast<std::uint32_t*>(quads) + q * stride;
         const auto shifted = [](std::int8_t v) { return std::uint32_t(std::uint8_t(v)) ^ 0x80u; };  // v + 128
         if (r[3]) {
-            for (std::int64_t j = 0; j < width; ++j)
+            std::int64_t j = 0;
+            for (; j + 64 <= width; j += 64) interleave64(r[0] + j, r[1] + j, r[2] + j, r[3] + j, dst + j);
+            for (; j < width; ++j)
                 dst[j] = shifted(r[0][j]) | shifted(r[1][j]) << 8 | shifted(r[2][j]) << 16 | shifted(r[3][j]) << 24;
         } else {
             for (std::int64_t j = 0; j < width; ++j) {

@@ -172,48 +172,73 @@ struct unguarded_requantizer {
             return std::min(std::max((std::int64_t{acc} * multiplier + offset) >> shift, lo), hi);
         }
         // out[j] = (*this)(acc[j]) for 16 accumulators, stored as Y (an integer type that holds
-        // [lo, hi]). With AVX-512 the same integer operations written out (the compiler's own
-        // vectorization of the loop leaves parts scalar), narrowed straight into Y: where the
-        // high form is set, the 64-bit products of the even and the odd lanes give their high
-        // halves as 16 int32 lanes at once (no 64-bit shift, clamp or narrowing).
+        // [lo, hi]): lanes16's, made for this one call. A loop over a row makes lanes() once.
         template <class Y>
         void apply16(kernels::simd::i32x16 acc, Y* out) const {
+            lanes().apply16(acc, out);
+        }
+
+        // The same with the constants made once: a loop that keeps a lanes16 by value holds them
+        // in registers, where a requantizer read through a reference would be reloaded after
+        // every store (a store of bytes may alias anything). With AVX-512 the integer operations
+        // are written out (the compiler's own vectorization of the loop leaves parts scalar),
+        // narrowed straight into Y: where the high form is set, the 64-bit products of the even
+        // and the odd lanes give their high halves as 16 int32 lanes at once (no 64-bit shift,
+        // clamp or narrowing).
+        struct lanes16 {
 #if defined(__AVX512F__)
-            const __m512i all = reinterpret_cast<__m512i>(acc);
-            if (high_multiplier) {
-                const __m512i m = _mm512_set1_epi64(high_multiplier), add = _mm512_set1_epi64(high_offset);
-                // vpmuldq reads the low (even) int32 of each 64-bit lane, sign-extended.
-                const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(all, m), add);
-                const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(all, 32), m), add);
-                __m512i t = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-                if (high_shift) t = _mm512_sra_epi32(t, _mm_cvtsi32_si128(high_shift));
-                t = _mm512_min_epi32(_mm512_max_epi32(t, _mm512_set1_epi32(static_cast<std::int32_t>(lo))),
-                                     _mm512_set1_epi32(static_cast<std::int32_t>(hi)));
-                if constexpr (sizeof(Y) == 1)
-                    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(t));
-                else if constexpr (sizeof(Y) == 2)
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(t));
-                else
-                    _mm512_storeu_si512(out, t);
-                return;
-            }
-            const __m512i m = _mm512_set1_epi64(multiplier), add = _mm512_set1_epi64(offset);
-            const __m512i low = _mm512_set1_epi64(lo), high = _mm512_set1_epi64(hi);
-            const __m128i count = _mm_cvtsi32_si128(shift);
-            for (int h = 0; h < 2; ++h) {
-                // Sign-extended to 64-bit lanes; vpmuldq multiplies their low 32 bits, signed.
-                const __m512i a = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(all, 1) : _mm512_castsi512_si256(all));
-                __m512i t = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), add), count);
-                t = _mm512_min_epi64(_mm512_max_epi64(t, low), high);
-                if constexpr (sizeof(Y) == 1)
-                    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi8(t));
-                else if constexpr (sizeof(Y) == 2)
-                    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi16(t));
-                else
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * h), _mm512_cvtepi64_epi32(t));
-            }
+            __m512i m, add, lo, hi;  // epi64 m and add; lo and hi epi32 in the high form, else epi64
+            __m128i count;           // shift, or high_shift in the high form
+            bool high, high_shifted;
 #else
-            for (int j = 0; j < 16; ++j) out[j] = static_cast<Y>((*this)(acc[j]));
+            const biased* scalar;  // without AVX-512: the requantizer itself
+#endif
+            template <class Y>
+            void apply16(kernels::simd::i32x16 acc, Y* out) const {
+#if defined(__AVX512F__)
+                const __m512i all = reinterpret_cast<__m512i>(acc);
+                if (high) {
+                    // vpmuldq reads the low (even) int32 of each 64-bit lane, sign-extended.
+                    const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(all, m), add);
+                    const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(all, 32), m), add);
+                    __m512i t = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+                    if (high_shifted) t = _mm512_sra_epi32(t, count);
+                    t = _mm512_min_epi32(_mm512_max_epi32(t, lo), hi);
+                    if constexpr (sizeof(Y) == 1)
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(t));
+                    else if constexpr (sizeof(Y) == 2)
+                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(t));
+                    else
+                        _mm512_storeu_si512(out, t);
+                    return;
+                }
+                for (int h = 0; h < 2; ++h) {
+                    // Sign-extended to 64-bit lanes; vpmuldq multiplies their low 32 bits, signed.
+                    const __m512i a = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(all, 1) : _mm512_castsi512_si256(all));
+                    __m512i t = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), add), count);
+                    t = _mm512_min_epi64(_mm512_max_epi64(t, lo), hi);
+                    if constexpr (sizeof(Y) == 1)
+                        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi8(t));
+                    else if constexpr (sizeof(Y) == 2)
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi16(t));
+                    else
+                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * h), _mm512_cvtepi64_epi32(t));
+                }
+#else
+                for (int j = 0; j < 16; ++j) out[j] = static_cast<Y>((*scalar)(acc[j]));
+#endif
+            }
+        };
+        lanes16 lanes() const {
+#if defined(__AVX512F__)
+            if (high_multiplier)
+                return {_mm512_set1_epi64(high_multiplier), _mm512_set1_epi64(high_offset),
+                        _mm512_set1_epi32(static_cast<std::int32_t>(lo)), _mm512_set1_epi32(static_cast<std::int32_t>(hi)),
+                        _mm_cvtsi32_si128(high_shift), true, high_shift != 0};
+            return {_mm512_set1_epi64(multiplier), _mm512_set1_epi64(offset), _mm512_set1_epi64(lo), _mm512_set1_epi64(hi),
+                    _mm_cvtsi32_si128(shift), false, false};
+#else
+            return {this};
 #endif
         }
         template <class Y>
