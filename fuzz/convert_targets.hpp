@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,33 +38,40 @@ inline std::filesystem::path scratch_file(const std::string& name, std::string_v
     return path;
 }
 
-inline void run_converted(const graph::graph& g) {
-    read_and_run([&](inference_options& o) { o.onnx = &g; });
+inline outcome run_converted(const graph::graph& g) {
+    return read_and_run([&](inference_options& o) { o.onnx = &g; });
 }
 
 }  // namespace detail
 
-inline void tflite_reader(std::string_view bytes) {
+inline outcome tflite_reader(std::string_view bytes) {
+    std::optional<graph::graph> g;
     try {
-        detail::run_converted(convert::from_tflite(detail::scratch_file("model.tflite", bytes)));
+        g.emplace(convert::from_tflite(detail::scratch_file("model.tflite", bytes)));
     } catch (const ktc::error&) {
+        return outcome::refused;
     }
+    return detail::run_converted(*g);
 }
 
 // The input is a prototxt and a caffemodel: a 4-byte little-endian length of the prototxt, the
 // prototxt, then the caffemodel (tools/fuzz_seeds.sh writes the seeds so).
-inline void caffe_reader(std::string_view bytes) {
-    if (bytes.size() < 4) return;
+// An input too short to hold that split is `refused` without reaching the converter.
+inline outcome caffe_reader(std::string_view bytes) {
+    if (bytes.size() < 4) return outcome::refused;
     std::uint32_t text_length = 0;
     std::memcpy(&text_length, bytes.data(), 4);
     bytes.remove_prefix(4);
-    if (text_length > bytes.size()) return;
+    if (text_length > bytes.size()) return outcome::refused;
+    std::optional<graph::graph> g;
     try {
         const auto prototxt = detail::scratch_file("net.prototxt", bytes.substr(0, text_length));
         const auto caffemodel = detail::scratch_file("net.caffemodel", bytes.substr(text_length));
-        detail::run_converted(convert::from_caffe(prototxt, caffemodel));
+        g.emplace(convert::from_caffe(prototxt, caffemodel));
     } catch (const ktc::error&) {
+        return outcome::refused;
     }
+    return detail::run_converted(*g);
 }
 
 }  // namespace ktc::fuzz

@@ -7,6 +7,7 @@
 // an allocation beyond libFuzzer's -rss_limit_mb is a finding.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <iostream>
@@ -23,6 +24,26 @@
 #include "../drivers/infer_args.hpp"
 
 namespace ktc::fuzz {
+
+// What a target made of one input; the corpus replay counts them per target against
+// fuzz/outcomes.txt (tests/support/fuzz_corpus.hpp), so a reader that starts refusing what it read
+// before (or reading what it refused) fails a test. Ordered worst first.
+enum class outcome {
+    refused,      // the reader refused it with a ktc::error
+    run_refused,  // read, but setting the model up or running it on zeros refused it with a ktc::error
+    read,         // read; not run (inputs unknown or larger than max_run_elements)
+    ran,          // read and run on zeros
+};
+
+inline const char* name_of(outcome o) {
+    switch (o) {
+    case outcome::refused: return "refused";
+    case outcome::run_refused: return "run_refused";
+    case outcome::read: return "read";
+    case outcome::ran: return "ran";
+    }
+    return "?";
+}
 
 // Models whose inputs are this small are also run, on zeros: a file that reads well must also
 // simulate without crashing. Larger ones are only read (allocating what a valid file may ask for
@@ -42,72 +63,89 @@ inline std::string with_valid_crc(std::string_view bytes) {
     return s;
 }
 
-// Runs `runner` once on zeros when its inputs are all known and small.
-inline void run_on_zeros(const model_runner& runner) {
+// Runs `runner` once on zeros when its inputs are all known and small (then `ran`, else `read`).
+inline outcome run_on_zeros(const model_runner& runner) {
     std::vector<tensor> zeros;
     std::int64_t total = 0;
     for (const auto& in : runner.inputs()) {
-        if (!in.rank_known) return;
+        if (!in.rank_known) return outcome::read;
         for (const auto d : in.shape)
-            if (d < 0) return;
+            if (d < 0) return outcome::read;
         total += element_count(in.shape);
-        if (total > max_run_elements) return;
+        if (total > max_run_elements) return outcome::read;
         zeros.emplace_back(dtype::float32, in.shape);
     }
     (void)runner.run(zeros);
+    return outcome::ran;
 }
 
 // A model in memory, set up and run in its own layout (`set` names it in the options; assigned
 // rather than designated, which GCC's -Wextra would flag for every member left out); ktc::error is
 // the expected way to refuse.
 template <class Set>
-void read_and_run(Set&& set) {
+outcome read_and_run(Set&& set) {
     inference_options options;
     options.input_layout = layout::channel_first;
     set(options);
     try {
         const model_runner runner(options);
-        run_on_zeros(runner);
+        return run_on_zeros(runner);
     } catch (const ktc::error&) {
+        return outcome::run_refused;
     }
 }
 
 }  // namespace detail
 
-inline void npy_reader(std::string_view bytes) {
+inline outcome npy_reader(std::string_view bytes) {
     try {
         (void)npy::parse(bytes, "fuzz.npy");
+        return outcome::read;
     } catch (const ktc::error&) {
+        return outcome::refused;
     }
 }
 
-inline void onnx_reader(std::string_view bytes) {
+inline outcome onnx_reader(std::string_view bytes) {
+    std::optional<graph::graph> g;
     try {
-        const graph::graph g = onnx::parse(std::string(bytes), "fuzz.onnx");
-        detail::read_and_run([&](inference_options& o) { o.onnx = &g; });
+        g.emplace(onnx::parse(std::string(bytes), "fuzz.onnx"));
     } catch (const ktc::error&) {
+        return outcome::refused;
     }
+    return detail::read_and_run([&](inference_options& o) { o.onnx = &*g; });
 }
 
-inline void bie_reader(std::string_view bytes) {
+inline outcome bie_reader(std::string_view bytes) {
+    std::optional<quant::bie_model> m;
     try {
-        const quant::bie_model m = quant::parse_bie(detail::with_valid_crc(bytes), "fuzz.bie");
-        detail::read_and_run([&](inference_options& o) { o.bie = &m; });
+        m.emplace(quant::parse_bie(detail::with_valid_crc(bytes), "fuzz.bie"));
     } catch (const ktc::error&) {
+        return outcome::refused;
     }
+    return detail::read_and_run([&](inference_options& o) { o.bie = &*m; });
 }
 
-inline void nef_reader(std::string_view bytes) {
+// Every model of the file is run; the input's outcome is its worst model's (`read` for none).
+inline outcome nef_reader(std::string_view bytes) {
+    std::optional<compiler::nef_file> f;
     try {
-        const compiler::nef_file f = compiler::parse_nef(detail::with_valid_crc(bytes), "fuzz.nef");
-        for (const auto& m : f.models)
-            detail::read_and_run([&](inference_options& o) { o.nef = &f, o.model_id = m.id; });
+        f.emplace(compiler::parse_nef(detail::with_valid_crc(bytes), "fuzz.nef"));
     } catch (const ktc::error&) {
+        return outcome::refused;
     }
+    outcome worst = outcome::read;
+    bool first = true;
+    for (const auto& m : f->models) {
+        const outcome o = detail::read_and_run([&](inference_options& opt) { opt.nef = &*f, opt.model_id = m.id; });
+        worst = first ? o : std::min(worst, o);
+        first = false;
+    }
+    return worst;
 }
 
 // `ktc infer`'s arguments, one per line of the input.
-inline void infer_arguments(std::string_view bytes) {
+inline outcome infer_arguments(std::string_view bytes) {
     cli::args a;
     std::size_t at = 0;
     while (at <= bytes.size() && a.size() < 64) {
@@ -123,7 +161,9 @@ inline void infer_arguments(std::string_view bytes) {
     } quiet;
     try {
         (void)cli::parse_infer_args(a);
+        return outcome::read;
     } catch (const ktc::error&) {
+        return outcome::refused;
     }
 }
 

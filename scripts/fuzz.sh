@@ -59,4 +59,8 @@ for t in "${targets[@]}"; do
   printf '%-12s %12s %8s %8s\n' "$t" "${runs:-?}" "$(ls "fuzz/corpus/$t" | wc -l)" "$crashes"
   ((crashes == 0)) || status=1
 done
+# The merged corpus moves the replay's counts (tests/support/fuzz_corpus.hpp): its failure message
+# gives each target's new line for fuzz/outcomes.txt.
+echo "corpus merged: rerun the corpus replay (build/tests/ktc_tests -tc='the fuzz corpus*'," \
+  "build/tests/ktc_converter_tests -tc='the fuzz corpus*') and put its lines in fuzz/outcomes.txt"
 exit $status
