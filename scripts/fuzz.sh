@@ -35,6 +35,7 @@ fuzz_one() {
   # 2 GB of memory and 10 s per input: beyond either, the reader has a bug (docs/reliability.md).
   "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -close_fd_mask=1 -artifact_prefix="$build/crashes/$t/" "$build/found/$t" "fuzz/corpus/$t" \
+    $(ls -d "fuzz/regressions/$t" 2>/dev/null) \
     >"$build/logs/$t.log" 2>&1 || true
   local merged=$build/merged/$t
   rm -rf "$merged" && mkdir -p "$merged"

@@ -41,8 +41,25 @@ inline std::string expected_fuzz_outcomes(const std::string& target) {
     return "(no line for " + target + " in " + path.string() + ")";
 }
 
+// The named regression inputs of fuzz/regressions/<target>/: one file per fuzz finding, named
+// for what it caught, its extension the outcome it must have now (fuzz/regressions/README.md).
+template <class Target>
+void replay_fuzz_regressions(const std::string& target, Target run) {
+    const auto all = std::filesystem::path(KTC_FUZZ_CORPUS_DIR).parent_path() / "regressions";
+    REQUIRE_MESSAGE(std::filesystem::is_directory(all), all.string());
+    const auto dir = all / target;  // a target that has had no finding has no folder
+    for (const auto& f : std::filesystem::exists(dir) ? fuzz_files(dir) : std::vector<std::filesystem::path>{}) {
+        CAPTURE(f.string());
+        fuzz::outcome o = fuzz::outcome::refused;
+        CHECK_NOTHROW(o = run(read_fuzz_input(f)));
+        CHECK(std::string(".") + fuzz::name_of(o) == f.extension().string());
+    }
+}
+
+// Replays the corpus and then the target's regressions.
 template <class Target>
 void replay_fuzz_corpus(const std::string& target, Target run) {
+    replay_fuzz_regressions(target, run);
     using fuzz::outcome;
     const auto files = fuzz_files(std::filesystem::path(KTC_FUZZ_CORPUS_DIR) / target);
     CHECK_FALSE(files.empty());
