@@ -4,8 +4,8 @@
 # backend test models (libonnx-testdata), ktc itself (KTC, default build/drivers/ktc) and, for the
 # converters, the small third-party models of $KTC_CONVERTER_TESTDATA_DIR (default
 # tests/data/converters; MANIFEST.txt there gives their licenses). scripts/fuzz.sh runs it
-# when a target's corpus is missing; the committed corpus (fuzz/corpus) is these seeds plus what
-# the fuzzer found, minimised.
+# when a target's corpus is missing; the committed corpus (fuzz/corpus) is these seeds, and what
+# the fuzzer finds stays in its campaign corpus (build-fuzz/corpus, docs/reliability.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 final=${1:-$root/fuzz/corpus}

@@ -1,6 +1,6 @@
-// The converters' committed fuzz corpora (fuzz/corpus/tflite, fuzz/corpus/caffe) rerun through
-// their targets (fuzz/convert_targets.hpp): every input converts and runs, or is refused with a
-// ktc::error.
+// The converters' committed fuzz seeds and regressions (fuzz/corpus/tflite, fuzz/corpus/caffe,
+// fuzz/regressions/tflite) rerun through their targets (fuzz/convert_targets.hpp): every input
+// converts and runs, or is refused with a ktc::error, and the counts are fuzz/outcomes.txt's.
 #include <doctest/doctest.h>
 
 #include "../fuzz/convert_targets.hpp"

@@ -1,7 +1,7 @@
-// Every input of the committed fuzz corpus (fuzz/corpus/<target>/: the seeds plus what libFuzzer
-// found, minimised by scripts/fuzz.sh) rerun through its target in the ordinary build: an input
-// that once crashed a reader stays a test after the fix. The converters' corpora are replayed by
-// tests/convert/test_convert_fuzz_corpus.cpp.
+// Every input of the committed fuzz corpus (fuzz/corpus/<target>/: the seeds of tools/fuzz_seeds.sh)
+// and of fuzz/regressions/<target>/ (one input per fuzz finding) rerun through its target in the
+// ordinary build, counted against fuzz/outcomes.txt: an input that once crashed a reader stays a
+// test after the fix. The converters' are replayed by tests/convert/test_convert_fuzz_corpus.cpp.
 #include <doctest/doctest.h>
 
 #include "../fuzz/targets.hpp"
