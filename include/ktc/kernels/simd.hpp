@@ -83,9 +83,9 @@ void convert(const X* __restrict src, std::int64_t n, float* __restrict dst) {
 // The even and odd lanes of the 32 floats at p: a row dealt to two stride-2 planes.
 inline void deinterleave(const float* p, float* even, float* odd) {
     const f32x16 a = load(p), b = load(p + lanes);
-    typedef std::int32_t index __attribute__((vector_size(64)));
-    store(even, __builtin_shuffle(a, b, index{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}));
-    store(odd, __builtin_shuffle(a, b, index{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31}));
+    // __builtin_shufflevector: GCC 12 and Clang both take it (GCC's __builtin_shuffle is GCC's alone).
+    store(even, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+    store(odd, __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
 }
 
 // min(max(v, lo), hi) per lane, as std::min/std::max spell it: a NaN lane stays NaN.
