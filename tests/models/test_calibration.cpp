@@ -98,6 +98,20 @@ const zoo* load_zoo() {
     return &z;
 }
 
+// One chip's published rows, each with its model and support verdict, as the fits take them.
+std::vector<calibration::fit_row> published_rows(const zoo& z, const std::string& platform) {
+    std::vector<calibration::fit_row> rows;
+    for (const auto& row : calibration::rows)
+        if (row.platform == platform && row.published_ms > 0)
+            rows.push_back({std::string(row.label), &z.models.at(std::string(row.model)),
+                            &z.support.at(platform + "/" + std::string(row.model)), row.published_ms});
+    return rows;
+}
+
+eval::hardware chip_hardware(const std::string& platform) {
+    return platform == "520" ? eval::hardware_of<platform::kdp520>() : eval::hardware_of<platform::kdp720>();
+}
+
 // The model this one replaced (max(compute, DRAM) with a partial overlap, 10 data-chosen numbers
 // per chip): its in-sample median and max |error| per chip, which the new one must not exceed.
 struct floor_figures {
@@ -157,12 +171,8 @@ TEST_CASE("cost model predicts published rows it was not fitted to (leave-one-ou
     REQUIRE_MESSAGE(z, missing_zoo());
     for (const auto& f : floors) {
         const std::string platform = f.platform;
-        std::vector<calibration::fit_row> rows;
-        for (const auto& row : calibration::rows)
-            if (row.platform == platform && row.published_ms > 0)
-                rows.push_back({std::string(row.label), &z->models.at(std::string(row.model)),
-                                &z->support.at(platform + "/" + std::string(row.model)), row.published_ms});
-        const eval::hardware hw = platform == "520" ? eval::hardware_of<platform::kdp520>() : eval::hardware_of<platform::kdp720>();
+        const std::vector<calibration::fit_row> rows = published_rows(*z, platform);
+        const eval::hardware hw = chip_hardware(platform);
         const auto free = calibration::default_free();
         const auto cv = calibration::leave_one_out(rows, hw, free);
         std::printf("KDP%s leave-one-out (refitted per row:", platform.c_str());
@@ -214,12 +224,8 @@ TEST_CASE("cost model, nested leave-one-out (data-chosen numbers re-chosen per f
     for (const auto& f : guards) {
         const std::string platform = f.platform;
         CAPTURE(platform);
-        std::vector<calibration::fit_row> rows;
-        for (const auto& row : calibration::rows)
-            if (row.platform == platform && row.published_ms > 0)
-                rows.push_back({std::string(row.label), &z->models.at(std::string(row.model)),
-                                &z->support.at(platform + "/" + std::string(row.model)), row.published_ms});
-        const eval::hardware hw = platform == "520" ? eval::hardware_of<platform::kdp520>() : eval::hardware_of<platform::kdp720>();
+        const std::vector<calibration::fit_row> rows = published_rows(*z, platform);
+        const eval::hardware hw = chip_hardware(platform);
         // The fast sum the nested fit uses reproduces the estimate.
         for (const auto& r : rows)
             CHECK(calibration::fast_ms(calibration::terms_of(r, hw), calibration::continuous_of(hw)) ==
