@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake
-  libboost-graph-dev libboost-program-options-dev libeigen3-dev
+  libboost-program-options-dev libeigen3-dev
   libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev nlohmann-json3-dev
   libflatbuffers-dev libhdf5-dev
   libonnx-testdata dataset-fashion-mnist chromium
