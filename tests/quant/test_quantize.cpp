@@ -394,6 +394,27 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
     CHECK_THROWS_WITH_AS(fixed::check_annotations(bad, "m.bie"), doctest::Contains("conv1"), file_error);
     bad[*bad.find_node("conv1")].attrs.set(fixed::attr::output_scale, std::vector<float>{1.5f, 1.5f});
     CHECK_THROWS_AS(fixed::check_annotations(bad, "m.bie"), file_error);
+
+    // A value's format is stored on its writer and on each reader: a file where they differ is
+    // refused, naming the value and both nodes (the kernels would read the reader's copy).
+    for (const char* changed : {fixed::attr::input_radix, fixed::attr::input_scale}) {
+        graph::graph differs = q;
+        auto& conv2 = differs[*differs.find_node("conv2")];
+        if (changed == fixed::attr::input_radix) {
+            auto r = conv2.attrs.get_ints(changed);
+            r[0] += 1;
+            conv2.attrs.set(changed, r);
+        } else {
+            auto s = conv2.attrs.get_floats(changed);
+            s[0] = 1.0f;
+            conv2.attrs.set(changed, s);
+        }
+        CAPTURE(changed);
+        CHECK_THROWS_WITH_AS(fixed::check_annotations(differs, "m.bie"),
+                             doctest::Contains("value 'r1' is written by node 'conv1'"), file_error);
+        CHECK_THROWS_WITH_AS(fixed::check_annotations(differs, "m.bie"),
+                             doctest::Contains("read by node 'conv2'"), file_error);
+    }
 }
 
 TEST_CASE("the range search never ends worse than the rule on the samples it searches, and moves 8-bit tensors only") {

@@ -85,9 +85,16 @@ inline value_format input_format(const graph::node& n, std::size_t slot) {
 // would need 37 at 8 bits); bounding it keeps every radix sum and difference far from overflow.
 inline constexpr std::int64_t max_abs_radix = 127;
 
+// "radix 4, 8 bits, scale 1.3228" for an error message.
+inline std::string describe(const value_format& f) {
+    return "radix " + std::to_string(f.radix) + ", " + std::to_string(f.bits) + " bits, scale " +
+           std::to_string(f.scale);
+}
+
 // Checks the annotations of a quantized graph read from a file (a .bie, the setup of a .nef)
 // before any kernel trusts them: one radix and width per input and output, widths of 8 or 16
-// bits, radices within max_abs_radix. Throws file_error naming `source` and the node.
+// bits, radices within max_abs_radix, and one format per value (below). Throws file_error naming
+// `source`, the node and, for a disagreement, the value.
 inline void check_annotations(const graph::graph& q, const std::string& source) {
     for (const graph::vertex v : q.nodes()) {
         const auto& n = q[v];
@@ -124,6 +131,31 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
             for (const auto r : n.attrs.get_ints(per_channel, {}))
                 if (r < -max_abs_radix || r > max_abs_radix)
                     throw bad(std::string(per_channel) + " " + std::to_string(r) + " out of range");
+    }
+
+    // One value, one format. A value's format is stored on the node that writes it and on every
+    // node that reads it, and the kernels read the reader's copy: a file where the two differ
+    // would run and be silently wrong. The readers of a graph input must agree among themselves.
+    std::map<std::string, std::pair<value_format, std::string>> format_of;  // value -> (format, whose)
+    for (const graph::vertex v : q.nodes()) {
+        const auto& n = q[v];
+        const auto r = n.attrs.get_ints(attr::output_radix, {});
+        for (std::size_t k = 0; k < n.outputs.size() && k < r.size(); ++k)
+            if (!n.outputs[k].empty() && r[k] != not_quantized)
+                format_of[n.outputs[k]] = {output_format(n, k), "written by node '" + n.name + "'"};
+    }
+    for (const graph::vertex v : q.nodes()) {
+        const auto& n = q[v];
+        const auto r = n.attrs.get_ints(attr::input_radix, {});
+        for (std::size_t i = 0; i < n.inputs.size() && i < r.size(); ++i) {
+            if (n.inputs[i].empty() || r[i] == not_quantized) continue;
+            const value_format read = input_format(n, i);
+            const auto [known, first] = format_of.try_emplace(n.inputs[i], read, "read by node '" + n.name + "'");
+            if (!first && known->second.first != read)
+                throw file_error(source, "value '" + n.inputs[i] + "' is " + known->second.second + " at " +
+                                             describe(known->second.first) + " but read by node '" + n.name +
+                                             "' (" + n.op_type + ") at " + describe(read));
+        }
     }
 }
 
