@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ktc/core/npy.hpp"
+#include "ktc/kernels/isa.hpp"
 #include "ktc/onnx/import.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/rewrite/flows.hpp"
@@ -114,7 +115,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
     std::printf("(calibration: images/s over %zu samples; latency: median of %d runs, batch 1, one thread;\n"
-                " fixed = ktc's int8 KDP720 simulator; ORT = onnxruntime-node CPU float, 1 intra-op thread)\n",
-                samples, runs);
+                " fixed = ktc's int8 KDP720 simulator, kernels: %s copy; ORT = onnxruntime-node CPU float, 1 intra-op thread)\n",
+                samples, runs, ktc::kernels::isa::running());
     return failed ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ktc/kernels/isa.hpp"
 #include "ktc/core/npy.hpp"
 #include "ktc/onnx/import.hpp"
 #include "ktc/sim/float_simulator.hpp"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
         }
         std::fflush(stdout);
     }
-    std::printf("(median of %d runs each, batch 1, one thread; ORT = onnxruntime-node CPU, 1 intra-op thread)\n", runs);
+    std::printf("(median of %d runs each, batch 1, one thread, kernels: %s copy; ORT = onnxruntime-node CPU, 1 intra-op thread)\n",
+                runs, ktc::kernels::isa::running());
     return failed ? 1 : 0;
 }

@@ -1,11 +1,12 @@
 // drivers/cpu_check.cpp - before anything else in `ktc` runs: does this CPU have the instruction-set
-// extensions the build used? A ktc compiled with -march=native (KTC_NATIVE, the default) and copied
-// to an older CPU would otherwise die on its first illegal instruction, with no word of why.
+// extensions of the baseline the build targets (CMake's KTC_ARCH, x86-64-v3 by default)? A ktc
+// run on an older CPU would otherwise die on its first illegal instruction, with no word of why.
+// (The kernels' AVX-512 copy is chosen at run time, src/isa.cpp, and needs no check here.)
 //
 // This file alone is compiled for the x86-64 baseline (drivers/CMakeLists.txt), so the check itself
 // runs anywhere; it runs as a constructor of priority 101, before the other translation units'
-// static initializers (compiled for the build machine) can execute one of those instructions.
-// KTC_BUILT_FOR lists the extensions -march=native turned on (CMakeLists.txt, at configure time).
+// static initializers (compiled for the baseline) can execute one of those instructions.
+// KTC_BUILT_FOR lists the extensions KTC_ARCH turns on (CMakeLists.txt, at configure time).
 // The environment variable KTC_CPU_FEATURES (comma-separated) stands for this CPU's extensions
 // when set: the tests use it to play an older CPU.
 #include <cstdio>
@@ -15,6 +16,9 @@
 
 #ifndef KTC_BUILT_FOR
 #define KTC_BUILT_FOR ""
+#endif
+#ifndef KTC_BUILT_ARCH
+#define KTC_BUILT_ARCH ""
 #endif
 
 namespace {
@@ -33,6 +37,7 @@ bool cpu_has(const std::string& feature) {
     if (feature == "avx512dq") return __builtin_cpu_supports("avx512dq");
     if (feature == "avx512vl") return __builtin_cpu_supports("avx512vl");
     if (feature == "avx512vnni") return __builtin_cpu_supports("avx512vnni");
+    if (feature == "avx512vbmi") return __builtin_cpu_supports("avx512vbmi");
 #endif
     return true;  // not one the check knows: no refusal on a guess
 }
@@ -48,9 +53,9 @@ __attribute__((constructor(101))) void require_the_build_cpu_features() {
     }
     if (missing.empty()) return;
     std::fprintf(stderr,
-                 "ktc: error: this ktc was built for its build machine's CPU (-march=native: %s) and this CPU lacks %s; "
-                 "rebuild it here (bash scripts/build.sh) or build a portable one (cmake -DKTC_NATIVE=OFF)\n",
-                 built_for.c_str(), missing.c_str());
+                 "ktc: error: this ktc was built for %s (%s) and this CPU lacks %s; "
+                 "build one for it (cmake -DKTC_ARCH=x86-64 runs on any x86-64 CPU)\n",
+                 KTC_BUILT_ARCH, built_for.c_str(), missing.c_str());
     std::_Exit(1);
 }
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "ktc/kernels/isa.hpp"
 
 namespace ktc::cli {
 int run_infer(const args&);
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (name == "--version") {
-        std::cout << "ktc " KTC_VERSION "\n";
+        // Which copy of the kernels this CPU runs (docs/design.md, "Instruction sets").
+        std::cout << "ktc " KTC_VERSION " (kernels: " << ktc::kernels::isa::running() << ")\n";
         return 0;
     }
     for (const auto& v : verbs) {

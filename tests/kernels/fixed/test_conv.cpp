@@ -2,6 +2,7 @@
 // hand-computed cases.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -286,6 +287,13 @@ void check_fast_is_bit_exact(const tensor& x, const tensor& w, const tensor* b, 
     const std::int64_t n = p.batch * p.out_channels * p.w.out_size();
     std::vector<Y> plain(static_cast<std::size_t>(n)), fast64(plain.size()), fast32(plain.size());
     cd::conv_reference<X, W, Y>(p, x.data<X>(), w.data<W>(), plain.data());
+    // What the simulators run: the table's Conv, from the kernels' AVX-512 copy where this CPU has
+    // it (its VNNI and depthwise paths) or from the baseline copy (src/isa.cpp; ctest runs this
+    // file both ways). The paths below, called directly, are the ones compiled into this file.
+    std::vector<tensor> from_table(1);
+    kernels::fixed::kernels().at("Conv")(kernels::kernel_call{node, inputs, from_table});
+    REQUIRE(from_table[0].size() == n);
+    CHECK(std::equal(plain.begin(), plain.end(), from_table[0].data<Y>()));
     cd::conv_im2col<std::int64_t, X, W, Y>(p, x.data<X>(), w.data<W>(), fast64.data());
     CHECK(plain == fast64);
     if (cd::fits_int32<X, W>(p)) {

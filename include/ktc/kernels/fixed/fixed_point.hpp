@@ -335,10 +335,11 @@ inline tensor quantize_tensor(const tensor& x, const std::function<value_format(
 inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
     return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t i) { return value_format{radix_of(i), bits}; }), bits);
 }
-// The codes of n float values at format f, quantize()'s. With AVX-512 8 at a time: a float times
-// a valid scale (15 significant bits) times 2^radix is exact in a double (24 + 15 bits), so
-// v * scale * 2^radix needs no rounding and a fused multiply-add gives the same sum. The caller
-// checks those conditions (quantize_tensor); the rest, and other builds, call quantize() itself.
+// The codes of n float values at format f, quantize()'s. A float times a valid scale (15
+// significant bits) times 2^radix is exact in a double (24 + 15 bits), so v * scale * 2^radix
+// is one multiplication by a factor made once, with no rounding, and a fused multiply-add gives
+// the same sum: with AVX-512 8 at a time, else one by one without a call per value. The caller
+// checks those conditions (quantize_tensor: a valid scale, |radix| < 800).
 template <class T>
 void quantize_floats(const float* __restrict in, std::int64_t n, const value_format& f, T* __restrict out) {
     std::int64_t i = 0;
@@ -359,7 +360,11 @@ void quantize_floats(const float* __restrict in, std::int64_t n, const value_for
         }
     }
 #endif
-    for (; i < n; ++i) out[i] = static_cast<T>(quantize(static_cast<double>(in[i]), f));
+    const double factor = std::ldexp(f.scale, f.radix), low = double(min_of(f.bits)), high = double(max_of(f.bits));
+    for (; i < n; ++i) {
+        const double q = std::floor(static_cast<double>(in[i]) * factor + 0.5);
+        out[i] = static_cast<T>(std::isnan(q) ? 0.0 : std::min(std::max(q, low), high));  // NaN -> 0
+    }
 }
 
 // The same at one format for the whole tensor (a simulator's inputs, every sample): float values

@@ -13,6 +13,7 @@
 #include "ktc/kernels/fixed/linear.hpp"
 #include "ktc/kernels/fixed/pool.hpp"
 #include "ktc/kernels/fixed/registry.hpp"
+#include "ktc/kernels/isa.hpp"
 #include "ktc/kernels/kernel.hpp"
 
 namespace ktc::kernels::fixed {
@@ -42,6 +43,9 @@ void unless_plain(const kernel_call& call) {
 }  // namespace registry_detail
 
 KTC_DECL const kernel_table& kernels() {
+#if KTC_AVX512_KERNELS  // ktc_compiled with the AVX-512 copy linked (cmake/avx512_kernels.cmake)
+    if (const kernel_table* avx512 = isa::avx512_fixed_kernels()) return *avx512;
+#endif
     static const kernel_table table = [] {
         kernel_table t;
         add_fallback_kernels(t);  // first: the integer kernels below replace it for their ops

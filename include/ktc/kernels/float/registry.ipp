@@ -12,10 +12,14 @@
 #include "ktc/kernels/float/reduce.hpp"
 #include "ktc/kernels/float/registry.hpp"
 #include "ktc/kernels/float/resize.hpp"
+#include "ktc/kernels/isa.hpp"
 
 namespace ktc::kernels::floating {
 
 KTC_DECL const kernel_table& kernels() {
+#if KTC_AVX512_KERNELS  // ktc_compiled with the AVX-512 copy linked (cmake/avx512_kernels.cmake)
+    if (const kernel_table* avx512 = isa::avx512_float_kernels()) return *avx512;
+#endif
     static const kernel_table table = [] {
         kernel_table t;
         add_conv_kernels(t);
