@@ -13,9 +13,10 @@ file(GLOB KTC_KERNEL_FAMILY_SOURCES CONFIGURE_DEPENDS
 add_library(ktc_kernels_avx512 OBJECT ${KTC_KERNEL_FAMILY_SOURCES} ${PROJECT_SOURCE_DIR}/src/isa/avx512.cpp)
 target_link_libraries(ktc_kernels_avx512 PRIVATE ktc::ktc)
 target_compile_definitions(ktc_kernels_avx512 PRIVATE KTC_SEPARATE_COMPILATION)
-# -fno-gnu-unique: the static locals of inline functions become plain weak symbols, which objcopy
-# makes local below (it leaves "unique" ones global, and they would clash with the baseline's).
-target_compile_options(ktc_kernels_avx512 PRIVATE ${KTC_WARNINGS} ${KTC_AVX512_FLAGS} -fno-gnu-unique)
+# -fno-gnu-unique (GCC; Clang emits no such symbols): the static locals of inline functions become
+# plain weak symbols, which objcopy makes local below (it leaves "unique" ones global, and they
+# would clash with the baseline's).
+target_compile_options(ktc_kernels_avx512 PRIVATE ${KTC_WARNINGS} ${KTC_AVX512_FLAGS} $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
 add_dependencies(ktc_kernels_avx512 ktc_layers)
 
 set(KTC_AVX512_OBJECT ${PROJECT_BINARY_DIR}/ktc_kernels_avx512.o)
