@@ -79,6 +79,7 @@ public:
 
     void remove_node(vertex v) {
         slot& s = at(v);
+        if (!s.live) return;  // removed already
         for (const auto& out : s.n.outputs) {
             auto it = producers_.find(out);
             if (it != producers_.end() && it->second == v) producers_.erase(it);
