@@ -2,6 +2,7 @@
 // (core/config.hpp: they are built with KTC_SEPARATE_COMPILATION, and quantize.hpp declares these
 // instantiations extern there).
 #include "ktc/quant/bie.ipp"
+#include "ktc/quant/calibrate.ipp"
 #include "ktc/quant/quantize.hpp"
 
 namespace ktc::quant {
@@ -36,3 +37,4 @@ template mixed_precision_choice choose_int16_nodes<platform::kdp720>(
     const std::function<sim::tensor_map(std::size_t)>&, double, const mixed_precision_options&);
 
 }  // namespace ktc::quant
+#include "ktc/quant/equalize.ipp"
