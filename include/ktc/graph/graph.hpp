@@ -119,7 +119,7 @@ public:
         if (value.empty()) return;
         producers_[value] = v;
         if (auto r = readers_.find(value); r != readers_.end())
-            for (const auto& [u, i] : std::set<use>(r->second)) connect_input(u, i);
+            for (const auto& [u, i] : r->second) connect_input(u, i);  // edges only: readers_ stays
     }
 
     // Renames every use of `from` (node inputs and graph outputs) to `to`.
