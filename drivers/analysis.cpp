@@ -69,6 +69,7 @@ int run_analysis(const args& a) {
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
         ("no-optimize", "quantize the model as given (default: onnx2onnx flow first)")
         ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
+        ("no-centre", "keep Conv -> Clip(0, B) outputs at codes 0..127 instead of moving them onto every int8 code (docs/numerics.md)")
         ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
         ("scales", po::value(&scales)->default_value("auto"), "auto, all or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
         ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")
@@ -105,6 +106,7 @@ int run_analysis(const args& a) {
     o.post_sigmoid = mode == "post_sigmoid";
     o.optimize = !vm.count("no-optimize");
     o.equalize = !vm.count("no-equalize");
+    o.centre = !vm.count("no-centre");
     o.bias_correction = vm.count("bias-correction") != 0;
     o.scales = quant::parse_scale_policy(scales);
     o.range_search = vm.count("range-search") != 0;
@@ -123,8 +125,9 @@ int run_analysis(const args& a) {
 
     // The float graph analysis() calibrates, kept here for the per-layer comparison.
     graph::graph prepared = model.analysis_graph(o);
+    const sim::tensor_map user_inputs = read_inputs(input_specs, prepared.inputs);
+    prepared = model.centred_graph(std::move(prepared), user_inputs, o);
     const sim::float_simulator reference(prepared);
-    const sim::tensor_map user_inputs = read_inputs(input_specs, reference.graph().inputs);
     const auto prepared_at = clock::now();
     const quant::bie_model& bie = model.analysis(std::move(prepared), user_inputs, o);
     const auto written = clock::now();

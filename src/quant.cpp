@@ -37,4 +37,5 @@ template mixed_precision_choice choose_int16_nodes<platform::kdp720>(
     const std::function<sim::tensor_map(std::size_t)>&, double, const mixed_precision_options&);
 
 }  // namespace ktc::quant
+#include "ktc/quant/centre.ipp"
 #include "ktc/quant/equalize.ipp"

@@ -31,6 +31,7 @@
 #include "ktc/platform/platform.hpp"
 #include "ktc/quant/bie.hpp"
 #include "ktc/quant/calibrate.hpp"
+#include "ktc/quant/centre.hpp"
 #include "ktc/quant/equalize.hpp"
 #include "ktc/quant/mixed_precision.hpp"
 #include "ktc/quant/quantize.hpp"
@@ -70,6 +71,9 @@ struct analysis_options {
     bool post_sigmoid = false;         // the seed's quantize_mode "post_sigmoid"
     bool optimize = true;              // run onnx2onnx_flow first (off: quantize the model as given)
     bool equalize = true;              // cross-layer equalization of channel ranges (docs/numerics.md)
+    // Move Conv -> Clip(0, B) outputs down so that they use every int8 code (quant/centre.hpp);
+    // with 8-bit activations and scales only.
+    bool centre = true;
     layout input_layout = layout::channel_last;
     std::string source;                // provenance written into the .bie ("" : the model's file name)
     std::function<void(std::size_t done, std::size_t total)> progress;  // calibration progress
@@ -244,15 +248,15 @@ struct model_config {
     const quant::bie_model& analysis(const input_mapping& inputs, const analysis_options& o = {}) {
         graph::graph g = analysis_graph(o);
         const sim::tensor_map joined = api_detail::join_mapping(inputs, g.inputs);
-        return quantize(std::move(g), joined, o);
+        return quantize(centred_graph(std::move(g), joined, o), joined, o);
     }
     // The same with one tensor per input: one sample, or N stacked on a leading axis.
     const quant::bie_model& analysis(const sim::tensor_map& inputs, const analysis_options& o = {}) {
-        return quantize(analysis_graph(o), inputs, o);
+        return quantize(centred_graph(analysis_graph(o), inputs, o), inputs, o);
     }
 
-    // The same on the graph analysis_graph(o) made, for a caller that keeps a float simulator of
-    // it (ktc analysis's per-layer table) and need not optimize twice.
+    // The same on the graph centred_graph(analysis_graph(o), ...) made, for a caller that keeps a
+    // float simulator of it (ktc analysis's per-layer table) and need not optimize twice.
     const quant::bie_model& analysis(graph::graph prepared, const sim::tensor_map& inputs, const analysis_options& o = {}) {
         return quantize(std::move(prepared), inputs, o);
     }
@@ -265,6 +269,27 @@ struct model_config {
         graph::graph g = float_model();
         if (o.optimize) rewrite::onnx2onnx_flow(g);
         if (o.equalize) quant::equalize_cross_layer(g);
+        return g;
+    }
+
+    // `g` (analysis_graph's) with its bounded activations centred (quant/centre.hpp) at the ranges a
+    // first calibration on `inputs` gives them, as analysis() quantizes it; `g` itself when
+    // centring is off or nothing qualifies. Fixes dynamic input shapes to the samples' first.
+    graph::graph centred_graph(graph::graph g, const sim::tensor_map& inputs, const analysis_options& o) const {
+        if (!o.centre || o.bitwidth != 8 || o.scales == quant::scale_policy::power_of_two) return g;
+        const auto unknown = [](const std::string&) { return std::numeric_limits<double>::infinity(); };
+        if (graph::graph trial = g; quant::centre_bounded_activations(trial, o.bitwidth, unknown).activations == 0) return g;
+        const sim::sample_set set = sim::split_samples(g.inputs, inputs, o.input_layout);
+        for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
+            if (o.notice) o.notice(line);
+        quant::calibration_options co;
+        co.threads = o.threads;
+        const quant::calibration first = quant::calibrate(sim::float_simulator(g), set.samples.size(),
+                                                          [&](std::size_t i) { return set.samples.at(i); }, co);
+        quant::centre_bounded_activations(g, o.bitwidth, [&](const std::string& value) {
+            const auto it = first.ranges.find(value);
+            return it == first.ranges.end() ? unknown(value) : it->second.range(o.range, o.outlier, o.bitwidth);
+        });
         return g;
     }
 

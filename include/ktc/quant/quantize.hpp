@@ -30,6 +30,7 @@
 #include "ktc/kernels/window.hpp"
 #include "ktc/platform/platform.hpp"
 #include "ktc/quant/calibrate.hpp"
+#include "ktc/quant/centre.hpp"
 #include "ktc/quant/weight_rounding.hpp"
 
 namespace ktc::quant {
@@ -99,6 +100,17 @@ inline double output_bound(const graph::graph& g, const graph::node& n) {
         bound = std::min(bound, larger(at(1, n.attrs.get_float("min", -float(none))), at(2, n.attrs.get_float("max", float(none)))));
     }
     return std::isfinite(bound) ? bound : none;
+}
+
+// The range of a centred activation (quant/centre.hpp), whose producer's fused clamp has the
+// moved zero as its lower bound: the one that puts that bound on the type's lowest code, so that
+// the clamp is the output's saturation there.
+inline std::optional<double> centred_range(const graph::node& n, int bits) {
+    if (!n.attrs.has(centred_attribute) || !n.attrs.has(kernels::attr::fused_min)) return std::nullopt;
+    const double lo = n.attrs.get_float(kernels::attr::fused_min);
+    if (!(lo < 0) || !std::isfinite(lo)) return std::nullopt;
+    const double max_code = double(fixed::max_of(bits));
+    return -lo * max_code / (max_code + 1);
 }
 
 // The output channel of each weight element's channel index, and how many channels, per MAC op.
@@ -238,6 +250,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         const double r = range_of(value, bits);
         if (o.scales == scale_policy::power_of_two || g.is_graph_input(value)) return fixed::format_for(r, bits, true);
         const auto producer = g.producer(value);
+        if (const auto centred = producer ? centred_range(g[*producer], bits) : std::nullopt)
+            return fixed::format_for(*centred, bits, false);
         const double bound = producer ? output_bound(g, g[*producer]) : std::numeric_limits<double>::infinity();
         if (const auto chosen = o.chosen_ranges.find(value); chosen != o.chosen_ranges.end())
             return fixed::format_for(std::min(chosen->second, bound), bits, false);

@@ -1,0 +1,54 @@
+// ktc/quant/centre.hpp - give a bounded activation every code of its signed format.
+//
+// A Conv followed by Clip(0, B) (ReLU6: B = 6) produces values in [0, B]. Stored as signed int8 it
+// uses codes 0..127 only: half the codes, 6 dB of resolution lost on every such tensor. The chip
+// has no zero point (kneron-facts section 1: float = fixed / scale / 2^radix), but the same
+// function can be computed on values moved down by a constant c:
+//   - the Conv's bias loses c and its clamp becomes [-c, B - c];
+//   - every layer reading the tensor gets c back through its bias (a Conv adds c times the sum of
+//     each output channel's weights), and a padded Conv reads it through an explicit Pad whose fill
+//     is -c, the moved zero, instead of its own zero padding;
+//   - ops between them that commute with adding a constant (pools without zero padding, Flatten,
+//     Reshape) pass it on.
+// The float model computes the same outputs. c is chosen so that the moved bounds are exactly the
+// int8 format's two ends, -128 and 127 steps of Δ = B / 255 (the step rounded up to one a 15-bit
+// scale can hold, which moves the top by a fraction of a code): the clamp is then the output
+// stage's own saturation, so the chip runs a Conv with no activation and no lower bound other than
+// its type's, and the tensor has 255 steps where it had 127. Where calibration shows the tensor
+// well below B, the codes span that range instead and the top clamp lies past the saturation.
+// docs/numerics.md, rule 0b.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "ktc/core/config.hpp"
+#include "ktc/graph/graph.hpp"
+
+namespace ktc::quant {
+
+// Marks a Conv whose output is centred (an int 1; kept in the .bie): the quantizer puts its clamp's
+// lower bound, the moved zero, on the lowest code.
+inline constexpr const char* centred_attribute = "ktc.centred";
+
+struct centring_report {
+    std::size_t activations = 0;  // Conv -> Clip(0, B) outputs moved down
+    std::size_t pads = 0;         // explicit Pads inserted before padded readers
+    std::set<std::string> values; // the moved tensors (quantize_options::centred)
+};
+
+// Centres every eligible bounded activation of `g` in place for `bits`-wide activations with a
+// scale beside the radix (power-of-two formats cannot put the moved zero on the lowest code, so
+// the caller skips it for them). `range_of(value)` is the tensor's calibrated range (infinity when
+// unknown): the codes span min(B, 1.5 x range), the headroom rule 3 gives scaled 8-bit tensors,
+// so that a ReLU6 output that never nears 6 keeps its resolution.
+KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
+                                                    const std::function<double(const std::string&)>& range_of);
+
+}  // namespace ktc::quant
+
+#if KTC_HEADER_ONLY
+#include "ktc/quant/centre.ipp"
+#endif
