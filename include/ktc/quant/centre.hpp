@@ -8,8 +8,9 @@
 //   - every layer reading the tensor gets c back through its bias (a Conv adds c times the sum of
 //     each output channel's weights), and a padded Conv reads it through an explicit Pad whose fill
 //     is -c, the moved zero, instead of its own zero padding;
-//   - ops between them that commute with adding a constant (pools without zero padding, Flatten,
-//     Reshape) pass it on.
+//   - ops between them that commute with adding a constant and keep its size (MaxPool, Flatten,
+//     Reshape) pass it on; an average would keep c while shrinking the values around it, so the
+//     averaging pools end the search.
 // The float model computes the same outputs. c is chosen so that the moved bounds are exactly the
 // int8 format's two ends, -128 and 127 steps of Δ = B / 255 (the step rounded up to one a 15-bit
 // scale can hold, which moves the top by a fraction of a code): the clamp is then the output
@@ -32,6 +33,12 @@ namespace ktc::quant {
 // Marks a Conv whose output is centred (an int 1; kept in the .bie): the quantizer puts its clamp's
 // lower bound, the moved zero, on the lowest code.
 inline constexpr const char* centred_attribute = "ktc.centred";
+
+// Marks a layer that reads a centred tensor (a float, the shift c its bias took back). Its input's
+// mean is now E[x] - c, so rounding its weights offsets each output channel by the rounding errors
+// times that mean: the quantizer corrects its bias for it as --bias-correction would, whatever
+// that option says (docs/numerics.md, rules 0b and 6).
+inline constexpr const char* input_shift_attribute = "ktc.input_shift";
 
 struct centring_report {
     std::size_t activations = 0;  // Conv -> Clip(0, B) outputs moved down

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,18 +23,13 @@ struct absorbing_reader {
     graph::vertex node;
 };
 
-// Ops whose output moves down by c when their input does (no zero padding enters them).
+// Ops whose output moves down by c when their input does and whose values keep their spread
+// around it. Averages also commute, but the mean of a sparse ReLU6 output sits near 0, so moved
+// down it would need a coarser format than it had (zoo mobilenet_v2's GlobalAveragePool).
 inline bool commutes_with_shift(const graph::node& n) {
     if (n.inputs.empty() || n.outputs.size() != 1) return false;
-    if (n.op_type == "AveragePool") {
-        const auto pads = n.attrs.get_ints("pads", {});
-        const bool padded = std::any_of(pads.begin(), pads.end(), [](std::int64_t p) { return p != 0; }) ||
-                            n.attrs.get_string("auto_pad", "NOTSET") != "NOTSET";
-        return !padded || n.attrs.get_int("count_include_pad", 0) == 0;
-    }
-    return n.op_type == "MaxPool" || n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool" ||
-           n.op_type == "Flatten" || n.op_type == "Reshape" || n.op_type == "Squeeze" ||
-           n.op_type == "Unsqueeze" || n.op_type == "Identity";
+    return n.op_type == "MaxPool" || n.op_type == "GlobalMaxPool" || n.op_type == "Flatten" || n.op_type == "Reshape" ||
+           n.op_type == "Squeeze" || n.op_type == "Unsqueeze" || n.op_type == "Identity";
 }
 
 // A bias the pass may change: absent (one is added) or a float constant only `n` reads.
@@ -116,6 +112,7 @@ inline bool absorb_shift(graph::graph& g, graph::vertex v, float c) {
         for (std::int64_t k = 0; k < K; ++k)
             for (std::int64_t j = 0; j < N; ++j) sums[j] += wv[trans ? j * K + k : k * N + j];
     }
+    n.attrs.set(input_shift_attribute, c);
     tensor& bias = bias_of(g, v, 2, static_cast<std::int64_t>(sums.size()));
     auto b = bias.values<float>();
     for (std::size_t j = 0; j < sums.size(); ++j) b[j] = static_cast<float>(b[j] + double(c) * sums[j]);
@@ -163,7 +160,9 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
     for (const graph::vertex act : g.topological_order()) {
         if (g[act].inputs.empty() || g[act].outputs.size() != 1) continue;
         const auto bounds = sim::detail::clamp_bounds(g, g[act]);
-        if (!bounds || bounds->first != 0.f || !(std::isfinite(bounds->second) && bounds->second > 0.f)) continue;
+        static const bool relu_too = std::getenv("KTC_CENTRE_RELU") != nullptr;  // EXPERIMENT
+        if (!bounds || bounds->first != 0.f || !(bounds->second > 0.f)) continue;
+        if (!std::isfinite(bounds->second) && !(relu_too && range_of(g[act].outputs[0]) > 0)) continue;
         // The producer: a Conv that only this clamp reads, so that the clamp fuses into it.
         const auto conv = g.producer(g[act].input(0));
         if (!conv || g[*conv].op_type != "Conv" || !g[*conv].domain.empty() || g[*conv].outputs.size() != 1) continue;
@@ -190,11 +189,13 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
         graph::node& clip = g[act];
         const std::string lo = detail::fresh_value_name(g, clip.name + "_min"), hi = detail::fresh_value_name(g, clip.name + "_max");
         g.initializers.emplace(lo, tensor::scalar(-c));
-        g.initializers.emplace(hi, tensor::scalar(bounds->second - c));
         clip.op_type = "Clip";
         clip.attrs = {};
         g.set_input(act, 1, lo);
-        g.set_input(act, 2, hi);
+        if (std::isfinite(bounds->second)) {
+            g.initializers.emplace(hi, tensor::scalar(bounds->second - c));
+            g.set_input(act, 2, hi);
+        }
         for (const auto& r : *readers) report.pads += detail::absorb_shift(g, r.node, c) ? 1 : 0;
         ++report.activations;
         report.values.insert(g[act].outputs[0]);

@@ -179,6 +179,13 @@ inline std::vector<double> tap_coverage(const graph::node& n, const shape_t& inp
     return coverage;
 }
 
+// The input channels a Conv (any group) or Gemm weight reads; 0 for other layouts.
+inline std::int64_t input_channels(const graph::node& n, const tensor& w) {
+    if (n.op_type == "Conv" && w.rank() >= 2) return w.dim(1) * n.attrs.get_int("group", 1);
+    if (n.op_type == "Gemm" && w.rank() == 2) return w.dim(n.attrs.get_int("transB", 0) != 0 ? 1 : 0);
+    return 0;
+}
+
 // Bias correction (Nagel et al. 2019, docs/numerics.md): rounding a MAC op's weights shifts the
 // mean of each output channel by sum_k e[c,k] * E[x_k] (e: the rounding error of the weights, E[x]:
 // the calibrated mean of the input channel a weight reads, times the share of positions where a
@@ -356,14 +363,23 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 };
                 tensor qw = quantize_weights();
                 // Bias correction: the bias absorbs the mean shift the weights' rounding causes; a
-                // layer without a bias gets one. The corrected bias may cap radices further.
+                // layer without a bias gets one. The corrected bias may cap radices further. A
+                // layer that reads a centred tensor (quant/centre.hpp) always does: its input's
+                // shift turns every weight's rounding error into an offset of -c times it (its
+                // inputs' mean is E[x] - c), which it must not keep (docs/numerics.md, rule 0b).
                 std::optional<tensor> corrected_bias;
                 const auto means = cal.channel_means.find(n.input(0));
+                const float input_shift = n.attrs.get_float(input_shift_attribute, 0.f);
+                std::vector<double> input_means;
+                if ((o.bias_correction || input_shift != 0.f) && means != cal.channel_means.end())
+                    input_means = means->second.means();
+                else if (input_shift != 0.f)  // no calibrated means: the shift's part at least
+                    input_means.assign(static_cast<std::size_t>(input_channels(n, *w)), -double(input_shift));
                 const bool bias_allowed = n.op_type != "MatMul" && (has_float_bias || !n.has_input(2));
-                if (o.bias_correction && bias_allowed && in_radix[0] != fixed::not_quantized && means != cal.channel_means.end() &&
+                if (!input_means.empty() && bias_allowed && in_radix[0] != fixed::not_quantized &&
                     (bias_values.empty() || static_cast<std::int64_t>(bias_values.size()) == layout.channels)) {
                     const auto* input_info = g.info(n.input(0));
-                    const auto shift = mean_output_shift(n, *w, qw, layout, weight_formats(), means->second.means(),
+                    const auto shift = mean_output_shift(n, *w, qw, layout, weight_formats(), input_means,
                                                          input_info ? input_info->shape : shape_t{});
                     if (!shift.empty()) {
                         if (bias_values.empty()) bias_values.assign(static_cast<std::size_t>(layout.channels), 0.f);
