@@ -22,7 +22,6 @@
 
 #include <cstddef>
 #include <functional>
-#include <set>
 #include <string>
 
 #include "ktc/core/config.hpp"
@@ -43,7 +42,6 @@ inline constexpr const char* input_shift_attribute = "ktc.input_shift";
 struct centring_report {
     std::size_t activations = 0;  // Conv -> Clip(0, B) outputs moved down
     std::size_t pads = 0;         // explicit Pads inserted before padded readers
-    std::set<std::string> values; // the moved tensors (quantize_options::centred)
 };
 
 // Centres every eligible bounded activation of `g` in place for `bits`-wide activations with a

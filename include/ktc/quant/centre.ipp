@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cmath>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -160,9 +159,7 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
     for (const graph::vertex act : g.topological_order()) {
         if (g[act].inputs.empty() || g[act].outputs.size() != 1) continue;
         const auto bounds = sim::detail::clamp_bounds(g, g[act]);
-        static const bool relu_too = std::getenv("KTC_CENTRE_RELU") != nullptr;  // EXPERIMENT
-        if (!bounds || bounds->first != 0.f || !(bounds->second > 0.f)) continue;
-        if (!std::isfinite(bounds->second) && !(relu_too && range_of(g[act].outputs[0]) > 0)) continue;
+        if (!bounds || bounds->first != 0.f || !(std::isfinite(bounds->second) && bounds->second > 0.f)) continue;
         // The producer: a Conv that only this clamp reads, so that the clamp fuses into it.
         const auto conv = g.producer(g[act].input(0));
         if (!conv || g[*conv].op_type != "Conv" || !g[*conv].domain.empty() || g[*conv].outputs.size() != 1) continue;
@@ -192,13 +189,10 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
         clip.op_type = "Clip";
         clip.attrs = {};
         g.set_input(act, 1, lo);
-        if (std::isfinite(bounds->second)) {
-            g.initializers.emplace(hi, tensor::scalar(bounds->second - c));
-            g.set_input(act, 2, hi);
-        }
+        g.initializers.emplace(hi, tensor::scalar(bounds->second - c));
+        g.set_input(act, 2, hi);
         for (const auto& r : *readers) report.pads += detail::absorb_shift(g, r.node, c) ? 1 : 0;
         ++report.activations;
-        report.values.insert(g[act].outputs[0]);
     }
     if (report.activations) g.remove_dead_nodes();  // constants that only fed the old bounds
     return report;
