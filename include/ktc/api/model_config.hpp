@@ -282,6 +282,8 @@ struct model_config {
         const sim::sample_set set = sim::split_samples(g.inputs, inputs, o.input_layout);
         for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
             if (o.notice) o.notice(line);
+        // A model the chip cannot run is refused as quantize() refuses it, before any calibration.
+        platform::with_platform(platform, [&](auto tag) { eval::support_check<decltype(tag)>(g).require_runnable(name()); });
         quant::calibration_options co;
         co.threads = o.threads;
         const quant::calibration first = quant::calibrate(sim::float_simulator(g), set.samples.size(),
