@@ -17,11 +17,6 @@ namespace ktc::quant {
 
 namespace detail {
 
-// A layer that takes the moved-down tensor as its data input and adds c back through its bias.
-struct absorbing_reader {
-    graph::vertex node;
-};
-
 // Ops whose output moves down by c when their input does and whose values keep their spread
 // around it. Averages also commute, but the mean of a sparse ReLU6 output sits near 0, so moved
 // down it would need a coarser format than it had (zoo mobilenet_v2's GlobalAveragePool).
@@ -51,16 +46,16 @@ inline bool absorbs_shift(graph::graph& g, const graph::node& n) {
     return false;
 }
 
-// Every layer that reads `value` (through ops that commute with the shift) and can absorb it;
-// nullopt when anything else reads it, or it reaches a graph output.
-inline std::optional<std::vector<absorbing_reader>> shift_absorbers(graph::graph& g, const std::string& value, int depth = 0) {
+// Every layer that reads `value` as its data input (through ops that commute with the shift) and
+// can add c back through its bias; nullopt when anything else reads it, or it reaches a graph output.
+inline std::optional<std::vector<graph::vertex>> shift_absorbers(graph::graph& g, const std::string& value, int depth = 0) {
     if (depth > 8 || g.is_graph_output(value)) return std::nullopt;
-    std::vector<absorbing_reader> found;
+    std::vector<graph::vertex> found;
     for (const auto& [v, slot] : g.consumers(value)) {
         const graph::node& n = g[v];
         if (slot != 0 || !n.domain.empty()) return std::nullopt;
         if (absorbs_shift(g, n)) {
-            found.push_back({v});
+            found.push_back(v);
         } else if (commutes_with_shift(n) && std::all_of(n.inputs.begin() + 1, n.inputs.end(), [&](const std::string& in) {
                        return in.empty() || g.initializer(in);
                    })) {
@@ -191,7 +186,7 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
         g.set_input(act, 1, lo);
         g.initializers.emplace(hi, tensor::scalar(bounds->second - c));
         g.set_input(act, 2, hi);
-        for (const auto& r : *readers) report.pads += detail::absorb_shift(g, r.node, c) ? 1 : 0;
+        for (const graph::vertex r : *readers) report.pads += detail::absorb_shift(g, r, c) ? 1 : 0;
         ++report.activations;
     }
     if (report.activations) g.remove_dead_nodes();  // constants that only fed the old bounds
