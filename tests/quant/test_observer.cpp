@@ -57,6 +57,41 @@ TEST_CASE("the mse range clips a heavy tail and keeps a uniform range") {
     CHECK(flat.mse_abs(8) >= 3.9);
 }
 
+TEST_CASE("with a scale the mse clip may lie between powers of two; exact zeros cost no rounding") {
+    // N(0, 1): a radix alone offers the max (~4.3) or a power of two below it; a scaled format
+    // clips where rounding and clipping errors balance, between them.
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    std::vector<float> v(50000);
+    for (float& x : v) x = normal(rng);
+    range_observer o;
+    o.observe(v);
+    const double scaled = o.mse_abs(8, /*scaled=*/true), plain = o.mse_abs(8);
+    CAPTURE(scaled);
+    CAPTURE(plain);
+    CHECK((plain == o.max_abs() || std::exp2(std::round(std::log2(plain))) == plain));
+    CHECK(scaled > 2.5);
+    CHECK(scaled < o.max_abs() * 0.95);
+    CHECK(std::exp2(std::round(std::log2(scaled))) != scaled);
+    CHECK(o.range(range_method::automatic, 0.999, 8, /*scaled=*/true) == scaled);
+    CHECK(o.range(range_method::automatic, 0.999, 8) == o.percentile_abs(0.999));  // no scale: percentile
+    CHECK(o.range(range_method::automatic, 0.999, 16, /*scaled=*/true) == o.mse_abs(16));  // 16 bits: powers of two
+
+    // A ReLU output, most of its values exactly zero. Zeros are codes, so they do not pull the clip
+    // down the way as many small nonzero values would.
+    std::exponential_distribution<float> exponential(1.f);
+    std::vector<float> relu(v.size()), tiny(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const float x = i % 4 ? 0.f : exponential(rng);  // three zeros in four: a sparse ReLU output
+        relu[i] = x;
+        tiny[i] = i % 4 ? 1e-4f : x;
+    }
+    range_observer with_zeros, with_tiny;
+    with_zeros.observe(relu);
+    with_tiny.observe(tiny);
+    CHECK(with_zeros.mse_abs(8, true) > with_tiny.mse_abs(8, true));
+}
+
 TEST_CASE("merging observers equals observing everything in one") {
     std::mt19937 rng(11);
     std::uniform_real_distribution<float> small(-0.3f, 0.3f), large(-40.f, 40.f);
@@ -72,6 +107,7 @@ TEST_CASE("merging observers equals observing everything in one") {
     CHECK(left.max_abs() == one.max_abs());
     for (double p : {0.5, 0.9, 0.999}) CHECK(left.percentile_abs(p) == one.percentile_abs(p));
     CHECK(left.mse_abs(8) == one.mse_abs(8));
+    CHECK(left.mse_abs(8, true) == one.mse_abs(8, true));
 }
 
 TEST_CASE("an all-zero tensor has a zero range") {

@@ -356,6 +356,9 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
     REQUIRE(cal.ranges.at("r1").percentile_abs(0.999) == doctest::Approx(6.0).epsilon(0.01));  // the clamp is reached
     quant::quantize_options o;
     o.bias_correction = false;
+    CHECK(o.scales == quant::scale_policy::all);  // the default
+    const graph::graph all = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
+    o.scales = quant::scale_policy::automatic;
     const graph::graph q = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
     o.scales = quant::scale_policy::power_of_two;
     const graph::graph p = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
@@ -373,6 +376,10 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
     const auto y = fixed::output_format(q[*q.find_node("conv2")]);  // unbounded 8-bit output: a power of two
     CHECK(y.scale == 1.0);
     fixed::check_annotations(q, "relu6.bie");
+    // all: that output gets a scale too, at its mse clip; the ReLU6 output is as with auto.
+    CHECK(fixed::output_format(all[*all.find_node("conv2")]).scale != 1.0);
+    CHECK(fixed::output_format(all[*all.find_node("conv1")]) == r1);
+    fixed::check_annotations(all, "relu6.bie");
 
     // power-of-two: no scale attribute anywhere, radices as before.
     for (const graph::vertex v : p.nodes())

@@ -27,6 +27,7 @@ TEST_CASE("tune: each candidate measured on held-out samples, the best chosen") 
 
     // The same measure by hand for the caller's settings: calibrated on the even samples, run on
     // the odd ones.
+    co.layer_input_samples = quant::adaptive_rounding_samples;  // the defaults round weights adaptively
     const auto fit = quant::calibrate(reference, 5, [](std::size_t i) { return testing::small_sample(2 * i); }, co);
     const quant::output_error_meter meter(reference, fit, 4, [](std::size_t i) { return testing::small_sample(2 * i + 1); }, 4);
     CHECK(meter.snr_db<platform::kdp720>(given) == doctest::Approx(r.snr_db[0]).epsilon(1e-12));
@@ -57,8 +58,11 @@ TEST_CASE("tune through the API: the chosen settings are the .bie's, one note pe
     const auto chosen = std::find_if(notes.begin(), notes.end(), [](const std::string& n) { return n.ends_with(", chosen"); });
     REQUIRE(chosen != notes.end());
     CHECK(std::count_if(notes.begin(), notes.end(), [](const std::string& n) { return n.ends_with(", chosen"); }) == 1);
-    const bool all = chosen->find("--scales all") != std::string::npos, adaptive = chosen->find("adaptive") != std::string::npos;
-    CHECK((bie.options.scales == quant::scale_policy::all) == all);
-    CHECK((bie.options.rounding == quant::weight_rounding::adaptive) == adaptive);
+    const bool scales_auto = chosen->find("--scales auto") != std::string::npos,
+               nearest = chosen->find("--weight-rounding nearest") != std::string::npos,
+               percentile = chosen->find("--range percentile") != std::string::npos;
+    CHECK((bie.options.scales == quant::scale_policy::automatic) == scales_auto);
+    CHECK((bie.options.rounding == quant::weight_rounding::nearest) == nearest);
+    CHECK((bie.options.method == quant::range_method::percentile) == percentile);
     CHECK(bie.calibration_samples == 8);  // calibrated again on every sample
 }

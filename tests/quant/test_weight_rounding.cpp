@@ -122,6 +122,7 @@ TEST_CASE("adaptive weight rounding: codes within one of nearest, lower output e
     co.layer_input_samples = 16;
     const auto cal = quant::calibrate(reference, 16, pointwise_sample, co);
     quant::quantize_options nearest, adaptive;
+    nearest.rounding = quant::weight_rounding::nearest;
     adaptive.rounding = quant::weight_rounding::adaptive;
     const graph::graph q_nearest = quant::quantize<platform::kdp720>(reference.graph(), cal, nearest);
     const graph::graph q_adaptive = quant::quantize<platform::kdp720>(reference.graph(), cal, adaptive);

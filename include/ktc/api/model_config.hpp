@@ -353,8 +353,9 @@ private:
             m.toolchain_version = ktc::version;
             for (const auto& [value, r] : cal.ranges) {
                 const auto chosen = qo.chosen_ranges.find(value);
-                m.statistics[value] = {r.min(), r.max(), chosen != qo.chosen_ranges.end() ? chosen->second
-                                                                                        : r.range(qo.method, qo.outlier, qo.bits)};
+                const bool scaled = qo.scales == quant::scale_policy::all;
+                const double range = chosen != qo.chosen_ranges.end() ? chosen->second : r.range(qo.method, qo.outlier, qo.bits, scaled);
+                m.statistics[value] = {r.min(), r.max(), range};
             }
             return m;
         });

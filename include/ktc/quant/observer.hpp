@@ -7,10 +7,11 @@
 //   max         max |x|                                   (the vendor's "default" statistics)
 //   percentile  the |x| below which a fraction p of values lie (the vendor's outlier = 0.999)
 //   mse         the clip c that minimizes the expected squared error of quantizing to c at a
-//               given bit width (clipping error above c + rounding error below it)
-//   auto        percentile for 8-bit tensors, mse for 16-bit ones (the default): clipping the
-//               outliers pays when codes are scarce; at 16 bits each code is 256 times finer and
-//               clipping 0.1% of the values costs far more than the rounding it saves
+//               given bit width (clipping error above c + rounding error below it), among the
+//               clips the tensor's format can express
+//   auto        mse (the default), except percentile for an 8-bit tensor without a scale: a
+//               radix alone only offers clips a factor of 2 apart, and there the percentile's
+//               clip rounded up to one held better on unseen inputs
 // Observers of the same tensor from different threads merge exactly (same doubling ladder).
 #pragma once
 
@@ -50,13 +51,14 @@ public:
 
     void observe(std::span<const float> values) {
         float lo = min_, hi = max_, top = 0;
-        std::uint64_t finite = 0;
+        std::uint64_t finite = 0, zero_values = 0;
         for (const float v : values) {
             if (!std::isfinite(v)) {
                 ++non_finite_;
                 continue;
             }
             ++finite;
+            if (v == 0) ++zero_values;
             lo = std::min(lo, v);
             hi = std::max(hi, v);
             top = std::max(top, std::abs(v));
@@ -68,6 +70,7 @@ public:
             zeros_ += finite;
             return;
         }
+        exact_zeros_ += zero_values;
         const double per_bin = bins / range_;
         for (const float v : values) {
             if (!std::isfinite(v)) continue;
@@ -86,6 +89,7 @@ public:
         o.grow_to(range_);
         for (std::size_t b = 0; b < bins; ++b) histogram_[b] += o.histogram_[b];
         zeros_ += o.zeros_;
+        exact_zeros_ += o.exact_zeros_;
         count_ += o.count_;
     }
 
@@ -108,34 +112,51 @@ public:
         return max_abs();
     }
 
-    // The clip that minimizes the histogram's expected squared error at `bits` bits, among the
-    // power-of-two clips a radix can express (what the fixed-point format can actually use).
-    double mse_abs(int bits) const {
+    // The clip that minimizes the histogram's expected squared error at `bits` bits: clipping
+    // error above it, a uniform rounding error below it (exact zeros excepted: a zero is a code).
+    // `scaled`: any clip is a format (a scale beside the radix, top code 2^(bits-1) - 1), so the
+    // candidates step down from max |x| by 2^(1/16); otherwise only the power-of-two clips a
+    // radix alone can express.
+    double mse_abs(int bits, bool scaled = false) const {
         if (range_ == 0) return 0;
-        double best = max_abs(), best_error = std::numeric_limits<double>::infinity();
-        for (int k = 0; k < 24; ++k) {
-            const double clip = std::ldexp(std::exp2(std::ceil(std::log2(max_abs()))), -k);
-            const double step = clip / double(std::int64_t{1} << (bits - 1));
+        const double top = max_abs();
+        const int steps = scaled ? 16 : 1;
+        const double codes = scaled ? double((std::int64_t{1} << (bits - 1)) - 1) : double(std::int64_t{1} << (bits - 1));
+        const double first = scaled ? top : std::exp2(std::ceil(std::log2(top)));
+        double best = top, best_error = std::numeric_limits<double>::infinity();
+        for (int k = 0; k < 24 * steps; ++k) {
+            const double clip = first * std::exp2(-double(k) / steps);
+            const double step = clip / codes;
             double err = 0;
             for (std::size_t b = 0; b < bins; ++b) {
-                if (!histogram_[b]) continue;
+                double count = double(histogram_[b]);
+                if (b == 0) count -= double(exact_zeros_);
+                if (!(count > 0)) continue;
                 const double centre = (b + 0.5) * range_ / bins;
-                err += double(histogram_[b]) * (centre > clip ? (centre - clip) * (centre - clip) : step * step / 12);
+                err += count * (centre > clip ? (centre - clip) * (centre - clip) : step * step / 12);
             }
             if (err < best_error) {
                 best_error = err;
-                best = std::min(clip, max_abs());
+                best = std::min(clip, top);
             }
         }
         return best;
     }
 
-    double range(range_method m, double percentile, int bits) const {
-        switch (m) {
+    // The method `m` stands for on a tensor of `bits` bits, with or without a scale.
+    static range_method effective(range_method m, int bits, bool scaled) {
+        if (m != range_method::automatic) return m;
+        return bits <= 8 && !scaled ? range_method::percentile : range_method::mse;
+    }
+
+    double range(range_method m, double percentile, int bits, bool scaled = false) const {
+        switch (effective(m, bits, scaled)) {
             case range_method::max: return max_abs();
             case range_method::percentile: return percentile_abs(percentile);
-            case range_method::mse: return mse_abs(bits);
-            case range_method::automatic: return bits <= 8 ? percentile_abs(percentile) : mse_abs(bits);
+            // At 16 bits the clips stay powers of two even with a scale: a clip just below the
+            // calibrated max cost unseen inputs more than the finer step gave (docs/numerics.md).
+            case range_method::mse: return mse_abs(bits, scaled && bits <= 8);
+            case range_method::automatic: break;
         }
         return max_abs();
     }
@@ -163,6 +184,7 @@ private:
     std::vector<std::uint64_t> histogram_ = std::vector<std::uint64_t>(bins, 0);
     std::uint64_t count_ = 0;          // values in the histogram
     std::uint64_t zeros_ = 0;          // values seen while every value so far was zero
+    std::uint64_t exact_zeros_ = 0;    // zeros among the histogram's values (all in its bin 0)
     std::uint64_t non_finite_ = 0;
 };
 

@@ -69,8 +69,8 @@ struct quantize_options {
     bool bias_correction = false;          // remove the mean output shift of rounded weights (opt-in)
     // How weights round to their codes (quant/weight_rounding.hpp); adaptive needs the calibration's
     // layer_inputs (calibration_options::layer_input_samples), and rounds to nearest without them.
-    weight_rounding rounding = weight_rounding::nearest;
-    scale_policy scales = scale_policy::automatic;  // which values get a scale beside the radix
+    weight_rounding rounding = weight_rounding::adaptive;
+    scale_policy scales = scale_policy::all;  // which values get a scale beside the radix
     // Ranges chosen for these activations (quant/range_search.hpp) instead of the rule above: the
     // value's format is that range's, with a scale unless the policy is power_of_two.
     std::map<std::string, double> chosen_ranges;
@@ -240,9 +240,9 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         if (!g.find_node(name)) throw usage_error("--int16-node '" + name + "': no such node");
 
     std::map<std::string, fixed::value_format> format;
-    const auto range_of = [&](const std::string& value, int bits) {
+    const auto range_of = [&](const std::string& value, int bits, bool scaled = false) {
         auto it = cal.ranges.find(value);
-        double r = it == cal.ranges.end() ? 0.0 : it->second.range(o.method, o.outlier, bits);
+        double r = it == cal.ranges.end() ? 0.0 : it->second.range(o.method, o.outlier, bits, scaled);
         if (o.post_sigmoid && g.is_graph_output(value)) r = std::min(r, 8.0);
         return r;
     };
@@ -262,11 +262,14 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         const double bound = producer ? output_bound(g, g[*producer]) : std::numeric_limits<double>::infinity();
         if (const auto chosen = o.chosen_ranges.find(value); chosen != o.chosen_ranges.end())
             return fixed::format_for(std::min(chosen->second, bound), bits, false);
-        const double headroom = bits > 8 ? 2.0 : 1.5;
-        const double wanted = std::min(headroom * r, bound);  // nothing exceeds the bound: no headroom past it
         if (bits == 8 && o.scales == scale_policy::automatic &&
             !(producer && g[*producer].attrs.has(kernels::attr::fused_max) && r >= 0.999 * bound))
             return fixed::format_for(r, bits, true);
+        // Headroom for inputs beyond the calibrated range: one bit at 16 bits; at 8 bits none over
+        // an mse clip (it already weighs clipping against rounding), half a bit over the others.
+        const bool mse = range_observer::effective(o.method, bits, true) == range_method::mse;
+        const double headroom = bits > 8 ? 2.0 : mse ? 1.0 : 1.5;
+        const double wanted = std::min(headroom * range_of(value, bits, true), bound);  // nothing exceeds the bound: no headroom past it
         return fixed::format_for(wanted, bits, false);
     };
     for (const auto& in : g.inputs)
