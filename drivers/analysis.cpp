@@ -71,10 +71,10 @@ int run_analysis(const args& a) {
         ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
         ("no-centre", "keep Conv -> Clip(0, B) outputs at codes 0..127 instead of moving them onto every int8 code (docs/numerics.md)")
         ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
-        ("scales", po::value(&scales)->default_value("all"), "auto, all or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
+        ("scales", po::value(&scales)->default_value("all"), "all, auto or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
         ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")
         ("tune", "choose --scales, --weight-rounding and --range for this model: each candidate fitted on half the samples and measured on the other half (docs/numerics.md)")
-        ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "nearest, or adaptive: each weight rounds down or up to lower its layer's output error on calibration samples (docs/numerics.md)")
+        ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "adaptive: each weight rounds down or up to lower its layer's output error on calibration samples (docs/numerics.md), or nearest")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst), then the time split")
         ("quiet,q", "no progress output");

@@ -209,13 +209,13 @@ int run_flow(const args& a) {
         ("threads", po::value(&threads)->default_value(0), "calibration and inference threads (0: every core)")
         ("bias-correction", "analysis: correct the shift of output means that rounding the weights causes")
         ("no-centre", "analysis: keep Conv -> Clip(0, B) outputs at codes 0..127 (docs/numerics.md)")
-        ("scales", po::value(&scales)->default_value("all"), "analysis: auto, all or power-of-two (docs/numerics.md)")
+        ("scales", po::value(&scales)->default_value("all"), "analysis: all, auto or power-of-two (docs/numerics.md)")
         ("range", po::value(&range)->default_value("auto"), "analysis: range of a tensor: auto, percentile, max or mse")
         ("outlier", po::value(&outlier)->default_value(0.999), "analysis: the percentile range's fraction")
         ("range-search", "analysis: choose each activation's range against the error at the outputs")
         ("tune", "analysis: choose --scales, --weight-rounding and --range for this model on held-out calibration samples")
         ("target-snr", po::value(&target_snr)->value_name("DB"), "analysis (720, --bitwidth 8): keep in int16 the nodes that bring the outputs' SNR on calibration samples to DB")
-        ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "analysis: nearest or adaptive (docs/numerics.md)")
+        ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "analysis: adaptive or nearest (docs/numerics.md)")
         ("quiet,q", "print only the summary");
     po::positional_options_description positional;
     positional.add("model", 1);
