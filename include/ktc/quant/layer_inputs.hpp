@@ -28,13 +28,16 @@
 
 namespace ktc::quant {
 
-// Where a MAC layer's patches come from: which input elements make patch element d of group g.
+// Where a MAC layer's patches come from: which input elements make the patch of group g at a
+// position.
 struct patch_geometry {
     std::int64_t groups = 1;
     std::int64_t dim = 0;  // elements of one patch (channels per group x kernel taps, or K)
     std::int64_t positions = 0;  // patches one sample gives
-    // The flat input index of patch element d of group g at position `at`, or -1 for padding.
-    std::function<std::int64_t(std::int64_t g, std::int64_t at, std::int64_t d)> element;
+    std::int64_t group_stride = 0;  // how far group g's elements lie from group 0's
+    // Writes the flat input index of each of the `dim` elements of group 0's patch at position
+    // `at`, or -1 where it reads padding.
+    std::function<void(std::int64_t at, std::int64_t* index)> elements;
 };
 
 // Patches of the ops whose weights can be rounded against their output: Conv (any group count)
@@ -50,21 +53,24 @@ inline std::optional<patch_geometry> patches_of(const graph::node& n, const grap
         std::vector<tensor> no_outputs;
         const kernels::window win = kernels::resolve_window(kernels::kernel_call{n, {}, no_outputs}, in, kernel);
         const std::int64_t taps = win.kernel_size(), plane = win.in_size();
-        patch_geometry p{group, Cg * taps, win.out_size(), {}};
-        p.element = [=](std::int64_t grp, std::int64_t at, std::int64_t d) -> std::int64_t {
-            const std::int64_t channel = grp * Cg + d / taps;
-            std::int64_t tap = d % taps, position = at, offset = 0;
-            for (std::size_t axis = win.rank(); axis-- > 0;) {  // innermost axis first
-                const std::int64_t k = tap % win.kernel[axis], o = position % win.out[axis];
-                tap /= win.kernel[axis];
-                position /= win.out[axis];
-                const std::int64_t x = o * win.strides[axis] - win.pads_begin[axis] + k * win.dilations[axis];
-                if (x < 0 || x >= win.in[axis]) return -1;
-                std::int64_t stride = 1;
-                for (std::size_t inner = axis + 1; inner < win.rank(); ++inner) stride *= win.in[inner];
-                offset += x * stride;
+        patch_geometry p{group, Cg * taps, win.out_size(), Cg * plane, {}};
+        p.elements = [=](std::int64_t at, std::int64_t* index) {
+            for (std::int64_t t = 0; t < taps; ++t) {  // each tap's offset in a channel's plane
+                std::int64_t tap = t, position = at, offset = 0, stride = 1;
+                for (std::size_t axis = win.rank(); axis-- > 0;) {  // innermost axis first
+                    const std::int64_t k = tap % win.kernel[axis], o = position % win.out[axis];
+                    tap /= win.kernel[axis];
+                    position /= win.out[axis];
+                    const std::int64_t x = o * win.strides[axis] - win.pads_begin[axis] + k * win.dilations[axis];
+                    if (x < 0 || x >= win.in[axis]) {
+                        offset = -1;
+                        break;
+                    }
+                    offset += x * stride;
+                    stride *= win.in[axis];
+                }
+                for (std::int64_t c = 0; c < Cg; ++c) index[c * taps + t] = offset < 0 ? -1 : c * plane + offset;
             }
-            return channel * plane + offset;
         };
         return p;
     }
@@ -74,8 +80,10 @@ inline std::optional<patch_geometry> patches_of(const graph::node& n, const grap
         if (input_shape.back() != K) return std::nullopt;
         std::int64_t rows = 1;
         for (std::size_t i = 0; i + 1 < input_shape.size(); ++i) rows *= input_shape[i];
-        patch_geometry p{1, K, rows, {}};
-        p.element = [K](std::int64_t, std::int64_t at, std::int64_t d) { return at * K + d; };
+        patch_geometry p{1, K, rows, 0, {}};
+        p.elements = [K](std::int64_t at, std::int64_t* index) {
+            for (std::int64_t d = 0; d < K; ++d) index[d] = at * K + d;
+        };
         return p;
     }
     return std::nullopt;
@@ -85,7 +93,7 @@ class patch_moments {
 public:
     static constexpr int radix = 30;
     __extension__ using wide = __int128;  // exact sums of 2^60-bounded terms
-    static constexpr std::int64_t max_dim = 1152;            // 3x3 x 128 channels (21 MB of sums): larger layers keep nearest rounding
+    static constexpr std::int64_t max_dim = 1152;            // 3x3 x 128 channels (11 MB of sums): larger layers keep nearest rounding
     static constexpr std::int64_t positions_per_sample = 512;  // spread evenly over the output
 
     // Adds one sample's patches (its input tensor, batch 1).
@@ -94,26 +102,34 @@ public:
         const std::int64_t taken = std::min(p.positions, positions_per_sample);
         if (sums_.empty()) {
             groups_ = p.groups, dim_ = p.dim, positions_ = taken;
-            sums_.assign(static_cast<std::size_t>(groups_ * dim_ * dim_), 0);
+            sums_.assign(static_cast<std::size_t>(groups_ * triangle()), 0);
         }
         if (groups_ != p.groups || dim_ != p.dim || positions_ != taken) return;  // an input shape that varies
-        Eigen::MatrixXd x(taken, dim_);
+        // Patches as rows (row-major, so that one patch is contiguous), the moments reused across
+        // groups: a depthwise layer has hundreds of small groups, a pointwise one a 10 MB moment.
+        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x(taken, dim_);
+        Eigen::MatrixXd h(dim_, dim_);
+        std::vector<std::int64_t> index(static_cast<std::size_t>(taken * dim_));
+        for (std::int64_t r = 0; r < taken; ++r) p.elements(r * p.positions / taken, &index[static_cast<std::size_t>(r * dim_)]);
+        const double to_integer = std::ldexp(1.0, radix);
+        const auto size = static_cast<std::int64_t>(input.size());
         for (std::int64_t grp = 0; grp < groups_; ++grp) {
-            for (std::int64_t r = 0; r < taken; ++r) {
-                const std::int64_t at = r * p.positions / taken;
+            const std::int64_t shift = grp * p.group_stride;
+            for (std::int64_t r = 0; r < taken; ++r)
                 for (std::int64_t d = 0; d < dim_; ++d) {
-                    const std::int64_t i = p.element(grp, at, d);
-                    const float v = i < 0 || i >= static_cast<std::int64_t>(input.size()) ? 0.f : input[static_cast<std::size_t>(i)];
+                    const std::int64_t i = index[static_cast<std::size_t>(r * dim_ + d)];
+                    const float v = i < 0 || i + shift >= size ? 0.f : input[static_cast<std::size_t>(i + shift)];
                     x(r, d) = std::isfinite(v) ? double(v) : 0.0;
                 }
-            }
-            const Eigen::MatrixXd h = (x.transpose() * x) / double(taken);
-            wide* out = &sums_[static_cast<std::size_t>(grp * dim_ * dim_)];
-            for (std::int64_t i = 0; i < dim_ * dim_; ++i) {
-                // Clamped far above what a layer's input products reach, so the integer cannot overflow.
-                const double m = std::clamp(h.data()[i], -double(1 << 30), double(1 << 30));
-                out[i] += static_cast<wide>(std::llround(std::ldexp(m, radix)));
-            }
+            h.noalias() = x.transpose() * x;
+            h /= double(taken);
+            wide* out = &sums_[static_cast<std::size_t>(grp * triangle())];
+            for (std::int64_t j = 0; j < dim_; ++j)  // H is symmetric: its upper triangle, column by column
+                for (std::int64_t i = 0; i <= j; ++i) {
+                    // Clamped far above what a layer's input products reach, so the integer cannot overflow.
+                    const double m = std::clamp(h(i, j), -double(1 << 30), double(1 << 30));
+                    *out++ += static_cast<wide>(std::llround(m * to_integer));
+                }
         }
         ++samples_;
     }
@@ -134,13 +150,15 @@ public:
     // E[p p^T] of group g (samples weighted alike).
     Eigen::MatrixXd second_moment(std::int64_t g) const {
         Eigen::MatrixXd h(dim_, dim_);
-        const wide* in = &sums_.at(static_cast<std::size_t>(g * dim_ * dim_));
-        for (std::int64_t i = 0; i < dim_ * dim_; ++i)
-            h.data()[i] = std::ldexp(double(in[i] / static_cast<wide>(samples_)), -radix);
+        const wide* in = &sums_.at(static_cast<std::size_t>(g * triangle()));
+        for (std::int64_t j = 0; j < dim_; ++j)
+            for (std::int64_t i = 0; i <= j; ++i) h(i, j) = h(j, i) = std::ldexp(double(*in++ / static_cast<wide>(samples_)), -radix);
         return h;
     }
 
 private:
+    std::int64_t triangle() const { return dim_ * (dim_ + 1) / 2; }  // sums kept per group
+
     std::int64_t groups_ = 0, dim_ = 0, positions_ = 0;
     std::uint64_t samples_ = 0;
     std::vector<wide> sums_;
