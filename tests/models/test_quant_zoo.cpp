@@ -138,10 +138,7 @@ TEST_CASE("zoo and PaddleOCR cls: output SQNR of the fixed-point models on held-
         const quant::calibration cal = quant::calibrate(reference, calibration_count, calibration_input);
         // int8 quantizes the model as analysis does: bounded activations centred at these ranges.
         graph::graph centred_graph = g;
-        quant::centre_bounded_activations(centred_graph, 8, [&](const std::string& value) {
-            const auto it = cal.ranges.find(value);
-            return it == cal.ranges.end() ? INFINITY : it->second.range(quant::range_method::automatic, 0.999, 8);
-        });
+        quant::centre_bounded_activations(centred_graph, 8, cal);
         const sim::float_simulator centred(centred_graph);
         const quant::calibration centred_cal = quant::calibrate(centred, calibration_count, calibration_input);
         constexpr std::uint64_t tiny = 64 * 1024;  // every layer of these models is tiled in 64 KB

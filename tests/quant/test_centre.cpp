@@ -77,10 +77,7 @@ double largest_difference(const graph::graph& a, const graph::graph& b, const st
 // Centred as analysis does it: at the ranges a first calibration gives.
 quant::centring_report centre(graph::graph& g) {
     const auto cal = quant::calibrate(sim::float_simulator(g), 8, centre_sample);
-    return quant::centre_bounded_activations(g, 8, [&](const std::string& value) {
-        const auto it = cal.ranges.find(value);
-        return it == cal.ranges.end() ? 0.0 : it->second.range(quant::range_method::automatic, 0.999, 8);
-    });
+    return quant::centre_bounded_activations(g, 8, cal);
 }
 
 graph::graph quantized(const graph::graph& g) {
@@ -176,9 +173,7 @@ TEST_CASE("centring leaves an unbounded activation and a graph output alone") {
 TEST_CASE("centring a ReLU6 output quarters its int8 rounding noise") {
     graph::graph centred = exact_model();
     const auto cal = quant::calibrate(sim::float_simulator(centred), 8, exact_sample);
-    const auto report = quant::centre_bounded_activations(centred, 8, [&](const std::string& value) {
-        return cal.ranges.at(value).range(quant::range_method::automatic, 0.999, 8);
-    });
+    const auto report = quant::centre_bounded_activations(centred, 8, cal);
     REQUIRE(report.activations == 1);
     const double plain = int8_noise(exact_model(), "a1"), better = int8_noise(centred, "a1");
     CAPTURE(plain);

@@ -288,10 +288,7 @@ struct model_config {
         co.threads = o.threads;
         const quant::calibration first = quant::calibrate(sim::float_simulator(g), set.samples.size(),
                                                           [&](std::size_t i) { return set.samples.at(i); }, co);
-        quant::centre_bounded_activations(g, o.bitwidth, [&](const std::string& value) {
-            const auto it = first.ranges.find(value);
-            return it == first.ranges.end() ? unknown(value) : it->second.range(o.range, o.outlier, o.bitwidth);
-        });
+        quant::centre_bounded_activations(g, o.bitwidth, first, o.range, o.outlier);
         return g;
     }
 

@@ -26,8 +26,11 @@
 
 #include "ktc/core/config.hpp"
 #include "ktc/graph/graph.hpp"
+#include "ktc/quant/observer.hpp"
 
 namespace ktc::quant {
+
+struct calibration;  // quant/calibrate.hpp
 
 // Marks a Conv whose output is centred (an int 1; kept in the .bie): the quantizer puts its clamp's
 // lower bound, the moved zero, on the lowest code.
@@ -47,10 +50,16 @@ struct centring_report {
 // Centres every eligible bounded activation of `g` in place for `bits`-wide activations with a
 // scale beside the radix (power-of-two formats cannot put the moved zero on the lowest code, so
 // the caller skips it for them). `range_of(value)` is the tensor's calibrated range (infinity when
-// unknown): the codes span min(B, 1.5 x range), the headroom rule 3 gives scaled 8-bit tensors,
-// so that a ReLU6 output that never nears 6 keeps its resolution.
+// unknown): the codes span min(B, 1.5 x range), the headroom rule 3 gives percentile ranges, so
+// that a ReLU6 output that never nears 6 keeps its resolution.
 KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
                                                     const std::function<double(const std::string&)>& range_of);
+
+// The same at the ranges `cal` measured on `g`: each tensor's `method` range read as for a tensor
+// without a scale (the 0.999 percentile with the defaults), as analysis centres a model.
+KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits, const calibration& cal,
+                                                    range_method method = range_method::automatic,
+                                                    double outlier = 0.999);
 
 }  // namespace ktc::quant
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ktc/graph/constants.hpp"
 #include "ktc/kernels/fixed/fixed_point.hpp"
+#include "ktc/quant/calibrate.hpp"
 #include "ktc/quant/centre.hpp"
 #include "ktc/quant/equalize.hpp"
 #include "ktc/sim/float_simulator.hpp"
@@ -191,6 +193,14 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
     }
     if (report.activations) g.remove_dead_nodes();  // constants that only fed the old bounds
     return report;
+}
+
+KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits, const calibration& cal, range_method method,
+                                                    double outlier) {
+    return centre_bounded_activations(g, bits, [&](const std::string& value) {
+        const auto it = cal.ranges.find(value);
+        return it == cal.ranges.end() ? std::numeric_limits<double>::infinity() : it->second.range(method, outlier, bits);
+    });
 }
 
 }  // namespace ktc::quant
