@@ -348,9 +348,9 @@ private:
                        : !onnx_path.empty() ? onnx_path.filename().string()
                                             : name();
             m.toolchain_version = ktc::version;
+            const bool scaled = qo.scales == quant::scale_policy::all;
             for (const auto& [value, r] : cal.ranges) {
                 const auto chosen = qo.chosen_ranges.find(value);
-                const bool scaled = qo.scales == quant::scale_policy::all;
                 const double range = chosen != qo.chosen_ranges.end() ? chosen->second : r.range(qo.method, qo.outlier, qo.bits, scaled);
                 m.statistics[value] = {r.min(), r.max(), range};
             }

@@ -105,11 +105,16 @@ public:
             sums_.assign(static_cast<std::size_t>(groups_ * triangle()), 0);
         }
         if (groups_ != p.groups || dim_ != p.dim || positions_ != taken) return;  // an input shape that varies
-        // Patches as rows (row-major, so that one patch is contiguous), the moments reused across
-        // groups: a depthwise layer has hundreds of small groups, a pointwise one a 10 MB moment.
-        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x(taken, dim_);
-        Eigen::MatrixXd h(dim_, dim_);
-        std::vector<std::int64_t> index(static_cast<std::size_t>(taken * dim_));
+        // Patches as rows (row-major, so that one patch is contiguous) and their moments, in buffers
+        // each thread keeps: a pointwise layer's are megabytes, which fresh allocations would
+        // fault in page by page for every sample and layer.
+        thread_local std::vector<double> patch_buffer, moment_buffer;
+        thread_local std::vector<std::int64_t> index;
+        patch_buffer.resize(static_cast<std::size_t>(taken * dim_));
+        moment_buffer.resize(static_cast<std::size_t>(dim_ * dim_));
+        index.resize(static_cast<std::size_t>(taken * dim_));
+        Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(patch_buffer.data(), taken, dim_);
+        Eigen::Map<Eigen::MatrixXd> h(moment_buffer.data(), dim_, dim_);
         for (std::int64_t r = 0; r < taken; ++r) p.elements(r * p.positions / taken, &index[static_cast<std::size_t>(r * dim_)]);
         const double to_integer = std::ldexp(1.0, radix);
         const auto size = static_cast<std::int64_t>(input.size());

@@ -21,6 +21,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ktc/core/error.hpp"
@@ -123,18 +124,19 @@ public:
         const int steps = scaled ? 16 : 1;
         const double codes = scaled ? double((std::int64_t{1} << (bits - 1)) - 1) : double(std::int64_t{1} << (bits - 1));
         const double first = scaled ? top : std::exp2(std::ceil(std::log2(top)));
+        // The occupied bins once (their centres and counts), not once per candidate clip.
+        std::vector<std::pair<double, double>> occupied;
+        for (std::size_t b = 0; b < bins; ++b) {
+            const double count = double(histogram_[b]) - (b == 0 ? double(exact_zeros_) : 0.0);
+            if (count > 0) occupied.emplace_back((b + 0.5) * range_ / bins, count);
+        }
         double best = top, best_error = std::numeric_limits<double>::infinity();
         for (int k = 0; k < 24 * steps; ++k) {
             const double clip = first * std::exp2(-double(k) / steps);
             const double step = clip / codes;
             double err = 0;
-            for (std::size_t b = 0; b < bins; ++b) {
-                double count = double(histogram_[b]);
-                if (b == 0) count -= double(exact_zeros_);
-                if (!(count > 0)) continue;
-                const double centre = (b + 0.5) * range_ / bins;
+            for (const auto& [centre, count] : occupied)
                 err += count * (centre > clip ? (centre - clip) * (centre - clip) : step * step / 12);
-            }
             if (err < best_error) {
                 best_error = err;
                 best = std::min(clip, top);
