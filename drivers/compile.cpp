@@ -63,7 +63,7 @@ int run_compile(const args& a) {
         ("quiet,q", "print nothing on success");
     po::variables_map vm;
     if (!parse(a, options, vm, compile_usage)) return 0;
-    platform::with_platform(platform_name, [](auto) { return 0; });  // rejects an unknown platform
+    const platform::chip chip = platform::chip_named(platform_name);
 
     std::vector<model_spec> models;
     std::map<std::uint32_t, std::string> ids;
@@ -76,8 +76,8 @@ int run_compile(const args& a) {
     std::vector<quant::bie_model> bies;
     for (const auto& m : models) {
         bies.push_back(quant::load_bie(m.path));
-        if (bies.back().platform != platform_name)
-            throw usage_error("--model " + m.spec + ": " + m.path + " is quantized for platform " + bies.back().platform +
+        if (bies.back().platform != chip)
+            throw usage_error("--model " + m.spec + ": " + m.path + " is quantized for platform " + platform::to_string(bies.back().platform) +
                               ", not " + platform_name + " (one platform per .nef)");
     }
     for (const auto& m : models)

@@ -52,9 +52,9 @@ int evaluate_on(const std::string& model_path, const po::variables_map& vm) {
     if (ext == ".bie") {
         // Quantized from the optimized graph already: evaluated as it is, on its own chip.
         km.bie = quant::load_bie(model_path);
-        if (km.bie->platform != chip)
-            throw usage_error(model_path + ": quantized for KDP" + km.bie->platform + ", not KDP" + chip +
-                              " (use --platform " + km.bie->platform + ")");
+        if (km.bie->platform != platform::platform_traits<P>::id)
+            throw usage_error(model_path + ": quantized for KDP" + platform::to_string(km.bie->platform) + ", not KDP" + chip +
+                              " (use --platform " + platform::to_string(km.bie->platform) + ")");
         km.bie_path = model_path;
     } else {
         km.onnx_path = model_path;

@@ -19,7 +19,7 @@ int run_nef_info(const args& a) {
                &positional))
         return 0;
     const auto nef = compiler::load_nef(path);
-    std::cout << path << ": ktc .nef version " << compiler::nef_version << ", platform " << nef.platform
+    std::cout << path << ": ktc .nef version " << compiler::nef_version << ", platform " << platform::name_of(nef.platform)
               << ", toolchain " << nef.toolchain_version << ", " << nef.models.size() << " model(s)"
               << (nef.compress_weights ? ", weights compressed" : "") << "\n";
     for (const auto& m : nef.models) {

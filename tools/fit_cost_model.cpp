@@ -114,10 +114,10 @@ int main(int argc, char** argv) {
             std::set<std::string> done;
             for (const auto& row : calibration::rows) {
                 const std::string name(row.model);
-                if (row.platform != hw->platform || done.count(name)) continue;
+                if (row.platform != platform::name_of(hw->platform) || done.count(name)) continue;
                 done.insert(name);
                 const loaded& m = models.at(name);
-                const auto& s = hw->platform == "520" ? m.s520 : m.s720;
+                const auto& s = hw->platform == platform::chip::kdp520 ? m.s520 : m.s720;
                 const auto e = eval::estimate_performance(m.g, s, *hw);
                 for (const auto& l : e.layers) {
                     const auto v = m.g.find_node(l.name);
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
                     }
                     std::string fused;
                     for (const auto& fn : l.fused) fused += m.g[*m.g.find_node(fn)].op_type + ",";
-                    f << hw->platform << "\t" << name << "\t" << kind << "\t" << n.op_type << "\t" << cin << "\t" << cout
+                    f << platform::name_of(hw->platform) << "\t" << name << "\t" << kind << "\t" << n.op_type << "\t" << cin << "\t" << cout
                       << "\t" << group << "\t" << kh << "\t" << kw << "\t" << stride << "\t" << oh << "\t" << ow << "\t"
                       << l.macs << "\t" << l.weight_bytes << "\t" << l.input_bytes << "\t" << l.output_bytes << "\t"
                       << l.output_bytes << "\t" << window << "\t" << (fused.empty() ? "-" : fused) << "\t" << l.tiles << "\t" << l.compute_ms
@@ -180,12 +180,12 @@ int main(int argc, char** argv) {
     }
     for (const std::string& name : free) calibration::parameter_named(name);  // throws on a typo
 
-    const auto rows_of = [&](const std::string& platform) {
+    const auto rows_of = [&](platform::chip chip) {
         std::vector<calibration::fit_row> rows;
         for (const auto& row : calibration::rows) {
-            if (row.platform != platform || row.published_ms <= 0) continue;
+            if (row.platform != platform::name_of(chip) || row.published_ms <= 0) continue;
             const loaded& m = models.at(std::string(row.model));
-            rows.push_back({std::string(row.label), &m.g, platform == "520" ? &m.s520 : &m.s720, row.published_ms});
+            rows.push_back({std::string(row.label), &m.g, chip == platform::chip::kdp520 ? &m.s520 : &m.s720, row.published_ms});
         }
         return rows;
     };
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
                     std::cout << "  without " << rows[i].label << ": " << scan << " = "
                               << without.*calibration::parameter_named(scan).integer << "\n";
             }
-        std::cout << "KDP" << hw.platform << " (leave-one-out refits:";
+        std::cout << "KDP" << platform::name_of(hw.platform) << " (leave-one-out refits:";
         for (const auto& f : free) std::cout << " " << f;
         std::cout << ")\n" << std::left << std::setw(24) << "model" << std::right << std::setw(12) << "published"
                   << std::setw(12) << "estimated" << std::setw(11) << "in-sample" << std::setw(15) << "leave-one-out"
@@ -284,7 +284,7 @@ int main(int argc, char** argv) {
             }
             return o.str();
         };
-        std::cout << "KDP" << base.platform << " nested (" << candidates.size() << " discrete candidates, objective "
+        std::cout << "KDP" << platform::name_of(base.platform) << " nested (" << candidates.size() << " discrete candidates, objective "
                   << (kind == calibration::objective_kind::squares ? "mean square" : "max + median")
                   << " of |log error|)\n  all rows: " << describe(v.chosen[0]) << "\n";
         for (std::size_t i = 0; i < n; ++i)
@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
     eval::hardware hw = fit == "520" ? hw520 : hw720;
     apply_sets(hw);
     hw = best_fit(rows_of(hw.platform), hw, static_cast<std::size_t>(-1));
-    std::cout << "fitted KDP" << hw.platform << ":\n" << std::setprecision(4);
+    std::cout << "fitted KDP" << platform::name_of(hw.platform) << ":\n" << std::setprecision(4);
     for (const auto& p : calibration::parameters()) {
         std::cout << "    " << p.name << " = ";
         if (p.integer) std::cout << hw.*p.integer << "\n";

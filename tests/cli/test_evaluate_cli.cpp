@@ -197,7 +197,7 @@ TEST_CASE("evaluate a .bie: the quantized example on the chip it was made for; a
     REQUIRE(simulator.graph().inputs[0].name == "input");
     const auto calibration = quant::calibrate(simulator, 2, sample);
     quant::bie_model bie;
-    bie.platform = "520";
+    bie.platform = ktc::platform::chip::kdp520;
     bie.graph = quant::quantize<platform::kdp520>(simulator.graph(), calibration, {});
     bie.calibration_samples = calibration.samples;
     bie.source = example_model.string();

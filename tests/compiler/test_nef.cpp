@@ -22,7 +22,7 @@ namespace {
 template <class P>
 quant::bie_model small_bie() {
     quant::bie_model b;
-    b.platform = std::string(platform::platform_traits<P>::name);
+    b.platform = platform::platform_traits<P>::id;
     b.graph = testing::small_quantized_model<P>();
     return b;
 }
@@ -32,7 +32,7 @@ nef_file small_nef(std::uint32_t id, std::uint64_t onchip = 0, bool compress = f
     compiler::compile_options o;  // (ktc::compile_options is the API's)
     o.tiling.onchip_bytes = onchip;
     nef_file f;
-    f.platform = std::string(platform::platform_traits<P>::name);
+    f.platform = platform::platform_traits<P>::id;
     f.toolchain_version = "test";
     f.compress_weights = compress;
     f.models.push_back(compile_model<P>(small_bie<P>(), id, 0x0001, "small", o).model);
@@ -116,7 +116,7 @@ TEST_CASE_TEMPLATE("PRelu's per-channel slope runs in the nef simulator bit for 
     const sim::float_simulator sim(prelu_float_model());
     const auto cal = quant::calibrate(sim, 4, testing::small_sample);
     quant::bie_model bie;
-    bie.platform = std::string(platform::platform_traits<P>::name);
+    bie.platform = platform::platform_traits<P>::id;
     bie.graph = quant::quantize<P>(sim.graph(), cal, quant::quantize_options{});
     const sim::fixed_simulator reference(graph::graph(bie.graph));
     for (std::uint64_t onchip : {std::uint64_t{0}, std::uint64_t{64}}) {
@@ -154,7 +154,7 @@ TEST_CASE("a .nef round-trips every field") {
     const std::string bytes = serialize_nef(f);
     CHECK(bytes.size() % 16 == 4);
     const nef_file back = parse_nef(bytes, "x.nef");
-    CHECK(back.platform == "720");
+    CHECK(back.platform == ktc::platform::chip::kdp720);
     CHECK(back.toolchain_version == "test");
     CHECK(back.compress_weights);
     REQUIRE(back.models.size() == 2);

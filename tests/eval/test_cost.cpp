@@ -54,7 +54,7 @@ model conv3x3(std::int64_t cin = 16, std::int64_t cout = 32, std::int64_t hw = 3
 // A chip with round numbers: 100 MHz x 100 MACs = 10 GMAC/s, no granularity, no setup cost.
 eval::hardware simple_chip() {
     eval::hardware h;
-    h.platform = "test";
+    h.platform = ktc::platform::chip::kdp520;
     h.npu_clock_mhz = 100;
     h.macs_per_cycle = 100;
     h.mac_efficiency = 1;
@@ -102,7 +102,7 @@ TEST_CASE("cost: totals keep the report's invariants on both chips") {
         for (const auto& l : e->layers) sum += l.time_ms;
         CHECK(sum == doctest::Approx(e->total_ms()));
     }
-    CHECK(e520.platform == "520");
+    CHECK(e520.platform == ktc::platform::chip::kdp520);
     CHECK(e720.total_ms() < e520.total_ms());  // the 720 is the faster chip
 }
 

@@ -46,7 +46,7 @@ graph::graph sample_graph(bool unsupported = false) {
 // An estimate shaped like the cost model's: one NPU layer (Conv with Relu fused), one CPU layer.
 performance_estimate sample_estimate() {
     performance_estimate p;
-    p.platform = "520";
+    p.platform = ktc::platform::chip::kdp520;
     layer_estimate conv;
     conv.name = evil;
     conv.op = "Conv";

@@ -84,7 +84,7 @@ double held_out_sqnr(const std::string& name, const sim::float_simulator& refere
     quant::quantize_options o;
     o.bits = bits;
     quant::bie_model bie;
-    bie.platform = std::string(platform::platform_traits<P>::name);
+    bie.platform = platform::platform_traits<P>::id;
     bie.graph = quant::quantize<P>(reference.graph(), cal, o);
     const sim::fixed_simulator fixed{graph::graph(bie.graph)};
     sqnr_sums sums;

@@ -13,6 +13,22 @@ TEST_CASE_TEMPLATE("a platform's CLI name dispatches back to its own tag", P, kd
     CHECK(same);
 }
 
+TEST_CASE_TEMPLATE("a chip value names its own tag, and its name spells it back", P, kdp520, kdp720) {
+    constexpr chip c = platform_traits<P>::id;
+    const bool same = with_platform(c, [](auto tag) { return std::is_same_v<decltype(tag), P>; });
+    CHECK(same);
+    CHECK(name_of(c) == platform_traits<P>::name);
+    CHECK(chip_named(std::string(platform_traits<P>::name)) == c);
+    CHECK(chip_spelled(platform_traits<P>::name) == c);
+    CHECK(static_cast<std::uint32_t>(c) == std::stoul(std::string(platform_traits<P>::name)));  // the files' number
+}
+
+TEST_CASE("a name that is no chip: nothing from chip_spelled, a usage error from chip_named") {
+    CHECK_FALSE(chip_spelled("530").has_value());
+    CHECK_FALSE(chip_spelled("").has_value());
+    CHECK_THROWS_WITH_AS(chip_named("kdp720"), doctest::Contains("'kdp720'"), usage_error);
+}
+
 TEST_CASE("with_platform returns what the callable returns for each tag") {
     const auto width = [](auto tag) { return platform_traits<decltype(tag)>::data_types.size(); };
     CHECK(with_platform("520", width) == 1);

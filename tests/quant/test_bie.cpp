@@ -28,7 +28,7 @@ quant::bie_model small_model() {
     };
     const auto cal = quant::calibrate(sim, 4, sample);
     quant::bie_model m;
-    m.platform = "520";
+    m.platform = ktc::platform::chip::kdp520;
     m.graph = quant::quantize<platform::kdp520>(sim.graph(), cal, {});
     m.calibration_samples = cal.samples;
     m.source = "small.onnx";
@@ -58,7 +58,7 @@ TEST_CASE("a .bie round trip keeps the graph, every annotation, the options and 
     const std::string bytes = quant::serialize_bie(m);
     CHECK(bytes.substr(0, 8) == std::string("KTCBIE\r\n", 8));
     const quant::bie_model back = quant::parse_bie(bytes, "m.bie");
-    CHECK(back.platform == "520");
+    CHECK(back.platform == ktc::platform::chip::kdp520);
     CHECK(back.source == "small.onnx");
     CHECK(back.calibration_samples == 4);
     CHECK(back.options.bits == 8);

@@ -155,7 +155,7 @@ TEST_CASE("adaptive weight rounding: codes within one of nearest, lower output e
 
     // The choice is recorded in the .bie.
     quant::bie_model m;
-    m.platform = "720";
+    m.platform = ktc::platform::chip::kdp720;
     m.graph = q_adaptive;
     m.options = adaptive;
     CHECK(quant::parse_bie(quant::serialize_bie(m), "t.bie").options.rounding == quant::weight_rounding::adaptive);

@@ -9,7 +9,7 @@ namespace ktc {
 KTC_DECL compile_result compile(const std::vector<model_config>& models, const compile_options& o) {
     if (models.empty()) throw usage_error("compile: no model given");
     compile_result result;
-    result.nef.platform = models.front().platform;
+    result.nef.platform = models.front().chip();
     result.nef.toolchain_version = ktc::version;
     result.nef.compress_weights = o.weight_compress;
     compiler::compile_options co;
@@ -18,9 +18,9 @@ KTC_DECL compile_result compile(const std::vector<model_config>& models, const c
     std::ostringstream csv;
     for (const auto& m : models) {
         m.validate();
-        if (m.platform != result.nef.platform)
+        if (m.chip() != result.nef.platform)
             throw usage_error("compile: " + m.name() + " is for platform " + m.platform + ", " + models.front().name() +
-                              " for " + result.nef.platform + " (one platform per .nef)");
+                              " for " + platform::to_string(result.nef.platform) + " (one platform per .nef)");
         if (auto [it, added] = ids.emplace(m.id, m.name()); !added)
             throw usage_error("compile: model id " + std::to_string(m.id) + " is used by " + it->second + " and " + m.name());
         if (m.id < 32768)
@@ -63,7 +63,7 @@ KTC_DECL std::filesystem::path combine_nef(const std::vector<std::filesystem::pa
     std::filesystem::create_directories(out_dir, ec);
     if (ec || !std::filesystem::is_directory(out_dir))
         throw error(out_dir.string() + ": cannot create output folder" + (ec ? ": " + ec.message() : ""));
-    const auto path = out_dir / ("models_" + merged.platform + ".nef");
+    const auto path = out_dir / ("models_" + platform::to_string(merged.platform) + ".nef");
     compiler::save_nef(merged, path);
     return path;
 }

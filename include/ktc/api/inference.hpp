@@ -63,8 +63,8 @@ public:
         } else if (o.bie || !o.bie_file.empty()) {
             const std::string name = o.bie ? "the .bie model" : o.bie_file.string();
             quant::bie_model m = o.bie ? *o.bie : quant::load_bie(o.bie_file);
-            if (!o.platform.empty() && o.platform != m.platform)
-                throw usage_error(name + " is quantized for platform " + m.platform + ", not " + o.platform);
+            if (!o.platform.empty() && platform::chip_named(o.platform) != m.platform)
+                throw usage_error(name + " is quantized for platform " + platform::to_string(m.platform) + ", not " + o.platform);
             fixed_ = std::make_unique<sim::fixed_simulator>(std::move(m.graph), o.radix);
             // The user's data is float: read it against float declarations of the model inputs.
             inputs_ = fixed_->graph().inputs;
@@ -75,8 +75,8 @@ public:
             std::optional<compiler::nef_file> loaded;
             if (!o.nef) loaded = compiler::load_nef(o.nef_file);
             const compiler::nef_file& nef = o.nef ? *o.nef : *loaded;
-            if (!o.platform.empty() && o.platform != nef.platform)
-                throw usage_error(name + " is compiled for platform " + nef.platform + ", not " + o.platform);
+            if (!o.platform.empty() && platform::chip_named(o.platform) != nef.platform)
+                throw usage_error(name + " is compiled for platform " + platform::to_string(nef.platform) + ", not " + o.platform);
             if (!o.model_id && nef.models.size() != 1)
                 throw usage_error(name + " holds " + std::to_string(nef.models.size()) + " models; pick one with model_id (ktc infer --model-id)");
             const compiler::nef_model* chosen = o.model_id ? nullptr : &nef.models.front();

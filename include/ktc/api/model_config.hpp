@@ -193,10 +193,14 @@ struct model_config {
     void validate() const {
         if (id == 0) throw usage_error(name() + ": model id must be an integer > 0");
         version_number();
-        platform::with_platform(platform, [](auto) { return 0; });
+        chip();
         if (onnx.has_value() + !onnx_path.empty() + !bie_path.empty() != 1)
             throw usage_error("model " + std::to_string(id) + ": give exactly one of onnx, onnx_path and bie_path");
     }
+
+    // The chip `platform` names (a usage error for any other name): what everything below the API
+    // reads.
+    platform::chip chip() const { return platform::chip_named(platform); }
 
     std::uint16_t version_number() const {
         if (version.size() != 4 || version.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
@@ -217,9 +221,9 @@ struct model_config {
         if (!bie && bie_path.empty())
             throw usage_error(name() + ": no quantized model; run analysis() first or give bie_path");
         quant::bie_model m = bie ? *bie : quant::load_bie(bie_path);
-        if (m.platform != platform)
-            throw usage_error(name() + ": quantized for KDP" + m.platform + ", not KDP" + platform +
-                              " (use platform " + m.platform + ")");
+        if (m.platform != chip())
+            throw usage_error(name() + ": quantized for KDP" + platform::to_string(m.platform) + ", not KDP" + platform +
+                              " (use platform " + platform::to_string(m.platform) + ")");
         return m;
     }
 
@@ -234,7 +238,7 @@ struct model_config {
             g = float_model();
             if (o.optimize) rewrite::onnx2onnx_flow(g);
         }
-        return platform::with_platform(platform, [&](auto tag) {
+        return platform::with_platform(chip(), [&](auto tag) {
             using P = decltype(tag);
             eval::evaluation e{name(), eval::support_check<P>(g), std::nullopt};
             if (e.support.runnable()) e.performance = eval::estimate_performance<P>(g, e.support);
@@ -283,7 +287,7 @@ struct model_config {
         for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
             if (o.notice) o.notice(line);
         // A model the chip cannot run is refused as quantize() refuses it, before any calibration.
-        platform::with_platform(platform, [&](auto tag) { eval::support_check<decltype(tag)>(g).require_runnable(name()); });
+        platform::with_platform(chip(), [&](auto tag) { eval::support_check<decltype(tag)>(g).require_runnable(name()); });
         quant::calibration_options co;
         co.threads = o.threads;
         const quant::calibration first = quant::calibrate(sim::float_simulator(g), set.samples.size(),
@@ -305,7 +309,7 @@ private:
         qo.rounding = o.weight_rounding;
         qo.scales = o.scales;
         qo.post_sigmoid = o.post_sigmoid;
-        quant::bie_model model = platform::with_platform(platform, [&](auto tag) {
+        quant::bie_model model = platform::with_platform(chip(), [&](auto tag) {
             using P = decltype(tag);
             const sim::sample_set set = sim::split_samples(g.inputs, inputs, o.input_layout);
             for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
@@ -340,7 +344,7 @@ private:
                     if (o.notice) o.notice(line);
             }
             quant::bie_model m;
-            m.platform = platform;
+            m.platform = chip();
             m.graph = quant::quantize<P>(reference.graph(), cal, qo);
             m.options = qo;
             m.calibration_samples = cal.samples;

@@ -14,8 +14,8 @@ KTC_DECL nef_file combine_nefs(const std::vector<named_nef>& inputs, const std::
     std::map<std::uint32_t, std::string> seen;  // id -> source
     for (const auto& in : inputs) {
         if (in.file.platform != out.platform)
-            throw usage_error("combine: " + in.source + " is for platform " + in.file.platform + ", " +
-                              inputs.front().source + " for " + out.platform + " (one platform per .nef)");
+            throw usage_error("combine: " + in.source + " is for platform " + platform::to_string(in.file.platform) + ", " +
+                              inputs.front().source + " for " + platform::to_string(out.platform) + " (one platform per .nef)");
         out.compress_weights = out.compress_weights || in.file.compress_weights;
         for (const auto& m : in.file.models) {
             auto [it, added] = seen.emplace(m.id, in.source);

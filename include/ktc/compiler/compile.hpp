@@ -49,8 +49,8 @@ template <class P>
 compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std::uint16_t version, const std::string& name,
                              const compile_options& options = {}) {
     const graph::graph& g = bie.graph;
-    if (bie.platform != platform::platform_traits<P>::name)
-        throw usage_error("model '" + name + "' is quantized for platform " + bie.platform + ", not " +
+    if (bie.platform != platform::platform_traits<P>::id)
+        throw usage_error("model '" + name + "' is quantized for platform " + platform::to_string(bie.platform) + ", not " +
                           std::string(platform::platform_traits<P>::name));
     const lowered_model low = lower<P>(g);
     const auto tiles = plan_tiles<P>(g, low, options.tiling);

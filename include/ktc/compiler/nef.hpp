@@ -37,6 +37,7 @@
 #include "ktc/core/crc32.hpp"
 #include "ktc/core/read_file.hpp"
 #include "ktc/core/shape.hpp"
+#include "ktc/platform/platform.hpp"
 
 namespace ktc::compiler {
 
@@ -71,7 +72,7 @@ struct nef_model {
 };
 
 struct nef_file {
-    std::string platform;  // "520" or "720"
+    platform::chip platform = platform::chip::kdp520;
     std::string toolchain_version;
     bool compress_weights = false;
     std::vector<nef_model> models;

@@ -122,7 +122,7 @@ KTC_DECL std::string serialize_nef(const nef_file& f) {
     using namespace nef_detail;
     std::string head(nef_magic);
     put<std::uint32_t>(head, nef_version);
-    put<std::uint32_t>(head, f.platform == "720" ? 720u : 520u);
+    put<std::uint32_t>(head, static_cast<std::uint32_t>(f.platform));
     put<std::uint32_t>(head, static_cast<std::uint32_t>(f.models.size()));
     put<std::uint32_t>(head, f.compress_weights ? nef_flag_compressed : 0u);
     const std::size_t lengths_at = head.size();
@@ -195,9 +195,10 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
         if (version < oldest_nef_version || version > nef_version)
             throw std::runtime_error("format version " + std::to_string(version) + " (this ktc reads versions " +
                                      std::to_string(oldest_nef_version) + " to " + std::to_string(nef_version) + ")");
-        const auto platform = c.get<std::uint32_t>("platform");
-        if (platform != 520 && platform != 720) throw std::runtime_error("platform " + std::to_string(platform));
-        f.platform = std::to_string(platform);
+        const auto number = c.get<std::uint32_t>("platform");
+        const auto chip = platform::chip_spelled(std::to_string(number));
+        if (!chip) throw std::runtime_error("platform " + std::to_string(number));
+        f.platform = *chip;
         const auto count = c.get<std::uint32_t>("model count");
         if (count == 0 || count > max_nef_models) throw std::runtime_error("model count " + std::to_string(count));
         const auto flags = c.get<std::uint32_t>("flags");

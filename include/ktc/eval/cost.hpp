@@ -47,7 +47,7 @@ namespace ktc::eval {
 // The hardware parameters the cost model reads: platform_traits<P>'s "hardware" members, as a
 // value so that a calibration tool can vary them (tools/fit_cost_model.cpp).
 struct hardware {
-    std::string platform;
+    platform::chip platform = platform::chip::kdp520;
     double npu_clock_mhz = 0;
     double macs_per_cycle = 0;
     int mac_input_lanes = 1;
@@ -70,7 +70,7 @@ template <class P>
 hardware hardware_of() {
     using T = platform::platform_traits<P>;
     hardware h;
-    h.platform = std::string(T::name);
+    h.platform = T::id;
     h.npu_clock_mhz = T::npu_clock_mhz;
     h.macs_per_cycle = T::macs_per_cycle;
     h.mac_input_lanes = T::mac_input_lanes;

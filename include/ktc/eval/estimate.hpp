@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "ktc/platform/tags.hpp"
+
 namespace ktc::eval {
 
 // What limits a layer's time: the largest of its terms (eval/cost.hpp). compute: the MAC array
@@ -51,7 +53,7 @@ struct layer_estimate {
 };
 
 struct performance_estimate {
-    std::string platform;  // "520" or "720"
+    platform::chip platform = platform::chip::kdp520;
     std::vector<layer_estimate> layers;
 
     // MAC running time: layers during which the MAC array computes; idle: everything else

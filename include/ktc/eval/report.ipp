@@ -134,7 +134,7 @@ KTC_DECL std::string unsupported_message(const support_report& s, const std::str
     const auto bad = s.placed(placement::unsupported);
     if (bad.empty()) return "";
     std::string m = model + ": " + std::to_string(bad.size()) + " node" + (bad.size() == 1 ? "" : "s") +
-                    " cannot run on KDP" + s.platform + ":";
+                    " cannot run on KDP" + platform::to_string(s.platform) + ":";
     for (const auto* n : bad) m += "\n  " + n->node + " (" + n->op + "): " + n->rule;
     return m;
 }
@@ -142,7 +142,7 @@ KTC_DECL std::string unsupported_message(const support_report& s, const std::str
 KTC_DECL std::string text_report(const evaluation& e) {
     using namespace report_detail;
     const auto counts = count(e.support);
-    std::string out = "ktc evaluate: " + e.model + " on KDP" + e.support.platform + "\n" +
+    std::string out = "ktc evaluate: " + e.model + " on KDP" + platform::to_string(e.support.platform) + "\n" +
                       "nodes: " + std::to_string(counts.npu) + " NPU, " + std::to_string(counts.cpu) + " CPU, " +
                       std::to_string(counts.unsupported) + " unsupported, " + std::to_string(counts.folded) +
                       " folded\n";
@@ -171,7 +171,7 @@ KTC_DECL std::string text_report(const evaluation& e) {
     out += pad_right("total", name_w) + "  " + pad_right("", op_w) + "  " + pad_left(std::to_string(p.total_macs()), 12) +
            "  " + pad_left(people(p.total_ms()), 10) + "\n";
 
-    out += "\n***** Performance summary (KDP" + e.support.platform + ") *****\n";
+    out += "\n***** Performance summary (KDP" + platform::to_string(e.support.platform) + ") *****\n";
     for (const auto& s : summary(p))
         out += std::string(s.label) + " = " + people(s.value) + (*s.unit ? std::string(" ") + s.unit : "") + "\n";
     // The vendor's report times the NPU alone; ktc's total includes the CPU layers. Say how much.
@@ -200,7 +200,7 @@ KTC_DECL nlohmann::ordered_json json_report(const evaluation& e) {
     json j;
     j["tool"] = "ktc evaluate";
     j["model"] = e.model;
-    j["platform"] = e.support.platform;
+    j["platform"] = platform::to_string(e.support.platform);
     j["runnable"] = e.support.runnable();
     j["nodes"] = {{"npu", counts.npu}, {"cpu", counts.cpu}, {"unsupported", counts.unsupported}, {"folded", counts.folded}};
 
@@ -349,7 +349,7 @@ KTC_DECL std::string time_chart(const performance_estimate& p, const std::map<st
 KTC_DECL std::string html_report(const evaluation& e) {
     using namespace report_detail;
     const auto counts = count(e.support);
-    const std::string title = "ktc evaluate: " + e.model + " on KDP" + e.support.platform;
+    const std::string title = "ktc evaluate: " + e.model + " on KDP" + platform::to_string(e.support.platform);
     std::string h =
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + html_escape(title) +
         "</title>\n<style>\n"
@@ -370,7 +370,7 @@ KTC_DECL std::string html_report(const evaluation& e) {
     const auto bad = e.support.placed(placement::unsupported);
     if (!bad.empty()) {
         h += "<h2 class=\"warn\">" + std::to_string(bad.size()) + " node" + (bad.size() == 1 ? "" : "s") +
-             " cannot run on KDP" + html_escape(e.support.platform) +
+             " cannot run on KDP" + html_escape(platform::to_string(e.support.platform)) +
              "</h2>\n<table id=\"ktc-unsupported\">\n<tr><th>node</th><th>op</th><th>rule</th></tr>\n";
         for (const auto* n : bad)
             h += "<tr class=\"unsupported\"><td>" + html_escape(n->node) + "</td><td>" + html_escape(n->op) +

@@ -49,7 +49,7 @@ struct segment {
 };
 
 struct support_report {
-    std::string platform;             // "520" or "720"
+    platform::chip platform = platform::chip::kdp520;
     std::vector<node_support> nodes;  // every node, topological order
     std::vector<segment> segments;    // execution order; folded nodes belong to none
 
@@ -66,7 +66,7 @@ struct support_report {
         const auto bad = placed(placement::unsupported);
         if (bad.empty()) return;
         std::string message = model + ": " + std::to_string(bad.size()) + " node" +
-                              (bad.size() == 1 ? "" : "s") + " cannot run on KDP" + platform;
+                              (bad.size() == 1 ? "" : "s") + " cannot run on KDP" + platform::to_string(platform);
         for (std::size_t i = 0; i < bad.size(); ++i)
             message += (i ? "; " : ": ") + bad[i]->node + " (" + bad[i]->op + ") " + bad[i]->rule;
         throw unsupported_error(message);
@@ -312,7 +312,7 @@ KTC_DECL std::vector<segment> partition(const std::vector<node_support>& nodes, 
 template <class P>
 support_report support_check(const graph::graph& g) {
     support_report r;
-    r.platform = std::string(platform::platform_traits<P>::name);
+    r.platform = platform::platform_traits<P>::id;
     for (const graph::vertex v : g.topological_order()) r.nodes.push_back(detail::classify<P>(g, v));
     r.segments = partition(r.nodes, g);
     return r;

@@ -7,7 +7,7 @@
 // eval/support.hpp is the one reader that turns them into NPU / CPU / unsupported verdicts.
 //
 // Members a specialization must provide (the defaults below cover everything else):
-//   name         the CLI spelling: "520", "720"
+//   name, id     the CLI spelling ("520", "720") and the chip value
 //   ops_table    where the operator limits come from, for messages
 //   data_types   activation/weight integer widths the NPU computes in
 //   npu_ops      the op types of the chip's table
@@ -113,6 +113,7 @@ struct generic_platform_traits {
 template <>
 struct platform_traits<kdp520> : generic_platform_traits {
     static constexpr std::string_view name = "520";
+    static constexpr chip id = chip::kdp520;
     static constexpr std::string_view ops_table = "Table 1.1";
     static constexpr std::array data_types = {dtype::int8};
 
@@ -159,6 +160,7 @@ struct platform_traits<kdp520> : generic_platform_traits {
 template <>
 struct platform_traits<kdp720> : generic_platform_traits {
     static constexpr std::string_view name = "720";
+    static constexpr chip id = chip::kdp720;
     static constexpr std::string_view ops_table = "Table 1.2";
     static constexpr std::array data_types = {dtype::int8, dtype::int16};
 

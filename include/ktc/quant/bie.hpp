@@ -44,8 +44,8 @@ struct value_statistics {
 };
 
 struct bie_model {
-    std::string platform;  // "520" or "720"
-    graph::graph graph;    // quantized (fixed/annotations.hpp)
+    platform::chip platform = platform::chip::kdp520;
+    graph::graph graph;  // quantized (fixed/annotations.hpp)
     quantize_options options;
     std::map<std::string, value_statistics> statistics;
     std::size_t calibration_samples = 0;

@@ -18,7 +18,7 @@ KTC_DECL void put_section(std::string& out, const char (&tag)[5], std::string_vi
 }  // namespace bie_detail
 KTC_DECL std::string serialize_bie(const bie_model& m) {
     using nlohmann::json;
-    json meta = {{"platform", m.platform},
+    json meta = {{"platform", platform::name_of(m.platform)},
                  {"toolchain_version", m.toolchain_version},
                  {"source", m.source},
                  {"calibration_samples", m.calibration_samples},
@@ -83,8 +83,10 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
     bie_model m;
     try {
         const auto meta = nlohmann::json::parse(sections.at("META"));
-        m.platform = meta.at("platform").get<std::string>();
-        if (m.platform != "520" && m.platform != "720") throw std::runtime_error("platform '" + m.platform + "'");
+        const auto chip_name = meta.at("platform").get<std::string>();
+        const auto chip = platform::chip_spelled(chip_name);
+        if (!chip) throw std::runtime_error("platform '" + chip_name + "'");
+        m.platform = *chip;
         m.toolchain_version = meta.at("toolchain_version").get<std::string>();
         m.source = meta.at("source").get<std::string>();
         m.calibration_samples = meta.at("calibration_samples").get<std::size_t>();
