@@ -17,6 +17,7 @@ set(KTC_LAYERS ${KTC_CORE_LAYERS}
     onnx      # .onnx import and export (ktc::ktc: protobuf and onnx from here on)
     rewrite   # the optimizer's passes and flows
     convert   # TFLite, Caffe and Keras converters (ktc::convert)
-    quant     # calibration, quantization, .bie
-    compiler  # lowering, memory plan, .nef and its hardware simulator
+    quant     # calibration, quantization, the quantized model
+    compiler  # lowering, memory plan, the compiled program and its hardware simulator
+    io        # the .bie and .nef files
     api)      # the library's calls behind the ktc verbs

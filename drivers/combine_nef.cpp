@@ -25,7 +25,7 @@ int run_combine_nef(const args& a) {
     // The API's combine_nef (ktc/api/compile.hpp).
     const std::filesystem::path path = ktc::combine_nef(std::vector<std::filesystem::path>(inputs.begin(), inputs.end()), out_dir);
     if (!vm.count("quiet")) {
-        const compiler::nef_file merged = compiler::load_nef(path);
+        const compiler::nef_file merged = io::load_nef(path);
         std::cout << path.string() << ": platform " << platform::name_of(merged.platform) << ", models";
         for (const auto& m : merged.models) std::cout << " " << m.id;
         std::cout << "\n";

@@ -75,7 +75,7 @@ int run_compile(const args& a) {
     }
     std::vector<quant::bie_model> bies;
     for (const auto& m : models) {
-        bies.push_back(quant::load_bie(m.path));
+        bies.push_back(io::load_bie(m.path));
         if (bies.back().platform != chip)
             throw usage_error("--model " + m.spec + ": " + m.path + " is quantized for platform " + platform::to_string(bies.back().platform) +
                               ", not " + platform_name + " (one platform per .nef)");

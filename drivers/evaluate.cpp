@@ -12,7 +12,7 @@
 #include "ktc/eval/support.hpp"
 #include "ktc/onnx/import.hpp"
 #include "ktc/platform/platform.hpp"
-#include "ktc/quant/bie.hpp"
+#include "ktc/io/bie.hpp"
 #include "ktc/rewrite/flows.hpp"
 
 namespace ktc::cli {
@@ -51,7 +51,7 @@ int evaluate_on(const std::string& model_path, const po::variables_map& vm) {
     model_config km{32768, "0001", chip, std::nullopt, {}, {}, std::nullopt, {}};
     if (ext == ".bie") {
         // Quantized from the optimized graph already: evaluated as it is, on its own chip.
-        km.bie = quant::load_bie(model_path);
+        km.bie = io::load_bie(model_path);
         if (km.bie->platform != platform::platform_traits<P>::id)
             throw usage_error(model_path + ": quantized for KDP" + platform::to_string(km.bie->platform) + ", not KDP" + chip +
                               " (use --platform " + platform::to_string(km.bie->platform) + ")");

@@ -3,7 +3,7 @@
 #include <map>
 
 #include "cli.hpp"
-#include "ktc/compiler/nef.hpp"
+#include "ktc/io/nef.hpp"
 
 namespace ktc::cli {
 
@@ -18,8 +18,8 @@ int run_nef_info(const args& a) {
                                "inputs and outputs (shape, width, radix), DRAM areas, blobs and commands.",
                &positional))
         return 0;
-    const auto nef = compiler::load_nef(path);
-    std::cout << path << ": ktc .nef version " << compiler::nef_version << ", platform " << platform::name_of(nef.platform)
+    const auto nef = io::load_nef(path);
+    std::cout << path << ": ktc .nef version " << io::nef_version << ", platform " << platform::name_of(nef.platform)
               << ", toolchain " << nef.toolchain_version << ", " << nef.models.size() << " model(s)"
               << (nef.compress_weights ? ", weights compressed" : "") << "\n";
     for (const auto& m : nef.models) {

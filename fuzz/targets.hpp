@@ -119,7 +119,7 @@ inline outcome onnx_reader(std::string_view bytes) {
 inline outcome bie_reader(std::string_view bytes) {
     std::optional<quant::bie_model> m;
     try {
-        m.emplace(quant::parse_bie(detail::with_valid_crc(bytes), "fuzz.bie"));
+        m.emplace(io::parse_bie(detail::with_valid_crc(bytes), "fuzz.bie"));
     } catch (const ktc::error&) {
         return outcome::refused;
     }
@@ -130,7 +130,7 @@ inline outcome bie_reader(std::string_view bytes) {
 inline outcome nef_reader(std::string_view bytes) {
     std::optional<compiler::nef_file> f;
     try {
-        f.emplace(compiler::parse_nef(detail::with_valid_crc(bytes), "fuzz.nef"));
+        f.emplace(io::parse_nef(detail::with_valid_crc(bytes), "fuzz.nef"));
     } catch (const ktc::error&) {
         return outcome::refused;
     }

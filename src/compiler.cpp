@@ -1,4 +1,4 @@
-// src/compiler.cpp - the compiler (lowering, memory plan, .nef writer and reader, the .nef
+// src/compiler.cpp - the compiler (lowering, memory plan, the compiled program, the .nef
 // hardware simulator), compiled once for ktc's own binaries
 // (core/config.hpp: ktc's own binaries are built with KTC_SEPARATE_COMPILATION).
 #include "ktc/compiler/lower.ipp"

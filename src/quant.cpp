@@ -1,7 +1,6 @@
 // src/quant.cpp - the quantizer, instantiated once for each chip for ktc's own binaries
 // (core/config.hpp: they are built with KTC_SEPARATE_COMPILATION, and quantize.hpp declares these
 // instantiations extern there).
-#include "ktc/quant/bie.ipp"
 #include "ktc/quant/calibrate.ipp"
 #include "ktc/quant/quantize.hpp"
 

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ktc/onnx/import.hpp"
-#include "ktc/quant/bie.hpp"
+#include "ktc/io/bie.hpp"
 #include "ktc/quant/calibrate.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/float_simulator.hpp"
@@ -203,7 +203,7 @@ TEST_CASE("evaluate a .bie: the quantized example on the chip it was made for; a
     bie.source = example_model.string();
     bie.toolchain_version = "test";
     const auto path = tmp / "fashion_cnn.bie";
-    quant::save_bie(bie, path);
+    io::save_bie(bie, path);
 
     const auto json_path = tmp / "bie.json";
     const auto r = ktc_run("evaluate " + path + " --platform 520 --json " + json_path);

@@ -13,9 +13,11 @@
 #include "ktc/compiler/compile.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "ktc/compiler/nef_simulator.hpp"
+#include "ktc/io/nef.hpp"
 
 using namespace ktc;
 using namespace ktc::compiler;
+using namespace ktc::io;
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "ktc/core/crc32.hpp"
-#include "ktc/quant/bie.hpp"
+#include "ktc/io/bie.hpp"
 #include "support/onnx_builder.hpp"
 
 using namespace ktc;
@@ -40,7 +40,7 @@ quant::bie_model small_model() {
 void check_rejected(const std::string& bytes, const std::string& why) {
     CAPTURE(why);
     try {
-        quant::parse_bie(bytes, "m.bie");
+        io::parse_bie(bytes, "m.bie");
         FAIL("accepted a bad file");
     } catch (const file_error& e) {
         CHECK(std::string(e.what()).find("m.bie") != std::string::npos);
@@ -55,9 +55,9 @@ TEST_CASE("crc32 is the IEEE one") { CHECK(crc32("123456789") == 0xCBF43926u); }
 
 TEST_CASE("a .bie round trip keeps the graph, every annotation, the options and the statistics") {
     const quant::bie_model m = small_model();
-    const std::string bytes = quant::serialize_bie(m);
+    const std::string bytes = io::serialize_bie(m);
     CHECK(bytes.substr(0, 8) == std::string("KTCBIE\r\n", 8));
-    const quant::bie_model back = quant::parse_bie(bytes, "m.bie");
+    const quant::bie_model back = io::parse_bie(bytes, "m.bie");
     CHECK(back.platform == ktc::platform::chip::kdp520);
     CHECK(back.source == "small.onnx");
     CHECK(back.calibration_samples == 4);
@@ -73,18 +73,18 @@ TEST_CASE("a .bie round trip keeps the graph, every annotation, the options and 
     CHECK(w.type() == dtype::int8);
     const auto& lut = back.graph[*back.graph.find_node("sigmoid")].attrs.get_tensor(fixed::attr::lookup_table);
     CHECK(lut.size() == 256);
-    CHECK(quant::serialize_bie(back) == bytes);  // a fixed point: nothing lost, nothing added
+    CHECK(io::serialize_bie(back) == bytes);  // a fixed point: nothing lost, nothing added
 }
 
 TEST_CASE("truncated .bie files are rejected at every length") {
-    const std::string bytes = quant::serialize_bie(small_model());
+    const std::string bytes = io::serialize_bie(small_model());
     for (std::size_t n = 0; n < bytes.size(); n += std::max<std::size_t>(1, bytes.size() / 97))
         check_rejected(bytes.substr(0, n), "truncated to " + std::to_string(n));
     check_rejected(bytes + "x", "one byte appended");
 }
 
 TEST_CASE("bit flips anywhere are caught") {
-    const std::string bytes = quant::serialize_bie(small_model());
+    const std::string bytes = io::serialize_bie(small_model());
     std::mt19937 rng(5);
     for (int i = 0; i < 300; ++i) {
         std::string bad = bytes;
@@ -95,7 +95,7 @@ TEST_CASE("bit flips anywhere are caught") {
 }
 
 TEST_CASE("a well-formed file with lying lengths, a wrong version or a missing section is rejected") {
-    const std::string bytes = quant::serialize_bie(small_model());
+    const std::string bytes = io::serialize_bie(small_model());
     const auto with_crc = [](std::string b) {  // re-seal a tampered file so only the lie is wrong
         const std::uint32_t c = crc32(std::string_view(b).substr(0, b.size() - 4));
         std::memcpy(b.data() + b.size() - 4, &c, 4);
@@ -124,16 +124,16 @@ TEST_CASE("a well-formed file with lying lengths, a wrong version or a missing s
 
 TEST_CASE("a version 1 .bie (radices only, before the scales) still reads, as a power-of-two model") {
     const quant::bie_model m = small_model();
-    std::string bytes = quant::serialize_bie(m);
-    CHECK(bytes[8] == char(quant::bie_version));
+    std::string bytes = io::serialize_bie(m);
+    CHECK(bytes[8] == char(io::bie_version));
     bytes[8] = 1;
     const std::uint32_t c = crc32(std::string_view(bytes).substr(0, bytes.size() - 4));
     std::memcpy(bytes.data() + bytes.size() - 4, &c, 4);
-    const quant::bie_model old = quant::parse_bie(bytes, "old.bie");
+    const quant::bie_model old = io::parse_bie(bytes, "old.bie");
     CHECK(old.graph.nodes().size() == m.graph.nodes().size());
     CHECK(old.options.scales == m.options.scales);  // the META still names its policy; a real version 1 file has none
     bytes[8] = 0;
     const std::uint32_t c0 = crc32(std::string_view(bytes).substr(0, bytes.size() - 4));
     std::memcpy(bytes.data() + bytes.size() - 4, &c0, 4);
-    CHECK_THROWS_AS(quant::parse_bie(bytes, "zero.bie"), file_error);
+    CHECK_THROWS_AS(io::parse_bie(bytes, "zero.bie"), file_error);
 }

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "ktc/onnx/import.hpp"
-#include "ktc/quant/bie.hpp"
+#include "ktc/io/bie.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "support/onnx_builder.hpp"
@@ -158,7 +158,7 @@ TEST_CASE("adaptive weight rounding: codes within one of nearest, lower output e
     m.platform = ktc::platform::chip::kdp720;
     m.graph = q_adaptive;
     m.options = adaptive;
-    CHECK(quant::parse_bie(quant::serialize_bie(m), "t.bie").options.rounding == quant::weight_rounding::adaptive);
+    CHECK(io::parse_bie(io::serialize_bie(m), "t.bie").options.rounding == quant::weight_rounding::adaptive);
 }
 
 TEST_CASE("adaptive rounding leaves a layer alone when the calibration has few patches per weight") {

@@ -173,7 +173,7 @@ TEST_CASE("api: files - analysis writes the .bie, compile the .nef and ioinfo.cs
     ktc::compile({a}, co);
     const auto merged = combine_nef({tmp.path / "a.nef", tmp.path / "b.nef"}, tmp.path / "combined");
     CHECK(merged == tmp.path / "combined" / "models_520.nef");
-    CHECK(compiler::load_nef(merged).models.size() == 2);
+    CHECK(io::load_nef(merged).models.size() == 2);
 }
 
 TEST_CASE("api: model_config misuse is a usage_error naming what is wrong") {

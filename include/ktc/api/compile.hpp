@@ -18,6 +18,7 @@
 #include "ktc/api/version.hpp"
 #include "ktc/compiler/combine.hpp"
 #include "ktc/compiler/compile.hpp"
+#include "ktc/io/nef.hpp"
 
 namespace ktc {
 

@@ -46,7 +46,7 @@ KTC_DECL compile_result compile(const std::vector<model_config>& models, const c
     }
     result.ioinfo_csv = csv.str();
     if (!o.output.empty()) {
-        compiler::save_nef(result.nef, o.output);
+        io::save_nef(result.nef, o.output);
         result.nef_path = o.output;
         result.ioinfo_path = std::filesystem::absolute(o.output).parent_path() / "ioinfo.csv";
         write_file_atomically(result.ioinfo_path, result.ioinfo_csv);
@@ -57,14 +57,14 @@ KTC_DECL compile_result compile(const std::vector<model_config>& models, const c
 KTC_DECL std::filesystem::path combine_nef(const std::vector<std::filesystem::path>& nef_paths,
                                          const std::filesystem::path& out_dir) {
     std::vector<compiler::named_nef> files;
-    for (const auto& p : nef_paths) files.push_back({p.string(), compiler::load_nef(p)});
+    for (const auto& p : nef_paths) files.push_back({p.string(), io::load_nef(p)});
     const compiler::nef_file merged = compiler::combine_nefs(files, ktc::version);
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec || !std::filesystem::is_directory(out_dir))
         throw error(out_dir.string() + ": cannot create output folder" + (ec ? ": " + ec.message() : ""));
     const auto path = out_dir / ("models_" + platform::to_string(merged.platform) + ".nef");
-    compiler::save_nef(merged, path);
+    io::save_nef(merged, path);
     return path;
 }
 

@@ -19,12 +19,12 @@
 #include <vector>
 
 #include "ktc/api/inputs.hpp"
-#include "ktc/compiler/nef.hpp"
+#include "ktc/compiler/nef_simulator.hpp"
+#include "ktc/io/bie.hpp"
+#include "ktc/io/nef.hpp"
 #include "ktc/onnx/import.hpp"
-#include "ktc/quant/bie.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
 #include "ktc/sim/float_simulator.hpp"
-#include "ktc/compiler/nef_simulator.hpp"
 #include "ktc/sim/samples.hpp"
 
 namespace ktc {
@@ -62,7 +62,7 @@ public:
             outputs_ = float_->graph().outputs;
         } else if (o.bie || !o.bie_file.empty()) {
             const std::string name = o.bie ? "the .bie model" : o.bie_file.string();
-            quant::bie_model m = o.bie ? *o.bie : quant::load_bie(o.bie_file);
+            quant::bie_model m = o.bie ? *o.bie : io::load_bie(o.bie_file);
             if (!o.platform.empty() && platform::chip_named(o.platform) != m.platform)
                 throw usage_error(name + " is quantized for platform " + platform::to_string(m.platform) + ", not " + o.platform);
             fixed_ = std::make_unique<sim::fixed_simulator>(std::move(m.graph), o.radix);
@@ -73,7 +73,7 @@ public:
         } else {
             const std::string name = o.nef ? "the .nef" : o.nef_file.string();
             std::optional<compiler::nef_file> loaded;
-            if (!o.nef) loaded = compiler::load_nef(o.nef_file);
+            if (!o.nef) loaded = io::load_nef(o.nef_file);
             const compiler::nef_file& nef = o.nef ? *o.nef : *loaded;
             if (!o.platform.empty() && platform::chip_named(o.platform) != nef.platform)
                 throw usage_error(name + " is compiled for platform " + platform::to_string(nef.platform) + ", not " + o.platform);

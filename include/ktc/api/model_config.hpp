@@ -29,7 +29,7 @@
 #include "ktc/onnx/import.hpp"
 #include "ktc/onnx/shape_inference.hpp"
 #include "ktc/platform/platform.hpp"
-#include "ktc/quant/bie.hpp"
+#include "ktc/io/bie.hpp"
 #include "ktc/quant/calibrate.hpp"
 #include "ktc/quant/centre.hpp"
 #include "ktc/quant/equalize.hpp"
@@ -220,7 +220,7 @@ struct model_config {
     quant::bie_model quantized() const {
         if (!bie && bie_path.empty())
             throw usage_error(name() + ": no quantized model; run analysis() first or give bie_path");
-        quant::bie_model m = bie ? *bie : quant::load_bie(bie_path);
+        quant::bie_model m = bie ? *bie : io::load_bie(bie_path);
         if (m.platform != chip())
             throw usage_error(name() + ": quantized for KDP" + platform::to_string(m.platform) + ", not KDP" + platform +
                               " (use platform " + platform::to_string(m.platform) + ")");
@@ -360,7 +360,7 @@ private:
             }
             return m;
         });
-        if (!o.output_bie.empty()) quant::save_bie(model, o.output_bie);
+        if (!o.output_bie.empty()) io::save_bie(model, o.output_bie);
         bie = std::move(model);
         return *bie;
     }

@@ -1,10 +1,10 @@
-// ktc/quant/bie.ipp - the definitions behind bie.hpp (compiled once in src/, or
+// ktc/io/bie.ipp - the definitions behind bie.hpp (compiled once in src/, or
 // included by the header when header-only: core/config.hpp).
 #pragma once
 
-#include "ktc/quant/bie.hpp"
+#include "ktc/io/bie.hpp"
 
-namespace ktc::quant {
+namespace ktc::io {
 namespace bie_detail {
 
 KTC_DECL void put_section(std::string& out, const char (&tag)[5], std::string_view payload) {
@@ -93,16 +93,16 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
         const auto& o = meta.at("options");
         m.options.bits = o.at("bits").get<int>();
         m.options.int16_nodes = o.at("int16_nodes").get<std::set<std::string>>();
-        m.options.method = range_method_named(o.at("range_method").get<std::string>());
+        m.options.method = quant::range_method_named(o.at("range_method").get<std::string>());
         m.options.outlier = o.at("outlier").get<double>();
         m.options.per_channel_weights = o.at("per_channel_weights").get<bool>();
         m.options.post_sigmoid = o.at("post_sigmoid").get<bool>();
         // Written since bias correction exists; a .bie from before had none.
         m.options.bias_correction = o.contains("bias_correction") && o.at("bias_correction").get<bool>();
-        m.options.rounding = o.contains("weight_rounding") ? parse_weight_rounding(o.at("weight_rounding").get<std::string>())
-                                                           : weight_rounding::nearest;  // written since it exists
-        m.options.scales = o.contains("scales") ? parse_scale_policy(o.at("scales").get<std::string>())
-                                                : scale_policy::power_of_two;  // version 1: radices only
+        m.options.rounding = o.contains("weight_rounding") ? quant::parse_weight_rounding(o.at("weight_rounding").get<std::string>())
+                                                           : quant::weight_rounding::nearest;  // written since it exists
+        m.options.scales = o.contains("scales") ? quant::parse_scale_policy(o.at("scales").get<std::string>())
+                                                : quant::scale_policy::power_of_two;  // version 1: radices only
         const auto stats = nlohmann::json::parse(sections.at("STAT"));
         for (const auto& [name, s] : stats.items())
             m.statistics[name] = {s.at("min").get<float>(), s.at("max").get<float>(), s.at("range").get<double>()};
@@ -131,4 +131,4 @@ KTC_DECL bie_model load_bie(const std::filesystem::path& path) {
     return parse_bie(read_whole_file(path, max_bie_bytes, "a .bie model"), path.string());
 }
 
-}  // namespace ktc::quant
+}  // namespace ktc::io
