@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
         else models.push_back(a);
     }
     if (models.empty()) models = {"resnet50", "mobilenet_v2"};
-    std::printf("%-16s %14s %14s %12s %12s %10s\n", "model", "calib 1 thr/s", "calib 2 thr/s", "fixed ms",
-                "ORT ms", "fixed/ORT");
+    std::printf("%-16s %14s %14s %12s %12s %10s\n", "model", "calib 1 thr/s", "calib 2 thr/s", "fixed ms", "ORT ms",
+                "fixed/ORT");
     for (const auto& name : models) {
         const fs::path model = zoo / (name + ".onnx"), input = zoo / (name + ".input.npy");
         try {
@@ -114,8 +114,9 @@ int main(int argc, char** argv) {
         }
         std::fflush(stdout);
     }
-    std::printf("(calibration: images/s over %zu samples; latency: median of %d runs, batch 1, one thread;\n"
-                " fixed = ktc's int8 KDP720 simulator, kernels: %s copy; ORT = onnxruntime-node CPU float, 1 intra-op thread)\n",
-                samples, runs, ktc::kernels::isa::running());
+    std::printf(
+        "(calibration: images/s over %zu samples; latency: median of %d runs, batch 1, one thread;\n"
+        " fixed = ktc's int8 KDP720 simulator, kernels: %s copy; ORT = onnxruntime-node CPU float, 1 intra-op thread)\n",
+        samples, runs, ktc::kernels::isa::running());
     return failed ? 1 : 0;
 }

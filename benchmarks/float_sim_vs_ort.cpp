@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
         }
         std::fflush(stdout);
     }
-    std::printf("(median of %d runs each, batch 1, one thread, kernels: %s copy; ORT = onnxruntime-node CPU, 1 intra-op thread)\n",
-                runs, ktc::kernels::isa::running());
+    std::printf(
+        "(median of %d runs each, batch 1, one thread, kernels: %s copy; ORT = onnxruntime-node CPU, 1 intra-op thread)\n",
+        runs, ktc::kernels::isa::running());
     return failed ? 1 : 0;
 }

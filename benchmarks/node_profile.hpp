@@ -26,7 +26,9 @@ void print_profile(const Simulator& sim, const ktc::sim::tensor_map& inputs, boo
         if (key == "Conv" && n.attrs.has(ktc::kernels::attr::fused_min)) key += "+act";
         if (key.starts_with("Conv")) {
             const auto k = n.attrs.get_ints("kernel_shape");
-            key += n.attrs.get_int("group", 1) > 1 ? " (grouped)" : k.size() == 2 && k[0] * k[1] == 1 ? " (1x1)" : " (kxk)";
+            key += n.attrs.get_int("group", 1) > 1     ? " (grouped)"
+                   : k.size() == 2 && k[0] * k[1] == 1 ? " (1x1)"
+                                                       : " (kxk)";
         }
         const double ms = std::chrono::duration<double, std::milli>(now - last).count();
         by_op[key] += ms;

@@ -53,6 +53,7 @@ int run_analysis(const args& a) {
     int bits = 8;
     double outlier = 0.999, target_snr = 0;
     std::size_t snr_samples = 8;
+    // clang-format off
     options.add_options()
         ("model", po::value(&model_path)->required(), "the float ONNX model")
         ("platform", po::value(&platform_name)->required(), "520 or 720")
@@ -78,6 +79,7 @@ int run_analysis(const args& a) {
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst), then the time split")
         ("quiet,q", "no progress output");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("model", 1);
     po::variables_map vm;
@@ -139,32 +141,37 @@ int run_analysis(const args& a) {
                   << seconds(written - started) << " s\n";
         for (const auto& [name, f] : fixed::edge_formats(bie.graph))
             std::cout << "  " << (bie.graph.is_graph_input(name) ? "input  " : "output ") << name << ": int" << f.bits
-                      << ", radix " << f.radix << (f.scale != 1 ? ", scale " + std::to_string(f.scale) : std::string()) << "\n";
+                      << ", radix " << f.radix << (f.scale != 1 ? ", scale " + std::to_string(f.scale) : std::string())
+                      << "\n";
 
         if (snr_samples > 0) {
             const sim::sample_set set = sim::split_samples(reference.graph().inputs, user_inputs, o.input_layout);
             const auto sample = [&](std::size_t i) { return set.samples.at(i); };
             const sim::fixed_simulator fixed(graph::graph(bie.graph));
-            const auto layers = quant::per_layer_accuracy(reference, fixed, std::min(snr_samples, set.samples.size()), sample);
+            const auto layers =
+                quant::per_layer_accuracy(reference, fixed, std::min(snr_samples, set.samples.size()), sample);
             const std::size_t shown = verbose ? layers.size() : std::min<std::size_t>(layers.size(), 15);
             std::size_t width = 6;  // "tensor"
             for (std::size_t i = 0; i < shown; ++i)
                 if (layers[i].value.size() <= name_column_max) width = std::max(width, layers[i].value.size());
             std::cout << "\nper-tensor SNR, float vs fixed point, on " << std::min(snr_samples, set.samples.size())
                       << " calibration samples (worst first):\n"
-                      << "  " << std::left << std::setw(int(width + 2)) << "tensor" << std::setw(20) << "op" << std::right
-                      << std::setw(6) << "bits" << std::setw(7) << "radix" << std::setw(8) << "scale" << std::setw(10) << "SNR dB" << "\n";
+                      << "  " << std::left << std::setw(int(width + 2)) << "tensor" << std::setw(20) << "op"
+                      << std::right << std::setw(6) << "bits" << std::setw(7) << "radix" << std::setw(8) << "scale"
+                      << std::setw(10) << "SNR dB"
+                      << "\n";
             for (std::size_t i = 0; i < shown; ++i) {
                 const auto& l = layers[i];
                 const bool out = bie.graph.is_graph_output(l.value);
                 const bool wrapped = l.value.size() > width;
                 if (wrapped) std::cout << "  " << l.value << "\n";
-                std::cout << "  " << std::left << std::setw(int(width + 2)) << (wrapped ? "" : l.value)
-                          << std::setw(20) << l.op << std::right << std::setw(6) << l.bits << std::setw(7) << l.radix
-                          << std::setw(8) << std::setprecision(4) << l.scale << std::setprecision(1)
-                          << std::setw(10) << db(l.error.snr_db()) << (out ? "  (graph output)" : "") << "\n";
+                std::cout << "  " << std::left << std::setw(int(width + 2)) << (wrapped ? "" : l.value) << std::setw(20)
+                          << l.op << std::right << std::setw(6) << l.bits << std::setw(7) << l.radix << std::setw(8)
+                          << std::setprecision(4) << l.scale << std::setprecision(1) << std::setw(10)
+                          << db(l.error.snr_db()) << (out ? "  (graph output)" : "") << "\n";
             }
-            if (layers.size() > shown) std::cout << "  ... " << layers.size() - shown << " more (-v shows every tensor)\n";
+            if (layers.size() > shown)
+                std::cout << "  ... " << layers.size() - shown << " more (-v shows every tensor)\n";
             for (const auto& l : layers)
                 if (bie.graph.is_graph_output(l.value))
                     std::cout << "output " << l.value << ": SNR " << db(l.error.snr_db()) << " dB\n";
@@ -178,12 +185,14 @@ int run_analysis(const args& a) {
                 calibration_start = i ? finished[i - 1].first : prepared_at, calibration_end = finished[i].first;
         const double calibration = seconds(calibration_end - calibration_start);
         const unsigned used = workers ? workers : std::max(1u, std::thread::hardware_concurrency());
-        std::cout << std::fixed << std::setprecision(3) << "time: load and prepare " << seconds(prepared_at - started) << " s, ";
+        std::cout << std::fixed << std::setprecision(3) << "time: load and prepare " << seconds(prepared_at - started)
+                  << " s, ";
         if (o.tune) std::cout << "tuning " << seconds(calibration_start - prepared_at) << " s, ";
         std::cout << "calibration " << calibration << " s (" << bie.calibration_samples << " samples, "
                   << std::setprecision(1) << (calibration > 0 ? double(bie.calibration_samples) / calibration : 0.0)
-                  << " samples/s on " << used << (used == 1 ? " thread" : " threads") << "), quantize and write " << std::setprecision(3) << seconds(written - calibration_end)
-                  << " s, per-layer table " << seconds(clock::now() - written) << " s\n";
+                  << " samples/s on " << used << (used == 1 ? " thread" : " threads") << "), quantize and write "
+                  << std::setprecision(3) << seconds(written - calibration_end) << " s, per-layer table "
+                  << seconds(clock::now() - written) << " s\n";
     }
     return 0;
 }

@@ -34,7 +34,9 @@ inline bool parse(const args& a, const po::options_description& options, po::var
             if (arg.find(placeholder) != std::string::npos)
                 throw usage_error("argument '" + arg + "' contains '" + placeholder + "', which ktc does not accept");
     po::options_description all(options);
+    // clang-format off
     all.add_options()("help,h", "show this help");
+    // clang-format on
     try {
         auto parser = po::command_line_parser(a).options(all);
         if (positional) parser.positional(*positional);
@@ -53,7 +55,8 @@ inline bool parse(const args& a, const po::options_description& options, po::var
 // The value of --threads: 0 (every core) or a count. Options read it signed: boost reads "-1"
 // into an unsigned as 4294967295.
 inline unsigned thread_count(std::int64_t n) {
-    if (n < 0 || n > 1024) throw usage_error("--threads " + std::to_string(n) + ": expected 0 (every core) or a count up to 1024");
+    if (n < 0 || n > 1024)
+        throw usage_error("--threads " + std::to_string(n) + ": expected 0 (every core) or a count up to 1024");
     return static_cast<unsigned>(n);
 }
 

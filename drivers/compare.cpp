@@ -29,7 +29,9 @@ std::set<std::string> npy_files(const std::filesystem::path& dir) {
 int run_compare(const args& a) {
     po::options_description options("options");
     std::vector<std::string> dirs;
+    // clang-format off
     options.add_options()("dir", po::value(&dirs)->composing(), "the two folders (positional)");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("dir", 2);
     po::variables_map vm;
@@ -53,7 +55,8 @@ int run_compare(const args& a) {
         if (!in_a.count(n)) std::cerr << "ktc compare: warning: " << n << " only in " << dirs[1] << "\n";
 
     std::cout << std::left << std::setw(32) << "output" << std::right << std::setw(10) << "SNR dB" << std::setw(14)
-              << "max |A-B|" << std::setw(18) << "argmax agree" << "\n";
+              << "max |A-B|" << std::setw(18) << "argmax agree"
+              << "\n";
     for (std::size_t i = 0; i < both.size(); ++i) {
         const std::string& n = both[i];
         const auto& r = results[i];

@@ -54,6 +54,7 @@ int run_compile(const args& a) {
     std::vector<std::string> specs;
     std::string platform_name, out_path;
     std::uint64_t onchip = 0;
+    // clang-format off
     options.add_options()
         ("model,m", po::value(&specs)->composing()->required(), "ID:VERSION:FILE.bie, once per model")
         ("platform", po::value(&platform_name)->required(), "520 or 720: every model must be quantized for it")
@@ -61,6 +62,7 @@ int run_compile(const args& a) {
         ("weight-compress", "store weights compressed (lossless zero-run coding)")
         ("onchip-bytes", po::value(&onchip), "on-chip memory budget for tiling (default: the platform's; for tests)")
         ("quiet,q", "print nothing on success");
+    // clang-format on
     po::variables_map vm;
     if (!parse(a, options, vm, compile_usage)) return 0;
     const platform::chip chip = platform::chip_named(platform_name);
@@ -70,15 +72,17 @@ int run_compile(const args& a) {
     for (const auto& s : specs) {
         model_spec m = parse_spec(s);
         if (auto [it, added] = ids.emplace(m.id, s); !added)
-            throw usage_error("--model " + s + ": id " + std::to_string(m.id) + " is also used by --model " + it->second);
+            throw usage_error("--model " + s + ": id " + std::to_string(m.id) + " is also used by --model " +
+                              it->second);
         models.push_back(std::move(m));
     }
     std::vector<quant::bie_model> bies;
     for (const auto& m : models) {
         bies.push_back(io::load_bie(m.path));
         if (bies.back().platform != chip)
-            throw usage_error("--model " + m.spec + ": " + m.path + " is quantized for platform " + platform::to_string(bies.back().platform) +
-                              ", not " + platform_name + " (one platform per .nef)");
+            throw usage_error("--model " + m.spec + ": " + m.path + " is quantized for platform " +
+                              platform::to_string(bies.back().platform) + ", not " + platform_name +
+                              " (one platform per .nef)");
     }
     for (const auto& m : models)
         if (m.id < 32768)
@@ -88,8 +92,14 @@ int run_compile(const args& a) {
     // The API's compile (ktc/api/compile.hpp): one implementation for ktc compile, ktc flow and C++ users.
     std::vector<model_config> configs;
     for (std::size_t i = 0; i < models.size(); ++i)
-        configs.push_back(model_config{models[i].id, compiler::version_string(models[i].version), platform_name,
-                                       std::nullopt, {}, models[i].path, std::move(bies[i]), {}});
+        configs.push_back(model_config{models[i].id,
+                                       compiler::version_string(models[i].version),
+                                       platform_name,
+                                       std::nullopt,
+                                       {},
+                                       models[i].path,
+                                       std::move(bies[i]),
+                                       {}});
     compile_options co;
     co.output = out_path;
     co.weight_compress = vm.count("weight-compress") != 0;

@@ -49,12 +49,14 @@ int run_convert(const args& a) {
     po::options_description options("options");
     std::string from, out_path;
     std::vector<std::string> files;
+    // clang-format off
     options.add_options()
         ("from", po::value(&from)->required(), "the source framework: tflite, caffe or keras")
         ("input", po::value(&files)->required(), "the model file(s) (positional)")
         ("output,o", po::value(&out_path)->required(), "where to write the ONNX model")
         ("force", "allow OUT to be an input file")
         ("quiet,q", "print nothing on success");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("input", -1);
     po::variables_map vm;

@@ -53,8 +53,7 @@ std::vector<T> parse_list(const std::string& text, const std::string& option) {
         } catch (const std::exception&) {
             used = std::string::npos;
         }
-        if (item.empty() || used != item.size())
-            throw usage_error(option + ": '" + item + "' is not a number");
+        if (item.empty() || used != item.size()) throw usage_error(option + ": '" + item + "' is not a number");
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
@@ -66,9 +65,10 @@ std::vector<T> parse_list(const std::string& text, const std::string& option) {
 int run_edit(const args& a) {
     po::options_description options("options");
     std::string in_path, out_path, pixel_spec, pixel_input;
-    std::vector<std::string> delete_node, delete_input, delete_output, cut_from, remove_type, input_shape,
-        output_shape, add_conv, add_bn, rename;
+    std::vector<std::string> delete_node, delete_input, delete_output, cut_from, remove_type, input_shape, output_shape,
+        add_conv, add_bn, rename;
     int opset = 17;
+    // clang-format off
     options.add_options()
         ("input", po::value(&in_path)->required(), "the ONNX model to edit (positional)")
         ("output,o", po::value(&out_path)->required(), "where to write the edited model")
@@ -88,6 +88,7 @@ int run_edit(const args& a) {
         ("verbose,v", "print every change")
         ("quiet,q", "print nothing on success")
         ("force", "allow OUT to be IN (overwrite the input model)");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("input", 1);
     po::variables_map vm;
@@ -98,7 +99,8 @@ int run_edit(const args& a) {
     std::map<std::string, shape_t> shapes;
     for (const auto* list : {&input_shape, &output_shape})
         for (const auto& spec : *list) {
-            const auto [name, dims] = split_pair(spec, '=', list == &input_shape ? "--input-shape" : "--output-shape", true);
+            const auto [name, dims] =
+                split_pair(spec, '=', list == &input_shape ? "--input-shape" : "--output-shape", true);
             if (!shapes.emplace(name, parse_list<std::int64_t>(dims, "--input-shape/--output-shape " + spec)).second)
                 throw usage_error("the shape of '" + name + "' is given twice");
         }
@@ -119,7 +121,8 @@ int run_edit(const args& a) {
     const bool quiet = vm.count("quiet") != 0, verbose = vm.count("verbose") != 0 && !quiet;
 
     std::error_code ec;
-    if (!vm.count("force") && std::filesystem::exists(out_path, ec) && std::filesystem::equivalent(in_path, out_path, ec))
+    if (!vm.count("force") && std::filesystem::exists(out_path, ec) &&
+        std::filesystem::equivalent(in_path, out_path, ec))
         throw usage_error(out_path + ": is the input model; give another -o or --force to overwrite it");
 
     graph::graph g = onnx::load(in_path);
@@ -149,7 +152,8 @@ int run_edit(const args& a) {
 
     std::cout << "ktc edit: " << in_path << " -> " << out_path << " (opset " << opset << ")\n";
     if (verbose)
-        for (const auto& c : log) std::cout << "  [" << c.pattern << "] " << (c.node.empty() ? "" : c.node + ": ") << c.what << "\n";
+        for (const auto& c : log)
+            std::cout << "  [" << c.pattern << "] " << (c.node.empty() ? "" : c.node + ": ") << c.what << "\n";
     std::cout << "nodes: " << nodes_before << " -> " << g.node_count() << ", changes: " << log.size() << "\n";
     std::cout << "outputs:";
     for (const auto& o : g.outputs)

@@ -53,8 +53,8 @@ int evaluate_on(const std::string& model_path, const po::variables_map& vm) {
         // Quantized from the optimized graph already: evaluated as it is, on its own chip.
         km.bie = io::load_bie(model_path);
         if (km.bie->platform != platform::platform_traits<P>::id)
-            throw usage_error(model_path + ": quantized for KDP" + platform::to_string(km.bie->platform) + ", not KDP" + chip +
-                              " (use --platform " + platform::to_string(km.bie->platform) + ")");
+            throw usage_error(model_path + ": quantized for KDP" + platform::to_string(km.bie->platform) + ", not KDP" +
+                              chip + " (use --platform " + platform::to_string(km.bie->platform) + ")");
         km.bie_path = model_path;
     } else {
         km.onnx_path = model_path;
@@ -76,6 +76,7 @@ int evaluate_on(const std::string& model_path, const po::variables_map& vm) {
 int run_evaluate(const args& a) {
     po::options_description options("options");
     std::string model_path, platform_name;
+    // clang-format off
     options.add_options()
         ("model", po::value(&model_path), "the model (also the first positional argument)")
         ("platform,p", po::value(&platform_name)->required(), "target chip: 520 or 720")
@@ -83,14 +84,13 @@ int run_evaluate(const args& a) {
         ("html", po::value<std::string>(), "also write the report as one self-contained HTML page to FILE")
         ("no-optimize", "evaluate the model as given, without the onnx2onnx flow")
         ("quiet,q", "print nothing on success (files asked for are still written)");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("model", 1);
     po::variables_map vm;
     if (!parse(a, options, vm, evaluate_usage, &positional)) return 0;
     if (model_path.empty()) throw usage_error("no MODEL given (ktc evaluate MODEL.onnx --platform 520|720)");
-    return platform::with_platform(platform_name, [&](auto tag) {
-        return evaluate_on<decltype(tag)>(model_path, vm);
-    });
+    return platform::with_platform(platform_name, [&](auto tag) { return evaluate_on<decltype(tag)>(model_path, vm); });
 }
 
 }  // namespace ktc::cli

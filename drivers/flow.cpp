@@ -73,7 +73,8 @@ flow_outputs_agreement flow_agreement(const sim::tensor_map& reference, const si
         a.snr_db = std::min(a.snr_db, r.error.snr_db());
         a.max_abs_diff = std::max(a.max_abs_diff, r.error.max_abs_diff);
         a.argmax_equal += r.argmax_equal, a.rows += r.samples;
-        a.bit_exact = a.bit_exact && ref.byte_size() == t.byte_size() && std::memcmp(ref.raw(), t.raw(), ref.byte_size()) == 0;
+        a.bit_exact =
+            a.bit_exact && ref.byte_size() == t.byte_size() && std::memcmp(ref.raw(), t.raw(), ref.byte_size()) == 0;
     }
     return a;
 }
@@ -93,7 +94,8 @@ std::string flow_describe(const flow_outputs_agreement& a, const std::string& ag
 }
 
 // Top-1 accuracy of the model's first output against integer labels, one per sample.
-std::string flow_top1(const sim::tensor_map& outputs, const std::string& first_output, const std::optional<tensor>& labels) {
+std::string flow_top1(const sim::tensor_map& outputs, const std::string& first_output,
+                      const std::optional<tensor>& labels) {
     if (!labels) return "";
     const auto x = outputs.at(first_output).to_vector<float>();
     const auto l = labels->to_vector<std::int64_t>();
@@ -126,8 +128,8 @@ void flow_publish(const fs::path& out_dir, const std::string& folder, const sim:
 }
 
 // The model a runner runs (designated initializers would leave -Wextra warnings here).
-inference_options flow_model(const graph::graph* onnx, const quant::bie_model* bie, const compiler::nef_file* nef, layout l,
-                             unsigned threads) {
+inference_options flow_model(const graph::graph* onnx, const quant::bie_model* bie, const compiler::nef_file* nef,
+                             layout l, unsigned threads) {
     inference_options o;
     o.onnx = onnx, o.bie = bie, o.nef = nef, o.input_layout = l, o.threads = threads;
     return o;
@@ -168,13 +170,15 @@ public:
         double total = 0;
         for (const auto& r : records_) total += r.seconds;
         s << title << "\n"
-          << std::left << std::setw(20) << "step" << std::right << std::setw(10) << "time ms" << "  " << std::left
-          << std::setw(28) << "output" << std::setw(9) << "top-1" << "vs previous step\n";
+          << std::left << std::setw(20) << "step" << std::right << std::setw(10) << "time ms"
+          << "  " << std::left << std::setw(28) << "output" << std::setw(9) << "top-1"
+          << "vs previous step\n";
         for (const auto& r : records_)
-            s << std::left << std::setw(20) << r.name << std::right << std::setw(10) << flow_number(1000 * r.seconds, 1) << "  "
-              << std::left << std::setw(28) << (r.file.empty() ? "-" : r.file) << std::setw(9)
+            s << std::left << std::setw(20) << r.name << std::right << std::setw(10) << flow_number(1000 * r.seconds, 1)
+              << "  " << std::left << std::setw(28) << (r.file.empty() ? "-" : r.file) << std::setw(9)
               << (r.accuracy.empty() ? "-" : r.accuracy) << (r.comparison.empty() ? "-" : r.comparison) << "\n";
-        s << std::left << std::setw(20) << "total" << std::right << std::setw(10) << flow_number(1000 * total, 1) << "\n";
+        s << std::left << std::setw(20) << "total" << std::right << std::setw(10) << flow_number(1000 * total, 1)
+          << "\n";
         return s.str();
     }
 
@@ -189,11 +193,13 @@ private:
 int run_flow(const args& a) {
     po::options_description options("options");
     std::vector<std::string> input_specs, calibration_specs;
-    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path, scales, range, rounding;
+    std::string model_path, out_dir, platform_name, layout_name, flow_name, version, labels_path, scales, range,
+        rounding;
     double outlier = 0.999, target_snr = 0;
     std::uint32_t id = 32768;
     int bits = 8;
     std::int64_t threads = 0;  // thread_count
+    // clang-format off
     options.add_options()
         ("model", po::value(&model_path)->required(), "the float ONNX model (positional)")
         ("platform", po::value(&platform_name)->required(), "520 or 720")
@@ -217,11 +223,13 @@ int run_flow(const args& a) {
         ("target-snr", po::value(&target_snr)->value_name("DB"), "analysis (720, --bitwidth 8): keep in int16 the nodes that bring the outputs' SNR on calibration samples to DB")
         ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "analysis: adaptive or nearest (docs/numerics.md)")
         ("quiet,q", "print only the summary");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("model", 1);
     po::variables_map vm;
     if (!parse(a, options, vm, flow_usage, &positional)) return 0;
-    if (flow_name != "onnx" && flow_name != "torch") throw usage_error("--flow " + flow_name + ": expected onnx or torch");
+    if (flow_name != "onnx" && flow_name != "torch")
+        throw usage_error("--flow " + flow_name + ": expected onnx or torch");
     const layout user_layout = parse_layout(layout_name);
     const bool quiet = vm.count("quiet") != 0, bias_correction = vm.count("bias-correction") != 0;
     const quant::scale_policy scale_policy = quant::parse_scale_policy(scales);
@@ -235,7 +243,8 @@ int run_flow(const args& a) {
 
     const fs::path out(out_dir);
     const std::string stem = fs::path(model_path).stem().string();
-    const std::string opt_name = stem + ".opt.onnx", bie_name = stem + ".bie", nef_name = "models_" + platform_name + ".nef";
+    const std::string opt_name = stem + ".opt.onnx", bie_name = stem + ".bie",
+                      nef_name = "models_" + platform_name + ".nef";
     // A failure before any step wrote a file leaves no empty OUTDIR behind when this run made it
     // (removing a folder that is not empty fails, harmlessly: finished steps' files stay).
     struct remove_if_empty {
@@ -247,10 +256,10 @@ int run_flow(const args& a) {
         }
     } made_out{out, !fs::exists(out)};
     ensure_directory(out);
-    for (const std::string& stale : {opt_name, std::string("evaluate.txt"), std::string("evaluate.json"),
-                                    std::string("evaluate.html"), bie_name, nef_name, std::string("ioinfo.csv"),
-                                    std::string("flow.txt"), std::string("float"), std::string("fixed"),
-                                    std::string("hardware")})
+    for (const std::string& stale :
+         {opt_name, std::string("evaluate.txt"), std::string("evaluate.json"), std::string("evaluate.html"), bie_name,
+          nef_name, std::string("ioinfo.csv"), std::string("flow.txt"), std::string("float"), std::string("fixed"),
+          std::string("hardware")})
         fs::remove_all(out / stale);
 
     flow_steps steps(quiet, 8);
@@ -275,20 +284,23 @@ int run_flow(const args& a) {
         }
         steps.line_ = model_path + ": " + std::to_string(sample_count) + " samples";
         for (const auto& [name, t] : inputs) steps.line_ += ", " + name + " " + to_string(t.shape());
-        if (!calibration_specs.empty()) steps.line_ += "; " + std::to_string(calibration_count) + " calibration samples";
+        if (!calibration_specs.empty())
+            steps.line_ += "; " + std::to_string(calibration_count) + " calibration samples";
         r.comparison = std::to_string(sample_count) + " samples";
     });
 
     steps.run("optimize", [&](flow_step_record& r) {
         optimized = original;
-        const auto report = flow_name == "torch" ? rewrite::torch_exported_onnx_flow(optimized)
-                                                 : rewrite::onnx2onnx_flow(optimized);
+        const auto report =
+            flow_name == "torch" ? rewrite::torch_exported_onnx_flow(optimized) : rewrite::onnx2onnx_flow(optimized);
         onnx::save(optimized, out / opt_name);
-        const std::string nodes = std::to_string(original.node_count()) + " -> " + std::to_string(optimized.node_count());
+        const std::string nodes =
+            std::to_string(original.node_count()) + " -> " + std::to_string(optimized.node_count());
         r.file = opt_name;
         r.comparison = nodes + " nodes";
-        steps.line_ = opt_name + ": " + report.flow + " flow, nodes " + nodes + ", " + std::to_string(report.changes.size()) +
-                      " changes" + (report.converged ? "" : " (NOT converged: bound reached)");
+        steps.line_ = opt_name + ": " + report.flow + " flow, nodes " + nodes + ", " +
+                      std::to_string(report.changes.size()) + " changes" +
+                      (report.converged ? "" : " (NOT converged: bound reached)");
     });
 
     km.onnx = optimized;
@@ -303,12 +315,14 @@ int run_flow(const args& a) {
         write_file_atomically(out / "evaluate.json", eval::json_text(e));
         write_file_atomically(out / "evaluate.html", eval::html_report(e));
         std::size_t npu = 0, cpu = 0;
-        for (const auto& n : e.support.nodes) npu += n.where == eval::placement::npu, cpu += n.where == eval::placement::cpu;
+        for (const auto& n : e.support.nodes)
+            npu += n.where == eval::placement::npu, cpu += n.where == eval::placement::cpu;
         const auto& p = *e.performance;
         r.file = "evaluate.txt";
         r.comparison = flow_number(p.fps(), 0) + " FPS estimated";
         steps.line_ = "KDP" + platform_name + ": " + std::to_string(npu) + " nodes on the NPU, " + std::to_string(cpu) +
-                      " on the CPU; estimate " + flow_number(p.fps(), 0) + " FPS (" + flow_number(p.total_ms(), 4) + " ms)";
+                      " on the CPU; estimate " + flow_number(p.fps(), 0) + " FPS (" + flow_number(p.total_ms(), 4) +
+                      " ms)";
     });
 
     steps.run("float inference", [&](flow_step_record& r) {
@@ -321,9 +335,11 @@ int run_flow(const args& a) {
         // The previous step's model: the original, when the float simulator runs it and the
         // optimizer kept its outputs.
         try {
-            const sim::tensor_map before = model_runner(flow_model(&original, nullptr, nullptr, user_layout, workers)).run(inputs);
+            const sim::tensor_map before =
+                model_runner(flow_model(&original, nullptr, nullptr, user_layout, workers)).run(inputs);
             bool same_outputs = before.size() == float_out.size();
-            for (const auto& [name, t] : float_out) same_outputs = same_outputs && before.count(name) && before.at(name).shape() == t.shape();
+            for (const auto& [name, t] : float_out)
+                same_outputs = same_outputs && before.count(name) && before.at(name).shape() == t.shape();
             r.comparison = same_outputs ? flow_describe(flow_agreement(before, float_out), "original")
                                         : "outputs differ from the original's (not compared)";
         } catch (const error& e) {
@@ -351,7 +367,9 @@ int run_flow(const args& a) {
         o.optimize = false;
         o.input_layout = user_layout;
         o.source = fs::path(model_path).filename().string();
-        o.progress = [&](std::size_t done, std::size_t total) { calibration_progress(std::int64_t(done), std::int64_t(total)); };
+        o.progress = [&](std::size_t done, std::size_t total) {
+            calibration_progress(std::int64_t(done), std::int64_t(total));
+        };
         std::string notes;  // a dynamic input shape fixed to the calibration inputs', the int16 nodes chosen
         o.notice = [&](const std::string& line) { notes += "\n    note: " + line; };
         const quant::bie_model& bie = km.analysis(calibration_inputs, o);
@@ -360,7 +378,8 @@ int run_flow(const args& a) {
         for (const auto& [name, f] : fixed::edge_formats(bie.graph))
             if (bie.graph.is_graph_input(name)) radices += ", input '" + name + "' radix " + std::to_string(f.radix);
         const std::size_t wide = bie.options.int16_nodes.size();
-        r.comparison = "int" + std::to_string(bits) + (wide ? " (+" + std::to_string(wide) + " int16 nodes)" : std::string()) + ", " +
+        r.comparison = "int" + std::to_string(bits) +
+                       (wide ? " (+" + std::to_string(wide) + " int16 nodes)" : std::string()) + ", " +
                        std::to_string(bie.calibration_samples) + " calibration samples";
         steps.line_ = bie_name + ": " + r.comparison + radices + notes;
     });

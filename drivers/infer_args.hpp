@@ -30,7 +30,7 @@ struct infer_command {
     std::vector<std::string> input_specs;  // NAME=PATH or PATH, as given (see read_inputs)
     std::string out_dir;
     bool quiet = false;
-    bool verbose = false;                  // print the time split: load, run, write
+    bool verbose = false;  // print the time split: load, run, write
 };
 
 // The command `a` asks for; std::nullopt when it asked for --help (printed). Throws usage_error.
@@ -41,6 +41,7 @@ inline std::optional<infer_command> parse_infer_args(const args& a) {
     std::int64_t model_id = 0;  // signed: an unsigned option would read -1 as 4294967295
     int radix = 0;
     std::int64_t threads = 0;  // thread_count
+    // clang-format off
     options.add_options()
         ("onnx", po::value(&onnx_path), "ONNX model to run (float simulator)")
         ("bie", po::value(&bie_path), "quantized model to run (fixed-point simulator)")
@@ -54,9 +55,11 @@ inline std::optional<infer_command> parse_infer_args(const args& a) {
         ("threads", po::value(&threads)->default_value(0), "samples run in parallel on this many threads (0: every core)")
         ("verbose,v", "print where the time went: load (model and inputs), run, write")
         ("quiet,q", "no progress output");
+    // clang-format on
     po::variables_map vm;
     if (!parse(a, options, vm, infer_usage)) return std::nullopt;
-    if (onnx_path.empty() + bie_path.empty() + nef_path.empty() != 2) throw usage_error("give exactly one of --onnx, --bie and --nef");
+    if (onnx_path.empty() + bie_path.empty() + nef_path.empty() != 2)
+        throw usage_error("give exactly one of --onnx, --bie and --nef");
     if (vm.count("model-id") && nef_path.empty()) throw usage_error("--model-id applies to --nef models only");
     if (vm.count("model-id") && (model_id <= 0 || model_id > 0xffffffffll))
         throw usage_error("--model-id " + std::to_string(model_id) + ": must be an integer > 0 (and below 2^32)");

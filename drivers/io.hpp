@@ -75,7 +75,8 @@ inline sim::tensor_map read_inputs(const std::vector<std::string>& specs,
             name = spec.substr(0, eq), path = spec.substr(eq + 1);
         }
         if (inputs.count(name)) throw usage_error("input '" + name + "' given twice");
-        const auto info = std::find_if(model_inputs.begin(), model_inputs.end(), [&](auto& i) { return i.name == name; });
+        const auto info =
+            std::find_if(model_inputs.begin(), model_inputs.end(), [&](auto& i) { return i.name == name; });
         if (info == model_inputs.end()) throw usage_error("'" + name + "' is not an input of the model");
         inputs.emplace(name, load_input_data(path, *info));
     }

@@ -19,14 +19,15 @@ int run_nef_info(const args&);
 int run_combine_nef(const args&);
 int run_convert(const args&);
 int run_flow(const args&);
-}
+}  // namespace ktc::cli
 
 namespace {
 
 using ktc::cli::verb;
 
 const verb verbs[] = {
-    {"convert", "float TFLite, Caffe or Keras model -> ONNX (tflite2onnx, caffe2onnx, keras2onnx)", &ktc::cli::run_convert},
+    {"convert", "float TFLite, Caffe or Keras model -> ONNX (tflite2onnx, caffe2onnx, keras2onnx)",
+     &ktc::cli::run_convert},
     {"optimize", "run the optimizer flow (onnx2onnx / torch) with its options", &ktc::cli::run_optimize},
     {"infer", "run a model on .npy inputs (--onnx float, --bie fixed point, --nef compiled)", &ktc::cli::run_infer},
     {"upgrade", "opset < 11 model -> opset 11, IR 6 (the vendor's onnx1_4to1_6)", &ktc::cli::run_upgrade},
@@ -44,7 +45,8 @@ const verb verbs[] = {
 void print_help(std::ostream& out) {
     out << "ktc - an open toolchain for the Kneron KDP520 and KDP720 NPUs\n\n"
            "usage: ktc <verb> [options]      ktc <verb> --help for the verb's options\n\nverbs:\n";
-    for (const auto& v : verbs) out << "  " << v.name << std::string(12 - std::strlen(v.name), ' ') << v.summary << "\n";
+    for (const auto& v : verbs)
+        out << "  " << v.name << std::string(12 - std::strlen(v.name), ' ') << v.summary << "\n";
     out << "\nexit codes: 0 success, 1 other failure, 2 usage error, 3 model not supported,\n"
            "            4 unreadable or corrupt file\n";
 }

@@ -10,12 +10,15 @@ namespace ktc::cli {
 int run_nef_info(const args& a) {
     po::options_description options("options");
     std::string path;
+    // clang-format off
     options.add_options()("nef", po::value(&path)->required(), "the .nef file");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("nef", 1);
     po::variables_map vm;
-    if (!parse(a, options, vm, "usage: ktc nef-info FILE.nef\n\nLists the models of a .nef: id, version, name, "
-                               "inputs and outputs (shape, width, radix), DRAM areas, blobs and commands.",
+    if (!parse(a, options, vm,
+               "usage: ktc nef-info FILE.nef\n\nLists the models of a .nef: id, version, name, "
+               "inputs and outputs (shape, width, radix), DRAM areas, blobs and commands.",
                &positional))
         return 0;
     const auto nef = io::load_nef(path);
@@ -31,9 +34,9 @@ int run_nef_info(const args& a) {
         std::map<std::string, std::size_t> counts;
         const auto cmds = compiler::decode_commands(m.commands, path);
         for (const auto& c : cmds) ++counts[compiler::name_of(c.op)];
-        std::cout << "  DRAM: input " << m.input_bytes << ", output " << m.output_bytes << ", working " << m.working_bytes
-                  << " bytes; weights " << m.weights.size() << ", setup " << m.setup.size() << ", commands "
-                  << m.commands.size() << " bytes\n  commands:";
+        std::cout << "  DRAM: input " << m.input_bytes << ", output " << m.output_bytes << ", working "
+                  << m.working_bytes << " bytes; weights " << m.weights.size() << ", setup " << m.setup.size()
+                  << ", commands " << m.commands.size() << " bytes\n  commands:";
         for (const auto& [name, n] : counts) std::cout << " " << name << " " << n;
         std::cout << "\n";
     }

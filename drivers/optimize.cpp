@@ -61,8 +61,8 @@ void print_tail(std::ostream& out, const graph::graph& g, const rewrite::passes:
     out << "eliminate_tail: removed " << tail.removed.size()
         << " trailing node(s); re-implement them in post-processing (listed from the output back):\n";
     for (const auto& r : tail.removed)
-        out << "  " << r.op_type << " '" << r.name << "': "
-            << (r.input.empty() ? "(constant)" : "'" + r.input + "'") << " -> '" << r.output << "'\n";
+        out << "  " << r.op_type << " '" << r.name << "': " << (r.input.empty() ? "(constant)" : "'" + r.input + "'")
+            << " -> '" << r.output << "'\n";
     for (const auto& o : tail.outputs) {
         // An original output that others merged into keeps its name: it "also replaces" them.
         const bool kept = std::find(o.replaces.begin(), o.replaces.end(), o.name) != o.replaces.end();
@@ -81,6 +81,7 @@ void print_tail(std::ostream& out, const graph::graph& g, const rewrite::passes:
 int run_optimize(const args& a) {
     po::options_description options("options");
     std::string in_path, out_path, flow;
+    // clang-format off
     options.add_options()
         ("input", po::value(&in_path)->required(), "the ONNX model to optimize (positional)")
         ("output,o", po::value(&out_path)->required(), "where to write the optimized model")
@@ -95,6 +96,7 @@ int run_optimize(const args& a) {
         ("verbose,v", "print every change (pass, pattern, node, what)")
         ("quiet,q", "print nothing on success")
         ("force", "allow OUT to be IN (overwrite the input model)");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("input", 1);
     po::variables_map vm;
@@ -113,7 +115,8 @@ int run_optimize(const args& a) {
 
     // Never overwrite the input by accident: the same path, or another name for the same file.
     std::error_code ec;
-    if (!vm.count("force") && std::filesystem::exists(out_path, ec) && std::filesystem::equivalent(in_path, out_path, ec))
+    if (!vm.count("force") && std::filesystem::exists(out_path, ec) &&
+        std::filesystem::equivalent(in_path, out_path, ec))
         throw usage_error(out_path + ": is the input model; give another -o or --force to overwrite it");
 
     const auto start = std::chrono::steady_clock::now();

@@ -20,9 +20,11 @@ int run_radix(const args& a) {
     po::options_description options("options");
     std::vector<std::string> files;
     int bits = 8;
+    // clang-format off
     options.add_options()
         ("file", po::value(&files)->composing(), ".npy files (positional)")
         ("bits", po::value(&bits)->default_value(8), "8 or 16");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("file", -1);
     po::variables_map vm;

@@ -23,18 +23,21 @@ const char* upgrade_usage =
 int run_upgrade(const args& a) {
     po::options_description options("options");
     std::string in_path, out_path;
+    // clang-format off
     options.add_options()
         ("input", po::value(&in_path)->required(), "the ONNX model to upgrade (positional)")
         ("output,o", po::value(&out_path)->required(), "where to write the opset-11 model")
         ("force", "allow OUT to be IN (overwrite the input model)")
         ("quiet,q", "print nothing on success");
+    // clang-format on
     po::positional_options_description positional;
     positional.add("input", 1);
     po::variables_map vm;
     if (!parse(a, options, vm, upgrade_usage, &positional)) return 0;
 
     std::error_code ec;
-    if (!vm.count("force") && std::filesystem::exists(out_path, ec) && std::filesystem::equivalent(in_path, out_path, ec))
+    if (!vm.count("force") && std::filesystem::exists(out_path, ec) &&
+        std::filesystem::equivalent(in_path, out_path, ec))
         throw usage_error(out_path + ": is the input model; give another -o or --force to overwrite it");
 
     const onnx::upgrade_result r = onnx::upgrade_file(in_path, out_path);
@@ -44,7 +47,8 @@ int run_upgrade(const args& a) {
                   << r.to_opset << ", IR " << onnx::opset11_ir_version << ")\n";
     else
         std::cout << "ktc upgrade: " << in_path << " is already at opset " << r.from_opset << "; "
-                  << (std::filesystem::equivalent(in_path, out_path, ec) ? "left as it is" : "copied unchanged to " + out_path)
+                  << (std::filesystem::equivalent(in_path, out_path, ec) ? "left as it is"
+                                                                         : "copied unchanged to " + out_path)
                   << "\n";
     return 0;
 }

@@ -34,7 +34,8 @@ struct scratch_dir {
 inline std::filesystem::path scratch_file(const std::string& name, std::string_view bytes) {
     static const scratch_dir dir;
     const auto path = dir.path / name;
-    std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return path;
 }
 

@@ -37,10 +37,10 @@ enum class outcome {
 
 inline const char* name_of(outcome o) {
     switch (o) {
-    case outcome::refused: return "refused";
-    case outcome::run_refused: return "run_refused";
-    case outcome::read: return "read";
-    case outcome::ran: return "ran";
+        case outcome::refused: return "refused";
+        case outcome::run_refused: return "run_refused";
+        case outcome::read: return "read";
+        case outcome::ran: return "ran";
     }
     return "?";
 }

@@ -28,12 +28,14 @@ template std::map<std::string, double> search_ranges<platform::kdp720>(
 
 namespace ktc::quant {
 
-template mixed_precision_choice choose_int16_nodes<platform::kdp520>(
-    const sim::float_simulator&, const calibration&, quantize_options, std::size_t,
-    const std::function<sim::tensor_map(std::size_t)>&, double, const mixed_precision_options&);
-template mixed_precision_choice choose_int16_nodes<platform::kdp720>(
-    const sim::float_simulator&, const calibration&, quantize_options, std::size_t,
-    const std::function<sim::tensor_map(std::size_t)>&, double, const mixed_precision_options&);
+template mixed_precision_choice choose_int16_nodes<platform::kdp520>(const sim::float_simulator&, const calibration&,
+                                                                     quantize_options, std::size_t,
+                                                                     const std::function<sim::tensor_map(std::size_t)>&,
+                                                                     double, const mixed_precision_options&);
+template mixed_precision_choice choose_int16_nodes<platform::kdp720>(const sim::float_simulator&, const calibration&,
+                                                                     quantize_options, std::size_t,
+                                                                     const std::function<sim::tensor_map(std::size_t)>&,
+                                                                     double, const mixed_precision_options&);
 
 }  // namespace ktc::quant
 #include "ktc/quant/centre.ipp"

@@ -66,12 +66,12 @@ int main(int argc, char** argv) {
     std::string fit;
     int rounds = 4;
     std::string free_list;
-    std::string dump;  // FILE: one line per layer and chip with the shapes the cost model reads
-    std::vector<std::string> sets;  // NAME=VALUE: a starting point other than platform_traits
-    std::string scan;               // an integer parameter re-chosen by profile search
-    bool multistart = false;        // every fit from 9 starting points
-    bool nested = false;            // global continuous search, discrete choices re-made per fold
-    std::vector<std::string> grids; // NAME=V1,V2,...: the discrete candidates --nested re-chooses
+    std::string dump;                // FILE: one line per layer and chip with the shapes the cost model reads
+    std::vector<std::string> sets;   // NAME=VALUE: a starting point other than platform_traits
+    std::string scan;                // an integer parameter re-chosen by profile search
+    bool multistart = false;         // every fit from 9 starting points
+    bool nested = false;             // global continuous search, discrete choices re-made per fold
+    std::vector<std::string> grids;  // NAME=V1,V2,...: the discrete candidates --nested re-chooses
     calibration::objective_kind kind = calibration::objective_kind::max_median;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -89,8 +89,7 @@ int main(int argc, char** argv) {
             if (k == "squares") kind = calibration::objective_kind::squares;
             else if (k == "maxmed") kind = calibration::objective_kind::max_median;
             else throw std::invalid_argument("--objective takes maxmed or squares: " + k);
-        }
-        else dir = a;
+        } else dir = a;
     }
     std::map<std::string, loaded> models;
     for (const auto& row : calibration::rows) {
@@ -124,7 +123,9 @@ int main(int argc, char** argv) {
                     const graph::node& n = m.g[*v];
                     std::string kind = l.limited_by == eval::bound::cpu ? "cpu" : "lone";
                     double cin = 0, cout = 0, group = 1, kh = 1, kw = 1, stride = 1, oh = 1, ow = 1, window = 1;
-                    const auto shape = [&](const std::string& value) { return eval::cost_detail::shape_of(m.g, value); };
+                    const auto shape = [&](const std::string& value) {
+                        return eval::cost_detail::shape_of(m.g, value);
+                    };
                     if (kind != "cpu" && ops::only_relabels(n.op_type)) kind = "layout";
                     if (kind != "cpu" && ops::is_mac(n.op_type)) {
                         const auto w = shape(n.input(1));
@@ -145,7 +146,8 @@ int main(int argc, char** argv) {
                                 kind = "convT";
                                 for (auto st : n.attrs.get_ints("strides", {1, 1})) stride *= static_cast<double>(st);
                             }
-                            for (auto st : n.attrs.get_ints("strides", {1, 1})) if (n.op_type == "Conv") stride *= static_cast<double>(st);
+                            for (auto st : n.attrs.get_ints("strides", {1, 1}))
+                                if (n.op_type == "Conv") stride *= static_cast<double>(st);
                         } else {
                             const bool tb = n.op_type == "Gemm" && n.attrs.get_int("transB", 0) != 0;
                             cin = static_cast<double>(tb ? (*w)[1] : (*w)[0]);
@@ -161,11 +163,12 @@ int main(int argc, char** argv) {
                     }
                     std::string fused;
                     for (const auto& fn : l.fused) fused += m.g[*m.g.find_node(fn)].op_type + ",";
-                    f << platform::name_of(hw->platform) << "\t" << name << "\t" << kind << "\t" << n.op_type << "\t" << cin << "\t" << cout
-                      << "\t" << group << "\t" << kh << "\t" << kw << "\t" << stride << "\t" << oh << "\t" << ow << "\t"
-                      << l.macs << "\t" << l.weight_bytes << "\t" << l.input_bytes << "\t" << l.output_bytes << "\t"
-                      << l.output_bytes << "\t" << window << "\t" << (fused.empty() ? "-" : fused) << "\t" << l.tiles << "\t" << l.compute_ms
-                      << "\t" << l.weight_ms << "\t" << l.fmap_in_ms << "\t" << l.fmap_out_ms << "\t" << l.time_ms << "\n";
+                    f << platform::name_of(hw->platform) << "\t" << name << "\t" << kind << "\t" << n.op_type << "\t"
+                      << cin << "\t" << cout << "\t" << group << "\t" << kh << "\t" << kw << "\t" << stride << "\t"
+                      << oh << "\t" << ow << "\t" << l.macs << "\t" << l.weight_bytes << "\t" << l.input_bytes << "\t"
+                      << l.output_bytes << "\t" << l.output_bytes << "\t" << window << "\t"
+                      << (fused.empty() ? "-" : fused) << "\t" << l.tiles << "\t" << l.compute_ms << "\t" << l.weight_ms
+                      << "\t" << l.fmap_in_ms << "\t" << l.fmap_out_ms << "\t" << l.time_ms << "\n";
                 }
             }
         }
@@ -185,7 +188,8 @@ int main(int argc, char** argv) {
         for (const auto& row : calibration::rows) {
             if (row.platform != platform::name_of(chip) || row.published_ms <= 0) continue;
             const loaded& m = models.at(std::string(row.model));
-            rows.push_back({std::string(row.label), &m.g, chip == platform::chip::kdp520 ? &m.s520 : &m.s720, row.published_ms});
+            rows.push_back(
+                {std::string(row.label), &m.g, chip == platform::chip::kdp520 ? &m.s520 : &m.s720, row.published_ms});
         }
         return rows;
     };
@@ -200,7 +204,10 @@ int main(int argc, char** argv) {
         for (int c : candidates) {
             eval::hardware h = from;
             if (!scan.empty()) h.*calibration::parameter_named(scan).integer = c;
-            if (!multistart) { starts.push_back(h); continue; }
+            if (!multistart) {
+                starts.push_back(h);
+                continue;
+            }
             for (double fe : {0.8, 1.0, 1.25})
                 for (double fd : {0.8, 1.0, 1.25}) {
                     eval::hardware s = h;
@@ -233,17 +240,19 @@ int main(int argc, char** argv) {
             }
         std::cout << "KDP" << platform::name_of(hw.platform) << " (leave-one-out refits:";
         for (const auto& f : free) std::cout << " " << f;
-        std::cout << ")\n" << std::left << std::setw(24) << "model" << std::right << std::setw(12) << "published"
+        std::cout << ")\n"
+                  << std::left << std::setw(24) << "model" << std::right << std::setw(12) << "published"
                   << std::setw(12) << "estimated" << std::setw(11) << "in-sample" << std::setw(15) << "leave-one-out"
                   << "\n";
         for (std::size_t i = 0; i < rows.size(); ++i)
-            std::cout << std::left << std::setw(24) << rows[i].label << std::right << std::setw(9) << std::setprecision(4)
-                      << std::defaultfloat << rows[i].published_ms << " ms" << std::setw(9)
+            std::cout << std::left << std::setw(24) << rows[i].label << std::right << std::setw(9)
+                      << std::setprecision(4) << std::defaultfloat << rows[i].published_ms << " ms" << std::setw(9)
                       << rows[i].published_ms * (1 + cv.in_sample[i]) << " ms" << std::setw(10) << std::fixed
                       << std::setprecision(1) << std::showpos << 100 * cv.in_sample[i] << "%" << std::setw(14)
                       << 100 * cv.held_out[i] << "%" << std::noshowpos << "\n";
-        std::cout << std::fixed << std::setprecision(1) << "in-sample     median " << 100 * calibration::median_abs(cv.in_sample)
-                  << "%  max " << 100 * calibration::max_abs(cv.in_sample) << "%\nleave-one-out median "
+        std::cout << std::fixed << std::setprecision(1) << "in-sample     median "
+                  << 100 * calibration::median_abs(cv.in_sample) << "%  max "
+                  << 100 * calibration::max_abs(cv.in_sample) << "%\nleave-one-out median "
                   << 100 * calibration::median_abs(cv.held_out) << "%  max " << 100 * calibration::max_abs(cv.held_out)
                   << "%\n\n"
                   << std::defaultfloat;
@@ -261,8 +270,10 @@ int main(int argc, char** argv) {
             for (const auto& r : rows)
                 worst = std::max(worst, std::abs(calibration::fast_ms(calibration::terms_of(r, base),
                                                                       calibration::continuous_of(base)) /
-                                                     calibration::estimate_ms(r, base) - 1));
-            if (worst > 1e-9) throw std::runtime_error("fast sum differs from the estimate by " + std::to_string(worst));
+                                                     calibration::estimate_ms(r, base) -
+                                                 1));
+            if (worst > 1e-9)
+                throw std::runtime_error("fast sum differs from the estimate by " + std::to_string(worst));
         }
         std::vector<std::pair<std::string, std::vector<double>>> grid;
         for (const std::string& spec : grids) {
@@ -284,7 +295,8 @@ int main(int argc, char** argv) {
             }
             return o.str();
         };
-        std::cout << "KDP" << platform::name_of(base.platform) << " nested (" << candidates.size() << " discrete candidates, objective "
+        std::cout << "KDP" << platform::name_of(base.platform) << " nested (" << candidates.size()
+                  << " discrete candidates, objective "
                   << (kind == calibration::objective_kind::squares ? "mean square" : "max + median")
                   << " of |log error|)\n  all rows: " << describe(v.chosen[0]) << "\n";
         for (std::size_t i = 0; i < n; ++i)
@@ -293,10 +305,11 @@ int main(int argc, char** argv) {
                       << std::setprecision(1) << std::showpos << std::setw(9) << 100 * v.in_sample[i] << "%"
                       << std::setw(9) << 100 * v.held_out[i] << "%" << std::noshowpos << std::defaultfloat
                       << "   without it: " << describe(v.chosen[i + 1]) << "\n";
-        std::cout << std::fixed << std::setprecision(1) << "  in-sample     median " << 100 * calibration::median_abs(v.in_sample)
-                  << "%  max " << 100 * calibration::max_abs(v.in_sample) << "%\n  leave-one-out median "
-                  << 100 * calibration::median_abs(v.held_out) << "%  max " << 100 * calibration::max_abs(v.held_out)
-                  << "%\n\n" << std::defaultfloat;
+        std::cout << std::fixed << std::setprecision(1) << "  in-sample     median "
+                  << 100 * calibration::median_abs(v.in_sample) << "%  max " << 100 * calibration::max_abs(v.in_sample)
+                  << "%\n  leave-one-out median " << 100 * calibration::median_abs(v.held_out) << "%  max "
+                  << 100 * calibration::max_abs(v.held_out) << "%\n\n"
+                  << std::defaultfloat;
     };
     const auto apply_sets = [&](eval::hardware& h) {
         for (const std::string& kv : sets) {

@@ -20,8 +20,8 @@ void compare(const char* step, const ktc::tensor& reference, const ktc::tensor& 
     const bool exact = reference.byte_size() == other.byte_size() &&
                        std::memcmp(reference.raw(), other.raw(), reference.byte_size()) == 0;
     std::cout << step << ": vs " << against << ": "
-              << (exact ? std::string("bit-exact") : "SNR " + std::to_string(a.error.snr_db()) + " dB")
-              << ", argmax " << a.argmax_equal << "/" << a.samples << "\n";
+              << (exact ? std::string("bit-exact") : "SNR " + std::to_string(a.error.snr_db()) + " dB") << ", argmax "
+              << a.argmax_equal << "/" << a.samples << "\n";
 }
 
 void save_outputs(const std::filesystem::path& dir, const std::vector<ktc::graph::value_info>& names,

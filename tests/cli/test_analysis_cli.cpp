@@ -57,15 +57,19 @@ TEST_CASE("analysis fixes a dynamic input shape to the calibration inputs' and s
     npy::save(tmp / "cal.npy", random_images({6, 1, 12, 16, 3}, 1));  // 6 samples, channel-last
     npy::save(tmp / "test.npy", random_images({3, 1, 12, 16, 3}, 2));
 
-    const auto a = ktc_run("analysis " + model + " --platform 520 --input " + tmp / "cal.npy" + " -o " + tmp / "dyn.bie");
+    const auto a =
+        ktc_run("analysis " + model + " --platform 520 --input " + tmp / "cal.npy" + " -o " + tmp / "dyn.bie");
     CHECK(a.code == 0);
-    CHECK(a.output.find("note: input 'x': dynamic shape [1,3,-1,-1] fixed to [1,3,12,16], the calibration inputs' shape") !=
+    CHECK(a.output.find(
+              "note: input 'x': dynamic shape [1,3,-1,-1] fixed to [1,3,12,16], the calibration inputs' shape") !=
           std::string::npos);
     // Before, compile refused the .bie (exit 3: input 'x' has the dynamic shape [1,3,-1,-1]).
     const auto c = ktc_run("compile --model 32768:0001:" + tmp / "dyn.bie" + " --platform 520 -o " + tmp / "dyn.nef");
     CHECK(c.code == 0);
-    CHECK(ktc_run("infer --bie " + tmp / "dyn.bie" + " --input " + tmp / "test.npy" + " -o " + tmp / "fixed -q").code == 0);
-    CHECK(ktc_run("infer --nef " + tmp / "dyn.nef" + " --input " + tmp / "test.npy" + " -o " + tmp / "hw -q").code == 0);
+    CHECK(ktc_run("infer --bie " + tmp / "dyn.bie" + " --input " + tmp / "test.npy" + " -o " + tmp / "fixed -q").code ==
+          0);
+    CHECK(ktc_run("infer --nef " + tmp / "dyn.nef" + " --input " + tmp / "test.npy" + " -o " + tmp / "hw -q").code ==
+          0);
     CHECK(ktc_run("compare " + tmp / "fixed" + " " + tmp / "hw").output.find("exact") != std::string::npos);
 
     // The whole flow on 720 the same way: the analysis line says what it fixed.
@@ -82,14 +86,16 @@ TEST_CASE("samples of different shapes for one input are a usage error naming th
     fs::create_directories(tmp.path / "samples");
     npy::save(tmp.path / "samples" / "a.npy", random_images({1, 12, 16, 3}, 3));
     npy::save(tmp.path / "samples" / "b.npy", random_images({1, 20, 16, 3}, 4));
-    const auto a = ktc_run("analysis " + model + " --platform 520 --input x=" + tmp / "samples" + " -o " + tmp / "m.bie");
+    const auto a =
+        ktc_run("analysis " + model + " --platform 520 --input x=" + tmp / "samples" + " -o " + tmp / "m.bie");
     CHECK(a.code == 2);
     CHECK(a.output.find("input 'x'") != std::string::npos);
     CHECK(a.output.find("b.npy") != std::string::npos);
     CHECK_FALSE(fs::exists(tmp / "m.bie"));
     // A known dimension the samples contradict: also a usage error naming the input.
     npy::save(tmp / "four.npy", random_images({2, 1, 12, 16, 4}, 5));
-    const auto b = ktc_run("analysis " + model + " --platform 520 --input " + tmp / "four.npy" + " -o " + tmp / "m.bie");
+    const auto b =
+        ktc_run("analysis " + model + " --platform 520 --input " + tmp / "four.npy" + " -o " + tmp / "m.bie");
     CHECK(b.code == 2);
     CHECK(b.output.find("input 'x'") != std::string::npos);
 }
@@ -106,7 +112,8 @@ std::string long_names_model(std::vector<std::string>& names) {
     for (int i = 0; i < 20; ++i) {
         char idx[8];
         std::snprintf(idx, sizeof idx, "%02d", i);
-        const std::string name = i % 2 ? prefix + "layer_" + idx + "xx" : "medium_length_tensor_name/layer_" + std::string(idx) + "/out";
+        const std::string name =
+            i % 2 ? prefix + "layer_" + idx + "xx" : "medium_length_tensor_name/layer_" + std::string(idx) + "/out";
         names.push_back(name);
         const std::string w = "w" + std::string(idx);
         testing::add_float_initializer(b, w, {2, 2, 1, 1}, {0.9f, 0.2f - 0.01f * float(i), 0.1f, 1.05f});
@@ -126,7 +133,8 @@ TEST_CASE("the per-tensor SNR table shows whole names, the 15 worst, and with -v
     REQUIRE(names.front().size() == 38);
     REQUIRE(names[1].size() == 70);
     npy::save(tmp / "cal.npy", random_images({4, 1, 5, 5, 2}, 6));
-    const std::string base = "analysis " + model + " --platform 520 --no-optimize --input " + tmp / "cal.npy" + " -o " + tmp / "m.bie";
+    const std::string base =
+        "analysis " + model + " --platform 520 --no-optimize --input " + tmp / "cal.npy" + " -o " + tmp / "m.bie";
 
     // How many names appear whole in the table (between its title and the graph output's SNR line).
     const auto shown = [&](const std::string& out) {
@@ -143,7 +151,8 @@ TEST_CASE("the per-tensor SNR table shows whole names, the 15 worst, and with -v
     CHECK(shown(a.output) == 15);  // the 15 rows shown, each under its whole name
     // A 70-character name stands on a line of its own, whole; its figures follow on the next.
     for (const auto& name : names)
-        if (name.size() == 70 && a.output.find(name) != std::string::npos) CHECK(a.output.find("  " + name + "\n") != std::string::npos);
+        if (name.size() == 70 && a.output.find(name) != std::string::npos)
+            CHECK(a.output.find("  " + name + "\n") != std::string::npos);
 
     const auto v = ktc_run(base + " -v");
     REQUIRE(v.code == 0);

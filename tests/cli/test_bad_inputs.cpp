@@ -118,8 +118,8 @@ void check(const std::vector<bad_input>& rows) {
 struct damaged {
     std::string path, damage;
 };
-std::vector<damaged> damage(const temp_dir& tmp, const std::string& stem, const std::string& ext, const std::string& bytes,
-                            bool flips = true) {
+std::vector<damaged> damage(const temp_dir& tmp, const std::string& stem, const std::string& ext,
+                            const std::string& bytes, bool flips = true) {
     std::vector<damaged> out;
     const auto add = [&](const std::string& what, const std::string& b) {
         out.push_back({tmp.file(stem + "_" + what + ext, b), what});
@@ -146,8 +146,12 @@ struct seeds {
     temp_dir tmp{"bad_seeds"};
     std::string bie = tmp / "m.bie", bie720 = tmp / "m720.bie", nef = tmp / "m.nef", nef720 = tmp / "m720.nef";
     seeds() {
-        REQUIRE(ktc_run("analysis " + model + " --platform 520 --input " + inputs + " -o " + bie + " --snr-samples 0 -q").code == 0);
-        REQUIRE(ktc_run("analysis " + model + " --platform 720 --input " + inputs + " -o " + bie720 + " --snr-samples 0 -q").code == 0);
+        REQUIRE(
+            ktc_run("analysis " + model + " --platform 520 --input " + inputs + " -o " + bie + " --snr-samples 0 -q")
+                .code == 0);
+        REQUIRE(
+            ktc_run("analysis " + model + " --platform 720 --input " + inputs + " -o " + bie720 + " --snr-samples 0 -q")
+                .code == 0);
         REQUIRE(ktc_run("compile -m 32768:0001:" + bie + " --platform 520 -o " + nef + " -q").code == 0);
         REQUIRE(ktc_run("compile -m 32768:0001:" + bie720 + " --platform 720 -o " + nef720 + " -q").code == 0);
     }
@@ -185,7 +189,8 @@ TEST_CASE("bad-input catalogue: convert (TFLite, Caffe, Keras files truncated an
     } else {
         const auto tflite = dir / "tflite/hello_world_float.tflite";
         for (const auto& d : damage(tmp, "model", ".tflite", read_bytes(tflite)))
-            rows.push_back({"convert --from tflite " + d.path + " -o " + out, is_flip(d) ? checksumless_flip : unreadable, d.path, out,
+            rows.push_back({"convert --from tflite " + d.path + " -o " + out,
+                            is_flip(d) ? checksumless_flip : unreadable, d.path, out,
                             "convert --from tflite " + tflite.string() + " -o " + out});
         const auto prototxt = dir / "caffe/mtcnn_det1.prototxt", weights = dir / "caffe/mtcnn_det1.caffemodel";
         for (const auto& d : damage(tmp, "net", ".caffemodel", read_bytes(weights)))
@@ -195,13 +200,16 @@ TEST_CASE("bad-input catalogue: convert (TFLite, Caffe, Keras files truncated an
         // A prototxt is text: cut at the end (a lost newline) or flipped in a comment it may still parse.
         for (const auto& d : damage(tmp, "net", ".prototxt", read_bytes(prototxt), false))
             if (d.damage != "cut" + std::to_string(fs::file_size(prototxt) - 1))
-                rows.push_back({"convert --from caffe " + d.path + " " + weights.string() + " -o " + out, unreadable, d.path, out});
+                rows.push_back({"convert --from caffe " + d.path + " " + weights.string() + " -o " + out, unreadable,
+                                d.path, out});
         const auto keras = dir / "keras/fer2013_mini_XCEPTION.102-0.66.hdf5";
         for (const auto& d : damage(tmp, "model", ".h5", read_bytes(keras)))
-            rows.push_back({"convert --from keras " + d.path + " -o " + out, is_flip(d) ? checksumless_flip : unreadable, d.path, out,
+            rows.push_back({"convert --from keras " + d.path + " -o " + out,
+                            is_flip(d) ? checksumless_flip : unreadable, d.path, out,
                             "convert --from keras " + keras.string() + " -o " + out});
         // the wrong framework's file
-        rows.push_back({"convert --from keras " + tflite.string() + " -o " + out, unreadable, "hello_world_float.tflite", out});
+        rows.push_back(
+            {"convert --from keras " + tflite.string() + " -o " + out, unreadable, "hello_world_float.tflite", out});
         rows.push_back({"convert --from tflite " + keras.string() + " -o " + out, unreadable, "fer2013", out});
     }
     check(rows);
@@ -277,7 +285,8 @@ TEST_CASE("bad-input catalogue: infer (--onnx, --bie, --nef; damaged models and 
     for (const auto& d : damage(tmp, "m", ".nef", read_bytes(s.nef)))
         rows.push_back({"infer --nef " + d.path + " --input " + inputs + o, unreadable, d.path, out});
     for (const auto& d : damage(tmp, "m", ".onnx", read_bytes(model)))
-        rows.push_back({"infer --onnx " + d.path + " --input " + inputs + o, is_flip(d) ? checksumless_flip : unreadable, d.path, out,
+        rows.push_back({"infer --onnx " + d.path + " --input " + inputs + o,
+                        is_flip(d) ? checksumless_flip : unreadable, d.path, out,
                         "infer --onnx " + model + " --input " + inputs + o});
     for (const auto& d : damaged_npy(tmp)) {
         rows.push_back({"infer --onnx " + model + " --input " + d.path + o, unreadable, d.path, out});
@@ -302,7 +311,8 @@ TEST_CASE("bad-input catalogue: analysis (damaged model and data, shapes, platfo
         {"analysis " + tmp / "absent.onnx --platform 520" + in + o, unreadable, "absent.onnx", out},
         {"analysis " + model + " --platform 520 --input " + tmp / "absent.npy" + o, unreadable, "absent.npy", out},
         {"analysis " + model + " --platform 520 --input nosuch=" + inputs + o, usage, "'nosuch'", out},
-        {"analysis " + model + " --platform 520 --input " + tmp / "rank3.npy" + o, usage, "'input' has shape [1,28,28]", out},
+        {"analysis " + model + " --platform 520 --input " + tmp / "rank3.npy" + o, usage, "'input' has shape [1,28,28]",
+         out},
         {"analysis " + model + " --platform 520 --input " + tmp / "int32.npy" + o, usage, "int32", out},
         {"analysis " + model + " --platform 720" + in + o + " --int16-node nosuch", usage, "'nosuch'", out},
         {"analysis " + model + " --platform 520" + in + o + " --outlier 2", usage, "percentile 2", out},
@@ -423,7 +433,8 @@ TEST_CASE("bad-input catalogue: flow (damaged model, data and labels; options) l
         {"flow " + model + " --input " + inputs + " --id 0" + o, usage, "0", out},
         {"flow " + tmp / "absent.onnx --input " + inputs + o, unreadable, "step 'inputs': " + tmp / "absent.onnx", out},
         {"flow " + model + " --input " + tmp / "rank3.npy" + o, usage, "step 'inputs': input 'input' has shape", out},
-        {"flow " + model + " --input " + inputs + " --calibration-input " + tmp / "rank3.npy" + o, usage, "step 'inputs'", out},
+        {"flow " + model + " --input " + inputs + " --calibration-input " + tmp / "rank3.npy" + o, usage,
+         "step 'inputs'", out},
         {"flow " + model + " --input " + inputs + " --labels " + tmp / "absent.npy" + o, unreadable, "absent.npy", out},
     };
     for (const auto& d : damage(tmp, "m", ".onnx", read_bytes(model), false))
@@ -454,7 +465,8 @@ TEST_CASE("bad-input catalogue: NaN and infinity in .npy inputs, verb by verb") 
     tensor clean(dtype::float32, {8, 1, 28, 28, 1});
     for (std::int64_t i = 0; i < clean.size(); ++i) clean.data<float>()[i] = 0.25f;
     npy::save(tmp / "clean.npy", clean);
-    REQUIRE(ktc_run("infer --onnx " + model + " --input " + tmp / "clean.npy" + " -o " + tmp / "clean_float -q").code == 0);
+    REQUIRE(ktc_run("infer --onnx " + model + " --input " + tmp / "clean.npy" + " -o " + tmp / "clean_float -q").code ==
+            0);
 
     // infer: float computes with them; fixed point and hardware run (NaN quantizes to 0) and agree.
     for (const std::string& f : {"nan", "inf"}) {
@@ -476,11 +488,12 @@ TEST_CASE("bad-input catalogue: NaN and infinity in .npy inputs, verb by verb") 
         const auto a = ktc_run("analysis " + model + " --platform 520 --input " + x + " -o " + tmp / (f + ".bie"));
         CHECK(a.code == 2);
         CHECK(line_count(a.output) == 1);
-        CHECK(a.output.find(f == "nan" ? "'input', sample 0, element 100 is NaN" : "'input', sample 3, element 5 is -inf") !=
-              std::string::npos);
+        CHECK(a.output.find(f == "nan" ? "'input', sample 0, element 100 is NaN"
+                                       : "'input', sample 3, element 5 is -inf") != std::string::npos);
         CHECK_FALSE(fs::exists(tmp / (f + ".bie")));
         // flow: refused at its analysis step (the float step before it has run and kept its files)
-        const auto fl = ktc_run("flow " + model + " --input " + x + " --platform 520 -o " + tmp / (f + "_flow") + " -q");
+        const auto fl =
+            ktc_run("flow " + model + " --input " + x + " --platform 520 -o " + tmp / (f + "_flow") + " -q");
         CHECK(fl.code == 2);
         CHECK(line_count(fl.output) == 1);
         CHECK(fl.output.find("step 'analysis': calibration input 'input'") != std::string::npos);
@@ -488,7 +501,8 @@ TEST_CASE("bad-input catalogue: NaN and infinity in .npy inputs, verb by verb") 
         CHECK_FALSE(fs::exists(tmp / (f + "_flow/fashion_cnn.bie")));
         // ... unless the calibration data is finite: then the flow runs the NaN samples through
         CHECK(ktc_run("flow " + model + " --input " + x + " --calibration-input " + inputs + " --platform 520 -o " +
-                      tmp / (f + "_flow2") + " -q").code == 0);
+                      tmp / (f + "_flow2") + " -q")
+                  .code == 0);
         // radix: no fixed-point radix for non-finite data
         const auto r = ktc_run("radix " + x);
         CHECK(r.code == 4);

@@ -58,7 +58,8 @@ TEST_CASE("unreadable files exit with 4 and one line naming the file") {
     r = ktc_run("infer --onnx " + model + " --input x=" + bad_npy + " -o " + (tmp.path / "out").string());
     CHECK(r.code == 4);
     CHECK(r.output.find("bad.npy") != std::string::npos);
-    r = ktc_run("infer --onnx " + model + " --input x=" + (tmp.path / "absent.npy").string() + " -o " + (tmp.path / "out").string());
+    r = ktc_run("infer --onnx " + model + " --input x=" + (tmp.path / "absent.npy").string() + " -o " +
+                (tmp.path / "out").string());
     CHECK(r.code == 4);
 }
 
@@ -115,15 +116,18 @@ TEST_CASE("infer on the bundled example reproduces PyTorch's logits, 8 stacked s
 TEST_CASE("infer --threads: 1 and 3 threads write the same bytes; -v prints the time split") {
     const fs::path example = fs::path(KTC_SOURCE_DIR) / "examples" / "fashion_mnist";
     temp_dir tmp;
-    const std::string model = " --onnx " + (example / "fashion_cnn.onnx").string() + " --input " + (example / "inputs_batch.npy").string();
+    const std::string model =
+        " --onnx " + (example / "fashion_cnn.onnx").string() + " --input " + (example / "inputs_batch.npy").string();
     const auto one = ktc_run("infer" + model + " -o " + (tmp.path / "one").string() + " --threads 1 -q");
     const auto three = ktc_run("infer" + model + " -o " + (tmp.path / "three").string() + " --threads 3 -v");
     REQUIRE_MESSAGE(one.code == 0, one.output);
     REQUIRE_MESSAGE(three.code == 0, three.output);
     CHECK(three.output.find("time: load ") != std::string::npos);
     CHECK(three.output.find("(8 samples, ") != std::string::npos);
-    std::ifstream a(tmp.path / "one" / "logits.npy", std::ios::binary), b(tmp.path / "three" / "logits.npy", std::ios::binary);
-    const std::string bytes_a((std::istreambuf_iterator<char>(a)), {}), bytes_b((std::istreambuf_iterator<char>(b)), {});
+    std::ifstream a(tmp.path / "one" / "logits.npy", std::ios::binary),
+        b(tmp.path / "three" / "logits.npy", std::ios::binary);
+    const std::string bytes_a((std::istreambuf_iterator<char>(a)), {}),
+        bytes_b((std::istreambuf_iterator<char>(b)), {});
     CHECK(!bytes_a.empty());
     CHECK(bytes_a == bytes_b);
 }

@@ -40,30 +40,41 @@ TEST_CASE("compile, then infer --nef equals infer --bie bit for bit on 520 and 7
     struct variant {
         std::string platform, extra, tag;
     };
-    for (const variant& v : {variant{"520", "", "520"}, variant{"720", "", "720"}, variant{"720", " --bitwidth 16", "720w16"}}) {
+    for (const variant& v :
+         {variant{"520", "", "520"}, variant{"720", "", "720"}, variant{"720", " --bitwidth 16", "720w16"}}) {
         const std::string bie = tmp / ("m" + v.tag + ".bie");
-        REQUIRE(ktc_run("analysis " + model + " --platform " + v.platform + v.extra + " --input " + inputs + " -o " + bie +
-                        " --snr-samples 0").code == 0);
-        REQUIRE(ktc_run("infer --bie " + bie + " --input " + inputs + " -o " + tmp / ("bie" + v.tag) + " --quiet").code == 0);
+        REQUIRE(ktc_run("analysis " + model + " --platform " + v.platform + v.extra + " --input " + inputs + " -o " +
+                        bie + " --snr-samples 0")
+                    .code == 0);
+        REQUIRE(
+            ktc_run("infer --bie " + bie + " --input " + inputs + " -o " + tmp / ("bie" + v.tag) + " --quiet").code ==
+            0);
         for (const std::string onchip : {"", " --onchip-bytes 256"}) {
             const std::string nef = tmp / ("m" + v.tag + (onchip.empty() ? "" : "_tiny") + ".nef");
-            const auto c = ktc_run("compile --model 32768:0001:" + bie + " --platform " + v.platform + " -o " + nef + onchip);
+            const auto c =
+                ktc_run("compile --model 32768:0001:" + bie + " --platform " + v.platform + " -o " + nef + onchip);
             REQUIRE_MESSAGE(c.code == 0, c.output);
             CHECK(c.output.find("model 32768 v0001") != std::string::npos);
             const std::string out = tmp / ("nef" + v.tag + (onchip.empty() ? "" : "_tiny"));
             const auto r = ktc_run("infer --nef " + nef + " --input " + inputs + " -o " + out + " --quiet");
             REQUIRE_MESSAGE(r.code == 0, r.output);
             for (const auto& e : fs::directory_iterator(tmp / ("bie" + v.tag)))
-                CHECK_MESSAGE(same_bits(e.path(), fs::path(out) / e.path().filename()), e.path().filename().string(), " ", v.tag, onchip);
+                CHECK_MESSAGE(same_bits(e.path(), fs::path(out) / e.path().filename()), e.path().filename().string(),
+                              " ", v.tag, onchip);
             // the same with --model-id and a radix override
             if (v.tag == "520") {
-                REQUIRE(ktc_run("infer --bie " + bie + " --radix 6 --input " + inputs + " -o " + tmp / "bie_r6" + " --quiet").code == 0);
-                REQUIRE(ktc_run("infer --nef " + nef + " --model-id 32768 --radix 6 --input " + inputs + " -o " + tmp / "nef_r6" + " --quiet").code == 0);
+                REQUIRE(ktc_run("infer --bie " + bie + " --radix 6 --input " + inputs + " -o " + tmp / "bie_r6" +
+                                " --quiet")
+                            .code == 0);
+                REQUIRE(ktc_run("infer --nef " + nef + " --model-id 32768 --radix 6 --input " + inputs + " -o " +
+                                tmp / "nef_r6" + " --quiet")
+                            .code == 0);
                 CHECK(same_bits(tmp / "bie_r6/logits.npy", tmp / "nef_r6/logits.npy"));
             }
         }
         // the tiny budget really splits: more RUN_LAYER commands
-        const auto big = ktc_run("nef-info " + tmp / ("m" + v.tag + ".nef")), tiny = ktc_run("nef-info " + tmp / ("m" + v.tag + "_tiny.nef"));
+        const auto big = ktc_run("nef-info " + tmp / ("m" + v.tag + ".nef")),
+                   tiny = ktc_run("nef-info " + tmp / ("m" + v.tag + "_tiny.nef"));
         const auto runs = [](const std::string& s) { return std::stoi(s.substr(s.find("RUN_LAYER ") + 10)); };
         CHECK(runs(tiny.output) > runs(big.output));
     }
@@ -76,9 +87,12 @@ TEST_CASE("compile, then infer --nef equals infer --bie bit for bit on 520 and 7
 TEST_CASE("nef-info lists the models; combine-nef merges; a multi-model .nef runs each model by id") {
     temp_dir tmp("nefinfo");
     const std::string bie = tmp / "m.bie";
-    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie + " --snr-samples 0").code == 0);
+    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie +
+                    " --snr-samples 0")
+                .code == 0);
     REQUIRE(ktc_run("compile -m 32768:0001:" + bie + " --platform 520 -o " + tmp / "a.nef --quiet").code == 0);
-    REQUIRE(ktc_run("compile -m 32769:00ff:" + bie + " --platform 520 -o " + tmp / "b.nef --weight-compress --quiet").code == 0);
+    REQUIRE(ktc_run("compile -m 32769:00ff:" + bie + " --platform 520 -o " + tmp / "b.nef --weight-compress --quiet")
+                .code == 0);
     const auto info = ktc_run("nef-info " + tmp / "a.nef");
     CHECK(info.code == 0);
     CHECK(info.output.find("platform 520") != std::string::npos);
@@ -93,18 +107,30 @@ TEST_CASE("nef-info lists the models; combine-nef merges; a multi-model .nef run
     CHECK(both.output.find("model 32769 version 00ff") != std::string::npos);
     REQUIRE(ktc_run("infer --bie " + bie + " --input " + inputs + " -o " + tmp / "ref --quiet").code == 0);
     for (const std::string id : {"32768", "32769"}) {
-        REQUIRE(ktc_run("infer --nef " + tmp / "out/models_520.nef --model-id " + id + " --input " + inputs + " -o " + tmp / id + " --quiet").code == 0);
+        REQUIRE(ktc_run("infer --nef " + tmp / "out/models_520.nef --model-id " + id + " --input " + inputs + " -o " +
+                        tmp / id + " --quiet")
+                    .code == 0);
         CHECK(same_bits(tmp / "ref/logits.npy", tmp / (id + "/logits.npy")));
     }
     // three different models in one compile: each runs by its id as it does alone
     const std::string bie2 = tmp / "per_tensor.bie", bie3 = tmp / "max.bie";
-    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie2 + " --per-tensor-weights --snr-samples 0").code == 0);
-    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie3 + " --range max --no-equalize --snr-samples 0").code == 0);
-    REQUIRE(ktc_run("compile -m 40001:0001:" + bie + " -m 40002:0002:" + bie2 + " -m 40003:0003:" + bie3 + " --platform 520 -o " + tmp / "three.nef --quiet").code == 0);
+    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie2 +
+                    " --per-tensor-weights --snr-samples 0")
+                .code == 0);
+    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie3 +
+                    " --range max --no-equalize --snr-samples 0")
+                .code == 0);
+    REQUIRE(ktc_run("compile -m 40001:0001:" + bie + " -m 40002:0002:" + bie2 + " -m 40003:0003:" + bie3 +
+                    " --platform 520 -o " + tmp / "three.nef --quiet")
+                .code == 0);
     const std::pair<std::string, std::string> models[] = {{"40001", bie}, {"40002", bie2}, {"40003", bie3}};
     for (const auto& [id, model] : models) {
-        REQUIRE(ktc_run("infer --bie " + model + " --input " + inputs + " -o " + tmp / ("alone" + id) + " --quiet").code == 0);
-        REQUIRE(ktc_run("infer --nef " + tmp / "three.nef --model-id " + id + " --input " + inputs + " -o " + tmp / ("t" + id) + " --quiet").code == 0);
+        REQUIRE(
+            ktc_run("infer --bie " + model + " --input " + inputs + " -o " + tmp / ("alone" + id) + " --quiet").code ==
+            0);
+        REQUIRE(ktc_run("infer --nef " + tmp / "three.nef --model-id " + id + " --input " + inputs + " -o " +
+                        tmp / ("t" + id) + " --quiet")
+                    .code == 0);
         CHECK(same_bits(tmp / ("alone" + id + "/logits.npy"), tmp / ("t" + id + "/logits.npy")));
     }
     CHECK(!same_bits(tmp / "alone40001/logits.npy", tmp / "alone40003/logits.npy"));  // they do differ
@@ -117,8 +143,12 @@ TEST_CASE("nef-info lists the models; combine-nef merges; a multi-model .nef run
 TEST_CASE("compile, combine-nef and nef-info reject bad input with one line and their exit codes") {
     temp_dir tmp("compilebad");
     const std::string bie = tmp / "m.bie", bie720 = tmp / "m720.bie";
-    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie + " --snr-samples 0").code == 0);
-    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 720 --input " + inputs + " -o " + bie720 + " --snr-samples 0").code == 0);
+    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 520 --input " + inputs + " -o " + bie +
+                    " --snr-samples 0")
+                .code == 0);
+    REQUIRE(ktc_run("analysis " + example + "fashion_cnn.onnx --platform 720 --input " + inputs + " -o " + bie720 +
+                    " --snr-samples 0")
+                .code == 0);
     const std::string out = " -o " + tmp / "x.nef";
     struct reject {
         std::string args, says;
@@ -130,7 +160,8 @@ TEST_CASE("compile, combine-nef and nef-info reject bad input with one line and 
              reject{"-m 32768:001:" + bie + " --platform 520" + out, "not 4 hex digits"},
              reject{"-m 32768:00g1:" + bie + " --platform 520" + out, "not 4 hex digits"},
              reject{"-m 32768:0001:" + bie + " -m 32768:0002:" + bie + " --platform 520" + out, "also used by"},
-             reject{"-m 32768:0001:" + bie + " -m 32769:0001:" + bie720 + " --platform 520" + out, "quantized for platform 720"},
+             reject{"-m 32768:0001:" + bie + " -m 32769:0001:" + bie720 + " --platform 520" + out,
+                    "quantized for platform 720"},
              reject{"-m 32768:0001 --platform 520" + out, "ID:VERSION:FILE.bie"},
              reject{"-m 32768:0001:" + bie + " --platform 530" + out, "unknown platform"},
              reject{"-m 32768:0001:" + bie + out, "platform"},

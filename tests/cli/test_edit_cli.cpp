@@ -89,8 +89,8 @@ TEST_CASE("ktc upgrade writes an opset-11, IR-6 model the onnx checker accepts")
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) * 0.75f - 4.f;
     npy::save(tmp / "x.npy", tensor::from<float>({1, 2, 3, 3}, x));
     for (const char* model : {"old", "new"}) {
-        const auto run = ktc_run("infer --onnx " + tmp / (std::string(model) + ".onnx") + " --input x=" + tmp / "x.npy" +
-                                 " --layout nchw -q -o " + tmp / model);
+        const auto run = ktc_run("infer --onnx " + tmp / (std::string(model) + ".onnx") +
+                                 " --input x=" + tmp / "x.npy" + " --layout nchw -q -o " + tmp / model);
         CHECK(run.code == 0);
     }
     const tensor before = npy::load(tmp / "old/y.npy"), after = npy::load(tmp / "new/y.npy");
@@ -176,7 +176,8 @@ TEST_CASE("ktc edit applies the edits and writes a checked model") {
     CHECK(m.graph().output(0).name() == "b");
     CHECK(count_op(m, "Softmax") == 0);
 
-    r = ktc_run("edit " + in + " -o " + out + " --input-shape x=2,3,4,4 --output-shape y=2,48 --pixel-modify 1,2,3:0,0.5,-1 -q");
+    r = ktc_run("edit " + in + " -o " + out +
+                " --input-shape x=2,3,4,4 --output-shape y=2,48 --pixel-modify 1,2,3:0,0.5,-1 -q");
     CHECK(r.code == 0);
     CHECK(r.output.empty());
     m = read_model(out);

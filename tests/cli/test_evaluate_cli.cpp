@@ -79,9 +79,9 @@ TEST_CASE("evaluate on the bundled example: the layer table and every summary fi
         CHECK(has(r.output, "placement"));
         CHECK(has(r.output, "Conv"));
         CHECK(has(r.output, "Gemm"));
-        for (const char* field : {"estimate FPS = ", "total time = ", "total theoretical convolution time = ",
-                                  "average DRAM bandwidth = ", "MAC efficiency to total time = ",
-                                  "MAC idle time = ", "MAC running time = "})
+        for (const char* field :
+             {"estimate FPS = ", "total time = ", "total theoretical convolution time = ", "average DRAM bandwidth = ",
+              "MAC efficiency to total time = ", "MAC idle time = ", "MAC running time = "})
             CHECK_MESSAGE(has(r.output, field), field);
         CHECK_FALSE(has(r.output, "error"));
     }
@@ -92,8 +92,8 @@ TEST_CASE("evaluate --json writes a report that parses, with consistent figures,
     for (const std::string platform : {"520", "720"}) {
         CAPTURE(platform);
         const auto json_path = tmp / ("report" + platform + ".json");
-        const auto r = ktc_run("evaluate " + example_model.string() + " -p " + platform + " --json " + json_path +
-                               " --quiet");
+        const auto r =
+            ktc_run("evaluate " + example_model.string() + " -p " + platform + " --json " + json_path + " --quiet");
         REQUIRE_MESSAGE(r.code == 0, r.output);
         CHECK(r.output.empty());  // --quiet: the file only
         const auto j = nlohmann::json::parse(slurp(json_path));
@@ -131,8 +131,8 @@ TEST_CASE("a model with nodes no chip runs exits 3 listing every one with its ru
     for (const std::string platform : {"520", "720"}) {
         CAPTURE(platform);
         const auto json_path = tmp / "bad.json", html_path = tmp / "bad.html";
-        const auto r = ktc_run("evaluate " + model + " --platform " + platform + " --json " + json_path +
-                               " --html " + html_path);
+        const auto r =
+            ktc_run("evaluate " + model + " --platform " + platform + " --json " + json_path + " --html " + html_path);
         CHECK(r.code == 3);
         const std::string first = r.output.substr(0, r.output.find('\n'));
         CHECK(has(first, "2 nodes cannot run on KDP" + platform));
@@ -165,7 +165,7 @@ TEST_CASE("evaluate: usage errors exit 2, unreadable models 4") {
     CHECK(ktc_run("evaluate --help").code == 0);
     CHECK(has(ktc_run("--help").output, "evaluate"));
     CHECK(ktc_run("evaluate " + example_model.string()).code == 2);  // no --platform
-    CHECK(ktc_run("evaluate --platform 520").code == 2);              // no model
+    CHECK(ktc_run("evaluate --platform 520").code == 2);             // no model
     const auto r = ktc_run("evaluate " + example_model.string() + " --platform 530");
     CHECK(r.code == 2);
     CHECK(has(r.output, "530"));

@@ -52,8 +52,9 @@ TEST_CASE("flow runs the whole workflow on the example for 520 and 720 and write
         const auto r = ktc_run("flow " + model + " --input " + inputs + " --labels " + tmp / "labels.npy" +
                                " --platform " + platform + " -o " + out.string());
         REQUIRE(r.code == 0);
-        for (const char* step : {"[1/8] inputs", "[2/8] optimize", "[3/8] evaluate", "[4/8] float inference",
-                                 "[5/8] analysis", "[6/8] fixed inference", "[7/8] compile", "[8/8] hardware inference"})
+        for (const char* step :
+             {"[1/8] inputs", "[2/8] optimize", "[3/8] evaluate", "[4/8] float inference", "[5/8] analysis",
+              "[6/8] fixed inference", "[7/8] compile", "[8/8] hardware inference"})
             CHECK(flow_has(r.output, step));
         CHECK(flow_has(r.output, "original"));  // the optimized model compared with the original
         CHECK(flow_has(r.output, "vs float: SNR"));
@@ -72,7 +73,8 @@ TEST_CASE("flow runs the whole workflow on the example for 520 and 720 and write
         for (std::size_t i = 0; i < logits.size(); ++i) CHECK(std::abs(logits[i] - expected[i]) < 1e-4f);
         // The .nef it wrote runs through `ktc infer --nef` to the same outputs, bit for bit.
         REQUIRE(ktc_run("infer --nef " + (out / ("models_" + platform + ".nef")).string() + " --input " + inputs +
-                        " -o " + tmp / "nef_out" + " --quiet").code == 0);
+                        " -o " + tmp / "nef_out" + " --quiet")
+                    .code == 0);
         CHECK(flow_same_file(out / "hardware" / "logits.npy", tmp.path / "nef_out" / "logits.npy"));
         std::ifstream summary(out / "flow.txt");
         std::stringstream text;
@@ -89,7 +91,8 @@ TEST_CASE("flow runs the whole workflow on the example for 520 and 720 and write
     CHECK(ktc_run("flow --help").code == 0);
 }
 
-TEST_CASE("a failing step stops the flow naming the step, exits with its kind's code, leaves only finished steps' files") {
+TEST_CASE(
+    "a failing step stops the flow naming the step, exits with its kind's code, leaves only finished steps' files") {
     temp_dir tmp("flow_bad");
     const std::string model = flow_example + "fashion_cnn.onnx", inputs = flow_example + "inputs_batch.npy";
     const fs::path out = tmp.path / "out";
@@ -147,5 +150,6 @@ TEST_CASE("a failing step stops the flow naming the step, exits with its kind's 
     // Bad options fail before any step.
     CHECK(ktc_run("flow " + model + " --input " + inputs + " --platform 530 -o " + out.string()).code == 2);
     CHECK(ktc_run("flow " + model + " --input " + inputs + " --platform 520 --version 1 -o " + out.string()).code == 2);
-    CHECK(ktc_run("flow " + model + " --input " + inputs + " --platform 520 --bitwidth 4 -o " + out.string()).code == 2);
+    CHECK(ktc_run("flow " + model + " --input " + inputs + " --platform 520 --bitwidth 4 -o " + out.string()).code ==
+          2);
 }

@@ -92,7 +92,8 @@ TEST_CASE("ktc optimize options: --no-fuse-bn keeps the BN, --bn-on-skip / --bgr
     auto r = ktc_run("optimize " + in + " -o " + out + " --no-fuse-bn");
     CHECK(r.code == 0);
     CHECK(testing::count_op(ktc::onnx::load(out), "BatchNormalization") == 1);
-    r = ktc_run("optimize " + in + " -o " + out + " --flow torch --bn-on-skip --bn-before-add --bgr --norm --rgba2yynn");
+    r = ktc_run("optimize " + in + " -o " + out +
+                " --flow torch --bn-on-skip --bn-before-add --bgr --norm --rgba2yynn");
     CHECK(r.code == 0);
     CAPTURE(r.output);
     CHECK(has(r.output, "torch_exported flow"));

@@ -23,12 +23,15 @@ TEST_CASE("analysis then infer --bie: the int8 and int16 runs of the example agr
     const std::string model = example + "fashion_cnn.onnx", inputs = example + "inputs_batch.npy";
     REQUIRE(ktc_run("infer --onnx " + model + " --input " + inputs + " -o " + tmp / "float" + " --quiet").code == 0);
 
-    const auto a520 = ktc_run("analysis " + model + " --platform 520 --input " + inputs + " -o " + tmp / "m520.bie" + " --threads 2");
+    const auto a520 =
+        ktc_run("analysis " + model + " --platform 520 --input " + inputs + " -o " + tmp / "m520.bie" + " --threads 2");
     CHECK(a520.code == 0);
     CHECK(a520.output.find("per-tensor SNR") != std::string::npos);
     CHECK(a520.output.find("input  input: int8, radix 7") != std::string::npos);
     REQUIRE(fs::exists(tmp / "m520.bie"));
-    REQUIRE(ktc_run("infer --bie " + tmp / "m520.bie" + " --input " + inputs + " -o " + tmp / "q520" + " --quiet").code == 0);
+    REQUIRE(
+        ktc_run("infer --bie " + tmp / "m520.bie" + " --input " + inputs + " -o " + tmp / "q520" + " --quiet").code ==
+        0);
     const auto c8 = ktc_run("compare " + tmp / "float" + " " + tmp / "q520");
     CHECK(c8.code == 0);
     CHECK(c8.output.find("logits") != std::string::npos);
@@ -42,8 +45,12 @@ TEST_CASE("analysis then infer --bie: the int8 and int16 runs of the example agr
     }
     CHECK(10 * std::log10(signal / noise) > 20.0);  // measured 23 dB at int8
 
-    REQUIRE(ktc_run("analysis " + model + " --platform 720 --bitwidth 16 --input " + inputs + " -o " + tmp / "m16.bie" + " --snr-samples 0").code == 0);
-    REQUIRE(ktc_run("infer --bie " + tmp / "m16.bie" + " --platform 720 --input " + inputs + " -o " + tmp / "q16" + " --quiet").code == 0);
+    REQUIRE(ktc_run("analysis " + model + " --platform 720 --bitwidth 16 --input " + inputs + " -o " + tmp / "m16.bie" +
+                    " --snr-samples 0")
+                .code == 0);
+    REQUIRE(ktc_run("infer --bie " + tmp / "m16.bie" + " --platform 720 --input " + inputs + " -o " + tmp / "q16" +
+                    " --quiet")
+                .code == 0);
     const auto q16 = npy::load(tmp / "q16/logits.npy");
     noise = 0;
     for (std::int64_t i = 0; i < f.size(); ++i) {
@@ -53,8 +60,10 @@ TEST_CASE("analysis then infer --bie: the int8 and int16 runs of the example agr
     CHECK(10 * std::log10(signal / noise) > 45.0);  // int16
 
     // The .bie is for 520: asking for 720 is a usage error; --radix overrides the input radix.
-    CHECK(ktc_run("infer --bie " + tmp / "m520.bie" + " --platform 720 --input " + inputs + " -o " + tmp / "x").code == 2);
-    CHECK(ktc_run("infer --bie " + tmp / "m520.bie" + " --radix 6 --input " + inputs + " -o " + tmp / "r6" + " --quiet").code == 0);
+    CHECK(ktc_run("infer --bie " + tmp / "m520.bie" + " --platform 720 --input " + inputs + " -o " + tmp / "x").code ==
+          2);
+    CHECK(ktc_run("infer --bie " + tmp / "m520.bie" + " --radix 6 --input " + inputs + " -o " + tmp / "r6" + " --quiet")
+              .code == 0);
 }
 
 TEST_CASE("analysis refuses what a chip cannot do, and bad files, with their exit codes") {
@@ -65,7 +74,8 @@ TEST_CASE("analysis refuses what a chip cannot do, and bad files, with their exi
     CHECK(r.output.find("int16") != std::string::npos);
     CHECK_FALSE(fs::exists(tmp / "m.bie"));
     CHECK(ktc_run("analysis " + model + " --platform 530 --input " + inputs + " -o " + tmp / "m.bie").code == 2);
-    CHECK(ktc_run("analysis " + model + " --platform 520 --range widest --input " + inputs + " -o " + tmp / "m.bie").code == 2);
+    CHECK(ktc_run("analysis " + model + " --platform 520 --range widest --input " + inputs + " -o " + tmp / "m.bie")
+              .code == 2);
     const auto garbage = tmp.file("garbage.bie", "KTCBIE\r\n not really");
     r = ktc_run("infer --bie " + garbage + " --input " + inputs + " -o " + tmp / "out");
     CHECK(r.code == 4);

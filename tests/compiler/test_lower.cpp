@@ -25,8 +25,8 @@ struct fixture {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("lowering fuses a MAC op with its activation and pool and keeps CPU nodes apart", P, platform::kdp520,
-                   platform::kdp720) {
+TEST_CASE_TEMPLATE("lowering fuses a MAC op with its activation and pool and keeps CPU nodes apart", P,
+                   platform::kdp520, platform::kdp720) {
     fixture<P> f;
     const layer* first = f.with("conv1");
     REQUIRE(first);
@@ -59,8 +59,8 @@ TEST_CASE_TEMPLATE("lowering fuses a MAC op with its activation and pool and kee
     }
 }
 
-TEST_CASE_TEMPLATE("tiles cover every output row exactly once and read the halo their windows need", P, platform::kdp520,
-                   platform::kdp720) {
+TEST_CASE_TEMPLATE("tiles cover every output row exactly once and read the halo their windows need", P,
+                   platform::kdp520, platform::kdp720) {
     fixture<P> f;
     for (std::uint64_t budget : {std::uint64_t{0}, std::uint64_t{64}, std::uint64_t{600}, std::uint64_t{3000}}) {
         const auto plan = plan_tiles<P>(f.g, f.low, {budget});
@@ -90,7 +90,8 @@ TEST_CASE_TEMPLATE("tiles cover every output row exactly once and read the halo 
                     CHECK(r.in_begin == std::max<std::int64_t>(0, r.out_begin * w.stride - w.pad_begin));
                     CHECK(r.in_begin >= 0);
                     CHECK(r.in_end <= in_rows[k]);
-                    if (k + 1 < rows.size()) CHECK((rows[k + 1].in_begin == r.out_begin && rows[k + 1].in_end == r.out_end));
+                    if (k + 1 < rows.size())
+                        CHECK((rows[k + 1].in_begin == r.out_begin && rows[k + 1].in_end == r.out_end));
                 }
             }
         }
@@ -116,7 +117,9 @@ TEST_CASE_TEMPLATE("the memory plan never lets two live buffers share bytes", P,
     for (const auto& a : m.buffers) {
         CHECK(a.offset % 16 == 0);
         CHECK(a.bytes >= bytes_of(f.low.values.at(a.value)));
-        const std::uint64_t area = a.where == region::input ? m.input_bytes : a.where == region::output ? m.output_bytes : m.working_bytes;
+        const std::uint64_t area = a.where == region::input    ? m.input_bytes
+                                   : a.where == region::output ? m.output_bytes
+                                                               : m.working_bytes;
         CHECK(a.offset + a.bytes <= area);
         if (a.where == region::working) total_working += a.bytes;
         for (const auto& b : m.buffers)

@@ -207,10 +207,11 @@ TEST_CASE("combine keeps every model and rejects mixed platforms and clashing id
     CHECK(both.models[0] == a.models[0]);
     CHECK(both.models[1] == b.models[0]);
     CHECK(parse_nef(serialize_nef(both), "both.nef").models.size() == 2);
-    CHECK_THROWS_WITH_AS(combine_nefs({{"a.nef", a}, {"a2.nef", a}}, "t"), doctest::Contains("32768 is in both a.nef and a2.nef"),
-                         usage_error);
+    CHECK_THROWS_WITH_AS(combine_nefs({{"a.nef", a}, {"a2.nef", a}}, "t"),
+                         doctest::Contains("32768 is in both a.nef and a2.nef"), usage_error);
     const nef_file c = small_nef<platform::kdp720>(32770);
-    CHECK_THROWS_WITH_AS(combine_nefs({{"a.nef", a}, {"c.nef", c}}, "t"), doctest::Contains("platform 720"), usage_error);
+    CHECK_THROWS_WITH_AS(combine_nefs({{"a.nef", a}, {"c.nef", c}}, "t"), doctest::Contains("platform 720"),
+                         usage_error);
     // a model of a combined file runs as it did alone
     const compiler::nef_simulator alone(b.models[0], "b.nef"), combined(both.models[1], "both.nef");
     CHECK(same_bits(alone.run(testing::small_sample(2)).at("y"), combined.run(testing::small_sample(2)).at("y")));

@@ -93,8 +93,7 @@ std::string run_node_test(const fs::path& dir) {
     const sim::interpreter interp(g, kernels::floating::kernels());
     int sets = 0;
     for (const auto& entry : fs::directory_iterator(dir)) {
-        if (!entry.is_directory() || !entry.path().filename().string().starts_with("test_data_set"))
-            continue;
+        if (!entry.is_directory() || !entry.path().filename().string().starts_with("test_data_set")) continue;
         ++sets;
         sim::tensor_map inputs;
         for (std::size_t i = 0; i < g.inputs.size(); ++i) {
@@ -120,8 +119,7 @@ TEST_CASE("ONNX backend node tests pass for every implemented op") {
     const char* filter = std::getenv("KTC_CONFORMANCE_FILTER");
     std::vector<fs::path> dirs;
     for (const auto& entry : fs::directory_iterator(node_test_root))
-        if (!filter || entry.path().filename().string().find(filter) != std::string::npos)
-            dirs.push_back(entry.path());
+        if (!filter || entry.path().filename().string().find(filter) != std::string::npos) dirs.push_back(entry.path());
     std::sort(dirs.begin(), dirs.end());
 
     int passed = 0, failed = 0, skipped = 0, excluded_count = 0;
@@ -148,8 +146,8 @@ TEST_CASE("ONNX backend node tests pass for every implemented op") {
             FAIL_CHECK(name << ": " << failure);
         }
     }
-    MESSAGE("conformance: " << passed << " passed, " << failed << " failed, " << excluded_count
-                            << " excluded, " << skipped << " skipped (op not implemented)");
-    std::cout << "conformance: " << passed << " passed, " << failed << " failed, "
-              << excluded_count << " excluded, " << skipped << " skipped (op not implemented)\n";
+    MESSAGE("conformance: " << passed << " passed, " << failed << " failed, " << excluded_count << " excluded, "
+                            << skipped << " skipped (op not implemented)");
+    std::cout << "conformance: " << passed << " passed, " << failed << " failed, " << excluded_count << " excluded, "
+              << skipped << " skipped (op not implemented)\n";
 }

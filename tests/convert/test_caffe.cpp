@@ -60,7 +60,8 @@ bool caffe_ort_available() {
 // Both oracles, or a skip message (a failure when KTC_REQUIRE_PEERS=1).
 bool caffe_oracles_ready() {
     if (caffe_opencv_available() && caffe_ort_available()) return true;
-    CHECK_MESSAGE(!ktc::testing::peers_required(), "OpenCV (python3-opencv) or ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
+    CHECK_MESSAGE(!ktc::testing::peers_required(),
+                  "OpenCV (python3-opencv) or ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
     MESSAGE("skipped: needs /usr/bin/python3 with cv2 (python3-opencv) and tools/peers (scripts/peers.sh)");
     return false;
 }
@@ -91,14 +92,14 @@ sim::tensor_map caffe_run_opencv(const fs::path& prototxt, const fs::path& caffe
     return caffe_read_outputs(out, g);
 }
 
-sim::tensor_map caffe_run_ort(const fs::path& model, const graph::graph& g, const fs::path& input, const fs::path& out) {
+sim::tensor_map caffe_run_ort(const fs::path& model, const graph::graph& g, const fs::path& input,
+                              const fs::path& out) {
     const std::string cmd = "node " + caffe_quote(caffe_source_dir() / "tools/peers/ort_run.js") + " " +
                             caffe_quote(model) + " " + caffe_quote(out) + " '" + g.inputs.at(0).name + "=" +
                             input.string() + "'";
     REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "ONNX Runtime failed: " << cmd);
     return caffe_read_outputs(out, g);
 }
-
 
 // Converts, writes the .onnx, runs ktc's float simulator and ONNX Runtime on it and OpenCV on the
 // Caffe files, all on `input`; every output must agree with OpenCV within 1e-4.
@@ -175,8 +176,8 @@ TEST_CASE("caffe: the three MTCNN nets match OpenCV through the float simulator 
     CHECK(det1.outputs.size() == 2);
     caffe_check_against_opencv("det2", dir / "mtcnn_det2.prototxt", dir / "mtcnn_det2.caffemodel",
                                caffe_random_input("det2", {1, 3, 24, 24}));
-    const graph::graph det3 = caffe_check_against_opencv("det3", dir / "mtcnn_det3.prototxt", dir / "mtcnn_det3.caffemodel",
-                                                         caffe_random_input("det3", {1, 3, 48, 48}));
+    const graph::graph det3 = caffe_check_against_opencv(
+        "det3", dir / "mtcnn_det3.prototxt", dir / "mtcnn_det3.caffemodel", caffe_random_input("det3", {1, 3, 48, 48}));
     CHECK(det3.outputs.size() == 3);
 
     // PNet is fully convolutional: at 47x61 its 2x2 pooling rounds 45x59 up to 23x30, as Caffe does.
@@ -225,10 +226,11 @@ TEST_CASE("caffe: every supported layer type matches OpenCV on a generated net")
     if (!caffe_oracles_ready()) return;
     const fs::path dir = caffe_scratch("generated");
     const std::string cmd = std::string(caffe_python) + " " +
-                            caffe_quote(caffe_source_dir() / "tools/oracles/caffe/make_nets.py") + " " + caffe_quote(dir);
+                            caffe_quote(caffe_source_dir() / "tools/oracles/caffe/make_nets.py") + " " +
+                            caffe_quote(dir);
     REQUIRE(std::system(cmd.c_str()) == 0);
-    const graph::graph g = caffe_check_against_opencv("tour", dir / "tour.prototxt", dir / "tour.caffemodel",
-                                                      dir / "tour.input.npy");
+    const graph::graph g =
+        caffe_check_against_opencv("tour", dir / "tour.prototxt", dir / "tour.caffemodel", dir / "tour.input.npy");
     std::map<std::string, int> ops;
     for (auto v : g.nodes()) ++ops[g[v].op_type];
     for (const char* op : {"Conv", "ConvTranspose", "BatchNormalization", "LeakyRelu", "Relu", "PRelu", "AveragePool",
@@ -305,8 +307,10 @@ TEST_CASE("caffe: unknown layer types and unknown layer options are named") {
     const std::string text = caffe_read_text(dir / "mtcnn_det1.prototxt");
     {
         const fs::path p = scratch / "prior_box.prototxt";
-        caffe_write_text(p, text + "layer {\n  name: \"priors\"\n  type: \"PriorBox\"\n  bottom: \"conv3\"\n  top: \"priors\"\n"
-                                   "  prior_box_param { min_size: 30 }\n}\n");
+        caffe_write_text(
+            p, text +
+                   "layer {\n  name: \"priors\"\n  type: \"PriorBox\"\n  bottom: \"conv3\"\n  top: \"priors\"\n"
+                   "  prior_box_param { min_size: 30 }\n}\n");
         const auto [code, message] = caffe_failure(p, dir / "mtcnn_det1.caffemodel");
         CHECK(code == exit_code::unsupported);
         CHECK(caffe_contains(message, "'priors' (PriorBox)"));

@@ -42,11 +42,13 @@ struct keras_scratch {
 
 // True when the oracle can run; otherwise fails under KTC_REQUIRE_PEERS=1 and skips with a message.
 bool keras_oracle_ready() {
-    const bool ready = fs::exists(keras_source_dir / "tools/oracles/keras/node_modules/@tensorflow/tfjs-layers") &&
-                       fs::exists(keras_source_dir / "tools/peers/node_modules/onnxruntime-node") &&
-                       std::system("node --version >/dev/null 2>&1 && /usr/bin/python3 -c 'import h5py' 2>/dev/null") == 0;
+    const bool ready =
+        fs::exists(keras_source_dir / "tools/oracles/keras/node_modules/@tensorflow/tfjs-layers") &&
+        fs::exists(keras_source_dir / "tools/peers/node_modules/onnxruntime-node") &&
+        std::system("node --version >/dev/null 2>&1 && /usr/bin/python3 -c 'import h5py' 2>/dev/null") == 0;
     if (!ready) {
-        if (ktc::testing::peers_required()) FAIL("KTC_REQUIRE_PEERS=1 but the Keras oracle cannot run (scripts/peers.sh installs it)");
+        if (ktc::testing::peers_required())
+            FAIL("KTC_REQUIRE_PEERS=1 but the Keras oracle cannot run (scripts/peers.sh installs it)");
         MESSAGE("skipped: TensorFlow.js (tools/oracles/keras), onnxruntime-node or h5py missing; run scripts/peers.sh");
     }
     return ready;
@@ -68,10 +70,10 @@ tensor keras_layout(const tensor& held) {
 
 std::string keras_quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
-tensor_map keras_oracle(const fs::path& model, const tensor_map& held_inputs, const std::vector<std::string>& output_layers,
-                        const fs::path& scratch) {
-    std::string cmd = "node " + keras_quote(keras_source_dir / "tools/oracles/keras/run.js") + " " + keras_quote(model) +
-                      " " + keras_quote(scratch / "oracle");
+tensor_map keras_oracle(const fs::path& model, const tensor_map& held_inputs,
+                        const std::vector<std::string>& output_layers, const fs::path& scratch) {
+    std::string cmd = "node " + keras_quote(keras_source_dir / "tools/oracles/keras/run.js") + " " +
+                      keras_quote(model) + " " + keras_quote(scratch / "oracle");
     for (const auto& [name, t] : held_inputs) {
         const fs::path file = scratch / (name + "_nhwc.npy");
         ktc::npy::save(file, keras_layout(t));
@@ -85,8 +87,8 @@ tensor_map keras_oracle(const fs::path& model, const tensor_map& held_inputs, co
 
 std::vector<tensor> keras_onnx_runtime(const fs::path& onnx, const ktc::graph::graph& g, const tensor_map& held_inputs,
                                        const fs::path& scratch) {
-    std::string cmd = "node " + keras_quote(keras_source_dir / "tools/peers/ort_run.js") + " " + keras_quote(onnx) + " " +
-                      keras_quote(scratch / "ort");
+    std::string cmd = "node " + keras_quote(keras_source_dir / "tools/peers/ort_run.js") + " " + keras_quote(onnx) +
+                      " " + keras_quote(scratch / "ort");
     for (const auto& [name, t] : held_inputs) {
         const fs::path file = scratch / (name + "_nchw.npy");
         ktc::npy::save(file, t);
@@ -135,7 +137,8 @@ ktc::graph::graph keras_check_against_oracle(const fs::path& path, const std::ve
         const tensor& reference = expected.at(output_layers[i]);
         const double sim_error = keras_relative_error(simulated.at(g.outputs[i].name), reference);
         const double ort_error = keras_relative_error(ort[i], reference);
-        MESSAGE(model << " " << output_layers[i] << ": max rel error float sim " << sim_error << ", ONNX Runtime " << ort_error);
+        MESSAGE(model << " " << output_layers[i] << ": max rel error float sim " << sim_error << ", ONNX Runtime "
+                      << ort_error);
         CHECK(sim_error <= 1e-4);
         CHECK(ort_error <= 1e-4);
     }
@@ -180,9 +183,11 @@ TEST_CASE("keras: stackedgan generator (two inputs, Concatenate, Dense, BN on 2-
     CHECK(g.inputs[1].shape == ktc::shape_t{1, 50});
 }
 
-TEST_CASE("keras: cyclegan generator (keras_contrib InstanceNormalization, Conv2DTranspose, skip Concatenate) matches") {
+TEST_CASE(
+    "keras: cyclegan generator (keras_contrib InstanceNormalization, Conv2DTranspose, skip Concatenate) matches") {
     if (keras_file("").empty()) return;
-    const auto g = keras_check_against_oracle(keras_file("cyclegan_cifar10-g_source_keras220.h5"), {"conv2d_transpose_8"});
+    const auto g =
+        keras_check_against_oracle(keras_file("cyclegan_cifar10-g_source_keras220.h5"), {"conv2d_transpose_8"});
     CHECK(g.outputs[0].shape == ktc::shape_t{1, 1, 32, 32});
 }
 
@@ -195,8 +200,8 @@ TEST_CASE("keras: every converted layer kind matches TensorFlow.js (tools/oracle
     // Dense called twice, Permute, Reshape to 3-D, Dense on 3-D, Softmax; a Keras 2.2 Sequential.
     if (!keras_oracle_ready()) return;
     keras_scratch zoo("zoo");
-    const std::string cmd = "/usr/bin/python3 " + keras_quote(keras_source_dir / "tools/oracles/keras/layer_zoo.py") + " " +
-                            keras_quote(zoo.path);
+    const std::string cmd = "/usr/bin/python3 " + keras_quote(keras_source_dir / "tools/oracles/keras/layer_zoo.py") +
+                            " " + keras_quote(zoo.path);
     REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "layer_zoo.py failed: " << cmd);
     const auto sequential = keras_check_against_oracle(zoo.path / "zoo_sequential.h5", {"conv_1x1"});
     CHECK(sequential.inputs.at(0).name == "pad_input");
@@ -213,7 +218,8 @@ TEST_CASE("keras: a layer class ktc does not know is refused, naming the layer, 
     keras_scratch scratch("unknown");
     // The same file with one class renamed in model_config (same length: the HDF5 layout holds).
     std::string bytes = keras_bytes(source);
-    const std::string from = "\"class_name\": \"GlobalAveragePooling2D\"", to = "\"class_name\": \"GlobalAveragePooling9D\"";
+    const std::string from = "\"class_name\": \"GlobalAveragePooling2D\"",
+                      to = "\"class_name\": \"GlobalAveragePooling9D\"";
     const auto at = bytes.find(from);
     REQUIRE(at != std::string::npos);
     bytes.replace(at, from.size(), to);
@@ -238,8 +244,8 @@ TEST_CASE("keras: missing, non-HDF5, truncated and corrupted files are refused w
     CHECK(keras_outcome(text, &message) == ktc::exit_code::bad_file);
     CHECK(message.find("not an HDF5 file") != std::string::npos);
 
-    for (const std::size_t keep : {std::size_t{0}, std::size_t{8}, std::size_t{100}, std::size_t{2048}, bytes.size() / 2,
-                                   bytes.size() - 1}) {
+    for (const std::size_t keep :
+         {std::size_t{0}, std::size_t{8}, std::size_t{100}, std::size_t{2048}, bytes.size() / 2, bytes.size() - 1}) {
         CAPTURE(keep);
         const fs::path cut = scratch.path / "truncated.h5";
         keras_write(cut, bytes.substr(0, keep));

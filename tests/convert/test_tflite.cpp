@@ -29,8 +29,8 @@ using ktc::tensor;
 // A folder of its own (scratches nest: the checks make one inside a test that has one).
 struct tflite_scratch {
     static inline int made = 0;
-    fs::path path = fs::temp_directory_path() /
-                    ("ktc_tflite_test_" + std::to_string(::getpid()) + "_" + std::to_string(made++));
+    fs::path path =
+        fs::temp_directory_path() / ("ktc_tflite_test_" + std::to_string(::getpid()) + "_" + std::to_string(made++));
     tflite_scratch() { fs::create_directories(path); }
     ~tflite_scratch() {
         std::error_code ec;
@@ -47,9 +47,7 @@ tensor tflite_random_input(const ktc::shape_t& shape, unsigned seed) {
 }
 
 // NHWC <-> NCHW for rank 4; other ranks unchanged.
-tensor tflite_to_held(const tensor& t) {
-    return t.rank() == 4 ? ktc::convert::tflite::permuted(t, {0, 3, 1, 2}) : t;
-}
+tensor tflite_to_held(const tensor& t) { return t.rank() == 4 ? ktc::convert::tflite::permuted(t, {0, 3, 1, 2}) : t; }
 
 double tflite_max_rel_error(const tensor& got, const tensor& want) {
     REQUIRE(got.shape() == want.shape());
@@ -63,7 +61,8 @@ std::optional<std::vector<tensor>> tflite_run_litert(const fs::path& model, cons
     if (!fs::exists(oracle / "node_modules/@litertjs/core") || std::system("node --version >/dev/null 2>&1") != 0)
         return std::nullopt;
     const fs::path out = scratch / (model.stem().string() + "_litert");
-    std::string cmd = "node '" + (oracle / "tflite_run.mjs").string() + "' '" + model.string() + "' '" + out.string() + "'";
+    std::string cmd =
+        "node '" + (oracle / "tflite_run.mjs").string() + "' '" + model.string() + "' '" + out.string() + "'";
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const fs::path in = scratch / ("litert_input_" + std::to_string(i) + ".npy");
         ktc::npy::save(in, inputs[i]);
@@ -132,14 +131,17 @@ std::pair<double, double> tflite_check_against_litert(const fs::path& model, int
         }
         const auto oracle = tflite_run_litert(model, nhwc, scratch.path);
         if (!oracle) {
-            CHECK_MESSAGE(!ktc::testing::peers_required(), "LiteRT.js (tools/oracles/tflite) is missing but KTC_REQUIRE_PEERS=1");
+            CHECK_MESSAGE(!ktc::testing::peers_required(),
+                          "LiteRT.js (tools/oracles/tflite) is missing but KTC_REQUIRE_PEERS=1");
             MESSAGE("skipped: LiteRT.js is not installed (scripts/peers.sh)");
             return {-1, -1};
         }
         REQUIRE(oracle->size() == g.outputs.size());
         const auto got = sim.run(feeds);
         const auto ort = tflite_run_ort(onnx, g, held, scratch.path);
-        if (!ort) CHECK_MESSAGE(!ktc::testing::peers_required(), "ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
+        if (!ort)
+            CHECK_MESSAGE(!ktc::testing::peers_required(),
+                          "ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
         for (std::size_t i = 0; i < g.outputs.size(); ++i) {
             const tensor want = tflite_to_held((*oracle)[i]);
             worst_sim = std::max(worst_sim, tflite_max_rel_error(got.at(g.outputs[i].name), want));
@@ -173,7 +175,7 @@ TEST_CASE("tflite: MobileNetV1 0.25 (an old TOCO file: deprecated_builtin_code o
     CHECK(g.outputs[0].shape == ktc::shape_t{1, 1001});
     CHECK(g.outputs[0].name == "MobilenetV1/Predictions/Reshape_1");
     CHECK(tflite_count_op(g, "Conv") == 28);
-    CHECK(tflite_count_op(g, "Clip") == 27);  // the fused RELU6s
+    CHECK(tflite_count_op(g, "Clip") == 27);      // the fused RELU6s
     CHECK(tflite_count_op(g, "Transpose") == 0);  // held NCHW throughout
     const auto [sim, ort] = tflite_check_against_litert(model, 2, 1.f);
     CHECK(sim <= 1e-4);
@@ -196,10 +198,11 @@ TEST_CASE("tflite: hello_world (MLIR, FULLY_CONNECTED with fused RELU) matches L
 TEST_CASE("tflite: the operators the real files lack, on generated models, match LiteRT.js") {
     // tools/oracles/tflite/make_op_models.py writes them with Debian's python3-flatbuffers.
     tflite_scratch scratch;
-    const std::string cmd = "/usr/bin/python3 '" + std::string(KTC_SOURCE_DIR) + "/tools/oracles/tflite/make_op_models.py' '" +
-                            scratch.path.string() + "' 2>/dev/null";
+    const std::string cmd = "/usr/bin/python3 '" + std::string(KTC_SOURCE_DIR) +
+                            "/tools/oracles/tflite/make_op_models.py' '" + scratch.path.string() + "' 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) {
-        CHECK_MESSAGE(!ktc::testing::peers_required(), "make_op_models.py failed (python3-flatbuffers?) but KTC_REQUIRE_PEERS=1");
+        CHECK_MESSAGE(!ktc::testing::peers_required(),
+                      "make_op_models.py failed (python3-flatbuffers?) but KTC_REQUIRE_PEERS=1");
         MESSAGE("skipped: make_op_models.py failed (needs /usr/bin/python3 with python3-flatbuffers and numpy)");
         return;
     }
@@ -215,7 +218,8 @@ TEST_CASE("tflite: the operators the real files lack, on generated models, match
 TEST_CASE("tflite: quantized models are refused by name") {
     const auto dir = ktc::testing::converter_testdata();
     if (dir.empty()) return;
-    for (const char* model : {"person_detect.tflite", "hello_world_int8.tflite", "mobilenet_v1_0.25_128_quant.tflite"}) {
+    for (const char* model :
+         {"person_detect.tflite", "hello_world_int8.tflite", "mobilenet_v1_0.25_128_quant.tflite"}) {
         const std::string file = model;
         CAPTURE(file);
         try {
@@ -244,7 +248,8 @@ TEST_CASE("tflite: truncated and corrupted files are file errors") {
     tflite_scratch scratch;
     const std::string bytes = tflite_read_bytes(dir / "tflite/mobilenet_v1_0.25_128.tflite");
     const fs::path broken = scratch.path / "broken.tflite";
-    for (const std::size_t size : {std::size_t{0}, std::size_t{7}, std::size_t{64}, std::size_t{4096}, bytes.size() / 2}) {
+    for (const std::size_t size :
+         {std::size_t{0}, std::size_t{7}, std::size_t{64}, std::size_t{4096}, bytes.size() / 2}) {
         CAPTURE(size);
         tflite_write_bytes(broken, bytes.substr(0, size));
         CHECK_THROWS_AS(ktc::convert::from_tflite(broken), ktc::file_error);

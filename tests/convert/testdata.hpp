@@ -19,7 +19,8 @@ inline std::filesystem::path converter_testdata() {
     const char* env = std::getenv("KTC_CONVERTER_TESTDATA");
     std::filesystem::path dir = env && *env ? env : KTC_DEFAULT_CONVERTER_TESTDATA_DIR;
     if (std::filesystem::is_directory(dir)) return dir;
-    FAIL_CHECK("no converter testdata at " << dir.string() << " (tests/data/converters, or set KTC_CONVERTER_TESTDATA)");
+    FAIL_CHECK("no converter testdata at " << dir.string()
+                                           << " (tests/data/converters, or set KTC_CONVERTER_TESTDATA)");
     return {};
 }
 

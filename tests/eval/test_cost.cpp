@@ -77,7 +77,7 @@ TEST_CASE("cost: a conv's MACs, weights and feature maps, worked by hand") {
     REQUIRE(e.layers.size() == 1);
     const auto& l = e.layers[0];
     CHECK(l.op == "Conv");
-    CHECK(l.macs == 32LL * 32 * 32 * 16 * 3 * 3);  // output values x (input channels x window)
+    CHECK(l.macs == 32LL * 32 * 32 * 16 * 3 * 3);           // output values x (input channels x window)
     CHECK(l.weight_bytes == doctest::Approx(32 * 16 * 9));  // int8
     CHECK(l.input_bytes == doctest::Approx(16 * 32 * 32));
     CHECK(l.output_bytes == doctest::Approx(32 * 32 * 32));
@@ -181,7 +181,8 @@ TEST_CASE("cost: the NPU's output stage is fused into the MAC layer") {
     m.weight("w", {32, 16, 3, 3});
     m.add("Conv", {"x", "w"}, "c", {1, 32, 32, 32}, attrs_cost({{"pads", shape_t{1, 1, 1, 1}}}));
     m.add("Relu", {"c"}, "r", {1, 32, 32, 32});
-    m.add("MaxPool", {"r"}, "y", {1, 32, 16, 16}, attrs_cost({{"kernel_shape", shape_t{2, 2}}, {"strides", shape_t{2, 2}}}));
+    m.add("MaxPool", {"r"}, "y", {1, 32, 16, 16},
+          attrs_cost({{"kernel_shape", shape_t{2, 2}}, {"strides", shape_t{2, 2}}}));
     m.output("y");
     const auto e = estimate(m.g, simple_chip());
     REQUIRE(e.layers.size() == 1);
@@ -205,7 +206,8 @@ TEST_CASE("cost: array geometry - depthwise, small channel counts and 1x1 use th
 
     model dw({1, 32, 32, 32});
     dw.weight("w", {32, 1, 3, 3});
-    dw.add("Conv", {"x", "w"}, "y", {1, 32, 32, 32}, attrs_cost({{"pads", shape_t{1, 1, 1, 1}}, {"group", std::int64_t{32}}}));
+    dw.add("Conv", {"x", "w"}, "y", {1, 32, 32, 32},
+           attrs_cost({{"pads", shape_t{1, 1, 1, 1}}, {"group", std::int64_t{32}}}));
     dw.output("y");
     CHECK(per_mac(dw.g) / full == doctest::Approx(8));  // one input lane of eight
 

@@ -194,7 +194,6 @@ TEST_CASE("the reports sum the time by what bounds each layer: why the model is 
     CHECK(has(h, "compute-bound 0.005 ms (25%)"));
 }
 
-
 TEST_CASE("the JSON report survives names that are not UTF-8") {
     auto e = sample_evaluation();
     e.performance->layers[1].name = "bad\xff\xfe";
@@ -212,9 +211,9 @@ TEST_CASE("the HTML report is self-contained, charts the time in inline SVG and 
     CHECK(has(h, "class=\"bar bound-cpu\""));
     CHECK(has(h, "id=\"ktc-summary\""));
     CHECK(has(h, "id=\"ktc-layers\""));
-    for (const char* label : {"estimate FPS", "total time", "total theoretical convolution time",
-                              "average DRAM bandwidth", "MAC efficiency to total time", "MAC idle time",
-                              "MAC running time"})
+    for (const char* label :
+         {"estimate FPS", "total time", "total theoretical convolution time", "average DRAM bandwidth",
+          "MAC efficiency to total time", "MAC idle time", "MAC running time"})
         CHECK_MESSAGE(has(h, label), label);
     // Nothing external.
     CHECK_FALSE(has(h, "src="));
@@ -250,7 +249,7 @@ TEST_CASE("the HTML chart shows the slowest layers and sums the rest in one bar"
     const std::string chart = h.substr(h.find("<svg"), h.find("</svg>") - h.find("<svg"));
     CHECK(has(chart, ">filler39<"));
     CHECK_FALSE(has(chart, ">filler0<"));  // among the rest in the chart...
-    CHECK(has(h, "<td>filler0</td>"));  // ...but in the full table
+    CHECK(has(h, "<td>filler0</td>"));     // ...but in the full table
 }
 
 TEST_CASE("a model that cannot run: every unsupported node listed with its rule, no figures") {

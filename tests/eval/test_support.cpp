@@ -34,7 +34,7 @@ struct model_support {
         return *this;
     }
     model_support& add(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs,
-               graph::attributes attrs_support = {}) {
+                       graph::attributes attrs_support = {}) {
         g.add_node(node{outs.at(0) + "_node", op, "", std::move(attrs_support), std::move(ins), std::move(outs)});
         return *this;
     }
@@ -61,9 +61,13 @@ eval::node_support verdict(const graph::graph& g, const std::string& node_name) 
 
 // Where the one node producing "y" goes.
 template <class P>
-placement where(const model_support& m) { return verdict<P>(m.g, "y_node").where; }
+placement where(const model_support& m) {
+    return verdict<P>(m.g, "y_node").where;
+}
 template <class P>
-std::string rule(const model_support& m) { return verdict<P>(m.g, "y_node").rule; }
+std::string rule(const model_support& m) {
+    return verdict<P>(m.g, "y_node").rule;
+}
 
 // A 2-D Conv over 8 channels; group and weight follow each other so the graph is well formed.
 model_support conv(shape_t kernel, shape_t strides, shape_t pads = {0, 0, 0, 0}, std::int64_t group = 1) {
@@ -149,8 +153,7 @@ TEST_CASE("520 Conv kernel: 1x1 up to 11x11 per axis on the NPU, 12 is unsupport
     CHECK(where<kdp520>(conv({1, 7}, {1, 1})) == placement::npu);
     CHECK(where<kdp520>(conv({12, 12}, {1, 1})) == placement::unsupported);
     CHECK(where<kdp520>(conv({1, 12}, {1, 1})) == placement::unsupported);
-    CHECK(rule<kdp520>(conv({13, 13}, {1, 1})) ==
-          "Conv kernel 13x13 (allowed: 1..11 per axis); not a CPU op either");
+    CHECK(rule<kdp520>(conv({13, 13}, {1, 1})) == "Conv kernel 13x13 (allowed: 1..11 per axis); not a CPU op either");
 }
 
 TEST_CASE("520 Conv strides: 1, 2, 4 on the NPU; 3 and 5 are not") {
@@ -175,7 +178,8 @@ TEST_CASE("520 Conv groups: plain and depthwise on the NPU, other groupings are 
     CHECK(where<kdp520>(conv({3, 3}, {1, 1}, {1, 1, 1, 1}, 1)) == placement::npu);
     CHECK(where<kdp520>(conv({3, 3}, {1, 1}, {1, 1, 1, 1}, 8)) == placement::npu);
     CHECK(where<kdp520>(conv({3, 3}, {1, 1}, {1, 1, 1, 1}, 2)) == placement::unsupported);
-    CHECK(rule<kdp520>(conv({3, 3}, {1, 1}, {1, 1, 1, 1}, 2)).starts_with("Conv group 2 with 4 input channels per group"));
+    CHECK(rule<kdp520>(conv({3, 3}, {1, 1}, {1, 1, 1, 1}, 2))
+              .starts_with("Conv group 2 with 4 input channels per group"));
     CHECK(where<kdp720>(conv({3, 3}, {1, 1}, {1, 1, 1, 1}, 2)) == placement::npu);
 }
 
@@ -243,8 +247,8 @@ TEST_CASE("GlobalAveragePool: 720 needs a 4-D input, 520 takes any; GlobalMaxPoo
     CHECK(where<kdp720>(unary("GlobalAveragePool", {1, 8, 4, 4})) == placement::npu);
     CHECK(where<kdp720>(unary("GlobalAveragePool", {1, 8, 4})) == placement::cpu);
     CHECK(where<kdp720>(unary("GlobalAveragePool", {1, 8, 4, 4, 4})) == placement::cpu);
-    CHECK(rule<kdp720>(unary("GlobalAveragePool", {1, 8, 4})).starts_with(
-        "GlobalAveragePool input rank 3 (allowed: 4)"));
+    CHECK(
+        rule<kdp720>(unary("GlobalAveragePool", {1, 8, 4})).starts_with("GlobalAveragePool input rank 3 (allowed: 4)"));
     CHECK(where<kdp520>(unary("GlobalAveragePool", {1, 8, 4})) == placement::npu);
     CHECK(where<kdp520>(unary("GlobalMaxPool")) == placement::npu);
     CHECK(where<kdp720>(unary("GlobalMaxPool")) == placement::npu);
@@ -361,8 +365,8 @@ TEST_CASE("ops only Table 1.2 lists run on 720's NPU and 520's CPU") {
     CHECK(where<kdp520>(unary("MaxRoiPool")) == placement::unsupported);
 }
 
-TEST_CASE_TEMPLATE("ops outside both tables: CPU when cheap, unsupported when MAC-heavy or unknown", P,
-                   kdp520, kdp720) {
+TEST_CASE_TEMPLATE("ops outside both tables: CPU when cheap, unsupported when MAC-heavy or unknown", P, kdp520,
+                   kdp720) {
     for (const char* op : {"Softmax", "Reshape", "Transpose", "ReduceMean"})
         CHECK_MESSAGE(where<P>(unary(op)) == placement::cpu, op);
     for (const char* op : {"MatMul", "LSTM", "NonMaxSuppression"})
@@ -500,8 +504,7 @@ TEST_CASE("an imported Upsample (normalized to Resize) is a CPU node on 520 and 
     CHECK(on720.nodes[0].where == placement::npu);
 }
 
-TEST_CASE_TEMPLATE("imported models: Clip-6 attributes and inferred ranks are what the rules read", P,
-                   kdp520, kdp720) {
+TEST_CASE_TEMPLATE("imported models: Clip-6 attributes and inferred ranks are what the rules read", P, kdp520, kdp720) {
     ktc::testing::model_builder b(9);
     b.input("x", {1, 3, 8, 8});
     b.output("y", {1, 3, 1, 1});

@@ -11,8 +11,9 @@ using namespace ktc;
 
 TEST_CASE_TEMPLATE("every op a chip's table names is in the op registry", P, platform::kdp520, platform::kdp720) {
     using traits = platform::platform_traits<P>;
-    for (const auto& list : {std::span<const std::string_view>(traits::npu_ops), std::span<const std::string_view>(traits::cpu_ops),
-                             std::span<const std::string_view>(traits::folded_ops)})
+    for (const auto& list :
+         {std::span<const std::string_view>(traits::npu_ops), std::span<const std::string_view>(traits::cpu_ops),
+          std::span<const std::string_view>(traits::folded_ops)})
         for (const std::string_view op : list) {
             CAPTURE(op);
             CHECK(ops::find(op) != nullptr);

@@ -14,7 +14,7 @@ struct row {
     std::string_view model;     // the zoo's file stem
     std::string_view label;     // as the table spells it
     std::string_view input;
-    double published_ms;        // < 0: withheld
+    double published_ms;  // < 0: withheld
     bool has_cpu_nodes;
 };
 

@@ -43,10 +43,10 @@ inline double estimate_ms(const fit_row& r, const eval::hardware& hw) {
 // A parameter the fit may vary: a real member of eval::hardware or an integer one with candidates.
 struct parameter {
     const char* name;
-    double eval::hardware::* real = nullptr;
-    int eval::hardware::* integer = nullptr;
+    double eval::hardware::*real = nullptr;
+    int eval::hardware::*integer = nullptr;
     double upper = std::numeric_limits<double>::infinity();  // reals: the largest value allowed
-    std::vector<int> candidates = {};                         // integers: the values tried
+    std::vector<int> candidates = {};                        // integers: the values tried
 };
 
 inline const std::vector<parameter>& parameters() {
@@ -125,10 +125,16 @@ inline eval::hardware fit(const std::vector<fit_row>& rows, eval::hardware hw, c
                     for (;;) {
                         const double keep = v;
                         v = dir == 0 ? keep * step : keep / step;
-                        if (v > p.upper) { v = keep; break; }
+                        if (v > p.upper) {
+                            v = keep;
+                            break;
+                        }
                         const double s = objective(rows, hw, skip);
                         if (s < best - 1e-9) best = s;
-                        else { v = keep; break; }
+                        else {
+                            v = keep;
+                            break;
+                        }
                     }
                 }
             }
@@ -264,7 +270,8 @@ inline std::vector<fold_fit> fit_folds(const std::vector<row_terms>& terms, cons
         for (int round = 0; round < 6; ++round) {
             const double before = s;
             for (int which = 0; which < 3; ++which) {
-                if (!(which == 0 ? vary.efficiency : which == 1 ? vary.dram_bytes_per_second : vary.overhead_us)) continue;
+                if (!(which == 0 ? vary.efficiency : which == 1 ? vary.dram_bytes_per_second : vary.overhead_us))
+                    continue;
                 double& v = which == 0 ? c.efficiency : which == 1 ? c.dram_bytes_per_second : c.overhead_us;
                 if (which == 2 && v <= 0) {
                     v = 0.5;
@@ -278,10 +285,16 @@ inline std::vector<fold_fit> fit_folds(const std::vector<row_terms>& terms, cons
                         for (;;) {
                             const double keep = v;
                             v = dir == 0 ? keep * step : keep / step;
-                            if (which == 0 && v > 1) { v = keep; break; }
+                            if (which == 0 && v > 1) {
+                                v = keep;
+                                break;
+                            }
                             const double t = score_of(log_errors(c, skip), kind);
                             if (t < s - 1e-12) s = t;
-                            else { v = keep; break; }
+                            else {
+                                v = keep;
+                                break;
+                            }
                         }
                     }
                 }

@@ -84,7 +84,8 @@ const zoo* load_zoo() {
         const std::string name(row.model);
         if (z.models.count(name)) continue;
         const fs::path file = dir / (name + ".onnx");
-        REQUIRE_MESSAGE(fs::exists(file), "missing " << file << ": run /usr/bin/python3 tools/calibration_zoo.py --out " << dir);
+        REQUIRE_MESSAGE(fs::exists(file),
+                        "missing " << file << ": run /usr/bin/python3 tools/calibration_zoo.py --out " << dir);
         graph::graph& g = z.models[name];  // in place: support reports name the graph's vertices
         g = ktc::onnx::load(file);
         rewrite::onnx2onnx_flow(g);
@@ -133,8 +134,8 @@ TEST_CASE("cost model reproduces the seed's performance tables (calibration zoo)
     const auto& models = z->models;
 
     std::map<std::string, std::vector<double>> errors;  // platform -> |relative error| of published rows
-    std::printf("%-8s %-22s %-8s %10s %10s %8s  %s\n", "platform", "model", "input", "published", "estimated",
-                "error", "CPU nodes (table / ktc)");
+    std::printf("%-8s %-22s %-8s %10s %10s %8s  %s\n", "platform", "model", "input", "published", "estimated", "error",
+                "CPU nodes (table / ktc)");
     for (const auto& row : calibration::rows) {
         CAPTURE(row.platform);
         CAPTURE(row.label);
@@ -150,8 +151,8 @@ TEST_CASE("cost model reproduces the seed's performance tables (calibration zoo)
                                                          << " ms, published " << row.published_ms << " ms");
         }
         std::printf("%-8s %-22s %-8s %10s %7.4g ms %8s  %s / %s\n", std::string(row.platform).c_str(),
-                    std::string(row.label).c_str(), std::string(row.input).c_str(), published, o.estimated_ms,
-                    error, row.has_cpu_nodes ? "Yes" : "No", o.has_cpu_nodes ? "Yes" : "No");
+                    std::string(row.label).c_str(), std::string(row.input).c_str(), published, o.estimated_ms, error,
+                    row.has_cpu_nodes ? "Yes" : "No", o.has_cpu_nodes ? "Yes" : "No");
         CHECK_MESSAGE(o.has_cpu_nodes == row.has_cpu_nodes, "off the NPU: " << o.cpu_nodes);
     }
     for (const auto& [platform, e] : errors) {
@@ -183,19 +184,21 @@ TEST_CASE("cost model predicts published rows it was not fitted to (leave-one-ou
                         100 * cv.in_sample[i], 100 * cv.held_out[i]);
         const double med = calibration::median_abs(cv.held_out), max = calibration::max_abs(cv.held_out);
         std::printf("KDP%s: in-sample median %.1f%% max %.1f%%; leave-one-out median %.1f%% max %.1f%%\n",
-                    platform.c_str(), 100 * calibration::median_abs(cv.in_sample), 100 * calibration::max_abs(cv.in_sample),
-                    100 * med, 100 * max);
+                    platform.c_str(), 100 * calibration::median_abs(cv.in_sample),
+                    100 * calibration::max_abs(cv.in_sample), 100 * med, 100 * max);
         CAPTURE(platform);
         // What this model achieves (a regression guard) ...
         CHECK(med <= f.loo_median);
         CHECK(max <= f.loo_max);
         // ... and the issue's floors: asserted where met, a warning where the data does not support them.
         if (f.loo_median <= issue_loo_median) CHECK(med <= issue_loo_median);
-        else WARN_MESSAGE(med <= issue_loo_median, "KDP" << platform << ": leave-one-out median " << 100 * med
-                                                          << "% misses issue 16's 10% floor");
+        else
+            WARN_MESSAGE(med <= issue_loo_median, "KDP" << platform << ": leave-one-out median " << 100 * med
+                                                        << "% misses issue 16's 10% floor");
         if (f.loo_max <= issue_loo_max) CHECK(max <= issue_loo_max);
-        else WARN_MESSAGE(max <= issue_loo_max, "KDP" << platform << ": leave-one-out max " << 100 * max
-                                                       << "% misses issue 16's 25% floor");
+        else
+            WARN_MESSAGE(max <= issue_loo_max,
+                         "KDP" << platform << ": leave-one-out max " << 100 * max << "% misses issue 16's 25% floor");
     }
 }
 
@@ -234,20 +237,22 @@ TEST_CASE("cost model, nested leave-one-out (data-chosen numbers re-chosen per f
         const auto global = calibration::nested_leave_one_out(rows, {hw}, kind);
         const auto nested = calibration::nested_leave_one_out(
             rows, calibration::candidates_of(hw, {{"mac_pointwise_taps", taps}, {"sram_bytes", sram}}), kind);
-        std::printf("KDP%s nested leave-one-out (global fit of mac_efficiency, dram_bytes_per_second, "
-                    "layer_overhead_us; then also mac_pointwise_taps and sram_bytes re-chosen)\n"
-                    "%-22s %10s %10s %10s   %s\n", platform.c_str(), "model", "published", "global", "nested",
-                    "chosen without the row (taps, SRAM)");
+        std::printf(
+            "KDP%s nested leave-one-out (global fit of mac_efficiency, dram_bytes_per_second, "
+            "layer_overhead_us; then also mac_pointwise_taps and sram_bytes re-chosen)\n"
+            "%-22s %10s %10s %10s   %s\n",
+            platform.c_str(), "model", "published", "global", "nested", "chosen without the row (taps, SRAM)");
         for (std::size_t i = 0; i < rows.size(); ++i)
             std::printf("%-22s %7.4g ms %+9.1f%% %+9.1f%%   %d, %.3g MB\n", rows[i].label.c_str(), rows[i].published_ms,
                         100 * global.held_out[i], 100 * nested.held_out[i], nested.chosen[i + 1].mac_pointwise_taps,
                         nested.chosen[i + 1].sram_bytes / 1e6);
         const double gm = calibration::median_abs(global.held_out), gx = calibration::max_abs(global.held_out);
         const double nm = calibration::median_abs(nested.held_out), nx = calibration::max_abs(nested.held_out);
-        std::printf("KDP%s: leave-one-out, global fit: median %.1f%% max %.1f%%; taps and SRAM re-chosen too: "
-                    "median %.1f%% max %.1f%% (in-sample of that search: %.1f%% / %.1f%%)\n",
-                    platform.c_str(), 100 * gm, 100 * gx, 100 * nm, 100 * nx, 100 * calibration::median_abs(nested.in_sample),
-                    100 * calibration::max_abs(nested.in_sample));
+        std::printf(
+            "KDP%s: leave-one-out, global fit: median %.1f%% max %.1f%%; taps and SRAM re-chosen too: "
+            "median %.1f%% max %.1f%% (in-sample of that search: %.1f%% / %.1f%%)\n",
+            platform.c_str(), 100 * gm, 100 * gx, 100 * nm, 100 * nx, 100 * calibration::median_abs(nested.in_sample),
+            100 * calibration::max_abs(nested.in_sample));
         CHECK(gm <= f.global_median);
         CHECK(gx <= f.global_max);
         CHECK(nm <= f.nested_median);
@@ -258,7 +263,7 @@ TEST_CASE("cost model, nested leave-one-out (data-chosen numbers re-chosen per f
                                                 << "% misses issue 16's 25% floor");
         WARN_MESSAGE(nm <= issue_loo_median, "KDP" << platform << ": nested leave-one-out median " << 100 * nm
                                                    << "% misses issue 16's 10% floor");
-        WARN_MESSAGE(nx <= issue_loo_max, "KDP" << platform << ": nested leave-one-out max " << 100 * nx
-                                                << "% misses issue 16's 25% floor");
+        WARN_MESSAGE(nx <= issue_loo_max,
+                     "KDP" << platform << ": nested leave-one-out max " << 100 * nx << "% misses issue 16's 25% floor");
     }
 }

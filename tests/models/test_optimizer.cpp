@@ -101,8 +101,8 @@ std::optional<sim::tensor_map> run_onnx_runtime(const fs::path& model, const gra
     fs::create_directories(out);
     const fs::path in = scratch / "input.npy";
     npy::save(in, input);
-    const std::string cmd = "node " + (peers / "ort_run.js").string() + " '" + model.string() + "' '" +
-                            out.string() + "' '" + g.inputs.at(0).name + "=" + in.string() + "'";
+    const std::string cmd = "node " + (peers / "ort_run.js").string() + " '" + model.string() + "' '" + out.string() +
+                            "' '" + g.inputs.at(0).name + "=" + in.string() + "'";
     REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "ONNX Runtime failed: " << cmd);
     sim::tensor_map outputs;
     for (const auto& o : g.outputs) {
@@ -143,8 +143,7 @@ std::size_t fusable_batch_norms(const graph::graph& g) {
     for (auto v : g.nodes()) {
         if (g[v].op_type != "BatchNormalization") continue;
         const auto p = g.producer(g[v].input(0));
-        if (p && g[*p].op_type == "Conv" && g.consumers(g[v].input(0)).size() == 1 &&
-            !g.is_graph_output(g[v].input(0)))
+        if (p && g[*p].op_type == "Conv" && g.consumers(g[v].input(0)).size() == 1 && !g.is_graph_output(g[v].input(0)))
             ++n;
     }
     return n;
@@ -172,8 +171,8 @@ void check_flow_on(const real_model& m, const char* flow_name,
     CHECK(report.converged);
 
     // Equivalence in the float simulator.
-    const double sim_diff = relative_difference(sim::float_simulator(original).run(feeds),
-                                                sim::float_simulator(optimized).run(feeds));
+    const double sim_diff =
+        relative_difference(sim::float_simulator(original).run(feeds), sim::float_simulator(optimized).run(feeds));
     CHECK(sim_diff <= 1e-4);
 
     // What the flow promises is gone.
@@ -186,8 +185,12 @@ void check_flow_on(const real_model& m, const char* flow_name,
     // Idempotence: a second run changes nothing.
     graph::graph again = optimized;
     const rewrite::flow_report second = flow(again, {});
-    CHECK_MESSAGE(second.changes.empty(), "second run changed " << second.changes.size() << " things, first: "
-                                                                << (second.changes.empty() ? "" : second.changes[0].pass + "/" + second.changes[0].pattern + " " + second.changes[0].node + ": " + second.changes[0].what));
+    CHECK_MESSAGE(second.changes.empty(), "second run changed "
+                                              << second.changes.size() << " things, first: "
+                                              << (second.changes.empty()
+                                                      ? ""
+                                                      : second.changes[0].pass + "/" + second.changes[0].pattern + " " +
+                                                            second.changes[0].node + ": " + second.changes[0].what));
     CHECK(again.node_count() == optimized.node_count());
 
     // Equivalence in ONNX Runtime, on both files: the written model is what users get.
@@ -207,10 +210,9 @@ void check_flow_on(const real_model& m, const char* flow_name,
         CHECK_MESSAGE(!peers_required(), "ONNX Runtime (tools/peers) is missing but KTC_REQUIRE_PEERS=1");
     }
     std::cout << std::left << std::setw(20) << m.name << std::setw(16) << flow_name << std::right << std::setw(5)
-              << original.node_count() << " -> " << std::setw(4) << optimized.node_count() << std::setw(9)
-              << std::fixed << std::setprecision(1) << ms << " ms  sim " << std::scientific << std::setprecision(1)
-              << sim_diff << "  ort " << ort_column << std::defaultfloat << "  ops: " << op_changes(original, optimized)
-              << "\n";
+              << original.node_count() << " -> " << std::setw(4) << optimized.node_count() << std::setw(9) << std::fixed
+              << std::setprecision(1) << ms << " ms  sim " << std::scientific << std::setprecision(1) << sim_diff
+              << "  ort " << ort_column << std::defaultfloat << "  ops: " << op_changes(original, optimized) << "\n";
 }
 
 // With eliminate_tail, each output left equals the same-named intermediate of the original.

@@ -54,9 +54,15 @@ std::vector<sqnr_case> sqnr_cases() {
     auto z = [&](const char* name, double a, double b, double c) {
         return sqnr_case{name, zoo / (std::string(name) + ".onnx"), {}, false, {a, b, c}};
     };
-    return {z("resnet50", 26, 26, 59), z("mobilenet_v2", 17, 17, 52), z("inception_v3", 28, 28, 71),
-            z("squeezenet1_1", 33, 33, 78), z("googlenet", 26, 26, 65), z("shufflenet_v2_x1_0", 25, 25, 68),
-            z("densenet121", 21, 21, 60), z("efficientnet_b0", 22, 22, 64), z("mobilenet_v3_small", 16, 16, 58),
+    return {z("resnet50", 26, 26, 59),
+            z("mobilenet_v2", 17, 17, 52),
+            z("inception_v3", 28, 28, 71),
+            z("squeezenet1_1", 33, 33, 78),
+            z("googlenet", 26, 26, 65),
+            z("shufflenet_v2_x1_0", 25, 25, 68),
+            z("densenet121", 21, 21, 60),
+            z("efficientnet_b0", 22, 22, 64),
+            z("mobilenet_v3_small", 16, 16, 58),
             {"ppocr_v2_cls", ocr / "ch_ppocr_mobile_v2.0_cls_infer.onnx", {1, 3, 48, 192}, true, {20, 20, 64}}};
 }
 
@@ -67,7 +73,8 @@ struct sqnr_sums {
 
 sim::tensor_map sqnr_input(const sqnr_case& c, const graph::graph& g, std::uint32_t seed) {
     const graph::value_info& in = g.inputs.at(0);
-    return {{in.name, c.text ? testing::synthetic_text_page(in.shape, seed) : testing::synthetic_smooth_image(in.shape, seed)}};
+    return {{in.name,
+             c.text ? testing::synthetic_text_page(in.shape, seed) : testing::synthetic_smooth_image(in.shape, seed)}};
 }
 
 bool sqnr_same_bits(const tensor& a, const tensor& b) {
@@ -133,7 +140,9 @@ TEST_CASE("zoo and PaddleOCR cls: output SQNR of the fixed-point models on held-
         rewrite::onnx2onnx_flow(g);
         quant::equalize_cross_layer(g);
         const sim::float_simulator reference(g);
-        const auto calibration_input = [&](std::size_t i) { return sqnr_input(c, reference.graph(), 1000 + std::uint32_t(i)); };
+        const auto calibration_input = [&](std::size_t i) {
+            return sqnr_input(c, reference.graph(), 1000 + std::uint32_t(i));
+        };
         const auto held_out = [&](std::size_t i) { return sqnr_input(c, reference.graph(), 2000 + std::uint32_t(i)); };
         const quant::calibration cal = quant::calibrate(reference, calibration_count, calibration_input);
         // int8 quantizes the model as analysis does: bounded activations centred at these ranges.
@@ -142,9 +151,10 @@ TEST_CASE("zoo and PaddleOCR cls: output SQNR of the fixed-point models on held-
         const sim::float_simulator centred(centred_graph);
         const quant::calibration centred_cal = quant::calibrate(centred, calibration_count, calibration_input);
         constexpr std::uint64_t tiny = 64 * 1024;  // every layer of these models is tiled in 64 KB
-        const double db[3] = {held_out_sqnr<platform::kdp520>(c.name, centred, centred_cal, 8, held_out, held_out_count, tiny),
-                              held_out_sqnr<platform::kdp720>(c.name, centred, centred_cal, 8, held_out, held_out_count, tiny),
-                              held_out_sqnr<platform::kdp720>(c.name, reference, cal, 16, held_out, held_out_count, tiny)};
+        const double db[3] = {
+            held_out_sqnr<platform::kdp520>(c.name, centred, centred_cal, 8, held_out, held_out_count, tiny),
+            held_out_sqnr<platform::kdp720>(c.name, centred, centred_cal, 8, held_out, held_out_count, tiny),
+            held_out_sqnr<platform::kdp720>(c.name, reference, cal, 16, held_out, held_out_count, tiny)};
         table << "  " << std::left << std::setw(20) << c.name << std::right;
         for (double d : db) table << std::setw(10) << d;
         table << "\n";

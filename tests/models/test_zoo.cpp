@@ -21,16 +21,13 @@ fs::path zoo_dir() {
     return dir ? fs::path(dir) : fs::path(KTC_DEFAULT_ZOO_DIR);
 }
 
-std::int64_t argmax(std::span<const float> v) {
-    return std::max_element(v.begin(), v.end()) - v.begin();
-}
+std::int64_t argmax(std::span<const float> v) { return std::max_element(v.begin(), v.end()) - v.begin(); }
 
 }  // namespace
 
 TEST_CASE("zoo models match PyTorch within 1e-4 of the output range, same argmax") {
-    const char* names[] = {"resnet50",           "mobilenet_v2", "inception_v3",
-                           "squeezenet1_1",      "googlenet",    "shufflenet_v2_x1_0",
-                           "densenet121",        "efficientnet_b0", "mobilenet_v3_small"};
+    const char* names[] = {"resnet50",           "mobilenet_v2", "inception_v3",    "squeezenet1_1",     "googlenet",
+                           "shufflenet_v2_x1_0", "densenet121",  "efficientnet_b0", "mobilenet_v3_small"};
     const fs::path dir = zoo_dir();
     for (const char* name : names) {
         CAPTURE(name);

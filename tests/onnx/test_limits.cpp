@@ -59,7 +59,8 @@ TEST_CASE("a .npy declaring 10^12 elements, or bytes after its data, is a file e
     std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }";
     header.resize(118, ' ');
     header += '\n';
-    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + char(0) + header + std::string(16, '\0');
+    std::string bytes =
+        std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + char(0) + header + std::string(16, '\0');
     CHECK_THROWS_WITH(ktc::npy::parse(bytes, "huge.npy"), doctest::Contains("huge.npy"));
     const std::string good = ktc::npy::serialize(ktc::tensor::from<float>({2}, {1.f, 2.f}));
     CHECK(ktc::npy::parse(good, "good.npy").size() == 2);

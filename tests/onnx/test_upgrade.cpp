@@ -326,8 +326,8 @@ TEST_CASE("an attribute newer than opset 11 is dropped at its default and refuse
 
 TEST_CASE("opset-9 models from libonnx-testdata upgrade and still match their stored outputs") {
     const fs::path root = "/usr/share/libonnx-testdata/data";
-    const char* models[] = {"node/test_upsample_nearest", "simple/test_single_relu_model",
-                            "simple/test_sign_model", "simple/test_expand_shape_model1",
+    const char* models[] = {"node/test_upsample_nearest", "simple/test_single_relu_model", "simple/test_sign_model",
+                            "simple/test_expand_shape_model1",
                             "node/test_scatter_with_axis"};  // opset-10 Scatter -> ScatterElements
     for (const char* name : models) {
         const fs::path dir = root / name;

@@ -137,7 +137,8 @@ TEST_CASE("centring keeps the float outputs and pads a padded reader with the mo
     CHECK(after[*after.find_node("dw")].attrs.get_ints("pads", {}) == std::vector<std::int64_t>{0, 0, 0, 0});
     // The readers know the shift: their quantized biases also absorb what rounding their weights
     // makes of it (the zoo's mobilenet_v2 and the real-model suite's MobileNetV1 measure it).
-    for (const char* reader : {"dw", "pw"}) CHECK(after[*after.find_node(reader)].attrs.get_float(quant::input_shift_attribute, 0.f) > 0.f);
+    for (const char* reader : {"dw", "pw"})
+        CHECK(after[*after.find_node(reader)].attrs.get_float(quant::input_shift_attribute, 0.f) > 0.f);
     CHECK(!after[*after.find_node("fc")].attrs.has(quant::input_shift_attribute));
 }
 

@@ -115,7 +115,8 @@ TEST_CASE("equalization leaves a tensor alone when anything else reads it") {
     graph::graph g = equalize_model(/*tap=*/true);
     const tensor dw = *g.initializer("dw");
     CHECK(quant::equalize_cross_layer(g).pairs == 1);  // only pw -> fc
-    CHECK(std::equal(dw.values<float>().begin(), dw.values<float>().end(), g.initializer("dw")->values<float>().begin()));
+    CHECK(
+        std::equal(dw.values<float>().begin(), dw.values<float>().end(), g.initializer("dw")->values<float>().begin()));
 }
 
 TEST_CASE("equalization raises the int8 output SNR of a depthwise model") {

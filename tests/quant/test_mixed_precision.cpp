@@ -53,16 +53,19 @@ constexpr std::size_t sample_count = 6;
 
 sim::tensor_map outlier_sample(std::size_t i) {
     tensor x(dtype::float32, {1, 4, 8, 8});
-    for (std::int64_t k = 0; k < x.size(); ++k) x.data<float>()[k] = 0.9f * std::sin(0.53f * float(k) + 1.3f * float(i));
+    for (std::int64_t k = 0; k < x.size(); ++k)
+        x.data<float>()[k] = 0.9f * std::sin(0.53f * float(k) + 1.3f * float(i));
     return {{"x", x}};
 }
 
 // The output SNR of `o` on every calibration sample, computed here, not by the code under test.
-double output_snr(const sim::float_simulator& reference, const quant::calibration& cal, const quant::quantize_options& o) {
+double output_snr(const sim::float_simulator& reference, const quant::calibration& cal,
+                  const quant::quantize_options& o) {
     const sim::fixed_simulator fixed(quant::quantize<platform::kdp720>(reference.graph(), cal, o));
     double signal = 0, noise = 0;
     for (std::size_t s = 0; s < sample_count; ++s) {
-        const auto want_outputs = reference.run(outlier_sample(s)), got_outputs = fixed.run(outlier_sample(s));  // alive while read
+        const auto want_outputs = reference.run(outlier_sample(s)),
+                   got_outputs = fixed.run(outlier_sample(s));  // alive while read
         const auto want = want_outputs.at("y").values<float>(), got = got_outputs.at("y").values<float>();
         for (std::size_t i = 0; i < want.size(); ++i) {
             signal += double(want[i]) * want[i];
@@ -104,7 +107,8 @@ TEST_CASE("mixed precision: the int16 nodes chosen reach the target and include 
     REQUIRE(both > 35.0);
 
     const double target = 30.0;
-    const auto choice = quant::choose_int16_nodes<platform::kdp720>(reference, cal, o, sample_count, outlier_sample, target);
+    const auto choice =
+        quant::choose_int16_nodes<platform::kdp720>(reference, cal, o, sample_count, outlier_sample, target);
     CHECK(choice.int8_snr_db == doctest::Approx(int8).epsilon(1e-9));
     CHECK(choice.samples == sample_count);
     CHECK(choice.reached);
@@ -124,7 +128,8 @@ TEST_CASE("mixed precision: the int16 nodes chosen reach the target and include 
 TEST_CASE("mixed precision: a target beyond reach keeps only nodes that helped and says it was missed") {
     const sim::float_simulator reference(outlier_model());
     const auto cal = quant::calibrate(reference, sample_count, outlier_sample);
-    const auto choice = quant::choose_int16_nodes<platform::kdp720>(reference, cal, {}, sample_count, outlier_sample, 200.0);
+    const auto choice =
+        quant::choose_int16_nodes<platform::kdp720>(reference, cal, {}, sample_count, outlier_sample, 200.0);
     CHECK_FALSE(choice.reached);
     CHECK(choice.snr_db() < 200.0);
     CHECK(choice.nodes().count("conv1") == 1);
@@ -132,7 +137,8 @@ TEST_CASE("mixed precision: a target beyond reach keeps only nodes that helped a
     // Nodes the caller keeps in int16 are a starting point, never chosen again.
     quant::quantize_options given;
     given.int16_nodes = {"conv1"};
-    const auto rest = quant::choose_int16_nodes<platform::kdp720>(reference, cal, given, sample_count, outlier_sample, 200.0);
+    const auto rest =
+        quant::choose_int16_nodes<platform::kdp720>(reference, cal, given, sample_count, outlier_sample, 200.0);
     CHECK(rest.nodes().count("conv1") == 0);
     CHECK(rest.int8_snr_db > choice.int8_snr_db + 10.0);
 }
@@ -145,7 +151,8 @@ TEST_CASE("mixed precision: a target already met chooses nothing") {
     const double start = output_snr(reference, cal, given);
     CAPTURE(start);
     REQUIRE(start > 31.0);
-    const auto choice = quant::choose_int16_nodes<platform::kdp720>(reference, cal, given, sample_count, outlier_sample, 30.0);
+    const auto choice =
+        quant::choose_int16_nodes<platform::kdp720>(reference, cal, given, sample_count, outlier_sample, 30.0);
     CHECK(choice.reached);
     CHECK(choice.steps.empty());
     CHECK(choice.snr_db() == doctest::Approx(start).epsilon(1e-9));
@@ -154,13 +161,16 @@ TEST_CASE("mixed precision: a target already met chooses nothing") {
 TEST_CASE("mixed precision: 520, int16 activations and a target <= 0 are usage errors") {
     const sim::float_simulator reference(outlier_model());
     const auto cal = quant::calibrate(reference, sample_count, outlier_sample);
-    CHECK_THROWS_WITH_AS(quant::choose_int16_nodes<platform::kdp520>(reference, cal, {}, sample_count, outlier_sample, 30.0),
-                         doctest::Contains("--target-snr: platform 520"), usage_error);
+    CHECK_THROWS_WITH_AS(
+        quant::choose_int16_nodes<platform::kdp520>(reference, cal, {}, sample_count, outlier_sample, 30.0),
+        doctest::Contains("--target-snr: platform 520"), usage_error);
     quant::quantize_options wide;
     wide.bits = 16;
-    CHECK_THROWS_WITH_AS(quant::choose_int16_nodes<platform::kdp720>(reference, cal, wide, sample_count, outlier_sample, 30.0),
-                         doctest::Contains("--bitwidth 8"), usage_error);
-    CHECK_THROWS_AS(quant::choose_int16_nodes<platform::kdp720>(reference, cal, {}, sample_count, outlier_sample, 0.0), usage_error);
+    CHECK_THROWS_WITH_AS(
+        quant::choose_int16_nodes<platform::kdp720>(reference, cal, wide, sample_count, outlier_sample, 30.0),
+        doctest::Contains("--bitwidth 8"), usage_error);
+    CHECK_THROWS_AS(quant::choose_int16_nodes<platform::kdp720>(reference, cal, {}, sample_count, outlier_sample, 0.0),
+                    usage_error);
     CHECK_THROWS_WITH_AS(quant::check_target_snr("520", 30.0, 8), doctest::Contains("520"), usage_error);
     CHECK_NOTHROW(quant::check_target_snr("720", 30.0, 8));
 }
@@ -190,5 +200,6 @@ TEST_CASE("mixed precision through model_config::analysis: the chosen nodes in t
     CHECK(notes.back().find("--int16-node 'conv1' --int16-node 'conv2'") != std::string::npos);
 
     model_config km520{32769, "0001", "520", outlier_model(), {}, {}, std::nullopt, "outlier"};
-    CHECK_THROWS_WITH_AS(km520.analysis(sim::tensor_map{{"x", stacked}}, o), doctest::Contains("--target-snr"), usage_error);
+    CHECK_THROWS_WITH_AS(km520.analysis(sim::tensor_map{{"x", stacked}}, o), doctest::Contains("--target-snr"),
+                         usage_error);
 }

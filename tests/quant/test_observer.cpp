@@ -34,8 +34,8 @@ TEST_CASE("the percentile range ignores rare outliers; non-finite values are cou
     CHECK(o.max_abs() == 1000.0);
     CHECK(o.non_finite() == 1);
     const double p = o.percentile_abs(0.999);
-    CHECK(p > 3.0);   // |N(0,1)| 99.9th percentile is 3.29
-    CHECK(p < 3.9);   // bin width 1024/2048 = 0.5 at this range
+    CHECK(p > 3.0);  // |N(0,1)| 99.9th percentile is 3.29
+    CHECK(p < 3.9);  // bin width 1024/2048 = 0.5 at this range
     CHECK(o.percentile_abs(1.0) <= 1000.0);
     CHECK_THROWS_AS(o.percentile_abs(0), ktc::usage_error);
 }
@@ -74,7 +74,7 @@ TEST_CASE("with a scale the mse clip may lie between powers of two; exact zeros 
     CHECK(scaled < o.max_abs() * 0.95);
     CHECK(std::exp2(std::round(std::log2(scaled))) != scaled);
     CHECK(o.range(range_method::automatic, 0.999, 8, /*scaled=*/true) == scaled);
-    CHECK(o.range(range_method::automatic, 0.999, 8) == o.percentile_abs(0.999));  // no scale: percentile
+    CHECK(o.range(range_method::automatic, 0.999, 8) == o.percentile_abs(0.999));          // no scale: percentile
     CHECK(o.range(range_method::automatic, 0.999, 16, /*scaled=*/true) == o.mse_abs(16));  // 16 bits: powers of two
 
     // A ReLU output, most of its values exactly zero. Zeros are codes, so they do not pull the clip

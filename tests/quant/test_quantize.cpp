@@ -66,7 +66,7 @@ TEST_CASE("quantize annotates formats, per-channel weights and the int32 bias") 
     const auto cal = quant::calibrate(sim, 5, sample);
     quant::quantize_options o;
     o.method = quant::range_method::max;
-    o.bias_correction = false;  // the bias as given (bias correction has its own test)
+    o.bias_correction = false;                     // the bias as given (bias correction has its own test)
     o.scales = quant::scale_policy::power_of_two;  // the radix rules alone (scales have their own test)
     const graph::graph q = quant::quantize<platform::kdp520>(sim.graph(), cal, o);
 
@@ -175,7 +175,8 @@ TEST_CASE("zero, denormal and dead channels get sane radices: the fixed run work
             CHECK(r_in + w_radix[c] - b_radix[c] <= fixed::max_bias_shift);
             CHECK(b_radix[c] <= r_in + w_radix[c]);
         }
-        CHECK(w_radix[2] == fixed::format_for(0.5, bits, false).radix);  // the live channel (max 0.5) keeps its own radix
+        CHECK(w_radix[2] ==
+              fixed::format_for(0.5, bits, false).radix);  // the live channel (max 0.5) keeps its own radix
         CHECK(fixed::output_format(q[*q.find_node("mul")]).radix <= bits - 1 + 32);
 
         const sim::fixed_simulator fixed{graph::graph(q)};
@@ -221,11 +222,13 @@ TEST_CASE("PRelu with a per-channel slope is quantized to an integer slope per c
         const graph::graph q = quant::quantize<platform::kdp720>(sim.graph(), cal, o);
         const auto& prelu = q[*q.find_node("prelu")];
         CHECK_FALSE(prelu.attrs.has(fixed::attr::lookup_table));
-        CHECK(prelu.attrs.get_ints(fixed::attr::slope_radix) == std::vector<std::int64_t>{bits + 1, bits + 2, bits - 1});
+        CHECK(prelu.attrs.get_ints(fixed::attr::slope_radix) ==
+              std::vector<std::int64_t>{bits + 1, bits + 2, bits - 1});
         const tensor& slope = *q.initializer(prelu.input(1));
         CHECK(slope.type() == fixed::integer_type(bits));
-        CHECK(slope.to_vector<std::int64_t>() == std::vector<std::int64_t>{
-              fixed::quantize(0.25, bits + 1, bits), fixed::quantize(0.0732, bits + 2, bits), fixed::quantize(-0.6, bits - 1, bits)});
+        CHECK(slope.to_vector<std::int64_t>() == std::vector<std::int64_t>{fixed::quantize(0.25, bits + 1, bits),
+                                                                           fixed::quantize(0.0732, bits + 2, bits),
+                                                                           fixed::quantize(-0.6, bits - 1, bits)});
         CHECK(q.initializers.count("slope") == 0);
 
         const sim::fixed_simulator fixed{graph::graph(q)};
@@ -267,7 +270,8 @@ sim::tensor_map positive_sample(std::size_t i) {
 }
 
 // The mean over samples and positions of fixed - float, per output channel.
-std::vector<double> mean_output_error(const sim::float_simulator& reference, const graph::graph& q, std::size_t first, std::size_t count) {
+std::vector<double> mean_output_error(const sim::float_simulator& reference, const graph::graph& q, std::size_t first,
+                                      std::size_t count) {
     const sim::fixed_simulator fixed{graph::graph(q)};
     std::vector<double> error(2, 0.0);
     for (std::size_t s = first; s < first + count; ++s) {
@@ -302,7 +306,8 @@ TEST_CASE("bias correction removes the mean output shift of rounded weights (on 
     for (std::size_t k = 1; k < 16; ++k) shift += (0.0 - double(0.0039f)) * means[k];
     const auto b_radix = conv.attrs.get_ints(fixed::attr::bias_radix);
     const tensor& b = *q_corrected.initializer(conv.input(2));
-    CHECK(fixed::dequantize(b.values<std::int32_t>()[0], int(b_radix[0])) == doctest::Approx(0.1 - shift).epsilon(1e-4));
+    CHECK(fixed::dequantize(b.values<std::int32_t>()[0], int(b_radix[0])) ==
+          doctest::Approx(0.1 - shift).epsilon(1e-4));
     CHECK(fixed::dequantize(b.values<std::int32_t>()[1], int(b_radix[1])) == doctest::Approx(-0.1).epsilon(1e-4));
 
     // Measured on samples the calibration did not see: the shift is there without the correction
@@ -340,11 +345,13 @@ graph::graph relu6_model() {
 
 sim::tensor_map relu6_sample(std::size_t i) {
     tensor x(dtype::float32, {1, 3, 8, 8});
-    for (std::int64_t k = 0; k < x.size(); ++k) x.data<float>()[k] = 2.5f * std::sin(0.37f * float(k) + 1.1f * float(i));
+    for (std::int64_t k = 0; k < x.size(); ++k)
+        x.data<float>()[k] = 2.5f * std::sin(0.37f * float(k) + 1.1f * float(i));
     return {{"x", x}};
 }
 
-double output_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, std::size_t from, std::size_t to) {
+double output_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, std::size_t from,
+                  std::size_t to) {
     return testing::output_snr(reference, fixed, relu6_sample, from, to);
 }
 
@@ -372,7 +379,7 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
     const auto ws = conv1.attrs.get_floats(fixed::attr::weight_scale);
     CHECK(ws.size() == 4);
     for (float s : ws) CHECK(fixed::is_valid_scale(s));
-    CHECK(fixed::input_format(conv1, 0).scale == 1.0);  // a graph input keeps a power-of-two format
+    CHECK(fixed::input_format(conv1, 0).scale == 1.0);              // a graph input keeps a power-of-two format
     const auto y = fixed::output_format(q[*q.find_node("conv2")]);  // unbounded 8-bit output: a power of two
     CHECK(y.scale == 1.0);
     fixed::check_annotations(q, "relu6.bie");
@@ -419,8 +426,8 @@ TEST_CASE("scales beside the radices: where the policy puts them, what they gain
         CAPTURE(changed);
         CHECK_THROWS_WITH_AS(fixed::check_annotations(differs, "m.bie"),
                              doctest::Contains("value 'r1' is written by node 'conv1'"), file_error);
-        CHECK_THROWS_WITH_AS(fixed::check_annotations(differs, "m.bie"),
-                             doctest::Contains("read by node 'conv2'"), file_error);
+        CHECK_THROWS_WITH_AS(fixed::check_annotations(differs, "m.bie"), doctest::Contains("read by node 'conv2'"),
+                             file_error);
     }
 }
 

@@ -28,8 +28,10 @@ TEST_CASE("tune: each candidate measured on held-out samples, the best chosen") 
     // The same measure by hand for the caller's settings: calibrated on the even samples, run on
     // the odd ones.
     co.layer_input_samples = quant::adaptive_rounding_samples;  // the defaults round weights adaptively
-    const auto fit = quant::calibrate(reference, 5, [](std::size_t i) { return testing::small_sample(2 * i); }, co);
-    const quant::output_error_meter meter(reference, fit, 4, [](std::size_t i) { return testing::small_sample(2 * i + 1); }, 4);
+    const auto fit = quant::calibrate(
+        reference, 5, [](std::size_t i) { return testing::small_sample(2 * i); }, co);
+    const quant::output_error_meter meter(
+        reference, fit, 4, [](std::size_t i) { return testing::small_sample(2 * i + 1); }, 4);
     CHECK(meter.snr_db<platform::kdp720>(given) == doctest::Approx(r.snr_db[0]).epsilon(1e-12));
 
     // Too few samples to hold any out: the settings as given.
@@ -55,7 +57,8 @@ TEST_CASE("tune through the API: the chosen settings are the .bie's, one note pe
     o.notice = [&](const std::string& line) { notes.push_back(line); };
     const quant::bie_model& bie = km.analysis(input_mapping{{"x", {x}}}, o);
     REQUIRE(notes.size() == 6);
-    const auto chosen = std::find_if(notes.begin(), notes.end(), [](const std::string& n) { return n.ends_with(", chosen"); });
+    const auto chosen =
+        std::find_if(notes.begin(), notes.end(), [](const std::string& n) { return n.ends_with(", chosen"); });
     REQUIRE(chosen != notes.end());
     CHECK(std::count_if(notes.begin(), notes.end(), [](const std::string& n) { return n.ends_with(", chosen"); }) == 1);
     const bool scales_auto = chosen->find("--scales auto") != std::string::npos,

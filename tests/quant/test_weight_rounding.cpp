@@ -59,13 +59,14 @@ sim::tensor_map pointwise_sample(std::size_t i) {
     for (std::int64_t c = 0; c < 32; ++c)
         for (std::int64_t p = 0; p < 36; ++p) {
             const float common = 1.5f + std::sin(0.31f * float(p) + 0.9f * float(i));  // shared by every channel
-            x.data<float>()[c * 36 + p] = std::max(0.f, common * (1.f + 0.3f * std::cos(float(c))) +
-                                                            0.2f * std::sin(float(c * 7 + p * 3 + i)));
+            x.data<float>()[c * 36 + p] =
+                std::max(0.f, common * (1.f + 0.3f * std::cos(float(c))) + 0.2f * std::sin(float(c * 7 + p * 3 + i)));
         }
     return {{"x", x}};
 }
 
-double pointwise_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, std::size_t from, std::size_t to) {
+double pointwise_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, std::size_t from,
+                     std::size_t to) {
     return testing::output_snr(reference, fixed, pointwise_sample, from, to);
 }
 
@@ -78,7 +79,7 @@ TEST_CASE("a layer's patch moments: E[p p^T] per group with padding zeros, the s
     one.layer_input_samples = three.layer_input_samples = 5;
     const auto a = quant::calibrate(sim, 5, grouped_sample, one), b = quant::calibrate(sim, 5, grouped_sample, three);
     REQUIRE(a.layer_inputs.count("conv"));
-    const auto& m = a.layer_inputs.at("conv").fit;  // samples 0, 2, 4
+    const auto& m = a.layer_inputs.at("conv").fit;        // samples 0, 2, 4
     const auto& check = a.layer_inputs.at("conv").check;  // samples 1, 3
     CHECK(m.groups() == 2);
     CHECK(m.dim() == 18);  // 2 channels x 9 taps
@@ -102,7 +103,8 @@ TEST_CASE("a layer's patch moments: E[p p^T] per group with padding zeros, the s
                     Eigen::VectorXd p(18);
                     for (int d = 0; d < 18; ++d) {
                         const int c = int(g) * 2 + d / 9, y = 2 * oy - 1 + (d % 9) / 3, xx = 2 * ox - 1 + d % 3;
-                        p[d] = y < 0 || y >= 5 || xx < 0 || xx >= 5 ? 0.0 : double(x.data<float>()[(c * 5 + y) * 5 + xx]);
+                        p[d] =
+                            y < 0 || y >= 5 || xx < 0 || xx >= 5 ? 0.0 : double(x.data<float>()[(c * 5 + y) * 5 + xx]);
                     }
                     per_sample += p * p.transpose();
                 }
@@ -184,7 +186,8 @@ TEST_CASE("adaptive rounding keeps a channel's new codes only where they also he
     const auto sample = [](std::size_t i) {
         if (i % 2 == 0) return pointwise_sample(i);
         tensor x(dtype::float32, {1, 32, 6, 6});
-        for (std::int64_t k = 0; k < x.size(); ++k) x.data<float>()[k] = std::sin(12.9898f * float(k) + 78.233f * float(i)) * 2.f;
+        for (std::int64_t k = 0; k < x.size(); ++k)
+            x.data<float>()[k] = std::sin(12.9898f * float(k) + 78.233f * float(i)) * 2.f;
         return sim::tensor_map{{"x", x}};
     };
     const sim::float_simulator reference(pointwise_model());
@@ -199,7 +202,8 @@ TEST_CASE("adaptive rounding keeps a channel's new codes only where they also he
     const std::vector<fixed::value_format> formats(4, fixed::value_format{7, 8, 1.0});
     const double step = 1.0 / 128;
     tensor nearest(dtype::int8, w.shape());
-    for (std::int64_t i = 0; i < w.size(); ++i) nearest.data<std::int8_t>()[i] = static_cast<std::int8_t>(std::lround(w.data<float>()[i] * 128));
+    for (std::int64_t i = 0; i < w.size(); ++i)
+        nearest.data<std::int8_t>()[i] = static_cast<std::int8_t>(std::lround(w.data<float>()[i] * 128));
     const auto codes = quant::round_against_output(n, w, nearest, formats, moments, 8).to_vector<std::int64_t>();
     const auto nearest_codes = nearest.to_vector<std::int64_t>();
     const auto wv = w.to_vector<double>();

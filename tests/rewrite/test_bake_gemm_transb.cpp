@@ -11,7 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 rewrite::pass_result run_bake_gemm_transb(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::bake_gemm_transb>("p"), log);

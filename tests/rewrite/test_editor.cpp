@@ -122,8 +122,11 @@ TEST_CASE("delete_nodes of a graph output's producer keeps the output's name") {
 TEST_CASE("delete_nodes refuses a node whose output shape differs from its input's, and unknown names") {
     check_usage_error([](graph::graph& g, rewrite::change_log& log) { rewrite::delete_nodes(g, {"flat"}, log); },
                       "flat");
-    check_usage_error([](graph::graph& g, rewrite::change_log& log) { rewrite::delete_nodes(g, {"relu1", "nope"}, log); },
-                      "nope");
+    check_usage_error(
+        [](graph::graph& g, rewrite::change_log& log) {
+            rewrite::delete_nodes(g, {"relu1", "nope"}, log);
+        },
+        "nope");
 }
 
 TEST_CASE("remove_nodes_with_types deletes every node of the types, and refuses a type no node has") {
@@ -135,7 +138,9 @@ TEST_CASE("remove_nodes_with_types deletes every node of the types, and refuses 
     CHECK(g.is_graph_output("s"));  // kept its name: a (the conv output) is now called s
     check_valid(g);
     check_usage_error(
-        [](graph::graph& g2, rewrite::change_log& l) { rewrite::remove_nodes_with_types(g2, {"Relu", "Gelu"}, l); },
+        [](graph::graph& g2, rewrite::change_log& l) {
+            rewrite::remove_nodes_with_types(g2, {"Relu", "Gelu"}, l);
+        },
         "Gelu");
 }
 
@@ -147,7 +152,8 @@ TEST_CASE("delete_inputs removes the input and what depends on it") {
     CHECK(count_op(g, "Add") == 0);
     CHECK(output_names_editor(g) == std::vector<std::string>{"y", "s"});
     check_valid(g);
-    check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_inputs(g2, {"nope"}, l); }, "nope");
+    check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_inputs(g2, {"nope"}, l); },
+                      "nope");
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_inputs(g2, {"x"}, l); }, "x");
 }
 
@@ -159,8 +165,11 @@ TEST_CASE("delete_outputs removes the outputs and the nodes only they needed") {
     CHECK(g.node_count() == 2);  // conv1, sig
     check_valid(g);
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_outputs(g2, {"a"}, l); }, "a");
-    check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::delete_outputs(g2, {"y", "s", "z"}, l); },
-                      "z");
+    check_usage_error(
+        [](graph::graph& g2, rewrite::change_log& l) {
+            rewrite::delete_outputs(g2, {"y", "s", "z"}, l);
+        },
+        "z");
 }
 
 TEST_CASE("cut_graph_from_nodes ends the graph at the nodes: their outputs become graph outputs") {
@@ -188,7 +197,8 @@ TEST_CASE("change_input_output_shapes sets the shapes, and the model re-infers f
     graph::graph g = test_graph();
     rewrite::change_log log;
     rewrite::change_input_output_shapes(
-        g, {{"x", {2, 3, 8, 8}}, {"aux", {2, 4, 8, 8}}, {"y", {2, 256}}, {"s", {2, 4, 8, 8}}, {"z", {-1, 4, 8, 8}}}, log);
+        g, {{"x", {2, 3, 8, 8}}, {"aux", {2, 4, 8, 8}}, {"y", {2, 256}}, {"s", {2, 4, 8, 8}}, {"z", {-1, 4, 8, 8}}},
+        log);
     CHECK(g.inputs[0].shape == shape_t{2, 3, 8, 8});
     CHECK(log.size() == 5);
     ktc::onnx::infer_shapes(g, "edited");
@@ -197,9 +207,14 @@ TEST_CASE("change_input_output_shapes sets the shapes, and the model re-infers f
     CHECK(g.info("z")->shape == shape_t{2, 4, 8, 8});
     check_valid(g);
     check_usage_error(
-        [](graph::graph& g2, rewrite::change_log& l) { rewrite::change_input_output_shapes(g2, {{"a", {1}}}, l); }, "a");
+        [](graph::graph& g2, rewrite::change_log& l) {
+            rewrite::change_input_output_shapes(g2, {{"a", {1}}}, l);
+        },
+        "a");
     check_usage_error(
-        [](graph::graph& g2, rewrite::change_log& l) { rewrite::change_input_output_shapes(g2, {{"x", {1, 0, 2}}}, l); },
+        [](graph::graph& g2, rewrite::change_log& l) {
+            rewrite::change_input_output_shapes(g2, {{"x", {1, 0, 2}}}, l);
+        },
         "x");
 }
 
@@ -213,7 +228,8 @@ TEST_CASE("add_conv_after inserts identity 1x1 convs: same outputs, same output 
     CHECK(output_names_editor(g) == std::vector<std::string>{"y", "s", "z"});
     check_valid(g);
     check_same_outputs(test_graph(), g, test_inputs());
-    check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::add_conv_after(g2, {"nope"}, l); }, "nope");
+    check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::add_conv_after(g2, {"nope"}, l); },
+                      "nope");
     check_usage_error([](graph::graph& g2, rewrite::change_log& l) { rewrite::add_conv_after(g2, {"f"}, l); }, "f");
 }
 
@@ -265,7 +281,9 @@ TEST_CASE("pixel_modify computes x * scale + bias per channel before the model")
     check_usage_error(
         [&](graph::graph& g2, rewrite::change_log& l) { rewrite::pixel_modify(g2, scale, bias, l, "nope"); }, "nope");
     check_usage_error(
-        [&](graph::graph& g2, rewrite::change_log& l) { rewrite::pixel_modify(g2, {1.f, 1.f}, {0.f, 0.f}, l, "x"); },
+        [&](graph::graph& g2, rewrite::change_log& l) {
+            rewrite::pixel_modify(g2, {1.f, 1.f}, {0.f, 0.f}, l, "x");
+        },
         "x");
     // Two 4-D inputs: which one must be said.
     graph::graph two = test_graph();

@@ -14,7 +14,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 tensor input_eliminate_tail(shape_t shape) {
     return tensor::from<float>(shape, ramp(static_cast<std::size_t>(element_count(shape)), 0.13f, -0.6f));
 }
@@ -22,10 +21,11 @@ tensor input_eliminate_tail(shape_t shape) {
 // Every value the original computes (activations not fused, so every node's output is seen).
 sim::tensor_map all_values(const graph::graph& g, const sim::tensor_map& inputs) {
     sim::tensor_map seen = inputs;
-    sim::float_simulator(g, {.fuse_activations = false}).run(inputs, [&](const graph::node& n, std::span<const tensor> outs) {
-        for (std::size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
-            if (!n.outputs[i].empty()) seen.insert_or_assign(n.outputs[i], outs[i]);
-    });
+    sim::float_simulator(g, {.fuse_activations = false})
+        .run(inputs, [&](const graph::node& n, std::span<const tensor> outs) {
+            for (std::size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
+                if (!n.outputs[i].empty()) seen.insert_or_assign(n.outputs[i], outs[i]);
+        });
     return seen;
 }
 

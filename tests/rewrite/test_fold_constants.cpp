@@ -96,9 +96,9 @@ TEST_CASE("fold_constants does not fold a node producing a graph output") {
     rewrite::change_log log;
     const auto result = fold(g, log);
     CHECK(result.converged);
-    CHECK(count_op(g, "Mul") == 1);        // makes output "m": kept
-    CHECK(count_op(g, "Constant") == 1);   // still read by the Mul
-    CHECK(count_op(g, "Add") == 2);        // "m" is not a constant while the Mul makes it
+    CHECK(count_op(g, "Mul") == 1);       // makes output "m": kept
+    CHECK(count_op(g, "Constant") == 1);  // still read by the Mul
+    CHECK(count_op(g, "Add") == 2);       // "m" is not a constant while the Mul makes it
     CHECK(g.producer("m"));
     CHECK(g.outputs.at(1).name == "m");
     check_same_outputs(original, g, {{"x", tensor::from<float>({1, 4}, {-1.f, 0.5f, 2.f, 3.f})}});
@@ -173,8 +173,9 @@ TEST_CASE("fold_constants makes shufflenet_v2_x1_0 static and keeps its outputs 
     const fs::path dir = zoo_dir();
     const fs::path model = dir / "shufflenet_v2_x1_0.onnx", input = dir / "shufflenet_v2_x1_0.input.npy";
     // the zoo is made by scripts/test.sh: without it this fails, saying how to make it
-    REQUIRE_MESSAGE((fs::exists(model) && fs::exists(input)),
-                    model << " or its input is missing: run /usr/bin/python3 tools/zoo.py --out " << dir << " (docs/zoo.md)");
+    REQUIRE_MESSAGE(
+        (fs::exists(model) && fs::exists(input)),
+        model << " or its input is missing: run /usr/bin/python3 tools/zoo.py --out " << dir << " (docs/zoo.md)");
     const auto original = ktc::onnx::load(model);
     auto g = original;
     rewrite::change_log log;

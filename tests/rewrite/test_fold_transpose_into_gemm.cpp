@@ -12,7 +12,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 // x[1,2,3,4] -> Transpose(perm) -> t -> Flatten -> f -> Gemm(w[24,5], c) -> y
 graph::graph transpose_flatten_gemm(std::vector<std::int64_t> perm, bool t_is_output) {
     model_builder b(13);
@@ -32,7 +31,8 @@ rewrite::pass_result run_fold_transpose_into_gemm(graph::graph& g) {
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fold_transpose_into_gemm>("p"), log);
 }
 
-const sim::tensor_map input_fold_transpose_into_gemm = {{"x", tensor::from<float>({1, 2, 3, 4}, ramp(24, 0.3f, -1.5f))}};
+const sim::tensor_map input_fold_transpose_into_gemm = {
+    {"x", tensor::from<float>({1, 2, 3, 4}, ramp(24, 0.3f, -1.5f))}};
 
 }  // namespace
 

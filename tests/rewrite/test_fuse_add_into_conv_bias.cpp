@@ -11,7 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 // x[1,2,3,3] -> Conv(2->3, 1x1[, bias]) -> c -> Add(k of shape k_shape) -> y.
 model_builder conv_add(shape_t k_shape, bool with_bias) {
     model_builder b(13);

@@ -12,7 +12,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 // x[1,4] -> Gemm(4->3) -> g [-> Reshape [1,3,1,1]] -> BN -> y; optionally g is also an output.
 model_builder gemm_bn(bool through_reshape, bool gemm_output_is_graph_output, bool trans_b) {
     model_builder b(13);

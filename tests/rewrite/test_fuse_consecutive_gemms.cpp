@@ -11,7 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 // x[2,4] -> Gemm(4->3, transB) -> h [-> Relu] -> Gemm(3->2) -> y.
 model_builder two_gemms(bool relu_between) {
     model_builder b(13);

@@ -11,7 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 rewrite::pass_result run_fuse_consecutive_reduce_mean(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::fuse_consecutive_reduce_mean>("p"), log);

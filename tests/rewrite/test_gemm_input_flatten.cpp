@@ -11,7 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 // x[2,2,2,1] -> Reshape(shape) -> Gemm(w) -> y.
 model_builder reshape_gemm(std::vector<std::int64_t> shape, shape_t w_shape) {
     model_builder b(13);

@@ -11,7 +11,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 template <class P>
 rewrite::pass_result run_global_average_pool(graph::graph& g) {
     rewrite::change_log log;

@@ -18,7 +18,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 void add_weight(model_builder& b, const std::string& name, shape_t shape, float scale, float offset) {
     add_float_initializer(b, name, shape, ramp(static_cast<std::size_t>(element_count(shape)), scale, offset));
 }
@@ -68,7 +67,9 @@ void check_exact(const graph::graph& before, const graph::graph& after, const si
     check_close(sim::float_simulator(before).run(inputs), sim::float_simulator(after).run(inputs), 0.0);
 }
 
-sim::tensor_map run(const graph::graph& g, const sim::tensor_map& inputs) { return sim::float_simulator(g).run(inputs); }
+sim::tensor_map run(const graph::graph& g, const sim::tensor_map& inputs) {
+    return sim::float_simulator(g).run(inputs);
+}
 
 std::vector<std::string> readers_of(const graph::graph& g, const std::string& value) {
     std::vector<std::string> ops;
@@ -125,8 +126,8 @@ TEST_CASE("bn_on_skip does not fire on plain branches, constants or x + x") {
     b.node("Conv", {"x", "w1"}, {"a"});  // x forks into two convs, but no Add reads x
     b.node("Conv", {"x", "w2"}, {"b"});
     b.node("Add", {"a", "b"}, {"s"});
-    b.node("Add", {"s", "s"}, {"d"});    // one reader, twice
-    b.node("Add", {"d", "k"}, {"y"});    // a constant
+    b.node("Add", {"s", "s"}, {"d"});  // one reader, twice
+    b.node("Add", {"d", "k"}, {"y"});  // a constant
     b.node("Relu", {"y"}, {"z"});
     auto g = ktc::onnx::parse(b.bytes(), "plain.onnx");
     rewrite::change_log log;
@@ -147,9 +148,9 @@ TEST_CASE("bn_before_add puts identity BNs before every Add input_options and lo
     b.node("Conv", {"x", "w1"}, {"a"});
     b.node("Relu", {"a"}, {"ra"})->set_name("relu_after_conv");  // producer Conv: no BN
     b.node("Conv", {"ra", "w2"}, {"c"});
-    b.node("Add", {"a", "c"}, {"s"})->set_name("add");             // two BNs
-    b.node("Sigmoid", {"s"}, {"y"})->set_name("sigmoid");          // producer Add: BN
-    auto* leaky = b.node("LeakyRelu", {"x"}, {"z"});               // a graph input_options: BN
+    b.node("Add", {"a", "c"}, {"s"})->set_name("add");     // two BNs
+    b.node("Sigmoid", {"s"}, {"y"})->set_name("sigmoid");  // producer Add: BN
+    auto* leaky = b.node("LeakyRelu", {"x"}, {"z"});       // a graph input_options: BN
     set_float(leaky, "alpha", 0.1f);
     const auto original = ktc::onnx::parse(b.bytes(), "acts.onnx");
     auto g = original;
@@ -267,7 +268,8 @@ TEST_CASE("norm adds 0.5 at every image input_options: the model takes x - 0.5")
     const auto norm = g.producer(g[*g.producer("y")].input(0));
     REQUIRE(norm);
     CHECK(g[*norm].attrs.get_int("group") == 3);
-    const tensor x = input_options({1, 3, 4, 4}, 0.09f, 0.f), gr = input_options({1, 1, 2, 2}, 0.09f, 0.f), v = input_options({1, 3});
+    const tensor x = input_options({1, 3, 4, 4}, 0.09f, 0.f), gr = input_options({1, 1, 2, 2}, 0.09f, 0.f),
+                 v = input_options({1, 3});
     auto minus_half = [](tensor t) {
         for (auto& e : t.values<float>()) e -= 0.5f;
         return t;

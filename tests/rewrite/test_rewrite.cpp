@@ -16,7 +16,6 @@ using namespace ktc::testing;
 
 namespace {
 
-
 // x[1,2,3,3] -> Conv(2->2, 1x1) -> c -> BatchNormalization -> y, optionally c also an output.
 model_builder conv_bn(bool conv_output_is_graph_output) {
     model_builder b(13);
@@ -99,7 +98,8 @@ TEST_CASE("eliminate_identity keeps an Identity that passes a graph input straig
 TEST_CASE("running a pass twice changes nothing the second time") {
     auto g = ktc::onnx::parse(conv_bn(false).bytes(), "conv_bn.onnx");
     rewrite::change_log log;
-    const auto fuse = rewrite::make_pass<rewrite::passes::fuse_bn_into_conv, rewrite::passes::eliminate_identity>("both");
+    const auto fuse =
+        rewrite::make_pass<rewrite::passes::fuse_bn_into_conv, rewrite::passes::eliminate_identity>("both");
     rewrite::apply_greedily(g, fuse, log);
     const auto again = rewrite::apply_greedily(g, fuse, log);
     CHECK(again.converged);
@@ -124,7 +124,9 @@ TEST_CASE("no-op Pad and 1x1 stride-1 pools go; real ones stay") {
     const auto original = ktc::onnx::parse(b.bytes(), "noops.onnx");
     auto g = original;
     rewrite::change_log log;
-    rewrite::apply_greedily(g, rewrite::make_pass<rewrite::passes::eliminate_noop_pad, rewrite::passes::eliminate_trivial_pool>("noops"), log);
+    rewrite::apply_greedily(
+        g, rewrite::make_pass<rewrite::passes::eliminate_noop_pad, rewrite::passes::eliminate_trivial_pool>("noops"),
+        log);
     CHECK(count_op(g, "Pad") == 0);
     CHECK(count_op(g, "MaxPool") == 1);
     check_same_outputs(original, g, {{"x", tensor::from<float>({1, 1, 3, 3}, ramp(9, 1.f, -4.f))}}, 1e-5);

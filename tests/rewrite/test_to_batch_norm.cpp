@@ -12,12 +12,12 @@ using namespace ktc::testing;
 
 namespace {
 
-
 rewrite::pass_result run_to_batch_norm(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(
-        g, rewrite::make_pass<rewrite::passes::depthwise_conv_to_bn, rewrite::passes::mul_add_to_bn,
-                              rewrite::passes::per_channel_to_bn>("p"),
+        g,
+        rewrite::make_pass<rewrite::passes::depthwise_conv_to_bn, rewrite::passes::mul_add_to_bn,
+                           rewrite::passes::per_channel_to_bn>("p"),
         log);
 }
 
@@ -93,7 +93,7 @@ TEST_CASE("per-channel passes leave a constant that varies along W, and a Mul wh
     const auto original = ktc::onnx::parse(b.bytes(), "keep.onnx");
     auto g = original;
     run_to_batch_norm(g);
-    CHECK(count_op(g, "Mul") == 1);  // the W-wise Mul stays
+    CHECK(count_op(g, "Mul") == 1);                 // the W-wise Mul stays
     CHECK(count_op(g, "BatchNormalization") == 2);  // the other two become separate BNs, not one
     CHECK(g.producer("m"));
     check_same_outputs(original, g, {{"x", input_to_batch_norm}});

@@ -11,12 +11,12 @@ using namespace ktc::testing;
 
 namespace {
 
-
 rewrite::pass_result run_transpose(graph::graph& g) {
     rewrite::change_log log;
     return rewrite::apply_greedily(
-        g, rewrite::make_pass<rewrite::passes::eliminate_identity_transpose, rewrite::passes::merge_transposes,
-                              rewrite::passes::push_transpose_through_elementwise>("p"),
+        g,
+        rewrite::make_pass<rewrite::passes::eliminate_identity_transpose, rewrite::passes::merge_transposes,
+                           rewrite::passes::push_transpose_through_elementwise>("p"),
         log);
 }
 

@@ -15,8 +15,8 @@ inline std::size_t count_op(const graph::graph& g, const std::string& op) {
 }
 
 // Every output of `after` equals the same output of `before` within `relative`.
-inline void check_same_outputs(const graph::graph& before, const graph::graph& after,
-                               const sim::tensor_map& inputs, double relative = 1e-6) {
+inline void check_same_outputs(const graph::graph& before, const graph::graph& after, const sim::tensor_map& inputs,
+                               double relative = 1e-6) {
     const auto a = sim::float_simulator(before).run(inputs), b = sim::float_simulator(after).run(inputs);
     REQUIRE(a.size() == b.size());
     for (const auto& [name, t] : a) {

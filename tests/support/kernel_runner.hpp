@@ -40,8 +40,7 @@ inline std::vector<tensor> run_kernel(const std::string& op, const graph::attrib
     node.name = "n0";
     node.op_type = op;
     node.attrs = attrs;
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-        node.inputs.push_back(inputs[i] ? "in" + std::to_string(i) : "");
+    for (std::size_t i = 0; i < inputs.size(); ++i) node.inputs.push_back(inputs[i] ? "in" + std::to_string(i) : "");
     for (std::size_t i = 0; i < outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
     std::vector<tensor> out(outputs);
     kernels::floating::kernels().at(op)(kernels::kernel_call{node, inputs, out});
@@ -49,8 +48,7 @@ inline std::vector<tensor> run_kernel(const std::string& op, const graph::attrib
 }
 
 // run_kernel for a node with one output; returns that output.
-inline tensor run_kernel1(const std::string& op, const graph::attributes& attrs,
-                          std::vector<const tensor*> inputs) {
+inline tensor run_kernel1(const std::string& op, const graph::attributes& attrs, std::vector<const tensor*> inputs) {
     return std::move(run_kernel(op, attrs, std::move(inputs))[0]);
 }
 
@@ -87,12 +85,9 @@ void check_close(const tensor& got, const std::vector<E>& want, tolerance tol = 
         if constexpr (std::is_floating_point_v<T>) {
             const double g = p[i];
             const double w = want[i];
-            if (std::isnan(w))
-                CHECK(std::isnan(g));
-            else if (std::isinf(w))
-                CHECK(g == w);
-            else
-                CHECK(std::abs(g - w) <= tol.atol + tol.rtol * std::abs(w));
+            if (std::isnan(w)) CHECK(std::isnan(g));
+            else if (std::isinf(w)) CHECK(g == w);
+            else CHECK(std::abs(g - w) <= tol.atol + tol.rtol * std::abs(w));
         } else {
             CHECK(static_cast<E>(p[i]) == want[i]);
         }
@@ -101,8 +96,7 @@ void check_close(const tensor& got, const std::vector<E>& want, tolerance tol = 
 
 // check_close that first requires `got` to have shape `shape`.
 template <class T, class E = T>
-void check_close(const tensor& got, const shape_t& shape, const std::vector<E>& want,
-                 tolerance tol = {}) {
+void check_close(const tensor& got, const shape_t& shape, const std::vector<E>& want, tolerance tol = {}) {
     REQUIRE(got.shape() == shape);
     check_close<T>(got, want, tol);
 }

@@ -76,8 +76,7 @@ inline std::vector<float> ramp(std::size_t n, float scale, float offset = 0.f) {
     return v;
 }
 
-inline void add_float_initializer(model_builder& b, const std::string& name, shape_t shape,
-                                  std::vector<float> values) {
+inline void add_float_initializer(model_builder& b, const std::string& name, shape_t shape, std::vector<float> values) {
     auto* t = b.g->add_initializer();
     t->set_name(name);
     t->set_data_type(::onnx::TensorProto::FLOAT);

@@ -12,12 +12,13 @@
 namespace ktc::testing {
 
 template <class Sample>
-double output_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, Sample sample, std::size_t from,
-                  std::size_t to, const std::string& output = "y") {
+double output_snr(const sim::float_simulator& reference, const sim::fixed_simulator& fixed, Sample sample,
+                  std::size_t from, std::size_t to, const std::string& output = "y") {
     double signal = 0, noise = 0;
     for (std::size_t s = from; s < to; ++s) {
         const auto want_outputs = reference.run(sample(s)), got_outputs = fixed.run(sample(s));  // alive while read
-        const auto want = want_outputs.at(output).template values<float>(), got = got_outputs.at(output).template values<float>();
+        const auto want = want_outputs.at(output).template values<float>(),
+                   got = got_outputs.at(output).template values<float>();
         for (std::size_t i = 0; i < want.size(); ++i) {
             signal += double(want[i]) * want[i];
             noise += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);

@@ -26,14 +26,14 @@ inline tensor synthetic_text_page(const shape_t& nchw, std::uint32_t seed = 2026
             const std::int64_t glyph = 4 + rng() % (line_height / 2 + 1);
             for (std::int64_t y = top + 2; y < top + line_height - 2; ++y)
                 for (std::int64_t x0 = left; x0 < std::min(W, left + glyph); ++x0) {
-                    const bool stroke = x0 == left || x0 == left + glyph - 1 || y == top + 2 + static_cast<std::int64_t>(rng() % 2) * (line_height / 2);
+                    const bool stroke = x0 == left || x0 == left + glyph - 1 ||
+                                        y == top + 2 + static_cast<std::int64_t>(rng() % 2) * (line_height / 2);
                     if (stroke) page[y * W + x0] = -1.f;
                 }
             left += glyph + 2 + rng() % 4;
         }
     }
-    for (std::int64_t c = 0; c < C; ++c)
-        std::copy(page.begin(), page.end(), x.values<float>().begin() + c * H * W);
+    for (std::int64_t c = 0; c < C; ++c) std::copy(page.begin(), page.end(), x.values<float>().begin() + c * H * W);
     return x;
 }
 
@@ -49,7 +49,8 @@ inline tensor synthetic_smooth_image(const shape_t& nchw, std::uint32_t seed) {
     auto out = x.values<float>();
     for (std::int64_t c = 0; c < C; ++c) {
         float fx[4], fy[4], ph[4], amp[4];
-        for (int k = 0; k < 4; ++k) fx[k] = frequency(rng), fy[k] = frequency(rng), ph[k] = phase(rng), amp[k] = amplitude(rng);
+        for (int k = 0; k < 4; ++k)
+            fx[k] = frequency(rng), fy[k] = frequency(rng), ph[k] = phase(rng), amp[k] = amplitude(rng);
         for (std::int64_t y = 0; y < H; ++y)
             for (std::int64_t x0 = 0; x0 < W; ++x0) {
                 float v = noise(rng);

@@ -43,13 +43,15 @@ inference_options api_run(const graph::graph* onnx, const quant::bie_model* bie,
 }
 
 struct api_temp_dir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() / ("ktc_test_api_" + std::to_string(::getpid()));
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("ktc_test_api_" + std::to_string(::getpid()));
     api_temp_dir() { std::filesystem::create_directories(path); }
     ~api_temp_dir() { std::filesystem::remove_all(path); }
 };
 
 bool api_same_bytes(const tensor& a, const tensor& b) {
-    return a.shape() == b.shape() && a.byte_size() == b.byte_size() && std::memcmp(a.raw(), b.raw(), a.byte_size()) == 0;
+    return a.shape() == b.shape() && a.byte_size() == b.byte_size() &&
+           std::memcmp(a.raw(), b.raw(), a.byte_size()) == 0;
 }
 
 }  // namespace
@@ -99,7 +101,8 @@ TEST_CASE("api: stacked samples on 1, 2 and 3 threads give the same bytes (onnx,
     km.analysis(input_mapping{{"x", {x}}}, api_analysis());
     const compile_result c = ktc::compile({km});
     const graph::graph optimized = onnx_optimizer::onnx2onnx_flow(*km.onnx);
-    for (const auto& model : {api_run(&optimized, nullptr, nullptr), api_run(nullptr, &*km.bie, nullptr), api_run(nullptr, nullptr, &c.nef)}) {
+    for (const auto& model : {api_run(&optimized, nullptr, nullptr), api_run(nullptr, &*km.bie, nullptr),
+                              api_run(nullptr, nullptr, &c.nef)}) {
         std::vector<tensor> outputs;
         for (const unsigned threads : {1u, 2u, 3u}) {
             CAPTURE(threads);
@@ -130,8 +133,8 @@ TEST_CASE("api: a failing sample on several threads reports the lowest failing s
     };
     for (const unsigned threads : {1u, 2u, 4u, 8u}) {
         CAPTURE(threads);
-        CHECK_THROWS_WITH_AS(sim::run_samples(inputs, run_one, {{"x", x}}, layout::channel_first, {}, threads), "sample 3 failed",
-                             usage_error);
+        CHECK_THROWS_WITH_AS(sim::run_samples(inputs, run_one, {{"x", x}}, layout::channel_first, {}, threads),
+                             "sample 3 failed", usage_error);
     }
 }
 
@@ -213,7 +216,11 @@ TEST_CASE("api: model_config misuse is a usage_error naming what is wrong") {
     other.platform = "720";
     CHECK_THROWS_AS(ktc::compile({km, other}), usage_error);  // quantized for 520, config says 720
     other.platform = "520";
-    const compile_result low = ktc::compile({[&] { auto k = km; k.id = 7; return k; }()});
+    const compile_result low = ktc::compile({[&] {
+        auto k = km;
+        k.id = 7;
+        return k;
+    }()});
     REQUIRE(low.warnings.size() == 1);  // a reserved id warns and still compiles
     CHECK(low.warnings[0].find("model id 7") != std::string::npos);
 }

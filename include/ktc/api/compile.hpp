@@ -48,7 +48,7 @@ KTC_DECL compile_result compile(const std::vector<model_config>& models, const c
 // Merges the models of .nef files of one platform into out_dir/models_<platform>.nef and
 // returns that path. Mixed platforms and an id in two files are usage errors naming both.
 KTC_DECL std::filesystem::path combine_nef(const std::vector<std::filesystem::path>& nef_paths,
-                                         const std::filesystem::path& out_dir);
+                                           const std::filesystem::path& out_dir);
 
 }  // namespace ktc
 

@@ -22,7 +22,8 @@ KTC_DECL compile_result compile(const std::vector<model_config>& models, const c
             throw usage_error("compile: " + m.name() + " is for platform " + m.platform + ", " + models.front().name() +
                               " for " + platform::to_string(result.nef.platform) + " (one platform per .nef)");
         if (auto [it, added] = ids.emplace(m.id, m.name()); !added)
-            throw usage_error("compile: model id " + std::to_string(m.id) + " is used by " + it->second + " and " + m.name());
+            throw usage_error("compile: model id " + std::to_string(m.id) + " is used by " + it->second + " and " +
+                              m.name());
         if (m.id < 32768)
             result.warnings.push_back("model id " + std::to_string(m.id) + " (" + m.name() +
                                       ") is below 32768, the range reserved for the vendor's models");
@@ -40,7 +41,8 @@ KTC_DECL compile_result compile(const std::vector<model_config>& models, const c
             throw error("model " + std::to_string(m.id) + " (" + m.name() + "): " + e.what(), e.code());
         }
         for (const auto& r : c.io)
-            csv << r.kind << "," << r.index << "," << r.name << "," << r.c << "," << r.h << "," << r.w << "," << m.id << "\n";
+            csv << r.kind << "," << r.index << "," << r.name << "," << r.c << "," << r.h << "," << r.w << "," << m.id
+                << "\n";
         result.models.push_back({m.id, m.version_number(), name, c.layers, c.cpu_steps, c.tiles});
         result.nef.models.push_back(std::move(c.model));
     }
@@ -55,7 +57,7 @@ KTC_DECL compile_result compile(const std::vector<model_config>& models, const c
 }
 
 KTC_DECL std::filesystem::path combine_nef(const std::vector<std::filesystem::path>& nef_paths,
-                                         const std::filesystem::path& out_dir) {
+                                           const std::filesystem::path& out_dir) {
     std::vector<compiler::named_nef> files;
     for (const auto& p : nef_paths) files.push_back({p.string(), io::load_nef(p)});
     const compiler::nef_file merged = compiler::combine_nefs(files, ktc::version);

@@ -35,10 +35,10 @@ struct inference_options {
     const graph::graph* onnx = nullptr;
     const quant::bie_model* bie = nullptr;
     const compiler::nef_file* nef = nullptr;
-    std::vector<std::string> input_names;    // list form: the input each tensor feeds (default: model order)
-    std::optional<std::uint32_t> model_id;   // .nef: the model to run (default: the only one)
-    std::optional<int> radix;                // .bie/.nef: quantize the inputs at this radix (get_radix)
-    std::string platform;                    // .bie/.nef: when given, the model must be for it
+    std::vector<std::string> input_names;   // list form: the input each tensor feeds (default: model order)
+    std::optional<std::uint32_t> model_id;  // .nef: the model to run (default: the only one)
+    std::optional<int> radix;               // .bie/.nef: quantize the inputs at this radix (get_radix)
+    std::string platform;                   // .bie/.nef: when given, the model must be for it
     layout input_layout = layout::channel_last;
     // Samples run in parallel on this many threads (0: every core); the outputs do not depend on
     // it, and progress is called one call at a time.
@@ -52,8 +52,10 @@ public:
     explicit model_runner(const inference_options& o) : layout_(o.input_layout), threads_(o.threads) {
         const int given = !o.onnx_file.empty() + !o.bie_file.empty() + !o.nef_file.empty() + (o.onnx != nullptr) +
                           (o.bie != nullptr) + (o.nef != nullptr);
-        if (given != 1) throw usage_error("kneron_inference: give exactly one model (onnx, bie or nef, a file or in memory)");
-        if (o.model_id && !o.nef && o.nef_file.empty()) throw usage_error("kneron_inference: model_id applies to .nef models only");
+        if (given != 1)
+            throw usage_error("kneron_inference: give exactly one model (onnx, bie or nef, a file or in memory)");
+        if (o.model_id && !o.nef && o.nef_file.empty())
+            throw usage_error("kneron_inference: model_id applies to .nef models only");
         if ((o.onnx || !o.onnx_file.empty()) && (o.radix || !o.platform.empty()))
             throw usage_error("kneron_inference: radix and platform apply to .bie and .nef models only");
         if (o.onnx || !o.onnx_file.empty()) {
@@ -64,7 +66,8 @@ public:
             const std::string name = o.bie ? "the .bie model" : o.bie_file.string();
             quant::bie_model m = o.bie ? *o.bie : io::load_bie(o.bie_file);
             if (!o.platform.empty() && platform::chip_named(o.platform) != m.platform)
-                throw usage_error(name + " is quantized for platform " + platform::to_string(m.platform) + ", not " + o.platform);
+                throw usage_error(name + " is quantized for platform " + platform::to_string(m.platform) + ", not " +
+                                  o.platform);
             fixed_ = std::make_unique<sim::fixed_simulator>(std::move(m.graph), o.radix);
             // The user's data is float: read it against float declarations of the model inputs.
             inputs_ = fixed_->graph().inputs;
@@ -76,9 +79,11 @@ public:
             if (!o.nef) loaded = io::load_nef(o.nef_file);
             const compiler::nef_file& nef = o.nef ? *o.nef : *loaded;
             if (!o.platform.empty() && platform::chip_named(o.platform) != nef.platform)
-                throw usage_error(name + " is compiled for platform " + platform::to_string(nef.platform) + ", not " + o.platform);
+                throw usage_error(name + " is compiled for platform " + platform::to_string(nef.platform) + ", not " +
+                                  o.platform);
             if (!o.model_id && nef.models.size() != 1)
-                throw usage_error(name + " holds " + std::to_string(nef.models.size()) + " models; pick one with model_id (ktc infer --model-id)");
+                throw usage_error(name + " holds " + std::to_string(nef.models.size()) +
+                                  " models; pick one with model_id (ktc infer --model-id)");
             const compiler::nef_model* chosen = o.model_id ? nullptr : &nef.models.front();
             for (const auto& m : nef.models)
                 if (o.model_id && m.id == *o.model_id) chosen = &m;

@@ -57,7 +57,8 @@ inline sim::tensor_map join_mapping(const input_mapping& mapping, const std::vec
     sim::tensor_map joined;
     for (const auto& [name, list] : mapping) {
         // Through a pointer: clang 14 cannot capture a structured binding.
-        const auto info = std::find_if(model_inputs.begin(), model_inputs.end(), [n = &name](auto& i) { return i.name == *n; });
+        const auto info =
+            std::find_if(model_inputs.begin(), model_inputs.end(), [n = &name](auto& i) { return i.name == *n; });
         if (info == model_inputs.end()) throw usage_error("'" + name + "' is not an input of the model");
         joined.emplace(name, stack_samples(*info, list));
     }

@@ -49,17 +49,17 @@ struct evaluate_options {
 
 // The seed's analysis(input_mapping, output_bie, threads) and its fine-tuning parameters.
 struct analysis_options {
-    std::filesystem::path output_bie;  // where to write the .bie ("" : keep it in memory only)
-    unsigned threads = 0;              // calibration threads (0: every core)
-    int bitwidth = 8;                  // 8, or 16 (720 only)
-    std::set<std::string> int16_nodes; // mixed precision on 720: these nodes' outputs in int16
+    std::filesystem::path output_bie;   // where to write the .bie ("" : keep it in memory only)
+    unsigned threads = 0;               // calibration threads (0: every core)
+    int bitwidth = 8;                   // 8, or 16 (720 only)
+    std::set<std::string> int16_nodes;  // mixed precision on 720: these nodes' outputs in int16
     // The quantizer's own defaults (quant/quantize.hpp): one place decides them.
     quant::range_method range = quant::quantize_options{}.method;
     double outlier = quant::quantize_options{}.outlier;  // the percentile method's fraction
     bool per_channel_weights = quant::quantize_options{}.per_channel_weights;
     bool bias_correction = quant::quantize_options{}.bias_correction;
     quant::scale_policy scales = quant::quantize_options{}.scales;
-    bool range_search = false;         // choose ranges against the output error (quant/range_search.hpp)
+    bool range_search = false;  // choose ranges against the output error (quant/range_search.hpp)
     // Choose scales, weight rounding and ranges for this model on held-out calibration samples
     // (quant/tune.hpp); the candidates' SNRs go to `notice`.
     bool tune = false;
@@ -68,14 +68,14 @@ struct analysis_options {
     // outputs' SNR on calibration samples to this many dB (> 0); each step goes to `notice`. 0: off.
     double target_snr = 0;
     quant::weight_rounding weight_rounding = quant::quantize_options{}.rounding;  // quant/weight_rounding.hpp
-    bool post_sigmoid = false;         // the seed's quantize_mode "post_sigmoid"
-    bool optimize = true;              // run onnx2onnx_flow first (off: quantize the model as given)
-    bool equalize = true;              // cross-layer equalization of channel ranges (docs/numerics.md)
+    bool post_sigmoid = false;  // the seed's quantize_mode "post_sigmoid"
+    bool optimize = true;       // run onnx2onnx_flow first (off: quantize the model as given)
+    bool equalize = true;       // cross-layer equalization of channel ranges (docs/numerics.md)
     // Move Conv -> Clip(0, B) outputs down so that they use every int8 code (quant/centre.hpp);
     // with 8-bit activations and scales only.
     bool centre = true;
     layout input_layout = layout::channel_last;
-    std::string source;                // provenance written into the .bie ("" : the model's file name)
+    std::string source;  // provenance written into the .bie ("" : the model's file name)
     std::function<void(std::size_t done, std::size_t total)> progress;  // calibration progress
     // What analysis decided on the user's behalf, one line each (a dynamic input shape fixed to
     // the calibration inputs' shape, the nodes target_snr kept in int16); unset: not reported.
@@ -86,7 +86,8 @@ namespace api_detail {
 
 // The lines that tell what the mixed-precision choice did, ending with the --int16-node flags
 // that give the same model (`given`: the nodes the caller kept in int16 already).
-inline std::vector<std::string> mixed_precision_notes(const quant::mixed_precision_choice& c, const std::set<std::string>& given) {
+inline std::vector<std::string> mixed_precision_notes(const quant::mixed_precision_choice& c,
+                                                      const std::set<std::string>& given) {
     const auto db = [](double v) {
         if (std::isinf(v)) return std::string(v > 0 ? "exact" : "-inf");
         std::ostringstream s;
@@ -105,7 +106,9 @@ inline std::vector<std::string> mixed_precision_notes(const quant::mixed_precisi
         std::string nodes;
         for (const auto& n : step.nodes) nodes += (nodes.empty() ? "'" : " + '") + n + "'";
         notes.push_back("mixed precision: " + nodes +
-                        (step.back_to_int8 ? " back to int8, the target still met" : step.nodes.size() > 1 ? " in int16 together" : " in int16") +
+                        (step.back_to_int8       ? " back to int8, the target still met"
+                         : step.nodes.size() > 1 ? " in int16 together"
+                                                 : " in int16") +
                         ": output SNR " + db(before) + " -> " + db(step.snr_db) + " dB");
         before = step.snr_db;
     }
@@ -115,24 +118,26 @@ inline std::vector<std::string> mixed_precision_notes(const quant::mixed_precisi
     std::string flags;
     for (const auto& n : all) flags += " --int16-node '" + n + "'";
     const std::string count = std::to_string(chosen.size()) + " node" + (chosen.size() == 1 ? "" : "s");
-    notes.push_back(c.reached ? "mixed precision: target " + db(c.target_snr_db) + " dB reached" + on + " with " + count +
-                                    " in int16; the same model:" + flags
-                              : "mixed precision: target " + db(c.target_snr_db) + " dB NOT reached" + on + ": output SNR " +
-                                    db(c.snr_db()) + " dB with every node that helped in int16 (" + count + ")" +
-                                    (flags.empty() ? std::string() : "; the same model:" + flags));
+    notes.push_back(c.reached ? "mixed precision: target " + db(c.target_snr_db) + " dB reached" + on + " with " +
+                                    count + " in int16; the same model:" + flags
+                              : "mixed precision: target " + db(c.target_snr_db) + " dB NOT reached" + on +
+                                    ": output SNR " + db(c.snr_db()) + " dB with every node that helped in int16 (" +
+                                    count + ")" + (flags.empty() ? std::string() : "; the same model:" + flags));
     return notes;
 }
 
 // One line per tuning candidate with its held-out SNR, the chosen one marked.
 inline std::vector<std::string> tuning_notes(const quant::tuning_result& t) {
     if (t.held_out_samples == 0)
-        return {"tune: fewer than " + std::to_string(quant::min_tuning_samples) + " calibration samples: the settings as given"};
+        return {"tune: fewer than " + std::to_string(quant::min_tuning_samples) +
+                " calibration samples: the settings as given"};
     std::vector<std::string> notes;
     for (std::size_t c = 0; c < t.candidates.size(); ++c) {
         std::ostringstream line;
         line << "tune: " << (t.candidates[c].flags.empty() ? "as given" : t.candidates[c].flags) << ": output SNR "
              << std::fixed << std::setprecision(1) << t.snr_db[c] << " dB on " << t.held_out_samples
-             << " held-out calibration samples (fitted on " << t.fit_samples << ")" << (c == t.chosen ? ", chosen" : "");
+             << " held-out calibration samples (fitted on " << t.fit_samples << ")"
+             << (c == t.chosen ? ", chosen" : "");
         notes.push_back(line.str());
     }
     return notes;
@@ -143,25 +148,29 @@ inline std::vector<std::string> tuning_notes(const quant::tuning_result& t) {
 // infers the intermediates' shapes again. Returns one line per input it fixed. Samples of
 // different shapes for such an input, or a sample that contradicts a known dimension, are a
 // usage error naming the input.
-inline std::vector<std::string> fix_dynamic_inputs(graph::graph& g, const sim::sample_set& set, const std::string& model) {
+inline std::vector<std::string> fix_dynamic_inputs(graph::graph& g, const sim::sample_set& set,
+                                                   const std::string& model) {
     std::vector<std::string> notes;
     if (set.samples.empty()) return notes;
     for (auto& in : g.inputs) {
-        const bool dynamic = !in.rank_known || std::any_of(in.shape.begin(), in.shape.end(), [](std::int64_t d) { return d < 0; });
+        const bool dynamic =
+            !in.rank_known || std::any_of(in.shape.begin(), in.shape.end(), [](std::int64_t d) { return d < 0; });
         const auto first = set.samples.front().find(in.name);
         if (!dynamic || first == set.samples.front().end()) continue;
         const shape_t& shape = first->second.shape();
         for (std::size_t i = 1; i < set.samples.size(); ++i)
             if (const auto& other = set.samples[i].at(in.name).shape(); other != shape)
-                throw usage_error("input '" + in.name + "' has a dynamic shape " + to_string(in.shape) + " and samples of shapes " +
-                                  to_string(shape) + " and " + to_string(other) +
-                                  " (sample " + std::to_string(i) + "): analysis fixes it to one shape; give samples of one shape");
+                throw usage_error("input '" + in.name + "' has a dynamic shape " + to_string(in.shape) +
+                                  " and samples of shapes " + to_string(shape) + " and " + to_string(other) +
+                                  " (sample " + std::to_string(i) +
+                                  "): analysis fixes it to one shape; give samples of one shape");
         for (std::size_t d = 0; in.rank_known && d < in.shape.size(); ++d)
             if (in.shape[d] >= 0 && in.shape[d] != shape.at(d))
-                throw usage_error("input '" + in.name + "' has shape " + to_string(shape) + " (model layout); the model expects " +
-                                  to_string(in.shape));
-        notes.push_back("input '" + in.name + "': dynamic shape " + (in.rank_known ? to_string(in.shape) : std::string("of unknown rank")) +
-                        " fixed to " + to_string(shape) + ", the calibration inputs' shape");
+                throw usage_error("input '" + in.name + "' has shape " + to_string(shape) +
+                                  " (model layout); the model expects " + to_string(in.shape));
+        notes.push_back("input '" + in.name + "': dynamic shape " +
+                        (in.rank_known ? to_string(in.shape) : std::string("of unknown rank")) + " fixed to " +
+                        to_string(shape) + ", the calibration inputs' shape");
         in.shape = shape;
         in.rank_known = true;
     }
@@ -172,9 +181,9 @@ inline std::vector<std::string> fix_dynamic_inputs(graph::graph& g, const sim::s
 }  // namespace api_detail
 
 struct model_config {
-    std::uint32_t id = 0;       // > 0; ids below 32768 are reserved for the vendor's models
-    std::string version;        // four hex digits, e.g. "0001"
-    std::string platform;       // "520" or "720"
+    std::uint32_t id = 0;              // > 0; ids below 32768 are reserved for the vendor's models
+    std::string version;               // four hex digits, e.g. "0001"
+    std::string platform;              // "520" or "720"
     std::optional<graph::graph> onnx;  // give exactly one of onnx, onnx_path and bie_path
     std::filesystem::path onnx_path;
     std::filesystem::path bie_path;
@@ -222,8 +231,8 @@ struct model_config {
             throw usage_error(name() + ": no quantized model; run analysis() first or give bie_path");
         quant::bie_model m = bie ? *bie : io::load_bie(bie_path);
         if (m.platform != chip())
-            throw usage_error(name() + ": quantized for KDP" + platform::to_string(m.platform) + ", not KDP" + platform +
-                              " (use platform " + platform::to_string(m.platform) + ")");
+            throw usage_error(name() + ": quantized for KDP" + platform::to_string(m.platform) + ", not KDP" +
+                              platform + " (use platform " + platform::to_string(m.platform) + ")");
         return m;
     }
 
@@ -261,7 +270,8 @@ struct model_config {
 
     // The same on the graph centred_graph(analysis_graph(o), ...) made, for a caller that keeps a
     // float simulator of it (ktc analysis's per-layer table) and need not optimize twice.
-    const quant::bie_model& analysis(graph::graph prepared, const sim::tensor_map& inputs, const analysis_options& o = {}) {
+    const quant::bie_model& analysis(graph::graph prepared, const sim::tensor_map& inputs,
+                                     const analysis_options& o = {}) {
         return quantize(std::move(prepared), inputs, o);
     }
 
@@ -282,22 +292,23 @@ struct model_config {
     graph::graph centred_graph(graph::graph g, const sim::tensor_map& inputs, const analysis_options& o) const {
         if (!o.centre || o.bitwidth != 8 || o.scales == quant::scale_policy::power_of_two) return g;
         const auto unknown = [](const std::string&) { return std::numeric_limits<double>::infinity(); };
-        if (graph::graph trial = g; quant::centre_bounded_activations(trial, o.bitwidth, unknown).activations == 0) return g;
+        if (graph::graph trial = g; quant::centre_bounded_activations(trial, o.bitwidth, unknown).activations == 0)
+            return g;
         const sim::sample_set set = sim::split_samples(g.inputs, inputs, o.input_layout);
         for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
             if (o.notice) o.notice(line);
         // A model the chip cannot run is refused as quantize() refuses it, before any calibration.
-        platform::with_platform(chip(), [&](auto tag) { eval::support_check<decltype(tag)>(g).require_runnable(name()); });
+        platform::with_platform(chip(),
+                                [&](auto tag) { eval::support_check<decltype(tag)>(g).require_runnable(name()); });
         quant::calibration_options co;
         co.threads = o.threads;
-        const quant::calibration first = quant::calibrate(sim::float_simulator(g), set.samples.size(),
-                                                          [&](std::size_t i) { return set.samples.at(i); }, co);
+        const quant::calibration first = quant::calibrate(
+            sim::float_simulator(g), set.samples.size(), [&](std::size_t i) { return set.samples.at(i); }, co);
         quant::centre_bounded_activations(g, o.bitwidth, first, o.range, o.outlier);
         return g;
     }
 
 private:
-
     const quant::bie_model& quantize(graph::graph g, const sim::tensor_map& inputs, const analysis_options& o) {
         quant::quantize_options qo;
         qo.bits = o.bitwidth;
@@ -327,7 +338,8 @@ private:
                     if (o.notice) o.notice(line);
                 qo = t.options();
             }
-            if (qo.rounding == quant::weight_rounding::adaptive) co.layer_input_samples = quant::adaptive_rounding_samples;
+            if (qo.rounding == quant::weight_rounding::adaptive)
+                co.layer_input_samples = quant::adaptive_rounding_samples;
             const quant::calibration cal = quant::calibrate(reference, set.samples.size(), sample, co);
             if (o.range_search) {
                 quant::range_search_options so;
@@ -337,7 +349,8 @@ private:
             if (o.target_snr != 0) {
                 quant::mixed_precision_options mo;
                 mo.progress = o.progress;
-                const auto choice = quant::choose_int16_nodes<P>(reference, cal, qo, set.samples.size(), sample, o.target_snr, mo);
+                const auto choice =
+                    quant::choose_int16_nodes<P>(reference, cal, qo, set.samples.size(), sample, o.target_snr, mo);
                 const std::set<std::string> given = qo.int16_nodes;
                 for (const auto& node : choice.nodes()) quant::keep_in_int16(qo, reference.graph(), node);
                 for (const auto& line : api_detail::mixed_precision_notes(choice, given))
@@ -348,14 +361,13 @@ private:
             m.graph = quant::quantize<P>(reference.graph(), cal, qo);
             m.options = qo;
             m.calibration_samples = cal.samples;
-            m.source = !o.source.empty() ? o.source
-                       : !onnx_path.empty() ? onnx_path.filename().string()
-                                            : name();
+            m.source = !o.source.empty() ? o.source : !onnx_path.empty() ? onnx_path.filename().string() : name();
             m.toolchain_version = ktc::version;
             const bool scaled = qo.scales == quant::scale_policy::all;
             for (const auto& [value, r] : cal.ranges) {
                 const auto chosen = qo.chosen_ranges.find(value);
-                const double range = chosen != qo.chosen_ranges.end() ? chosen->second : r.range(qo.method, qo.outlier, qo.bits, scaled);
+                const double range =
+                    chosen != qo.chosen_ranges.end() ? chosen->second : r.range(qo.method, qo.outlier, qo.bits, scaled);
                 m.statistics[value] = {r.min(), r.max(), range};
             }
             return m;

@@ -63,14 +63,16 @@ inline std::string encode_commands(const std::vector<command>& cmds) {
 // and it comes last. Operand ranges are checked by whoever knows the model (nef.hpp).
 inline std::vector<command> decode_commands(std::string_view bytes, const std::string& where) {
     if (bytes.size() % command_bytes != 0)
-        throw error(where + ": command stream of " + std::to_string(bytes.size()) + " bytes is not whole 16-byte commands");
+        throw error(where + ": command stream of " + std::to_string(bytes.size()) +
+                    " bytes is not whole 16-byte commands");
     std::vector<command> cmds(bytes.size() / command_bytes);
     for (std::size_t i = 0; i < cmds.size(); ++i) {
         const char* rec = bytes.data() + i * command_bytes;
         if (static_cast<std::uint8_t>(rec[0]) > static_cast<std::uint8_t>(opcode::cpu_op))
             throw error(where + ": command " + std::to_string(i) + " has unknown opcode " +
                         std::to_string(static_cast<std::uint8_t>(rec[0])));
-        if (rec[1] || rec[2] || rec[3]) throw error(where + ": command " + std::to_string(i) + " has non-zero reserved bytes");
+        if (rec[1] || rec[2] || rec[3])
+            throw error(where + ": command " + std::to_string(i) + " has non-zero reserved bytes");
         cmds[i].op = static_cast<opcode>(rec[0]);
         std::memcpy(&cmds[i].a, rec + 4, 4);
         std::memcpy(&cmds[i].b, rec + 8, 4);

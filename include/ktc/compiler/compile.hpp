@@ -46,12 +46,12 @@ KTC_DECL std::array<std::int64_t, 3> chw(const shape_t& s);
 }  // namespace compile_detail
 
 template <class P>
-compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std::uint16_t version, const std::string& name,
-                             const compile_options& options = {}) {
+compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std::uint16_t version,
+                             const std::string& name, const compile_options& options = {}) {
     const graph::graph& g = bie.graph;
     if (bie.platform != platform::platform_traits<P>::id)
-        throw usage_error("model '" + name + "' is quantized for platform " + platform::to_string(bie.platform) + ", not " +
-                          std::string(platform::platform_traits<P>::name));
+        throw usage_error("model '" + name + "' is quantized for platform " + platform::to_string(bie.platform) +
+                          ", not " + std::string(platform::platform_traits<P>::name));
     const lowered_model low = lower<P>(g);
     const auto tiles = plan_tiles<P>(g, low, options.tiling);
     const memory_plan mem = plan_memory(g, low);
@@ -67,8 +67,12 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
     for (const auto& b : mem.buffers) {
         value_index[b.value] = static_cast<std::uint32_t>(values.size());
         const auto& d = low.values.at(b.value);
-        values.push_back({{"name", b.value}, {"dtype", name_of(d.type)}, {"shape", d.shape},
-                          {"region", name_of(b.where)}, {"offset", b.offset}, {"bytes", b.bytes}});
+        values.push_back({{"name", b.value},
+                          {"dtype", name_of(d.type)},
+                          {"shape", d.shape},
+                          {"region", name_of(b.where)},
+                          {"offset", b.offset},
+                          {"bytes", b.bytes}});
     }
 
     const auto formats = fixed::edge_formats(g);
@@ -76,7 +80,8 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
         nef_tensor t;
         t.name = value;
         const auto f = formats.find(value);
-        if (f == formats.end()) throw unsupported_error("model '" + name + "': graph input/output '" + value + "' is not quantized");
+        if (f == formats.end())
+            throw unsupported_error("model '" + name + "': graph input/output '" + value + "' is not quantized");
         t.bits = f->second.bits, t.radix = f->second.radix, t.scale = static_cast<float>(f->second.scale);
         t.shape = low.values.at(value).shape;
         t.dram_offset = mem.find(value)->offset;
@@ -89,8 +94,8 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
     for (std::size_t s = 0; s < low.layers.size(); ++s) {
         const layer& l = low.layers[s];
         const auto sid = static_cast<std::uint32_t>(s);
-        json entry = {{"kind", name_of(l.kind)}, {"nodes", l.nodes}, {"tiled", tiles[s].tiled},
-                      {"tiles", tiles[s].tiles.size()}};
+        json entry = {
+            {"kind", name_of(l.kind)}, {"nodes", l.nodes}, {"tiled", tiles[s].tiled}, {"tiles", tiles[s].tiles.size()}};
         json ins = json::array(), outs = json::array();
         for (const auto& v : l.inputs) ins.push_back(value_index.at(v));
         for (const auto& v : l.outputs) outs.push_back(value_index.at(v));
@@ -99,7 +104,8 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
         for (std::size_t k = 0; k + 1 < l.nodes.size(); ++k)
             for (const auto& v : g[*g.find_node(l.nodes[k])].outputs)
                 if (!v.empty())
-                    local.push_back({{"name", v}, {"dtype", name_of(low.values.at(v).type)}, {"shape", low.values.at(v).shape}});
+                    local.push_back(
+                        {{"name", v}, {"dtype", name_of(low.values.at(v).type)}, {"shape", low.values.at(v).shape}});
         entry["local"] = local;
         layers.push_back(entry);
         ++out.layers;
@@ -108,7 +114,9 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
             ++out.cpu_steps;
             continue;
         }
-        const auto rows = [&](const std::string& v) { return static_cast<std::uint32_t>(rows_of(low.values.at(v).shape)); };
+        const auto rows = [&](const std::string& v) {
+            return static_cast<std::uint32_t>(rows_of(low.values.at(v).shape));
+        };
         if (!tiles[s].tiled) {
             for (const auto& v : l.inputs) cmds.push_back({opcode::load_tile, value_index.at(v), 0, rows(v)});
             cmds.push_back({opcode::run_layer, sid, 0, l.outputs.empty() ? 1u : rows(l.outputs[0])});
@@ -131,14 +139,16 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
                     const std::pair<std::int64_t, std::int64_t> span =
                         main ? std::pair{r[k].in_begin, r[k].in_end} : std::pair{r[k].out_begin, r[k].out_end};
                     auto [it, added] = need.emplace(v, span);
-                    if (!added) it->second = {std::min(it->second.first, span.first), std::max(it->second.second, span.second)};
+                    if (!added)
+                        it->second = {std::min(it->second.first, span.first), std::max(it->second.second, span.second)};
                 }
             }
             for (const auto& v : l.inputs)  // in the layer's input order
                 if (auto it = need.find(v); it != need.end() && it->second.second > it->second.first)
                     cmds.push_back({opcode::load_tile, value_index.at(v), static_cast<std::uint32_t>(it->second.first),
                                     static_cast<std::uint32_t>(it->second.second - it->second.first)});
-            cmds.push_back({opcode::run_layer, sid, static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(end - begin)});
+            cmds.push_back(
+                {opcode::run_layer, sid, static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(end - begin)});
             cmds.push_back({opcode::store_tile, value_index.at(l.outputs[0]), static_cast<std::uint32_t>(begin),
                             static_cast<std::uint32_t>(end - begin)});
             ++out.tiles;
@@ -151,8 +161,11 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
         const std::uint64_t offset = m.weights.size();
         m.weights.append(reinterpret_cast<const char*>(t.raw()), t.byte_size());
         m.weights.append((16 - m.weights.size() % 16) % 16, '\0');
-        weights.push_back({{"name", wname}, {"dtype", name_of(t.type())}, {"shape", t.shape()},
-                           {"offset", offset}, {"bytes", t.byte_size()}});
+        weights.push_back({{"name", wname},
+                           {"dtype", name_of(t.type())},
+                           {"shape", t.shape()},
+                           {"offset", offset},
+                           {"bytes", t.byte_size()}});
     }
     ::onnx::ModelProto proto = onnx::to_model(g);
     proto.mutable_graph()->clear_initializer();
@@ -181,12 +194,14 @@ compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std:
 
 // Runtime dispatch on the .bie's own platform.
 KTC_DECL compiled_model compile_model(const quant::bie_model& bie, std::uint32_t id, std::uint16_t version,
-                                    const std::string& name, const compile_options& options = {});
+                                      const std::string& name, const compile_options& options = {});
 
 #if !KTC_HEADER_ONLY
 // Instantiated once for each chip, in src/ (core/config.hpp).
-extern template compiled_model compile_model<platform::kdp520>(const quant::bie_model&, std::uint32_t, std::uint16_t, const std::string&, const compile_options&);
-extern template compiled_model compile_model<platform::kdp720>(const quant::bie_model&, std::uint32_t, std::uint16_t, const std::string&, const compile_options&);
+extern template compiled_model compile_model<platform::kdp520>(const quant::bie_model&, std::uint32_t, std::uint16_t,
+                                                               const std::string&, const compile_options&);
+extern template compiled_model compile_model<platform::kdp720>(const quant::bie_model&, std::uint32_t, std::uint16_t,
+                                                               const std::string&, const compile_options&);
 #endif
 
 }  // namespace ktc::compiler

@@ -62,7 +62,6 @@ namespace lower_detail {
 
 inline bool is_pool(const std::string& op) { return op == "MaxPool" || op == "AveragePool"; }
 
-
 // Shapes and types of every value: one run of the fixed-point interpreter on zeros.
 KTC_DECL std::map<std::string, value_desc> value_shapes(const graph::graph& g);
 

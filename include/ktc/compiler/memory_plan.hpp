@@ -29,8 +29,8 @@ KTC_DECL const char* name_of(region r);
 struct buffer {
     std::string value;
     region where = region::working;
-    std::uint64_t offset = 0;  // within its region, 16-byte aligned
-    std::uint64_t bytes = 0;   // NPU layout size (memory_plan::bytes_of)
+    std::uint64_t offset = 0;          // within its region, 16-byte aligned
+    std::uint64_t bytes = 0;           // NPU layout size (memory_plan::bytes_of)
     std::int64_t first = 0, last = 0;  // steps (layer indices; -1 for graph inputs) it is live in
 };
 

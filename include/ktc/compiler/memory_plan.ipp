@@ -29,7 +29,9 @@ KTC_DECL memory_plan plan_memory(const graph::graph& g, const lowered_model& m) 
             b.value = value;
             b.bytes = std::max<std::uint64_t>(16, bytes_of(m.values.at(value)));
             b.first = b.last = step;
-            b.where = g.is_graph_input(value) ? region::input : g.is_graph_output(value) ? region::output : region::working;
+            b.where = g.is_graph_input(value)    ? region::input
+                      : g.is_graph_output(value) ? region::output
+                                                 : region::working;
             plan.buffers.push_back(b);
         }
         return it->second;
@@ -38,7 +40,9 @@ KTC_DECL memory_plan plan_memory(const graph::graph& g, const lowered_model& m) 
     for (std::size_t s = 0; s < m.layers.size(); ++s) {
         const auto step = static_cast<std::int64_t>(s);
         for (const auto& in : m.layers[s].inputs) {
-            if (!index.count(in)) throw error("memory plan: layer " + std::to_string(s) + " reads '" + in + "' before anything writes it");
+            if (!index.count(in))
+                throw error("memory plan: layer " + std::to_string(s) + " reads '" + in +
+                            "' before anything writes it");
             auto& b = plan.buffers[index.at(in)];
             b.last = std::max(b.last, step);
         }
@@ -57,13 +61,15 @@ KTC_DECL memory_plan plan_memory(const graph::graph& g, const lowered_model& m) 
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < plan.buffers.size(); ++i)
         if (plan.buffers[i].where == region::working) order.push_back(i);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return plan.buffers[a].bytes > plan.buffers[b].bytes; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](auto a, auto b) { return plan.buffers[a].bytes > plan.buffers[b].bytes; });
     std::vector<std::size_t> placed;
     for (const std::size_t i : order) {
         buffer& b = plan.buffers[i];
         std::vector<std::pair<std::uint64_t, std::uint64_t>> busy;  // [begin, end) of conflicting buffers
         for (const std::size_t j : placed)
-            if (live_together(b, plan.buffers[j])) busy.emplace_back(plan.buffers[j].offset, plan.buffers[j].offset + plan.buffers[j].bytes);
+            if (live_together(b, plan.buffers[j]))
+                busy.emplace_back(plan.buffers[j].offset, plan.buffers[j].offset + plan.buffers[j].bytes);
         std::sort(busy.begin(), busy.end());
         std::uint64_t at = 0;
         for (const auto& [begin, end] : busy) {

@@ -39,7 +39,7 @@ struct nef_model {
     std::string name;
     std::vector<nef_tensor> inputs, outputs;
     std::uint64_t input_bytes = 0, output_bytes = 0, working_bytes = 0;  // DRAM areas
-    std::string commands, weights, setup;  // raw (uncompressed) blobs
+    std::string commands, weights, setup;                                // raw (uncompressed) blobs
     bool operator==(const nef_model&) const = default;
 };
 

@@ -52,12 +52,15 @@ KTC_DECL void check_commands(const std::vector<command>& cmds, const nlohmann::j
             case opcode::end: break;
             case opcode::load_tile:
             case opcode::store_tile:
-                if (c.a >= values.size()) throw std::runtime_error(at + ": value " + std::to_string(c.a) + " out of range");
-                if (c.c == 0 || std::int64_t{c.b} + c.c > rows(c.a)) throw std::runtime_error(at + ": rows out of range");
+                if (c.a >= values.size())
+                    throw std::runtime_error(at + ": value " + std::to_string(c.a) + " out of range");
+                if (c.c == 0 || std::int64_t{c.b} + c.c > rows(c.a))
+                    throw std::runtime_error(at + ": rows out of range");
                 break;
             case opcode::run_layer:
             case opcode::cpu_op:
-                if (c.a >= layers.size()) throw std::runtime_error(at + ": layer " + std::to_string(c.a) + " out of range");
+                if (c.a >= layers.size())
+                    throw std::runtime_error(at + ": layer " + std::to_string(c.a) + " out of range");
                 if ((layers.at(c.a).at("kind") == "cpu") != (c.op == opcode::cpu_op))
                     throw std::runtime_error(at + ": layer kind does not match the command");
                 break;

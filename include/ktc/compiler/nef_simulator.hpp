@@ -30,7 +30,8 @@ namespace ktc::compiler {
 class nef_simulator {
 public:
     // `source` names the .nef in errors; `input_radix` overrides the input radix (as --radix).
-    nef_simulator(const compiler::nef_model& m, const std::string& source, std::optional<int> input_radix = std::nullopt);
+    nef_simulator(const compiler::nef_model& m, const std::string& source,
+                  std::optional<int> input_radix = std::nullopt);
     nef_simulator(const nef_simulator&) = delete;
     nef_simulator& operator=(const nef_simulator&) = delete;
 
@@ -39,9 +40,11 @@ public:
 
     // User data (one sample or a stack), on `threads` threads (0: every core; sim/samples.hpp).
     sim::tensor_map run_samples(const sim::tensor_map& user, layout user_layout,
-                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}, unsigned threads = 1) const {
-        return sim::run_samples(float_inputs_, [this](const sim::tensor_map& one) { return run(one); }, user, user_layout, progress,
-                                threads);
+                                const std::function<void(std::int64_t, std::int64_t)>& progress = {},
+                                unsigned threads = 1) const {
+        return sim::run_samples(
+            float_inputs_, [this](const sim::tensor_map& one) { return run(one); }, user, user_layout, progress,
+            threads);
     }
 
     // The model inputs as the user gives them (float).
@@ -76,8 +79,8 @@ private:
     };
 
     static dtype dtype_named(const std::string& s) {
-        for (dtype t : {dtype::int8, dtype::int16, dtype::int32, dtype::int64, dtype::float32, dtype::uint8, dtype::boolean,
-                        dtype::float64, dtype::uint16, dtype::uint32, dtype::uint64})
+        for (dtype t : {dtype::int8, dtype::int16, dtype::int32, dtype::int64, dtype::float32, dtype::uint8,
+                        dtype::boolean, dtype::float64, dtype::uint16, dtype::uint32, dtype::uint64})
             if (s == name_of(t)) return t;
         throw std::runtime_error("unknown type '" + s + "'");
     }
@@ -112,10 +115,10 @@ private:
 
     void execute(machine& mc, const compiler::command& c) const;
 
-    std::string where_, source_;  // "model ID" and the .nef, for errors
+    std::string where_, source_;                                // "model ID" and the .nef, for errors
     std::uint64_t input_bytes_, output_bytes_, working_bytes_;  // the areas as the header declares them
     std::array<std::uint64_t, 3> extent_{};                     // the bytes their values occupy
-    std::map<std::string, compiler::value_desc> descs_;  // DRAM values and layer intermediates
+    std::map<std::string, compiler::value_desc> descs_;         // DRAM values and layer intermediates
     graph::graph graph_;
     std::vector<value> values_;
     std::vector<step> steps_;

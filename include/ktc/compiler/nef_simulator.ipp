@@ -6,11 +6,17 @@
 
 namespace ktc::compiler {
 
-KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::string& source, std::optional<int> input_radix)
-    : where_("model " + std::to_string(m.id)), source_(source), input_bytes_(m.input_bytes), output_bytes_(m.output_bytes),
+KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::string& source,
+                                      std::optional<int> input_radix)
+    : where_("model " + std::to_string(m.id)),
+      source_(source),
+      input_bytes_(m.input_bytes),
+      output_bytes_(m.output_bytes),
       working_bytes_(m.working_bytes) {
     const std::string where = source + ": model " + std::to_string(m.id);
-    const auto bad = [&](const std::string& what) { return file_error(source, "model " + std::to_string(m.id) + ": " + what); };
+    const auto bad = [&](const std::string& what) {
+        return file_error(source, "model " + std::to_string(m.id) + ": " + what);
+    };
     try {
         const auto setup = compiler::split_setup(m.setup, where);
         ::onnx::ModelProto proto;
@@ -33,7 +39,10 @@ KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::s
             x.name = v.at("name").get<std::string>();
             x.desc = {dtype_named(v.at("dtype").get<std::string>()), v.at("shape").get<shape_t>()};
             const auto r = v.at("region").get<std::string>();
-            x.area = r == "input" ? 0 : r == "output" ? 1 : r == "working" ? 2 : throw std::runtime_error("region '" + r + "'");
+            x.area = r == "input"     ? 0
+                     : r == "output"  ? 1
+                     : r == "working" ? 2
+                                      : throw std::runtime_error("region '" + r + "'");
             x.offset = v.at("offset").get<std::uint64_t>();
             (void)element_count(x.desc.shape);  // the shape's limits, before any size is derived from it
             const std::uint64_t size = area_size(x.area);
@@ -52,8 +61,9 @@ KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::s
         }
         for (int a = 0; a < 3; ++a)
             if (extent_[a] > held[a])
-                throw std::runtime_error("values of DRAM area " + std::to_string(a) + " spread over " + std::to_string(extent_[a]) +
-                                         " bytes, more than the " + std::to_string(held[a]) + " they hold");
+                throw std::runtime_error("values of DRAM area " + std::to_string(a) + " spread over " +
+                                         std::to_string(extent_[a]) + " bytes, more than the " +
+                                         std::to_string(held[a]) + " they hold");
         for (const auto& l : setup.plan.at("layers"))
             for (const auto& x : l.value("local", nlohmann::json::array()))
                 descs_[x.at("name").get<std::string>()] = {dtype_named(x.at("dtype").get<std::string>()),
@@ -73,7 +83,8 @@ KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::s
             if (l.at("tiled").get<bool>()) {
                 const auto& descs = descs_;
                 auto w = compiler::layer_windows(graph_, s.l, descs);
-                if (!w) throw std::runtime_error("layer of '" + s.l.nodes[0] + "' is marked tiled but is not row-local");
+                if (!w)
+                    throw std::runtime_error("layer of '" + s.l.nodes[0] + "' is marked tiled but is not row-local");
                 s.windows = *w;
                 s.in_rows = compiler::chain_input_rows(graph_, s.l, descs);
                 s.slots = compiler::chain_slots(graph_, s.l);
@@ -88,7 +99,8 @@ KTC_DECL nef_simulator::nef_simulator(const compiler::nef_model& m, const std::s
         throw bad(e.what());
     }
     if (input_radix)
-        for (const auto& in : graph_.inputs) graph_ = sim::detail::with_input_radix(std::move(graph_), in.name, *input_radix);
+        for (const auto& in : graph_.inputs)
+            graph_ = sim::detail::with_input_radix(std::move(graph_), in.name, *input_radix);
     formats_ = fixed::edge_formats(graph_);
     // with_input_radix rebuilt the graph: find the nodes again
     for (auto& s : steps_)
@@ -114,13 +126,17 @@ KTC_DECL sim::tensor_map nef_simulator::run(const sim::tensor_map& inputs) const
 }
 
 KTC_DECL sim::tensor_map nef_simulator::run_commands(const sim::tensor_map& inputs) const {
-    machine mc{std::vector<std::byte>(extent_[0]), std::vector<std::byte>(extent_[1]), std::vector<std::byte>(extent_[2]), {}, {}};
+    machine mc{std::vector<std::byte>(extent_[0]),
+               std::vector<std::byte>(extent_[1]),
+               std::vector<std::byte>(extent_[2]),
+               {},
+               {}};
     for (const auto& in : graph_.inputs) {
         auto it = inputs.find(in.name);
         if (it == inputs.end()) throw usage_error("missing model input '" + in.name + "'");
         if (it->second.shape() != values_.at(index_of(in.name)).desc.shape)
-            throw usage_error("input '" + in.name + "' has shape " + to_string(it->second.shape()) + ", the model expects " +
-                              to_string(values_.at(index_of(in.name)).desc.shape));
+            throw usage_error("input '" + in.name + "' has shape " + to_string(it->second.shape()) +
+                              ", the model expects " + to_string(values_.at(index_of(in.name)).desc.shape));
         const auto f = formats_.at(in.name);
         store(mc, index_of(in.name), fixed::quantize_tensor(it->second, f), 0);
     }
@@ -182,7 +198,8 @@ KTC_DECL void nef_simulator::store(machine& mc, std::size_t v, const tensor& t, 
                             t.raw() + (((n * s[1] + c) * count + r) * line), line);
 }
 
-KTC_DECL tensor nef_simulator::slice_rows(const tile& t, std::int64_t begin, std::int64_t end, const std::string& what) {
+KTC_DECL tensor nef_simulator::slice_rows(const tile& t, std::int64_t begin, std::int64_t end,
+                                          const std::string& what) {
     const tensor& d = t.data;
     if (d.rank() != 4) return d;
     if (begin < t.begin || end > t.begin + d.dim(2))
@@ -200,7 +217,8 @@ KTC_DECL tensor nef_simulator::slice_rows(const tile& t, std::int64_t begin, std
 KTC_DECL void nef_simulator::call(const graph::node& n, std::vector<const tensor*> args, std::vector<tensor>& results) {
     results.assign(n.outputs.size(), tensor{});
     kernels::kernel_table::const_iterator k = kernels::fixed::kernels().find(n.op_type);
-    if (k == kernels::fixed::kernels().end()) throw unsupported_error("nef: no kernel for '" + n.name + "' (" + n.op_type + ")");
+    if (k == kernels::fixed::kernels().end())
+        throw unsupported_error("nef: no kernel for '" + n.name + "' (" + n.op_type + ")");
     k->second(kernels::kernel_call{n, args, results});
 }
 
@@ -225,8 +243,14 @@ KTC_DECL void nef_simulator::run_layer(machine& mc, const step& s, std::int64_t 
         std::vector<const tensor*> args;
         for (std::size_t i = 0; i < n.inputs.size(); ++i) {
             const auto& in = n.inputs[i];
-            if (in.empty()) { args.push_back(nullptr); continue; }
-            if (const tensor* c = constant(in)) { args.push_back(c); continue; }
+            if (in.empty()) {
+                args.push_back(nullptr);
+                continue;
+            }
+            if (const tensor* c = constant(in)) {
+                args.push_back(c);
+                continue;
+            }
             std::int64_t b = 0, e = 1 << 30;
             if (s.tiled) {
                 const bool main = i == s.slots[k];
@@ -246,8 +270,10 @@ KTC_DECL void nef_simulator::run_layer(machine& mc, const step& s, std::int64_t 
             if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
                 const std::int64_t out_w = values_width(n), in_w = in.dim(3);
                 const auto strides = n.attrs.get_ints("strides", {1, 1}), dil = n.attrs.get_ints("dilations", {1, 1});
-                const std::int64_t kw = n.op_type == "Conv" ? constant(n.inputs[1])->dim(3) : n.attrs.get_ints("kernel_shape")[1];
-                const std::int64_t total = std::max<std::int64_t>(0, (out_w - 1) * strides[1] + (kw - 1) * dil[1] + 1 - in_w);
+                const std::int64_t kw =
+                    n.op_type == "Conv" ? constant(n.inputs[1])->dim(3) : n.attrs.get_ints("kernel_shape")[1];
+                const std::int64_t total =
+                    std::max<std::int64_t>(0, (out_w - 1) * strides[1] + (kw - 1) * dil[1] + 1 - in_w);
                 pads[1] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
                 pads[3] = total - pads[1];
             } else if (auto_pad == "VALID") {
@@ -279,12 +305,14 @@ KTC_DECL void nef_simulator::execute(machine& mc, const compiler::command& c) co
     switch (c.op) {
         case opcode::end: return;
         case opcode::load_tile:
-            mc.loaded[c.a] = tile{c.b, load(mc, c.a, c.b, values_.at(c.a).desc.shape.size() == 4 ? std::int64_t{c.c} : 1)};
+            mc.loaded[c.a] =
+                tile{c.b, load(mc, c.a, c.b, values_.at(c.a).desc.shape.size() == 4 ? std::int64_t{c.c} : 1)};
             return;
         case opcode::run_layer: return run_layer(mc, steps_.at(c.a), c.b, std::int64_t{c.b} + c.c);
         case opcode::store_tile: {
             auto it = mc.produced.find(c.a);
-            if (it == mc.produced.end()) throw error("nef: STORE_TILE of '" + values_.at(c.a).name + "', which the last layer did not make");
+            if (it == mc.produced.end())
+                throw error("nef: STORE_TILE of '" + values_.at(c.a).name + "', which the last layer did not make");
             if (values_.at(c.a).desc.shape.size() != 4) return store(mc, c.a, it->second.data, 0);
             return store(mc, c.a, slice_rows(it->second, c.b, std::int64_t{c.b} + c.c, values_.at(c.a).name), c.b);
         }

@@ -39,7 +39,7 @@ struct node_rows {
 };
 
 struct layer_tiling {
-    bool tiled = false;  // false: one tile, the whole tensors
+    bool tiled = false;                                        // false: one tile, the whole tensors
     std::vector<std::pair<std::int64_t, std::int64_t>> tiles;  // output rows [begin, end)
 };
 
@@ -72,9 +72,11 @@ inline std::optional<row_window> row_window_of(const graph::graph& g, const grap
                                                const std::map<std::string, value_desc>& values) {
     using namespace tiling_detail;
     const auto real_outputs = std::count_if(n.outputs.begin(), n.outputs.end(), [](auto& o) { return !o.empty(); });
-    if (real_outputs != 1 || n.outputs.empty() || n.outputs[0].empty() || !values.count(n.outputs[0])) return std::nullopt;
+    if (real_outputs != 1 || n.outputs.empty() || n.outputs[0].empty() || !values.count(n.outputs[0]))
+        return std::nullopt;
     const shape_t& out = values.at(n.outputs[0]).shape;
-    if (out.size() != 4 || out[0] != 1 || !n.has_input(main_slot) || !values.count(n.input(main_slot))) return std::nullopt;
+    if (out.size() != 4 || out[0] != 1 || !n.has_input(main_slot) || !values.count(n.input(main_slot)))
+        return std::nullopt;
     const shape_t& in = values.at(n.input(main_slot)).shape;
     if (in.size() != 4 || in[0] != 1) return std::nullopt;
     row_window w;
@@ -139,7 +141,10 @@ inline std::vector<std::size_t> chain_slots(const graph::graph& g, const layer& 
         std::size_t slot = 0;
         if (k > 0)
             for (std::size_t i = 0; i < n.inputs.size(); ++i)
-                if (n.inputs[i] == previous) { slot = i; break; }
+                if (n.inputs[i] == previous) {
+                    slot = i;
+                    break;
+                }
         slots.push_back(slot);
         previous = n.outputs.at(0);
     }
@@ -162,8 +167,9 @@ inline std::optional<std::vector<row_window>> layer_windows(const graph::graph& 
 
 // The rows each node of a row-tiled layer computes and reads for output rows [begin, end) of
 // the layer, lead first. `in_rows[k]`: the height of node k's chain input.
-inline std::vector<node_rows> rows_for_tile(const std::vector<row_window>& windows, const std::vector<std::int64_t>& in_rows,
-                                            std::int64_t begin, std::int64_t end) {
+inline std::vector<node_rows> rows_for_tile(const std::vector<row_window>& windows,
+                                            const std::vector<std::int64_t>& in_rows, std::int64_t begin,
+                                            std::int64_t end) {
     std::vector<node_rows> r(windows.size());
     for (std::size_t k = windows.size(); k-- > 0;) {
         const row_window& w = windows[k];
@@ -222,7 +228,8 @@ std::vector<layer_tiling> plan_tiles(const graph::graph& g, const lowered_model&
                 for (std::size_t i = 0; i < n.inputs.size(); ++i) {
                     if (n.inputs[i].empty() || g.initializer(n.inputs[i])) continue;
                     const bool main = i == slots[k];
-                    const std::int64_t r = main ? rows[k].in_end - rows[k].in_begin : rows[k].out_end - rows[k].out_begin;
+                    const std::int64_t r =
+                        main ? rows[k].in_end - rows[k].in_begin : rows[k].out_end - rows[k].out_begin;
                     total += row_bytes(m.values.at(n.inputs[i])) * static_cast<std::uint64_t>(r);
                 }
             }

@@ -122,8 +122,9 @@ public:
 
     graph::graph run(const message_view& net, const message_view& model) {
         if (net.count("layers") > 0)
-            throw unsupported_error(prototxt_ + ": uses the V1 'layers { }' format; upgrade it with Caffe's "
-                                                "upgrade_net_proto_text first");
+            throw unsupported_error(prototxt_ +
+                                    ": uses the V1 'layers { }' format; upgrade it with Caffe's "
+                                    "upgrade_net_proto_text first");
         g_.name = net.text("name").empty() ? "caffe" : net.text("name");
         net_state state;
         if (net.has("state")) {
@@ -212,7 +213,8 @@ private:
             for (const auto& bottom : l.texts("bottom")) {
                 auto it = current_.find(bottom);
                 if (it == current_.end())
-                    throw file_error(prototxt_, describe(call) + " reads blob '" + bottom + "', which no earlier layer or input produces");
+                    throw file_error(prototxt_, describe(call) + " reads blob '" + bottom +
+                                                    "', which no earlier layer or input produces");
                 bindings_[it->second].read = true;
                 call.inputs.push_back(bindings_[it->second].value);
             }
@@ -222,7 +224,8 @@ private:
                 if (shapes.size() != 1 && shapes.size() != tops.size())
                     throw file_error(prototxt_, describe(call) + " needs one input_param shape, or one per top");
                 for (std::size_t i = 0; i < tops.size(); ++i)
-                    add_input(tops[i], input_shape(prototxt_, tops[i], shapes[shapes.size() == 1 ? 0 : i].integers("dim")));
+                    add_input(tops[i],
+                              input_shape(prototxt_, tops[i], shapes[shapes.size() == 1 ? 0 : i].integers("dim")));
                 continue;
             }
             if (call.type == "Dropout" || call.type == "Split") {
@@ -244,8 +247,7 @@ private:
             if (needs_weights(call.type, call.inputs.size())) {
                 auto w = weights.find(call.name);
                 const auto blobs = w != weights.end() ? w->second.subs("blobs") : l.subs("blobs");
-                if (blobs.empty())
-                    throw file_error(caffemodel_, "has no weights for " + describe(call));
+                if (blobs.empty()) throw file_error(caffemodel_, "has no weights for " + describe(call));
                 for (std::size_t i = 0; i < blobs.size(); ++i)
                     call.weights.push_back(read_blob(blobs[i], caffemodel_, call.name, i));
             }

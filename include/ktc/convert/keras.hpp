@@ -30,7 +30,9 @@ namespace keras {
 struct tensor_ref {
     std::string layer;
     std::int64_t node = 0, index = 0;
-    bool operator<(const tensor_ref& o) const { return std::tie(layer, node, index) < std::tie(o.layer, o.node, o.index); }
+    bool operator<(const tensor_ref& o) const {
+        return std::tie(layer, node, index) < std::tie(o.layer, o.node, o.index);
+    }
 };
 
 struct layer_entry {
@@ -47,7 +49,8 @@ struct topology {
 
 namespace detail {
 
-inline std::string keras_text(const json& j, const std::string& key, const std::string& file, const std::string& where) {
+inline std::string keras_text(const json& j, const std::string& key, const std::string& file,
+                              const std::string& where) {
     if (!j.is_object() || !j.contains(key) || !j[key].is_string())
         throw file_error(file, "model_config: " + where + " has no '" + key + "' string");
     return j[key].get<std::string>();
@@ -59,7 +62,8 @@ inline tensor_ref keras_ref(const json& j, const std::string& file, const std::s
     if (!j.is_array() || j.empty() || !j[0].is_string() || (j.size() > 1 && !j[1].is_number_integer()) ||
         (j.size() > 2 && !j[2].is_number_integer()))
         throw file_error(file, "model_config: " + where + ": not a [layer, node, tensor] reference");
-    return {j[0].get<std::string>(), j.size() > 1 ? j[1].get<std::int64_t>() : 0, j.size() > 2 ? j[2].get<std::int64_t>() : 0};
+    return {j[0].get<std::string>(), j.size() > 1 ? j[1].get<std::int64_t>() : 0,
+            j.size() > 2 ? j[2].get<std::int64_t>() : 0};
 }
 
 // input_layers / output_layers: a list of references, or one reference when there is one.
@@ -73,10 +77,13 @@ inline std::vector<tensor_ref> keras_refs(const json& j, const std::string& file
 
 inline topology sequential_topology(const json& config, const std::string& file) {
     topology t;
-    const json& layers = config.is_array() ? config : config.is_object() && config.contains("layers") ? config["layers"] : json();
+    const json& layers = config.is_array()                                 ? config
+                         : config.is_object() && config.contains("layers") ? config["layers"]
+                                                                           : json();
     if (!layers.is_array() || layers.empty()) throw file_error(file, "model_config: a Sequential model without layers");
-    t.name = config.is_object() && config.contains("name") && config["name"].is_string() ? config["name"].get<std::string>()
-                                                                                        : "sequential";
+    t.name = config.is_object() && config.contains("name") && config["name"].is_string()
+                 ? config["name"].get<std::string>()
+                 : "sequential";
     std::string previous;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         layer_entry e;
@@ -120,7 +127,8 @@ inline topology functional_topology(const json& config, const std::string& file)
             throw file_error(file, "model_config: layer '" + e.name + "' has no config");
         e.config = l["config"];
         const json nodes = l.contains("inbound_nodes") ? l["inbound_nodes"] : json::array();
-        if (!nodes.is_array()) throw file_error(file, "model_config: layer '" + e.name + "': inbound_nodes is not a list");
+        if (!nodes.is_array())
+            throw file_error(file, "model_config: layer '" + e.name + "': inbound_nodes is not a list");
         for (const auto& node : nodes) {
             if (!node.is_array()) keras_ref(node, file, "layer '" + e.name + "'");  // throws: Keras 3 or malformed
             std::vector<tensor_ref> inputs;
@@ -144,16 +152,18 @@ inline void keras_inputs(const topology& t, conversion& c, std::map<tensor_ref, 
             throw file_error(c.file, "model_config: input '" + ref.layer + "' is not an InputLayer of the model");
         const json& cfg = it->config;
         const json& dims = cfg.contains("batch_input_shape") ? cfg["batch_input_shape"]
-                                                              : cfg.contains("batch_shape") ? cfg["batch_shape"] : json();
-        if (!dims.is_array() || dims.empty()) throw file_error(c.file, "input '" + ref.layer + "' has no batch_input_shape");
+                           : cfg.contains("batch_shape")     ? cfg["batch_shape"]
+                                                             : json();
+        if (!dims.is_array() || dims.empty())
+            throw file_error(c.file, "input '" + ref.layer + "' has no batch_input_shape");
         if (cfg.contains("dtype") && cfg["dtype"].is_string() && cfg["dtype"] != "float32")
             throw unsupported_error(c.file + ": input '" + ref.layer + "' is " + cfg["dtype"].get<std::string>() +
                                     "; ktc converts float32 models");
         shape_t shape = {1};
         for (std::size_t d = 1; d < dims.size(); ++d) {
             if (!dims[d].is_number_integer() || dims[d].get<std::int64_t>() <= 0)
-                throw unsupported_error(c.file + ": input '" + ref.layer + "' has an unknown dimension " +
-                                        dims.dump() + "; ktc converts models with static shapes");
+                throw unsupported_error(c.file + ": input '" + ref.layer + "' has an unknown dimension " + dims.dump() +
+                                        "; ktc converts models with static shapes");
             shape.push_back(dims[d].get<std::int64_t>());
         }
         if (shape.size() == 4 && cfg.value("data_format", "channels_last") != "channels_last")
@@ -179,7 +189,8 @@ public:
         for (const auto& path : f_.strings_attribute(group.get(), "weight_names")) {
             std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
             base = base.substr(0, base.find(':'));
-            if (!it->second.emplace(base, f_.float_dataset(group.get(), path, "model_weights/" + layer + "/" + path)).second)
+            if (!it->second.emplace(base, f_.float_dataset(group.get(), path, "model_weights/" + layer + "/" + path))
+                     .second)
                 f_.fail("model_weights/" + layer + ": two weights named '" + base + "'");
         }
         return it->second;
@@ -221,7 +232,8 @@ inline void keras_layers(const topology& t, conversion& c, weight_reader& weight
             const std::string name = call == 0 ? layer->name : layer->name + "_call" + std::to_string(call);
             layer_builder b(c, name, layer->class_name, layer->config, weights.of(layer->name));
             try {
-                made[{layer->name, static_cast<std::int64_t>(call), 0}] = layer_converters().at(layer->class_name)(b, inputs);
+                made[{layer->name, static_cast<std::int64_t>(call), 0}] =
+                    layer_converters().at(layer->class_name)(b, inputs);
             } catch (const json::exception& e) {
                 b.malformed(std::string("malformed config: ") + e.what());
             }
@@ -230,9 +242,9 @@ inline void keras_layers(const topology& t, conversion& c, weight_reader& weight
             const auto& [layer, call] = later.front();
             for (const auto& ref : layer->calls[call])
                 if (!made.count(ref))
-                    throw file_error(c.file, "model_config: layer '" + layer->name + "' reads output " + std::to_string(ref.node) +
-                                                 "/" + std::to_string(ref.index) + " of '" + ref.layer +
-                                                 "', which no layer makes (or the layers form a cycle)");
+                    throw file_error(c.file, "model_config: layer '" + layer->name + "' reads output " +
+                                                 std::to_string(ref.node) + "/" + std::to_string(ref.index) + " of '" +
+                                                 ref.layer + "', which no layer makes (or the layers form a cycle)");
         }
         pending = std::move(later);
     }
@@ -267,7 +279,8 @@ inline topology parse_topology(const std::string& model_config, const std::strin
     if (!model.contains("config")) throw file_error(file, "model_config: the model has no config");
     if (cls == "Sequential") return detail::sequential_topology(model["config"], file);
     if (cls == "Model" || cls == "Functional") return detail::functional_topology(model["config"], file);
-    throw unsupported_error(file + ": model class '" + cls + "'; ktc converts Sequential and functional (Model) models");
+    throw unsupported_error(file + ": model class '" + cls +
+                            "'; ktc converts Sequential and functional (Model) models");
 }
 
 }  // namespace keras
@@ -276,10 +289,12 @@ inline topology parse_topology(const std::string& model_config, const std::strin
 inline graph::graph from_keras(const std::filesystem::path& path) {
     const hdf5::file f(path);
     if (!f.has_attribute(f.id(), "model_config"))
-        f.fail("no 'model_config' attribute: not a whole model saved by model.save (save_weights files hold no topology)");
+        f.fail(
+            "no 'model_config' attribute: not a whole model saved by model.save (save_weights files hold no topology)");
     if (f.has_attribute(f.id(), "backend") && f.string_attribute(f.id(), "backend") == "theano")
-        throw unsupported_error(f.path() + ": saved with the Theano backend (flipped convolution kernels); ktc converts "
-                                           "TensorFlow-backend files");
+        throw unsupported_error(f.path() +
+                                ": saved with the Theano backend (flipped convolution kernels); ktc converts "
+                                "TensorFlow-backend files");
     const keras::topology t = keras::parse_topology(f.string_attribute(f.id(), "model_config"), f.path());
     keras::detail::refuse_unknown_layers(t, f.path());
 

@@ -58,8 +58,9 @@ private:
                 throw unsupported_error(m_.path + ": a quantized TFLite model (tensor '" + t.name + "' is " +
                                         schema::type_name(t.type) + "); ktc converts float TFLite models only");
             if (type == schema::tensor_type::float16)
-                throw unsupported_error(m_.path + ": tensor '" + t.name +
-                                        "' is float16 (a float16-quantized model); ktc converts float32 TFLite models only");
+                throw unsupported_error(
+                    m_.path + ": tensor '" + t.name +
+                    "' is float16 (a float16-quantized model); ktc converts float32 TFLite models only");
         }
         std::string unknown;
         std::set<std::string> named;
@@ -68,7 +69,8 @@ private:
             if (converts(op.opcode)) continue;
             const std::string name = op_name(op);
             if (!named.insert(name).second) continue;
-            unknown += (unknown.empty() ? "" : ", ") + name + " (operator " + std::to_string(i) + why_not(op.opcode) + ")";
+            unknown +=
+                (unknown.empty() ? "" : ", ") + name + " (operator " + std::to_string(i) + why_not(op.opcode) + ")";
         }
         if (!unknown.empty())
             throw unsupported_error(m_.path + ": TFLite operator(s) ktc does not convert: " + unknown);
@@ -90,16 +92,48 @@ private:
     }
 
     static bool converts(int opcode) {
-        static const std::set<int> known = {
-            schema::ADD, schema::SUB, schema::MUL, schema::DIV, schema::MAXIMUM, schema::MINIMUM,
-            schema::CONV_2D, schema::DEPTHWISE_CONV_2D, schema::TRANSPOSE_CONV, schema::FULLY_CONNECTED,
-            schema::AVERAGE_POOL_2D, schema::MAX_POOL_2D, schema::CONCATENATION, schema::RESHAPE,
-            schema::SQUEEZE, schema::EXPAND_DIMS, schema::TRANSPOSE, schema::SOFTMAX, schema::LOG_SOFTMAX,
-            schema::PAD, schema::PADV2, schema::MIRROR_PAD, schema::MEAN, schema::REDUCE_MAX,
-            schema::RESIZE_BILINEAR, schema::RESIZE_NEAREST_NEIGHBOR, schema::DEPTH_TO_SPACE,
-            schema::SPACE_TO_DEPTH, schema::RELU, schema::RELU6, schema::RELU_N1_TO_1, schema::LEAKY_RELU,
-            schema::PRELU, schema::LOGISTIC, schema::TANH, schema::ELU, schema::HARD_SWISH, schema::EXP,
-            schema::LOG, schema::SQRT, schema::ABS, schema::NEG};
+        static const std::set<int> known = {schema::ADD,
+                                            schema::SUB,
+                                            schema::MUL,
+                                            schema::DIV,
+                                            schema::MAXIMUM,
+                                            schema::MINIMUM,
+                                            schema::CONV_2D,
+                                            schema::DEPTHWISE_CONV_2D,
+                                            schema::TRANSPOSE_CONV,
+                                            schema::FULLY_CONNECTED,
+                                            schema::AVERAGE_POOL_2D,
+                                            schema::MAX_POOL_2D,
+                                            schema::CONCATENATION,
+                                            schema::RESHAPE,
+                                            schema::SQUEEZE,
+                                            schema::EXPAND_DIMS,
+                                            schema::TRANSPOSE,
+                                            schema::SOFTMAX,
+                                            schema::LOG_SOFTMAX,
+                                            schema::PAD,
+                                            schema::PADV2,
+                                            schema::MIRROR_PAD,
+                                            schema::MEAN,
+                                            schema::REDUCE_MAX,
+                                            schema::RESIZE_BILINEAR,
+                                            schema::RESIZE_NEAREST_NEIGHBOR,
+                                            schema::DEPTH_TO_SPACE,
+                                            schema::SPACE_TO_DEPTH,
+                                            schema::RELU,
+                                            schema::RELU6,
+                                            schema::RELU_N1_TO_1,
+                                            schema::LEAKY_RELU,
+                                            schema::PRELU,
+                                            schema::LOGISTIC,
+                                            schema::TANH,
+                                            schema::ELU,
+                                            schema::HARD_SWISH,
+                                            schema::EXP,
+                                            schema::LOG,
+                                            schema::SQRT,
+                                            schema::ABS,
+                                            schema::NEG};
         return known.count(opcode) != 0;
     }
 
@@ -107,7 +141,8 @@ private:
     const tensor_info& info(std::int32_t t) const {
         // -1 is an absent optional input: an operator whose required input is absent is corrupt.
         if (t < 0 || static_cast<std::size_t>(t) >= m_.tensors.size())
-            throw file_error(m_.path, "an operator refers to tensor " + std::to_string(t) + " of " + std::to_string(m_.tensors.size()));
+            throw file_error(m_.path, "an operator refers to tensor " + std::to_string(t) + " of " +
+                                          std::to_string(m_.tensors.size()));
         return m_.tensors[static_cast<std::size_t>(t)];
     }
     std::string tensor_name(std::int32_t t) const {
@@ -139,13 +174,14 @@ private:
             case schema::tensor_type::float32: type = dtype::float32; break;
             case schema::tensor_type::int32: type = dtype::int32; break;
             case schema::tensor_type::int64: type = dtype::int64; break;
-            default:
-                throw unsupported_error(m_.path + ": constant '" + ti.name + "' is " + schema::type_name(ti.type));
+            default: throw unsupported_error(m_.path + ": constant '" + ti.name + "' is " + schema::type_name(ti.type));
         }
         const shape_t shape = nhwc(t);
         std::size_t bytes = size_of(type);
         for (const auto d : shape)  // checked before allocating: a corrupt shape may be huge
-            bytes = d == 0 ? 0 : bytes <= ti.data.size() / static_cast<std::size_t>(d) ? bytes * static_cast<std::size_t>(d) : ti.data.size() + 1;
+            bytes = d == 0                                                  ? 0
+                    : bytes <= ti.data.size() / static_cast<std::size_t>(d) ? bytes * static_cast<std::size_t>(d)
+                                                                            : ti.data.size() + 1;
         if (bytes != ti.data.size())
             throw file_error(m_.path, "constant '" + ti.name + "' has " + std::to_string(ti.data.size()) +
                                           " bytes for shape " + to_string(shape));
@@ -154,8 +190,7 @@ private:
         return out;
     }
     std::vector<std::int64_t> constant_ints(std::int32_t t, const std::string& role) const {
-        if (t < 0 || !is_constant(t))
-            throw unsupported_error(m_.path + ": " + role + " must be a constant tensor");
+        if (t < 0 || !is_constant(t)) throw unsupported_error(m_.path + ": " + role + " must be a constant tensor");
         return constant(t).to_vector<std::int64_t>();
     }
     tensor weights(const op_info& op, std::size_t slot, std::int64_t want_rank) const {
@@ -178,7 +213,8 @@ private:
         return name;
     }
     std::string ints_initializer(const std::string& base, const std::vector<std::int64_t>& v) {
-        return initializer(base, tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, std::span<const std::int64_t>(v)));
+        return initializer(
+            base, tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, std::span<const std::int64_t>(v)));
     }
     std::string float_scalar(float v) {
         auto [it, fresh] = scalars_.try_emplace(v);
@@ -323,7 +359,8 @@ private:
     // Input `slot` of `op`, which the file must provide.
     std::int32_t arg(const op_info& op, std::size_t slot) const {
         if (slot >= op.inputs.size())
-            throw file_error(m_.path, op_name(op) + " producing '" + info(op.outputs[0]).name + "' has no input " + std::to_string(slot));
+            throw file_error(m_.path, op_name(op) + " producing '" + info(op.outputs[0]).name + "' has no input " +
+                                          std::to_string(slot));
         return op.inputs[slot];
     }
 
@@ -340,9 +377,9 @@ private:
     }
 
     // Spatial pads [top, left, bottom, right] of a TFLite window op.
-    static std::vector<std::int64_t> window_pads(schema::padding padding, const shape_t& in_nhwc,
-                                                 std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw,
-                                                 std::int64_t dh, std::int64_t dw) {
+    static std::vector<std::int64_t> window_pads(schema::padding padding, const shape_t& in_nhwc, std::int64_t kh,
+                                                 std::int64_t kw, std::int64_t sh, std::int64_t sw, std::int64_t dh,
+                                                 std::int64_t dw) {
         if (padding == schema::padding::valid) return {0, 0, 0, 0};
         const auto h = same_padding(in_nhwc[1], kh, sh, dh), w = same_padding(in_nhwc[2], kw, sw, dw);
         return {h[0], w[0], h[1], w[1]};
@@ -354,10 +391,13 @@ private:
         tensor w = weights(op, 1, 4);  // [O, KH, KW, I]
         const shape_t in = nhwc(x), ws = w.shape();
         if (ws[3] <= 0 || in[3] % ws[3] != 0)
-            throw unsupported_error(where(op) + ": " + std::to_string(in[3]) + " input channels for filters of depth " + std::to_string(ws[3]));
+            throw unsupported_error(where(op) + ": " + std::to_string(in[3]) + " input channels for filters of depth " +
+                                    std::to_string(ws[3]));
         const auto& o = op.options;
-        const std::int64_t sh = positive(op, o.i32(f::stride_h, 1), "stride_h"), sw = positive(op, o.i32(f::stride_w, 1), "stride_w");
-        const std::int64_t dh = positive(op, o.i32(f::dilation_h, 1), "dilation_h"), dw = positive(op, o.i32(f::dilation_w, 1), "dilation_w");
+        const std::int64_t sh = positive(op, o.i32(f::stride_h, 1), "stride_h"),
+                           sw = positive(op, o.i32(f::stride_w, 1), "stride_w");
+        const std::int64_t dh = positive(op, o.i32(f::dilation_h, 1), "dilation_h"),
+                           dw = positive(op, o.i32(f::dilation_w, 1), "dilation_w");
         graph::attributes a;
         a.set("kernel_shape", std::vector<std::int64_t>{ws[1], ws[2]});
         a.set("strides", std::vector<std::int64_t>{sh, sw});
@@ -367,7 +407,8 @@ private:
         const std::string name = tensor_name(op.outputs[0]);
         std::vector<std::string> ins = {input(x), initializer(name + "_W", permuted(w, {0, 3, 1, 2}))};
         if (op.inputs.size() > 2 && op.inputs[2] >= 0) ins.push_back(input(op.inputs[2]));
-        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)), [&](const std::string& out) { add("Conv", ins, out, a); });
+        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)),
+                [&](const std::string& out) { add("Conv", ins, out, a); });
     }
 
     void depthwise_conv2d(const op_info& op) {
@@ -376,10 +417,13 @@ private:
         tensor w = weights(op, 1, 4);  // [1, KH, KW, C * multiplier]
         const shape_t in = nhwc(x), ws = w.shape();
         if (ws[0] != 1 || in[3] <= 0 || ws[3] % in[3] != 0)
-            throw unsupported_error(where(op) + ": filter shape " + to_string(ws) + " does not fit " + std::to_string(in[3]) + " input channels");
+            throw unsupported_error(where(op) + ": filter shape " + to_string(ws) + " does not fit " +
+                                    std::to_string(in[3]) + " input channels");
         const auto& o = op.options;
-        const std::int64_t sh = positive(op, o.i32(f::stride_h, 1), "stride_h"), sw = positive(op, o.i32(f::stride_w, 1), "stride_w");
-        const std::int64_t dh = positive(op, o.i32(f::dilation_h, 1), "dilation_h"), dw = positive(op, o.i32(f::dilation_w, 1), "dilation_w");
+        const std::int64_t sh = positive(op, o.i32(f::stride_h, 1), "stride_h"),
+                           sw = positive(op, o.i32(f::stride_w, 1), "stride_w");
+        const std::int64_t dh = positive(op, o.i32(f::dilation_h, 1), "dilation_h"),
+                           dw = positive(op, o.i32(f::dilation_w, 1), "dilation_w");
         graph::attributes a;
         a.set("kernel_shape", std::vector<std::int64_t>{ws[1], ws[2]});
         a.set("strides", std::vector<std::int64_t>{sh, sw});
@@ -391,7 +435,8 @@ private:
         const std::string name = tensor_name(op.outputs[0]);
         std::vector<std::string> ins = {input(x), initializer(name + "_W", permuted(w, {3, 0, 1, 2}))};
         if (op.inputs.size() > 2 && op.inputs[2] >= 0) ins.push_back(input(op.inputs[2]));
-        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)), [&](const std::string& out) { add("Conv", ins, out, a); });
+        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)),
+                [&](const std::string& out) { add("Conv", ins, out, a); });
     }
 
     void transpose_conv(const op_info& op) {
@@ -405,7 +450,8 @@ private:
         if (out_shape.size() != 4 || ws[3] != in[3])
             throw unsupported_error(where(op) + ": filter shape " + to_string(ws) + " does not fit the input");
         const auto& o = op.options;
-        const std::int64_t strides[2] = {positive(op, o.i32(f::stride_h, 1), "stride_h"), positive(op, o.i32(f::stride_w, 1), "stride_w")};
+        const std::int64_t strides[2] = {positive(op, o.i32(f::stride_h, 1), "stride_h"),
+                                         positive(op, o.i32(f::stride_w, 1), "stride_w")};
         // The output size is given: total padding = what the full transposed conv would produce
         // beyond it, split as for SAME (odd pixel after); a larger output is output_padding.
         std::vector<std::int64_t> pads(4, 0), extra(2, 0);
@@ -422,7 +468,8 @@ private:
         const std::string name = tensor_name(op.outputs[0]);
         std::vector<std::string> ins = {input(x), initializer(name + "_W", permuted(w, {3, 0, 1, 2}))};
         if (op.inputs.size() > 3 && op.inputs[3] >= 0) ins.push_back(input(op.inputs[3]));
-        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)), [&](const std::string& out) { add("ConvTranspose", ins, out, a); });
+        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)),
+                [&](const std::string& out) { add("ConvTranspose", ins, out, a); });
     }
 
     void fully_connected(const op_info& op) {
@@ -434,7 +481,8 @@ private:
         const shape_t in = nhwc(x);
         const std::int64_t k = w.shape()[1], n = w.shape()[0], count = element_count(in);
         if (k <= 0 || count % k != 0)
-            throw unsupported_error(where(op) + ": input shape " + to_string(in) + " does not fit weights " + to_string(w.shape()));
+            throw unsupported_error(where(op) + ": input shape " + to_string(in) + " does not fit weights " +
+                                    to_string(w.shape()));
         const std::string name = tensor_name(op.outputs[0]);
         // TFLite flattens the input to [count / K, K] in NHWC order.
         std::string a_in = input(x);
@@ -458,21 +506,25 @@ private:
         namespace f = schema::pool2d_options;
         const auto x = activation_input(op);
         const auto& o = op.options;
-        const std::int64_t kh = positive(op, o.i32(f::filter_h, 1), "filter_height"), kw = positive(op, o.i32(f::filter_w, 1), "filter_width");
-        const std::int64_t sh = positive(op, o.i32(f::stride_h, 1), "stride_h"), sw = positive(op, o.i32(f::stride_w, 1), "stride_w");
+        const std::int64_t kh = positive(op, o.i32(f::filter_h, 1), "filter_height"),
+                           kw = positive(op, o.i32(f::filter_w, 1), "filter_width");
+        const std::int64_t sh = positive(op, o.i32(f::stride_h, 1), "stride_h"),
+                           sw = positive(op, o.i32(f::stride_w, 1), "stride_w");
         graph::attributes a;
         a.set("kernel_shape", std::vector<std::int64_t>{kh, kw});
         a.set("strides", std::vector<std::int64_t>{sh, sw});
         a.set("pads", window_pads(static_cast<schema::padding>(o.i8(f::padding)), nhwc(x), kh, kw, sh, sw, 1, 1));
         // TFLite averages over the window's pixels inside the input only.
         if (onnx_op == "AveragePool") a.set("count_include_pad", std::int64_t{0});
-        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)), [&](const std::string& out) { add(onnx_op, {input(x)}, out, a); });
+        produce(op.outputs[0], static_cast<act>(o.i8(f::activation)),
+                [&](const std::string& out) { add(onnx_op, {input(x)}, out, a); });
     }
 
     void binary(const op_info& op, const std::string& onnx_op, bool has_activation) {
         const auto r = rank(op.outputs[0]);
         std::vector<std::string> ins = {broadcast_operand(arg(op, 0), r), broadcast_operand(arg(op, 1), r)};
-        const auto activation = has_activation ? static_cast<act>(op.options.i8(schema::arithmetic_options::activation)) : act::none;
+        const auto activation =
+            has_activation ? static_cast<act>(op.options.i8(schema::arithmetic_options::activation)) : act::none;
         produce(op.outputs[0], activation, [&](const std::string& out) { add(onnx_op, ins, out); });
     }
 
@@ -483,13 +535,15 @@ private:
         for (const auto t : op.inputs) ins.push_back(input(t));
         graph::attributes a;
         a.set("axis", held_axis(op.options.i32(f::axis), r));
-        produce(op.outputs[0], static_cast<act>(op.options.i8(f::activation)), [&](const std::string& out) { add("Concat", ins, out, a); });
+        produce(op.outputs[0], static_cast<act>(op.options.i8(f::activation)),
+                [&](const std::string& out) { add("Concat", ins, out, a); });
     }
 
     void reshape(const op_info& op) {
         const auto x = arg(op, 0), y = op.outputs[0];
         if (element_count(nhwc(x)) != element_count(nhwc(y)))
-            throw unsupported_error(where(op) + ": output shape " + to_string(nhwc(y)) + " does not hold input " + to_string(nhwc(x)));
+            throw unsupported_error(where(op) + ": output shape " + to_string(nhwc(y)) + " does not hold input " +
+                                    to_string(nhwc(x)));
         produce(y, act::none, [&](const std::string& out) { reshaped(input(x), nhwc(x), nhwc(y), out); });
     }
 
@@ -502,7 +556,8 @@ private:
             for (std::size_t i = 0; i < 4; ++i)
                 held_perm[i] = held_axis(perm.at(static_cast<std::size_t>(to_nchw[i])), 4);
         }
-        produce(op.outputs[0], act::none, [&](const std::string& out) { add("Transpose", {input(x)}, out, ints_attr("perm", held_perm)); });
+        produce(op.outputs[0], act::none,
+                [&](const std::string& out) { add("Transpose", {input(x)}, out, ints_attr("perm", held_perm)); });
     }
 
     void softmax(const op_info& op, const std::string& onnx_op) {
@@ -563,7 +618,8 @@ private:
         if (r == 4 && !keep)
             for (std::int64_t i = 0; i < 4; ++i) {
                 if (!axes.count(i)) kept_nhwc.push_back(i);
-                if (!axes.count(to_nchw[static_cast<std::size_t>(i)])) kept_held.push_back(to_nchw[static_cast<std::size_t>(i)]);
+                if (!axes.count(to_nchw[static_cast<std::size_t>(i)]))
+                    kept_held.push_back(to_nchw[static_cast<std::size_t>(i)]);
             }
         produce(op.outputs[0], act::none, [&](const std::string& out) {
             if (kept_nhwc == kept_held) return add(onnx_op, {input(x)}, out, a);
@@ -594,8 +650,11 @@ private:
         if (half_pixel && !align_corners) coordinates = bilinear ? "half_pixel" : "tf_half_pixel_for_nn";
         a.set("coordinate_transformation_mode", coordinates);
         if (!bilinear) a.set("nearest_mode", std::string(align_corners ? "round_prefer_ceil" : "floor"));
-        const std::string sizes = ints_initializer(tensor_name(op.outputs[0]) + "_sizes", {in[0], in[3], size[0], size[1]});
-        produce(op.outputs[0], act::none, [&](const std::string& out) { add("Resize", {input(x), "", "", sizes}, out, a); });
+        const std::string sizes =
+            ints_initializer(tensor_name(op.outputs[0]) + "_sizes", {in[0], in[3], size[0], size[1]});
+        produce(op.outputs[0], act::none, [&](const std::string& out) {
+            add("Resize", {input(x), "", "", sizes}, out, a);
+        });
     }
 
     void block_rearrange(const op_info& op, const std::string& onnx_op) {
@@ -612,13 +671,15 @@ private:
     }
 
     void clip(const op_info& op, act bounds) {
-        produce(op.outputs[0], act::none, [&](const std::string& out) { activation_node(bounds, input(arg(op, 0)), out, op.outputs[0]); });
+        produce(op.outputs[0], act::none,
+                [&](const std::string& out) { activation_node(bounds, input(arg(op, 0)), out, op.outputs[0]); });
     }
 
     void leaky_relu(const op_info& op) {
         graph::attributes a;
         a.set("alpha", op.options.f32(schema::leaky_relu_options::alpha, 0.f));
-        produce(op.outputs[0], act::none, [&](const std::string& out) { add("LeakyRelu", {input(arg(op, 0))}, out, a); });
+        produce(op.outputs[0], act::none,
+                [&](const std::string& out) { add("LeakyRelu", {input(arg(op, 0))}, out, a); });
     }
 
     void prelu(const op_info& op) {

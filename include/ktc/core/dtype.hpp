@@ -62,6 +62,7 @@ inline const char* name_of(dtype t) {
 constexpr bool is_floating(dtype t) { return t == dtype::float32 || t == dtype::float64; }
 
 // The C++ type of each dtype, and back.
+// clang-format off
 template <dtype T> struct cpp_type_of;
 template <> struct cpp_type_of<dtype::float32> { using type = float; };
 template <> struct cpp_type_of<dtype::float64> { using type = double; };
@@ -74,19 +75,54 @@ template <> struct cpp_type_of<dtype::uint32> { using type = std::uint32_t; };
 template <> struct cpp_type_of<dtype::int64> { using type = std::int64_t; };
 template <> struct cpp_type_of<dtype::uint64> { using type = std::uint64_t; };
 template <> struct cpp_type_of<dtype::boolean> { using type = bool; };
+// clang-format on
 
-template <class T> constexpr dtype dtype_of();
-template <> constexpr dtype dtype_of<float>() { return dtype::float32; }
-template <> constexpr dtype dtype_of<double>() { return dtype::float64; }
-template <> constexpr dtype dtype_of<std::int8_t>() { return dtype::int8; }
-template <> constexpr dtype dtype_of<std::uint8_t>() { return dtype::uint8; }
-template <> constexpr dtype dtype_of<std::int16_t>() { return dtype::int16; }
-template <> constexpr dtype dtype_of<std::uint16_t>() { return dtype::uint16; }
-template <> constexpr dtype dtype_of<std::int32_t>() { return dtype::int32; }
-template <> constexpr dtype dtype_of<std::uint32_t>() { return dtype::uint32; }
-template <> constexpr dtype dtype_of<std::int64_t>() { return dtype::int64; }
-template <> constexpr dtype dtype_of<std::uint64_t>() { return dtype::uint64; }
-template <> constexpr dtype dtype_of<bool>() { return dtype::boolean; }
+template <class T>
+constexpr dtype dtype_of();
+template <>
+constexpr dtype dtype_of<float>() {
+    return dtype::float32;
+}
+template <>
+constexpr dtype dtype_of<double>() {
+    return dtype::float64;
+}
+template <>
+constexpr dtype dtype_of<std::int8_t>() {
+    return dtype::int8;
+}
+template <>
+constexpr dtype dtype_of<std::uint8_t>() {
+    return dtype::uint8;
+}
+template <>
+constexpr dtype dtype_of<std::int16_t>() {
+    return dtype::int16;
+}
+template <>
+constexpr dtype dtype_of<std::uint16_t>() {
+    return dtype::uint16;
+}
+template <>
+constexpr dtype dtype_of<std::int32_t>() {
+    return dtype::int32;
+}
+template <>
+constexpr dtype dtype_of<std::uint32_t>() {
+    return dtype::uint32;
+}
+template <>
+constexpr dtype dtype_of<std::int64_t>() {
+    return dtype::int64;
+}
+template <>
+constexpr dtype dtype_of<std::uint64_t>() {
+    return dtype::uint64;
+}
+template <>
+constexpr dtype dtype_of<bool>() {
+    return dtype::boolean;
+}
 
 // Calls f(T{}) with T the C++ type of `t`: the one place a runtime dtype becomes a static type.
 template <class F>

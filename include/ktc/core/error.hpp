@@ -34,14 +34,12 @@ struct usage_error : error {
 };
 
 struct unsupported_error : error {
-    explicit unsupported_error(const std::string& message)
-        : error(message, exit_code::unsupported) {}
+    explicit unsupported_error(const std::string& message) : error(message, exit_code::unsupported) {}
 };
 
 // A file that cannot be read or whose content is malformed. The message starts with the path.
 struct file_error : error {
-    file_error(const std::string& path, const std::string& what)
-        : error(path + ": " + what, exit_code::bad_file) {}
+    file_error(const std::string& path, const std::string& what) : error(path + ": " + what, exit_code::bad_file) {}
 };
 
 }  // namespace ktc

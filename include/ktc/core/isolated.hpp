@@ -80,7 +80,8 @@ inline isolated_result run_isolated(const std::function<std::string()>& fn, unsi
         r.bytes = received.substr(1);
     } else if (WIFSIGNALED(wstatus)) {
         const int s = WTERMSIG(wstatus);
-        r.why = s == SIGXCPU || s == SIGKILL ? "ran past its time limit" : std::string("crashed (") + ::strsignal(s) + ")";
+        r.why =
+            s == SIGXCPU || s == SIGKILL ? "ran past its time limit" : std::string("crashed (") + ::strsignal(s) + ")";
     } else {
         r.why = "exited unexpectedly (status " + std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + ")";
     }

@@ -41,7 +41,8 @@ inline tensor move_axis(const tensor& t, std::int64_t from, std::int64_t to) {
         for (std::int64_t d = 0; d < r; ++d) src += idx[d] * in_strides[perm[d]];
         std::memcpy(out.raw() + o * es, t.raw() + src * es, es);
         for (std::int64_t d = r; d-- > 0;)
-            if (++idx[d] < out_shape[d]) break; else idx[d] = 0;
+            if (++idx[d] < out_shape[d]) break;
+            else idx[d] = 0;
     }
     return out;
 }

@@ -30,10 +30,9 @@ KTC_DECL bool dtype_from_descr(std::string_view d, dtype& out) {
     if (d[0] != '<' && d[0] != '|' && d[0] != '=') return false;
     const std::string_view code = d.substr(1);
     static constexpr std::pair<std::string_view, dtype> table[] = {
-        {"f4", dtype::float32}, {"f8", dtype::float64}, {"i1", dtype::int8},
-        {"u1", dtype::uint8},   {"i2", dtype::int16},   {"u2", dtype::uint16},
-        {"i4", dtype::int32},   {"u4", dtype::uint32},  {"i8", dtype::int64},
-        {"u8", dtype::uint64},  {"b1", dtype::boolean},
+        {"f4", dtype::float32}, {"f8", dtype::float64}, {"i1", dtype::int8},    {"u1", dtype::uint8},
+        {"i2", dtype::int16},   {"u2", dtype::uint16},  {"i4", dtype::int32},   {"u4", dtype::uint32},
+        {"i8", dtype::int64},   {"u8", dtype::uint64},  {"b1", dtype::boolean},
     };
     for (auto& [c, t] : table)
         if (c == code) {
@@ -117,11 +116,12 @@ KTC_DECL tensor parse(std::string_view bytes, const std::string& name) {
     const std::size_t data_start = header_start + header_len;
     const std::size_t need = static_cast<std::size_t>(count) * size_of(type);
     if (bytes.size() - data_start < need)
-        throw bad("data truncated: shape " + to_string(shape) + " needs " + std::to_string(need) +
-                  " bytes, file has " + std::to_string(bytes.size() - data_start));
+        throw bad("data truncated: shape " + to_string(shape) + " needs " + std::to_string(need) + " bytes, file has " +
+                  std::to_string(bytes.size() - data_start));
     // numpy writes nothing after the data: extra bytes mean a damaged header length or shape.
     if (bytes.size() - data_start > need)
-        throw bad(std::to_string(bytes.size() - data_start - need) + " bytes after the data of shape " + to_string(shape));
+        throw bad(std::to_string(bytes.size() - data_start - need) + " bytes after the data of shape " +
+                  to_string(shape));
     tensor t(type, shape);
     if (need) std::memcpy(t.raw(), bytes.data() + data_start, need);
     if (type == dtype::boolean)  // any nonzero byte is true; normalize so bool reads stay defined
@@ -134,10 +134,9 @@ KTC_DECL tensor load(const std::filesystem::path& path) {
 }
 
 KTC_DECL std::string serialize(const tensor& t) {
-    std::string header = "{'descr': '" + std::string(detail::descr_of(t.type())) +
-                         "', 'fortran_order': False, 'shape': (";
-    for (std::size_t i = 0; i < t.shape().size(); ++i)
-        header += (i ? ", " : "") + std::to_string(t.shape()[i]);
+    std::string header =
+        "{'descr': '" + std::string(detail::descr_of(t.type())) + "', 'fortran_order': False, 'shape': (";
+    for (std::size_t i = 0; i < t.shape().size(); ++i) header += (i ? ", " : "") + std::to_string(t.shape()[i]);
     header += t.rank() == 1 ? ",)" : ")";
     header += ", }";
     const std::size_t total = 10 + header.size() + 1;
@@ -153,8 +152,6 @@ KTC_DECL std::string serialize(const tensor& t) {
     return out;
 }
 
-KTC_DECL void save(const std::filesystem::path& path, const tensor& t) {
-    write_file_atomically(path, serialize(t));
-}
+KTC_DECL void save(const std::filesystem::path& path, const tensor& t) { write_file_atomically(path, serialize(t)); }
 
 }  // namespace ktc::npy

@@ -17,8 +17,8 @@ inline std::string read_whole_file(const std::filesystem::path& path, std::uintm
     const auto size = std::filesystem::file_size(path, ec);
     if (ec) throw file_error(path.string(), "cannot read: " + ec.message());
     if (size > max_bytes)
-        throw file_error(path.string(), "too large for " + kind + " (" + std::to_string(size) +
-                                            " bytes, limit " + std::to_string(max_bytes) + ")");
+        throw file_error(path.string(), "too large for " + kind + " (" + std::to_string(size) + " bytes, limit " +
+                                            std::to_string(max_bytes) + ")");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw file_error(path.string(), "cannot open");
     std::string bytes(size, '\0');

@@ -55,8 +55,7 @@ inline std::string to_string(const shape_t& shape) {
 // Resolves a possibly negative axis against a rank, as ONNX defines it.
 inline std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank) {
     if (axis < -rank || axis >= rank)
-        throw error("axis " + std::to_string(axis) + " out of range for rank " +
-                    std::to_string(rank));
+        throw error("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
     return axis < 0 ? axis + rank : axis;
 }
 

@@ -20,15 +20,16 @@ public:
 
     // Uninitialized storage: kernels overwrite every element.
     tensor(dtype type, shape_t shape)
-        : type_(type), shape_(std::move(shape)), count_(element_count(shape_)),
+        : type_(type),
+          shape_(std::move(shape)),
+          count_(element_count(shape_)),
           data_(std::make_unique_for_overwrite<std::byte[]>(byte_size())) {}
 
     template <class T>
     static tensor from(shape_t shape, std::span<const T> values) {
         tensor t(dtype_of<T>(), std::move(shape));
         if (static_cast<std::int64_t>(values.size()) != t.size())
-            throw error("tensor::from: " + std::to_string(values.size()) +
-                        " values for shape " + to_string(t.shape()));
+            throw error("tensor::from: " + std::to_string(values.size()) + " values for shape " + to_string(t.shape()));
         if (t.byte_size()) std::memcpy(t.raw(), values.data(), t.byte_size());
         return t;
     }
@@ -47,7 +48,9 @@ public:
     }
 
     tensor(const tensor& other)
-        : type_(other.type_), shape_(other.shape_), count_(other.count_),
+        : type_(other.type_),
+          shape_(other.shape_),
+          count_(other.count_),
           data_(std::make_unique_for_overwrite<std::byte[]>(other.byte_size())) {
         if (count_) std::memcpy(raw(), other.raw(), byte_size());
     }

@@ -117,14 +117,14 @@ KTC_DECL double halo_factor(const graph::graph& g, const graph::node& conv, int 
 
 // The nodes an NPU layer led by `lead` takes in: its output stage, while each link has one reader.
 KTC_DECL std::vector<graph::vertex> output_stage(const graph::graph& g, graph::vertex lead,
-                                               const std::map<graph::vertex, const node_support*>& where,
-                                               const std::set<graph::vertex>& taken);
+                                                 const std::map<graph::vertex, const node_support*>& where,
+                                                 const std::set<graph::vertex>& taken);
 
 }  // namespace cost_detail
 
 // The estimate for `g` with explicit hardware parameters (what the calibration varies).
 KTC_DECL performance_estimate estimate_performance(const graph::graph& g, const support_report& support,
-                                                 const hardware& hw);
+                                                   const hardware& hw);
 
 // The estimate for `g` on platform P with P's calibrated hardware (platform_traits<P>).
 template <class P>

@@ -29,17 +29,19 @@ KTC_DECL mac_work mac_op_work(const graph::graph& g, const graph::node& n, const
     const auto weight = shape_of(g, n.input(1));
     if (n.has_input(2)) w.bias = elements(g, n.input(2));
     if (!weight) return w;
-    for (auto d : *weight) w.weights = (w.weights == 0 ? 1 : w.weights) * static_cast<double>(std::max<std::int64_t>(d, 1));
+    for (auto d : *weight)
+        w.weights = (w.weights == 0 ? 1 : w.weights) * static_cast<double>(std::max<std::int64_t>(d, 1));
     const double out_elems = elements(g, n.outputs.at(0));
     if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
-        if (weight->size() < 3 || !in || !out || out->size() != weight->size() || in->size() != weight->size()) return w;
+        if (weight->size() < 3 || !in || !out || out->size() != weight->size() || in->size() != weight->size())
+            return w;
         const double group = static_cast<double>(n.attrs.get_int("group", 1));
         double window = 1;
         for (std::size_t i = 2; i < weight->size(); ++i) window *= static_cast<double>((*weight)[i]);
         double kh = static_cast<double>((*weight)[weight->size() - 2]);
         double kw = static_cast<double>(weight->back());
         double channels_in, channels_out;  // per group
-        double zero_inserted = 1;           // ConvTranspose: work per real MAC
+        double zero_inserted = 1;          // ConvTranspose: work per real MAC
         if (n.op_type == "Conv") {
             channels_in = static_cast<double>((*weight)[1]);
             channels_out = static_cast<double>((*weight)[0]) / group;
@@ -96,16 +98,16 @@ KTC_DECL double halo_factor(const graph::graph& g, const graph::node& conv, int 
     const auto dilations = conv.attrs.get_ints("dilations", {});
     const double sh = strides.empty() ? 1.0 : static_cast<double>(std::max<std::int64_t>(strides[0], 1));
     const double dh = dilations.empty() ? 1.0 : static_cast<double>(std::max<std::int64_t>(dilations[0], 1));
-    const double span = (kh - 1) * dh + 1;                   // input rows one output row reads
-    const double per_tile = std::ceil(rows / tiles);         // output rows per tile
+    const double span = (kh - 1) * dh + 1;                     // input rows one output row reads
+    const double per_tile = std::ceil(rows / tiles);           // output rows per tile
     const double read = tiles * ((per_tile - 1) * sh + span);  // input rows all tiles read
-    const double whole = (rows - 1) * sh + span;              // the (padded) input, read once
+    const double whole = (rows - 1) * sh + span;               // the (padded) input, read once
     return std::max(1.0, read / whole);
 }
 
 KTC_DECL std::vector<graph::vertex> output_stage(const graph::graph& g, graph::vertex lead,
-                                               const std::map<graph::vertex, const node_support*>& where,
-                                               const std::set<graph::vertex>& taken) {
+                                                 const std::map<graph::vertex, const node_support*>& where,
+                                                 const std::set<graph::vertex>& taken) {
     std::vector<graph::vertex> chain;
     graph::vertex at = lead;
     bool pooled = false;
@@ -131,7 +133,7 @@ KTC_DECL std::vector<graph::vertex> output_stage(const graph::graph& g, graph::v
 
 }  // namespace cost_detail
 KTC_DECL performance_estimate estimate_performance(const graph::graph& g, const support_report& support,
-                                                 const hardware& hw) {
+                                                   const hardware& hw) {
     using namespace cost_detail;
     performance_estimate r;
     r.platform = support.platform;

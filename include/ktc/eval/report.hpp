@@ -37,8 +37,8 @@ namespace ktc::eval {
 
 // What one `ktc evaluate` found out about one model on one chip.
 struct evaluation {
-    std::string model;                               // the model's path or name, as given
-    support_report support;                          // every node's verdict
+    std::string model;                                // the model's path or name, as given
+    support_report support;                           // every node's verdict
     std::optional<performance_estimate> performance;  // absent when some node is unsupported
 };
 
@@ -95,7 +95,7 @@ KTC_DECL std::vector<summary_line> summary(const performance_estimate& p);
 // Each layer's whole time counted under what bounds it (a CPU layer under cpu), in bound order:
 // why the model is as slow as it is.
 KTC_DECL std::vector<std::pair<bound, double>> time_by_bound(const performance_estimate& p,
-                                                           const std::map<std::string, const node_support*>& nodes);
+                                                             const std::map<std::string, const node_support*>& nodes);
 
 }  // namespace report_detail
 
@@ -125,7 +125,7 @@ KTC_DECL const char* legend_of(bound b);
 // Horizontal bars of the `top` slowest layers, longest first, coloured by what bounds them (a
 // CPU layer is always "cpu"); a last bar sums the rest. The svg carries id "ktc-time-chart".
 KTC_DECL std::string time_chart(const performance_estimate& p, const std::map<std::string, const node_support*>& nodes,
-                              std::size_t top = 25);
+                                std::size_t top = 25);
 
 }  // namespace report_detail
 

@@ -119,9 +119,10 @@ KTC_DECL std::vector<summary_line> summary(const performance_estimate& p) {
 }
 
 KTC_DECL std::vector<std::pair<bound, double>> time_by_bound(const performance_estimate& p,
-                                                           const std::map<std::string, const node_support*>& nodes) {
+                                                             const std::map<std::string, const node_support*>& nodes) {
     std::vector<std::pair<bound, double>> out;
-    for (bound b : {bound::compute, bound::weights, bound::fmap_in, bound::fmap_out, bound::cpu}) out.push_back({b, 0.0});
+    for (bound b : {bound::compute, bound::weights, bound::fmap_in, bound::fmap_out, bound::cpu})
+        out.push_back({b, 0.0});
     for (const auto& l : p.layers) {
         const bound b = placement_of(l, nodes) == placement::cpu ? bound::cpu : l.limited_by;
         out[static_cast<std::size_t>(b)].second += l.time_ms;
@@ -168,16 +169,16 @@ KTC_DECL std::string text_report(const evaluation& e) {
                pad_left(std::to_string(l.macs), 12) + "  " + pad_left(people(l.time_ms), 10) + "  " +
                pad_right(name_of(l.limited_by), 8) + "  " + name_of(placement_of(l, nodes)) + "\n";
     }
-    out += pad_right("total", name_w) + "  " + pad_right("", op_w) + "  " + pad_left(std::to_string(p.total_macs()), 12) +
-           "  " + pad_left(people(p.total_ms()), 10) + "\n";
+    out += pad_right("total", name_w) + "  " + pad_right("", op_w) + "  " +
+           pad_left(std::to_string(p.total_macs()), 12) + "  " + pad_left(people(p.total_ms()), 10) + "\n";
 
     out += "\n***** Performance summary (KDP" + platform::to_string(e.support.platform) + ") *****\n";
     for (const auto& s : summary(p))
         out += std::string(s.label) + " = " + people(s.value) + (*s.unit ? std::string(" ") + s.unit : "") + "\n";
     // The vendor's report times the NPU alone; ktc's total includes the CPU layers. Say how much.
     if (p.cpu_ms() > 0)
-        out += "CPU operator time (included above) = " + people(p.cpu_ms()) + " ms; NPU alone = " +
-               people(p.npu_only_ms()) + " ms\n";
+        out += "CPU operator time (included above) = " + people(p.cpu_ms()) +
+               " ms; NPU alone = " + people(p.npu_only_ms()) + " ms\n";
 
     std::string by = "time by bound:";
     for (const auto& [b, ms] : time_by_bound(p, nodes))
@@ -202,7 +203,8 @@ KTC_DECL nlohmann::ordered_json json_report(const evaluation& e) {
     j["model"] = e.model;
     j["platform"] = platform::to_string(e.support.platform);
     j["runnable"] = e.support.runnable();
-    j["nodes"] = {{"npu", counts.npu}, {"cpu", counts.cpu}, {"unsupported", counts.unsupported}, {"folded", counts.folded}};
+    j["nodes"] = {
+        {"npu", counts.npu}, {"cpu", counts.cpu}, {"unsupported", counts.unsupported}, {"folded", counts.folded}};
 
     json cpu = json::array();
     for (const auto* n : cpu_nodes(e.support)) cpu.push_back(n->node);
@@ -250,9 +252,9 @@ KTC_DECL nlohmann::ordered_json json_report(const evaluation& e) {
                               {"tiles", l.tiles}});
         }
     } else {
-        for (const char* k : {"fps", "total_time_ms", "theoretical_conv_time_ms", "mac_efficiency", "mac_idle_ms",
-                              "mac_running_ms", "avg_dram_gbps", "cpu_time_ms", "dram_bytes", "total_macs",
-                              "time_by_bound"})
+        for (const char* k :
+             {"fps", "total_time_ms", "theoretical_conv_time_ms", "mac_efficiency", "mac_idle_ms", "mac_running_ms",
+              "avg_dram_gbps", "cpu_time_ms", "dram_bytes", "total_macs", "time_by_bound"})
             j[k] = nullptr;
     }
     j["layers"] = std::move(layers);
@@ -288,7 +290,7 @@ KTC_DECL const char* legend_of(bound b) {
 }
 
 KTC_DECL std::string time_chart(const performance_estimate& p, const std::map<std::string, const node_support*>& nodes,
-                              std::size_t top) {
+                                std::size_t top) {
     std::vector<const layer_estimate*> order;
     for (const auto& l : p.layers) order.push_back(&l);
     std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->time_ms > b->time_ms; });
@@ -333,8 +335,8 @@ KTC_DECL std::string time_chart(const performance_estimate& p, const std::map<st
         const layer_estimate& l = *order[i];
         const placement where = placement_of(l, nodes);
         const bound b = where == placement::cpu ? bound::cpu : l.limited_by;
-        row(i, l.name, l.name + " (" + ops_of(l, nodes) + "): " + people(l.time_ms) + " ms, " + name_of(b) + ", " +
-                           name_of(where),
+        row(i, l.name,
+            l.name + " (" + ops_of(l, nodes) + "): " + people(l.time_ms) + " ms, " + name_of(b) + ", " + name_of(where),
             l.time_ms, colour_of(b), std::string("bar bound-") + name_of(b));
     }
     if (rest_count) {
@@ -350,22 +352,22 @@ KTC_DECL std::string html_report(const evaluation& e) {
     using namespace report_detail;
     const auto counts = count(e.support);
     const std::string title = "ktc evaluate: " + e.model + " on KDP" + platform::to_string(e.support.platform);
-    std::string h =
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + html_escape(title) +
-        "</title>\n<style>\n"
-        "body{font-family:sans-serif;margin:2em;color:#222}\n"
-        "h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em}\n"
-        "table{border-collapse:collapse;font-size:0.9em}\n"
-        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\n"
-        "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
-        "tr.cpu td{background:#fbecec}tr.unsupported td{background:#f6d0d0}\n"
-        "td.bound{color:#fff;font-weight:bold}\n"
-        "svg text{font-family:sans-serif;font-size:12px;fill:#222}\n"
-        ".warn{color:#a02020}\n"
-        "</style>\n</head>\n<body>\n<h1>" +
-        html_escape(title) + "</h1>\n<p id=\"ktc-node-counts\">nodes: " + std::to_string(counts.npu) + " NPU, " +
-        std::to_string(counts.cpu) + " CPU, " + std::to_string(counts.unsupported) + " unsupported, " +
-        std::to_string(counts.folded) + " folded</p>\n";
+    std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+                    html_escape(title) +
+                    "</title>\n<style>\n"
+                    "body{font-family:sans-serif;margin:2em;color:#222}\n"
+                    "h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em}\n"
+                    "table{border-collapse:collapse;font-size:0.9em}\n"
+                    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\n"
+                    "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+                    "tr.cpu td{background:#fbecec}tr.unsupported td{background:#f6d0d0}\n"
+                    "td.bound{color:#fff;font-weight:bold}\n"
+                    "svg text{font-family:sans-serif;font-size:12px;fill:#222}\n"
+                    ".warn{color:#a02020}\n"
+                    "</style>\n</head>\n<body>\n<h1>" +
+                    html_escape(title) + "</h1>\n<p id=\"ktc-node-counts\">nodes: " + std::to_string(counts.npu) +
+                    " NPU, " + std::to_string(counts.cpu) + " CPU, " + std::to_string(counts.unsupported) +
+                    " unsupported, " + std::to_string(counts.folded) + " folded</p>\n";
 
     const auto bad = e.support.placed(placement::unsupported);
     if (!bad.empty()) {
@@ -403,10 +405,10 @@ KTC_DECL std::string html_report(const evaluation& e) {
                  "</td><td>" + html_escape(l.name) + "</td><td>" + html_escape(ops_of(l, nodes)) +
                  "</td><td class=\"n\">" + std::to_string(l.macs) + "</td><td class=\"n\">" + people(l.time_ms) +
                  "</td><td class=\"n\">" + (total > 0 ? people(100.0 * l.time_ms / total) + "%" : "") +
-                 "</td><td class=\"bound bound-" + name_of(l.limited_by) + "\" style=\"background:" +
-                 colour_of(l.limited_by) + "\">" + name_of(l.limited_by) + "</td><td>" + name_of(where) +
-                 "</td><td class=\"n\">" + people(l.dram_bytes) + "</td><td class=\"n\">" + std::to_string(l.tiles) +
-                 "</td></tr>\n";
+                 "</td><td class=\"bound bound-" + name_of(l.limited_by) +
+                 "\" style=\"background:" + colour_of(l.limited_by) + "\">" + name_of(l.limited_by) + "</td><td>" +
+                 name_of(where) + "</td><td class=\"n\">" + people(l.dram_bytes) + "</td><td class=\"n\">" +
+                 std::to_string(l.tiles) + "</td></tr>\n";
         }
         h += "</table>\n";
     }

@@ -37,7 +37,7 @@ struct node_support {
     std::string node;  // node name
     std::string op;    // op type
     placement where;
-    std::string rule;  // the constraint that decided, in words
+    std::string rule;     // the constraint that decided, in words
     bool folded = false;  // computes nothing at inference (Constant, Identity, Dropout)
 };
 
@@ -65,8 +65,8 @@ struct support_report {
     void require_runnable(const std::string& model) const {
         const auto bad = placed(placement::unsupported);
         if (bad.empty()) return;
-        std::string message = model + ": " + std::to_string(bad.size()) + " node" +
-                              (bad.size() == 1 ? "" : "s") + " cannot run on KDP" + platform::to_string(platform);
+        std::string message = model + ": " + std::to_string(bad.size()) + " node" + (bad.size() == 1 ? "" : "s") +
+                              " cannot run on KDP" + platform::to_string(platform);
         for (std::size_t i = 0; i < bad.size(); ++i)
             message += (i ? "; " : ": ") + bad[i]->node + " (" + bad[i]->op + ") " + bad[i]->rule;
         throw unsupported_error(message);
@@ -85,7 +85,7 @@ KTC_DECL std::string number(float v);
 
 // The broken constraint in the tables' words: "<Op> <what> <value> (allowed: <limit>)".
 KTC_DECL std::string broken(const std::string& op, const std::string& what, const std::string& value,
-                          const std::string& allowed);
+                            const std::string& allowed);
 
 // A node seen with its graph, for shapes and constants of its inputs.
 struct node_view {
@@ -150,14 +150,14 @@ std::string check_conv(const node_view& x) {
                           "below " + dims({T::conv_strides_below.begin(), T::conv_strides_below.end()}));
     }
     for (auto p : conv_pads(x, kernel, strides))
-        if (!T::conv_pads.contains(p))
-            return broken("Conv", "pad", std::to_string(p), T::conv_pads.to_string());
+        if (!T::conv_pads.contains(p)) return broken("Conv", "pad", std::to_string(p), T::conv_pads.to_string());
     const std::int64_t group = x.n.attrs.get_int("group", 1);
     const auto weight = x.input_shape(1);  // known: window_kernel read it
     const bool depthwise = weight->size() > 1 && (*weight)[1] == 1;
     if (T::conv_plain_or_depthwise_only && group != 1 && !depthwise)
-        return broken("Conv", "group", std::to_string(group) + " with " + std::to_string((*weight)[1]) +
-                                           " input channels per group", "1 or depthwise");
+        return broken("Conv", "group",
+                      std::to_string(group) + " with " + std::to_string((*weight)[1]) + " input channels per group",
+                      "1 or depthwise");
     return "";
 }
 
@@ -180,10 +180,10 @@ std::string check_pool(const node_view& x, const pool_window (&windows)[N]) {
     if (auto why = window_kernel<T>(x, kernel); !why.empty()) return why;
     const shape_t strides = x.ints("strides", kernel.size(), 1);
     const auto fits = [&](const pool_window& w) {
-        const bool kernel_ok = std::all_of(kernel.begin(), kernel.end(),
-                                           [&](auto k) { return w.kernel == 0 || k == w.kernel; });
-        const bool strides_ok = std::all_of(strides.begin(), strides.end(),
-                                            [&](auto s) { return w.strides.contains(s); });
+        const bool kernel_ok =
+            std::all_of(kernel.begin(), kernel.end(), [&](auto k) { return w.kernel == 0 || k == w.kernel; });
+        const bool strides_ok =
+            std::all_of(strides.begin(), strides.end(), [&](auto s) { return w.strides.contains(s); });
         return kernel_ok && strides_ok;
     };
     if (std::any_of(std::begin(windows), std::end(windows), fits)) return "";
@@ -217,11 +217,12 @@ std::string check_concat(const node_view& x) {
     std::int64_t axis = x.n.attrs.get_int("axis");
     if (axis < 0) {
         const auto shape = x.input_shape(0);
-        if (!shape) return broken("Concat", "axis", std::to_string(axis) + " of unknown rank",
-                                  T::concat_axes.to_string());
+        if (!shape)
+            return broken("Concat", "axis", std::to_string(axis) + " of unknown rank", T::concat_axes.to_string());
         axis = normalize_axis(axis, static_cast<std::int64_t>(shape->size()));
     }
-    return T::concat_axes.contains(axis) ? "" : broken("Concat", "axis", std::to_string(axis), T::concat_axes.to_string());
+    return T::concat_axes.contains(axis) ? ""
+                                         : broken("Concat", "axis", std::to_string(axis), T::concat_axes.to_string());
 }
 
 template <class T>

@@ -30,7 +30,7 @@ KTC_DECL std::string number(float v) {
 }
 
 KTC_DECL std::string broken(const std::string& op, const std::string& what, const std::string& value,
-                          const std::string& allowed) {
+                            const std::string& allowed) {
     return op + " " + what + " " + value + " (allowed: " + allowed + ")";
 }
 
@@ -82,7 +82,7 @@ KTC_DECL std::vector<segment> partition(const std::vector<node_support>& nodes, 
         marks[s.v] = m;
     }
     std::map<std::pair<int, std::size_t>, segment> ordered;  // (switches, first position) -> segment
-    std::map<int, std::size_t> npu_segment_start;             // switches -> its first position
+    std::map<int, std::size_t> npu_segment_start;            // switches -> its first position
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         const auto& s = nodes[i];
         if (s.folded) continue;

@@ -109,7 +109,8 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
                           std::to_string(b.size()) + " entries for " + std::to_string(count) + " values");
             for (std::size_t i = 0; i < count; ++i) {
                 if (r[i] == not_quantized) continue;
-                if (b[i] != 8 && b[i] != 16) throw bad(std::string(bits_attr) + " " + std::to_string(b[i]) + " (8 or 16)");
+                if (b[i] != 8 && b[i] != 16)
+                    throw bad(std::string(bits_attr) + " " + std::to_string(b[i]) + " (8 or 16)");
                 if (r[i] < -max_abs_radix || r[i] > max_abs_radix)
                     throw bad(std::string(radix_attr) + " " + std::to_string(r[i]) + " out of range");
             }
@@ -120,9 +121,11 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
             if (!n.attrs.has(name)) return;
             const auto s = n.attrs.get_floats(name);
             if (count && s.size() != count)
-                throw bad(std::string(name) + " holds " + std::to_string(s.size()) + " entries for " + std::to_string(count) + " values");
+                throw bad(std::string(name) + " holds " + std::to_string(s.size()) + " entries for " +
+                          std::to_string(count) + " values");
             for (const float x : s)
-                if (!is_valid_scale(x)) throw bad(std::string(name) + " " + std::to_string(x) + " is not a scale in [1, 2)");
+                if (!is_valid_scale(x))
+                    throw bad(std::string(name) + " " + std::to_string(x) + " is not a scale in [1, 2)");
         };
         check_scales(attr::input_scale, n.inputs.size());
         check_scales(attr::output_scale, n.outputs.size());
@@ -153,8 +156,8 @@ inline void check_annotations(const graph::graph& q, const std::string& source) 
             const auto [known, first] = format_of.try_emplace(n.inputs[i], read, "read by node '" + n.name + "'");
             if (!first && known->second.first != read)
                 throw file_error(source, "value '" + n.inputs[i] + "' is " + known->second.second + " at " +
-                                             describe(known->second.first) + " but read by node '" + n.name +
-                                             "' (" + n.op_type + ") at " + describe(read));
+                                             describe(known->second.first) + " but read by node '" + n.name + "' (" +
+                                             n.op_type + ") at " + describe(read));
         }
     }
 }

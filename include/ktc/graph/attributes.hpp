@@ -11,8 +11,8 @@
 
 namespace ktc::graph {
 
-using attribute = std::variant<std::int64_t, float, std::string, tensor, std::vector<std::int64_t>,
-                               std::vector<float>, std::vector<std::string>>;
+using attribute = std::variant<std::int64_t, float, std::string, tensor, std::vector<std::int64_t>, std::vector<float>,
+                               std::vector<std::string>>;
 
 class attributes {
 public:
@@ -25,15 +25,12 @@ public:
         return get_or<std::int64_t>(name, fallback);
     }
     std::int64_t get_int(const std::string& name) const { return get<std::int64_t>(name); }
-    float get_float(const std::string& name, float fallback) const {
-        return get_or<float>(name, fallback);
-    }
+    float get_float(const std::string& name, float fallback) const { return get_or<float>(name, fallback); }
     float get_float(const std::string& name) const { return get<float>(name); }
     std::string get_string(const std::string& name, const std::string& fallback) const {
         return get_or<std::string>(name, fallback);
     }
-    std::vector<std::int64_t> get_ints(const std::string& name,
-                                       std::vector<std::int64_t> fallback = {}) const {
+    std::vector<std::int64_t> get_ints(const std::string& name, std::vector<std::int64_t> fallback = {}) const {
         return get_or<std::vector<std::int64_t>>(name, std::move(fallback));
     }
     std::vector<float> get_floats(const std::string& name, std::vector<float> fallback = {}) const {
@@ -50,7 +47,9 @@ private:
         throw error("attribute '" + name + "' has the wrong type");
     }
     template <class T>
-    T get(const std::string& name) const { return get_ref<T>(name); }
+    T get(const std::string& name) const {
+        return get_ref<T>(name);
+    }
     template <class T>
     T get_or(const std::string& name, T fallback) const {
         return has(name) ? get_ref<T>(name) : fallback;

@@ -13,8 +13,7 @@ inline std::optional<tensor> constant_value(const graph& g, const std::string& v
     if (const tensor* t = g.initializer(value)) return *t;
     if (auto p = g.producer(value)) {
         const node& n = g[*p];
-        if (n.op_type == "Constant" && n.domain.empty() && n.attrs.has("value"))
-            return n.attrs.get_tensor("value");
+        if (n.op_type == "Constant" && n.domain.empty() && n.attrs.has("value")) return n.attrs.get_tensor("value");
     }
     return std::nullopt;
 }

@@ -111,7 +111,10 @@ public:
         if (it != producers_.end() && it->second == v) producers_.erase(it);
         auto& out = at(v).out;
         for (auto e = out.begin(); e != out.end();) {
-            if (e->producer_slot != slot) { ++e; continue; }
+            if (e->producer_slot != slot) {
+                ++e;
+                continue;
+            }
             erase_one(at(e->consumer).sources, v);
             e = out.erase(e);
         }
@@ -241,14 +244,13 @@ public:
             if (!live[index(v)]) remove_node(v), ++removed;
         // Initializers nothing reads any more go too.
         for (auto it = initializers.begin(); it != initializers.end();)
-            it = !readers_.count(it->first) && !is_graph_output(it->first) ? initializers.erase(it)
-                                                                            : std::next(it);
+            it = !readers_.count(it->first) && !is_graph_output(it->first) ? initializers.erase(it) : std::next(it);
         return removed;
     }
 
     // ---- model-level data --------------------------------------------------------------------
     std::string name;
-    std::vector<value_info> inputs;   // runtime inputs only (initializers are not listed here)
+    std::vector<value_info> inputs;  // runtime inputs only (initializers are not listed here)
     std::vector<value_info> outputs;
     std::map<std::string, tensor> initializers;
     std::map<std::string, value_info> value_infos;  // inferred types/shapes of intermediates
@@ -310,7 +312,10 @@ private:
         for (const vertex p : from) {
             auto& out = at(p).out;
             for (auto e = out.begin(); e != out.end();) {
-                if (e->consumer != v || !which(*e)) { ++e; continue; }
+                if (e->consumer != v || !which(*e)) {
+                    ++e;
+                    continue;
+                }
                 erase_one(sources, p);
                 e = out.erase(e);
             }

@@ -34,7 +34,8 @@ KTC_DECL std::string serialize_bie(const bie_model& m) {
                    {"scales", name_of(m.options.scales)},
                    {"range_search", !m.options.chosen_ranges.empty()}}}};
     json edges = json::object();
-    for (const auto& [name, f] : fixed::edge_formats(m.graph)) edges[name] = {{"radix", f.radix}, {"bits", f.bits}, {"scale", f.scale}};
+    for (const auto& [name, f] : fixed::edge_formats(m.graph))
+        edges[name] = {{"radix", f.radix}, {"bits", f.bits}, {"scale", f.scale}};
     meta["edges"] = edges;
     json stats = json::object();
     for (const auto& [name, s] : m.statistics) stats[name] = {{"min", s.min}, {"max", s.max}, {"range", s.range}};
@@ -72,7 +73,8 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
         const std::string tag(bytes.substr(at, 4));
         const std::uint64_t length = get<std::uint64_t>(bytes, at + 8);
         at += 16;
-        if (length > end - at) throw bad("section '" + tag + "' length " + std::to_string(length) + " runs past the end");
+        if (length > end - at)
+            throw bad("section '" + tag + "' length " + std::to_string(length) + " runs past the end");
         if (!sections.emplace(tag, bytes.substr(at, length)).second) throw bad("section '" + tag + "' appears twice");
         at += length + (8 - length % 8) % 8;
         if (at > end) throw bad("section '" + tag + "' padding runs past the end");
@@ -99,8 +101,9 @@ KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) 
         m.options.post_sigmoid = o.at("post_sigmoid").get<bool>();
         // Written since bias correction exists; a .bie from before had none.
         m.options.bias_correction = o.contains("bias_correction") && o.at("bias_correction").get<bool>();
-        m.options.rounding = o.contains("weight_rounding") ? quant::parse_weight_rounding(o.at("weight_rounding").get<std::string>())
-                                                           : quant::weight_rounding::nearest;  // written since it exists
+        m.options.rounding = o.contains("weight_rounding")
+                                 ? quant::parse_weight_rounding(o.at("weight_rounding").get<std::string>())
+                                 : quant::weight_rounding::nearest;  // written since it exists
         m.options.scales = o.contains("scales") ? quant::parse_scale_policy(o.at("scales").get<std::string>())
                                                 : quant::scale_policy::power_of_two;  // version 1: radices only
         const auto stats = nlohmann::json::parse(sections.at("STAT"));

@@ -74,7 +74,9 @@ public:
     }
     std::string str(const char* what, std::uint32_t limit) {
         const auto n = get<std::uint32_t>(what);
-        if (n > limit) throw std::runtime_error(std::string(what) + " length " + std::to_string(n) + " exceeds " + std::to_string(limit));
+        if (n > limit)
+            throw std::runtime_error(std::string(what) + " length " + std::to_string(n) + " exceeds " +
+                                     std::to_string(limit));
         if (end_ - at_ < n) throw std::runtime_error(std::string(what) + " runs past the header");
         std::string s(b_.substr(at_, n));
         at_ += n;
@@ -94,14 +96,15 @@ KTC_DECL std::string compress(std::string_view raw);
 
 KTC_DECL std::string decompress(std::string_view packed, std::uint64_t raw_length);
 
-
 }  // namespace nef_detail
 
 KTC_DECL std::string serialize_nef(const nef_file& f);
 
 KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source);
 
-inline void save_nef(const nef_file& f, const std::filesystem::path& path) { write_file_atomically(path, serialize_nef(f)); }
+inline void save_nef(const nef_file& f, const std::filesystem::path& path) {
+    write_file_atomically(path, serialize_nef(f));
+}
 
 KTC_DECL nef_file load_nef(const std::filesystem::path& path);
 

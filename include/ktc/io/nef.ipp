@@ -25,7 +25,9 @@ KTC_DECL std::string compress(std::string_view raw) {
             continue;
         }
         std::size_t lit = 0;
-        while (i + lit < raw.size() && lit < 128 && !(raw[i + lit] == 0 && i + lit + 1 < raw.size() && raw[i + lit + 1] == 0)) ++lit;
+        while (i + lit < raw.size() && lit < 128 &&
+               !(raw[i + lit] == 0 && i + lit + 1 < raw.size() && raw[i + lit + 1] == 0))
+            ++lit;
         out.push_back(static_cast<char>(lit - 1));
         out.append(raw.substr(i, lit));
         i += lit;
@@ -36,15 +38,17 @@ KTC_DECL std::string compress(std::string_view raw) {
 KTC_DECL std::string decompress(std::string_view packed, std::uint64_t raw_length) {
     // One token byte expands to at most 129 zeros: a longer claimed length is a forged header (and
     // would reserve gigabytes for a few bytes).
-    if (raw_length / 129 > packed.size()) throw std::runtime_error("raw length " + std::to_string(raw_length) +
-                                                                   " is more than the compressed bytes can hold");
+    if (raw_length / 129 > packed.size())
+        throw std::runtime_error("raw length " + std::to_string(raw_length) +
+                                 " is more than the compressed bytes can hold");
     std::string out;
     out.reserve(raw_length);
     std::size_t i = 0;
     while (i < packed.size()) {
         const auto t = static_cast<std::uint8_t>(packed[i++]);
         if (t >= 128) {
-            if (out.size() + (t - 126u) > raw_length) throw std::runtime_error("compressed weights expand past their length");
+            if (out.size() + (t - 126u) > raw_length)
+                throw std::runtime_error("compressed weights expand past their length");
             out.append(t - 126u, '\0');
         } else {
             const std::size_t n = t + 1u;
@@ -141,7 +145,8 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
         if (!chip) throw std::runtime_error("platform " + std::to_string(number));
         f.platform = *chip;
         const auto count = c.get<std::uint32_t>("model count");
-        if (count == 0 || count > compiler::max_nef_models) throw std::runtime_error("model count " + std::to_string(count));
+        if (count == 0 || count > compiler::max_nef_models)
+            throw std::runtime_error("model count " + std::to_string(count));
         const auto flags = c.get<std::uint32_t>("flags");
         if (flags & ~nef_flag_compressed) throw std::runtime_error("unknown flags " + std::to_string(flags));
         f.compress_weights = flags & nef_flag_compressed;
@@ -168,7 +173,8 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
             m.output_bytes = c.get<std::uint64_t>("output area");
             m.working_bytes = c.get<std::uint64_t>("working area");
             for (auto area : {m.input_bytes, m.output_bytes, m.working_bytes})
-                if (area > max_nef_bytes * 4 || area % 16) throw std::runtime_error(where + ": DRAM area of " + std::to_string(area) + " bytes");
+                if (area > max_nef_bytes * 4 || area % 16)
+                    throw std::runtime_error(where + ": DRAM area of " + std::to_string(area) + " bytes");
             std::array<std::string*, 3> blobs = {&m.commands, &m.weights, &m.setup};
             const char* blob_names[] = {"commands", "weights", "setup"};
             for (std::size_t b = 0; b < 3; ++b) {
@@ -176,9 +182,10 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
                 const auto length = c.get<std::uint64_t>("blob length");
                 const auto raw = c.get<std::uint64_t>("blob raw length");
                 const std::string what = where + " " + blob_names[b];
-                if (offset % 16 || offset < header_length || offset > bytes.size() - 4 || length > bytes.size() - 4 - offset)
-                    throw std::runtime_error(what + ": offset " + std::to_string(offset) + " length " + std::to_string(length) +
-                                             " outside the file or misaligned");
+                if (offset % 16 || offset < header_length || offset > bytes.size() - 4 ||
+                    length > bytes.size() - 4 - offset)
+                    throw std::runtime_error(what + ": offset " + std::to_string(offset) + " length " +
+                                             std::to_string(length) + " outside the file or misaligned");
                 spans.emplace_back(offset, offset + length);
                 const auto data = bytes.substr(offset, length);
                 if (b == 1 && f.compress_weights) {
@@ -190,7 +197,8 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
                 }
             }
             const auto n_in = c.get<std::uint32_t>("input count"), n_out = c.get<std::uint32_t>("output count");
-            if (n_in == 0 || n_in > 256 || n_out == 0 || n_out > 256) throw std::runtime_error(where + ": input/output count");
+            if (n_in == 0 || n_in > 256 || n_out == 0 || n_out > 256)
+                throw std::runtime_error(where + ": input/output count");
             for (std::uint32_t k = 0; k < n_in + n_out; ++k) {
                 nef_tensor t;
                 t.name = c.str("tensor name", 4096);
@@ -203,7 +211,8 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
                     throw std::runtime_error(where + ": tensor '" + t.name + "' has a bad name, width, rank or scale");
                 for (std::uint32_t d = 0; d < rank; ++d) {
                     t.shape.push_back(c.get<std::int64_t>("tensor dims"));
-                    if (t.shape.back() <= 0 || t.shape.back() > (1 << 24)) throw std::runtime_error(where + ": tensor '" + t.name + "' dims");
+                    if (t.shape.back() <= 0 || t.shape.back() > (1 << 24))
+                        throw std::runtime_error(where + ": tensor '" + t.name + "' dims");
                 }
                 t.dram_offset = c.get<std::uint64_t>("tensor offset");
                 if (t.dram_offset % 16 || t.dram_offset >= (k < n_in ? m.input_bytes : m.output_bytes))

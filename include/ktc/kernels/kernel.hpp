@@ -55,8 +55,7 @@ struct kernel_call {
     // The i-th input; a missing required input is an error naming the node.
     const tensor& input(std::size_t i) const {
         if (!has_input(i))
-            throw error("node '" + node.name + "' (" + node.op_type + "): input " +
-                        std::to_string(i) + " is required");
+            throw error("node '" + node.name + "' (" + node.op_type + "): input " + std::to_string(i) + " is required");
         return *inputs[i];
     }
     tensor& output(std::size_t i = 0) const { return outputs[i]; }

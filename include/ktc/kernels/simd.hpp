@@ -141,7 +141,8 @@ void convert(const X* __restrict src, std::int64_t n, float* __restrict dst) {
     if constexpr (std::is_same_v<X, std::int8_t>) {
         const auto widen = [](__m128i bytes) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)); };
         std::int64_t i = 0;
-        for (; i + lanes <= n; i += lanes) _mm512_storeu_ps(dst + i, widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+        for (; i + lanes <= n; i += lanes)
+            _mm512_storeu_ps(dst + i, widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
         if (i < n) {
             const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
             _mm512_mask_storeu_ps(dst + i, m, widen(_mm_maskz_loadu_epi8(m, src + i)));

@@ -17,7 +17,7 @@ struct window {
     shape_t strides;    // per spatial axis
     shape_t dilations;  // per spatial axis
     shape_t pads_begin, pads_end;
-    shape_t in, out;    // spatial extents
+    shape_t in, out;  // spatial extents
 
     std::size_t rank() const { return kernel.size(); }
     std::int64_t out_size() const {

@@ -19,8 +19,7 @@ namespace detail {
 
 KTC_DECL void value_info_to_proto(const graph::value_info& info, ::onnx::ValueInfoProto* p);
 
-KTC_DECL void attribute_to_proto(const std::string& name, const graph::attribute& a,
-                               ::onnx::AttributeProto* p);
+KTC_DECL void attribute_to_proto(const std::string& name, const graph::attribute& a, ::onnx::AttributeProto* p);
 
 }  // namespace detail
 

@@ -19,8 +19,7 @@ KTC_DECL void value_info_to_proto(const graph::value_info& info, ::onnx::ValueIn
     }
 }
 
-KTC_DECL void attribute_to_proto(const std::string& name, const graph::attribute& a,
-                               ::onnx::AttributeProto* p) {
+KTC_DECL void attribute_to_proto(const std::string& name, const graph::attribute& a, ::onnx::AttributeProto* p) {
     using AP = ::onnx::AttributeProto;
     p->set_name(name);
     std::visit(
@@ -82,8 +81,7 @@ KTC_DECL void save_model(const ::onnx::ModelProto& m, const std::filesystem::pat
         ::onnx::checker::check_model(m);
     } catch (const std::exception& e) {
         std::string what = e.what();
-        throw error(path.string() + ": refusing to write an invalid model: " +
-                    what.substr(0, what.find('\n')));
+        throw error(path.string() + ": refusing to write an invalid model: " + what.substr(0, what.find('\n')));
     }
     std::string bytes;
     if (!m.SerializeToString(&bytes)) throw error(path.string() + ": model serialization failed");

@@ -33,11 +33,9 @@ namespace detail {
 
 KTC_DECL std::string first_line(const std::string& s);
 
-KTC_DECL graph::value_info value_info_from_proto(const ::onnx::ValueInfoProto& v,
-                                               const std::string& where);
+KTC_DECL graph::value_info value_info_from_proto(const ::onnx::ValueInfoProto& v, const std::string& where);
 
-KTC_DECL graph::attribute attribute_from_proto(const ::onnx::AttributeProto& a,
-                                             const std::string& node_name);
+KTC_DECL graph::attribute attribute_from_proto(const ::onnx::AttributeProto& a, const std::string& node_name);
 
 }  // namespace detail
 

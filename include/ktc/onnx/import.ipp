@@ -12,8 +12,7 @@ KTC_DECL std::string first_line(const std::string& s) {
     return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
-KTC_DECL graph::value_info value_info_from_proto(const ::onnx::ValueInfoProto& v,
-                                               const std::string& where) {
+KTC_DECL graph::value_info value_info_from_proto(const ::onnx::ValueInfoProto& v, const std::string& where) {
     graph::value_info info;
     info.name = v.name();
     if (!v.type().has_tensor_type()) {
@@ -31,22 +30,19 @@ KTC_DECL graph::value_info value_info_from_proto(const ::onnx::ValueInfoProto& v
     return info;
 }
 
-KTC_DECL graph::attribute attribute_from_proto(const ::onnx::AttributeProto& a,
-                                             const std::string& node_name) {
+KTC_DECL graph::attribute attribute_from_proto(const ::onnx::AttributeProto& a, const std::string& node_name) {
     using AP = ::onnx::AttributeProto;
     switch (a.type()) {
         case AP::INT: return static_cast<std::int64_t>(a.i());
         case AP::FLOAT: return a.f();
         case AP::STRING: return a.s();
-        case AP::TENSOR:
-            return from_proto(a.t(), "node '" + node_name + "' attribute '" + a.name() + "'");
+        case AP::TENSOR: return from_proto(a.t(), "node '" + node_name + "' attribute '" + a.name() + "'");
         case AP::INTS: return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
         case AP::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
         case AP::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
         default:
-            throw unsupported_error("node '" + node_name + "': attribute '" + a.name() +
-                                    "' of type " + AP::AttributeType_Name(a.type()) +
-                                    " is not supported");
+            throw unsupported_error("node '" + node_name + "': attribute '" + a.name() + "' of type " +
+                                    AP::AttributeType_Name(a.type()) + " is not supported");
     }
 }
 
@@ -54,8 +50,10 @@ KTC_DECL graph::attribute attribute_from_proto(const ::onnx::AttributeProto& a,
 KTC_DECL graph::graph from_model(const ::onnx::ModelProto& model, const std::string& source) {
     graph::graph g;
     const auto& gp = model.graph();
-    for (const auto& [count, what] : {std::pair{gp.node_size(), "nodes"}, {gp.initializer_size(), "initializers"},
-                                      {gp.value_info_size(), "value_infos"}, {gp.input_size() + gp.output_size(), "inputs and outputs"}})
+    for (const auto& [count, what] : {std::pair{gp.node_size(), "nodes"},
+                                      {gp.initializer_size(), "initializers"},
+                                      {gp.value_info_size(), "value_infos"},
+                                      {gp.input_size() + gp.output_size(), "inputs and outputs"}})
         if (static_cast<std::size_t>(count) > graph::max_graph_nodes)
             throw file_error(source, "the graph has " + std::to_string(count) + " " + what + " (limit " +
                                          std::to_string(graph::max_graph_nodes) + ")");
@@ -66,8 +64,7 @@ KTC_DECL graph::graph from_model(const ::onnx::ModelProto& model, const std::str
     for (const auto& init : gp.initializer())
         g.initializers.emplace(init.name(), from_proto(init, "initializer '" + init.name() + "'"));
     for (const auto& in : gp.input())
-        if (!g.initializers.count(in.name()))
-            g.inputs.push_back(detail::value_info_from_proto(in, "input"));
+        if (!g.initializers.count(in.name())) g.inputs.push_back(detail::value_info_from_proto(in, "input"));
     for (const auto& out : gp.output()) g.outputs.push_back(detail::value_info_from_proto(out, "output"));
     for (const auto& vi : gp.value_info()) {
         try {

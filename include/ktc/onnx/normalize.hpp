@@ -38,8 +38,7 @@ KTC_DECL std::string add_constant(graph::graph& g, const std::string& base, tens
 KTC_DECL tensor int64_vector(const std::vector<std::int64_t>& v);
 
 // Moves attribute `attr` (ints) of node `v` into input `slot` as an int64 constant.
-KTC_DECL void ints_attribute_to_input(graph::graph& g, graph::vertex v, const std::string& attr,
-                                    std::size_t slot);
+KTC_DECL void ints_attribute_to_input(graph::graph& g, graph::vertex v, const std::string& attr, std::size_t slot);
 
 // Opset < 13 softmax-like ops coerce the input to 2-D at `axis`; express that with opset-13 ops.
 KTC_DECL void normalize_coerced_softmax(graph::graph& g, graph::vertex v);

@@ -8,9 +8,7 @@ namespace ktc::onnx {
 namespace detail {
 
 KTC_DECL std::string unique_value_name(const graph::graph& g, const std::string& base) {
-    auto taken = [&](const std::string& n) {
-        return g.initializers.count(n) || g.producer(n) || g.is_graph_input(n);
-    };
+    auto taken = [&](const std::string& n) { return g.initializers.count(n) || g.producer(n) || g.is_graph_input(n); };
     std::string name = base;
     for (int i = 1; taken(name); ++i) name = base + "_" + std::to_string(i);
     return name;
@@ -26,8 +24,7 @@ KTC_DECL tensor int64_vector(const std::vector<std::int64_t>& v) {
     return tensor::from<std::int64_t>({static_cast<std::int64_t>(v.size())}, v);
 }
 
-KTC_DECL void ints_attribute_to_input(graph::graph& g, graph::vertex v, const std::string& attr,
-                                    std::size_t slot) {
+KTC_DECL void ints_attribute_to_input(graph::graph& g, graph::vertex v, const std::string& attr, std::size_t slot) {
     graph::node& n = g[v];
     if (!n.attrs.has(attr)) return;
     const auto values = n.attrs.get_ints(attr);
@@ -115,8 +112,7 @@ KTC_DECL void normalize_to_opset17(graph::graph& g) {
             g.set_input(v, 2, scales);
         } else if (op == "BatchNormalization" && since < 9) {
             if (n.attrs.get_int("spatial", 1) != 1)
-                throw unsupported_error("node '" + n.name +
-                                        "' (BatchNormalization): spatial=0 is not supported");
+                throw unsupported_error("node '" + n.name + "' (BatchNormalization): spatial=0 is not supported");
             n.attrs.erase("spatial");
         } else if (op == "Dropout" && since < 12) {
             n.attrs.erase("ratio");

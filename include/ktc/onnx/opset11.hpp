@@ -104,7 +104,8 @@ inline bool equals_default(const graph::attribute& a, const ::onnx::AttributePro
         case AP::STRING: return std::holds_alternative<std::string>(a) && std::get<std::string>(a) == d.s();
         case AP::INTS:
             return std::holds_alternative<std::vector<std::int64_t>>(a) &&
-                   std::get<std::vector<std::int64_t>>(a) == std::vector<std::int64_t>(d.ints().begin(), d.ints().end());
+                   std::get<std::vector<std::int64_t>>(a) ==
+                       std::vector<std::int64_t>(d.ints().begin(), d.ints().end());
         case AP::FLOATS:
             return std::holds_alternative<std::vector<float>>(a) &&
                    std::get<std::vector<float>>(a) == std::vector<float>(d.floats().begin(), d.floats().end());
@@ -222,18 +223,20 @@ inline void lower_node(graph::graph& g, graph::vertex v, refusals& refused) {
         const std::string name = n.name, y = n.outputs.at(0);
         const std::string full = unique_value_name(g, name + "_full");
         g.set_output(v, 0, full);
-        graph::node slice{unique_node_name(g, name + "_slice"), "Slice", "", {},
-                          {full, add_constant(g, name + "_start", int64_vector({start})),
-                           add_constant(g, name + "_end", int64_vector({end})),
-                           add_constant(g, name + "_axis", int64_vector({0}))},
-                          {y}};
+        graph::node slice{
+            unique_node_name(g, name + "_slice"),
+            "Slice",
+            "",
+            {},
+            {full, add_constant(g, name + "_start", int64_vector({start})),
+             add_constant(g, name + "_end", int64_vector({end})), add_constant(g, name + "_axis", int64_vector({0}))},
+            {y}};
         g.add_node(std::move(slice));
     } else if (op == "Reshape" && n.attrs.get_int("allowzero", 0) == 1) {
         const auto shape = constant_ints(g, n.input(1));
         if (!shape || std::find(shape->begin(), shape->end(), 0) != shape->end())
             refused.add(n, "allowzero=1 with a shape that may hold 0 has no opset-11 form");
-        else
-            n.attrs.erase("allowzero");
+        else n.attrs.erase("allowzero");
     } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
         const graph::value_info* scale = g.info(n.input(1));
         const auto t = graph::constant_value(g, n.input(1));
@@ -245,8 +248,7 @@ inline void lower_node(graph::graph& g, graph::vertex v, refusals& refused) {
     } else if (op == "RoiAlign") {
         if (n.attrs.get_string("coordinate_transformation_mode", "half_pixel") != "output_half_pixel")
             refused.add(n, "coordinate_transformation_mode other than output_half_pixel has no opset-11 form");
-        else
-            n.attrs.erase("coordinate_transformation_mode");
+        else n.attrs.erase("coordinate_transformation_mode");
     }
 }
 
@@ -270,7 +272,8 @@ inline void check_against_opset11(graph::graph& g, graph::vertex v, refusals& re
     for (const auto& name : unknown) {
         const ::onnx::AttributeProto* fallback = nullptr;
         if (s17)
-            if (auto it = s17->attributes().find(name); it != s17->attributes().end() && it->second.default_value.has_type())
+            if (auto it = s17->attributes().find(name);
+                it != s17->attributes().end() && it->second.default_value.has_type())
                 fallback = &it->second.default_value;
         if (fallback && equals_default(n.attrs.all().at(name), *fallback)) {
             n.attrs.erase(name);
@@ -284,8 +287,8 @@ inline void check_against_opset11(graph::graph& g, graph::vertex v, refusals& re
         return c;
     };
     if (count(n.inputs) > static_cast<std::size_t>(s11->max_input()))
-        refused.add(n, std::to_string(count(n.inputs)) + " inputs, opset 11 takes at most " +
-                           std::to_string(s11->max_input()));
+        refused.add(
+            n, std::to_string(count(n.inputs)) + " inputs, opset 11 takes at most " + std::to_string(s11->max_input()));
     if (count(n.outputs) > static_cast<std::size_t>(s11->max_output()))
         refused.add(n, std::to_string(count(n.outputs)) + " outputs, opset 11 gives at most " +
                            std::to_string(s11->max_output()));

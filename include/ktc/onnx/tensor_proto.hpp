@@ -27,8 +27,7 @@ inline dtype dtype_from_onnx(int onnx_type, const std::string& what) {
         case TP::UINT64: return dtype::uint64;
         case TP::BOOL: return dtype::boolean;
         default:
-            throw unsupported_error(what + ": ONNX data type " +
-                                    ::onnx::TensorProto_DataType_Name(onnx_type) +
+            throw unsupported_error(what + ": ONNX data type " + ::onnx::TensorProto_DataType_Name(onnx_type) +
                                     " is not supported (ktc handles numeric types and bool)");
     }
 }
@@ -69,8 +68,8 @@ inline tensor from_proto(const ::onnx::TensorProto& p, const std::string& what) 
     const std::size_t bytes = static_cast<std::size_t>(count) * size_of(type);
     if (p.has_raw_data()) {
         if (p.raw_data().size() != bytes)
-            throw error(what + ": raw_data holds " + std::to_string(p.raw_data().size()) +
-                            " bytes, shape " + to_string(shape) + " needs " + std::to_string(bytes),
+            throw error(what + ": raw_data holds " + std::to_string(p.raw_data().size()) + " bytes, shape " +
+                            to_string(shape) + " needs " + std::to_string(bytes),
                         exit_code::bad_file);
         tensor t(type, shape);
         if (bytes) std::memcpy(t.raw(), p.raw_data().data(), bytes);
@@ -80,8 +79,8 @@ inline tensor from_proto(const ::onnx::TensorProto& p, const std::string& what) 
     tensor t;
     auto fill = [&](const auto& field, const char* field_name) {
         if (field.size() != count)
-            throw error(what + ": " + field_name + " holds " + std::to_string(field.size()) +
-                            " values, shape " + to_string(shape) + " needs " + std::to_string(count),
+            throw error(what + ": " + field_name + " holds " + std::to_string(field.size()) + " values, shape " +
+                            to_string(shape) + " needs " + std::to_string(count),
                         exit_code::bad_file);
         t = tensor(type, shape);
         visit_dtype(type, [&](auto tag) {

@@ -37,15 +37,14 @@ struct generic_platform_traits {
     // the vendor's compiler rejects them rather than running them on a microcontroller.
     static constexpr std::string_view cpu_ops[] = {
         // layout and data movement
-        "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "Slice",
-        "Pad", "Gather", "Shape", "Cast", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
+        "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "Slice", "Pad", "Gather", "Shape",
+        "Cast", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
         // elementwise
-        "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
-        "Add", "Sub", "Mul", "Div", "Max", "Min", "Exp", "Log", "Sqrt", "Neg", "Abs",
-        "BatchNormalization",
+        "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Add", "Sub", "Mul", "Div",
+        "Max", "Min", "Exp", "Log", "Sqrt", "Neg", "Abs", "BatchNormalization",
         // pooling, reductions, softmax
-        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
-        "ReduceMax", "ReduceSum", "ArgMax", "Softmax", "LogSoftmax",
+        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax", "ReduceSum",
+        "ArgMax", "Softmax", "LogSoftmax",
         // resampling (the importer turns Upsample into Resize)
         "Resize", "Upsample"};
     // Ops that compute nothing at inference: folded into the compiled model, never scheduled.
@@ -60,8 +59,8 @@ struct generic_platform_traits {
     static constexpr int_range conv_kernel = any_int;   // each spatial axis of the kernel
     static constexpr int_set conv_strides = any_value;  // each spatial axis
     // Exclusive upper bound of the stride on each axis (height, width).
-    static constexpr std::array<std::int64_t, 2> conv_strides_below = {
-        std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max()};
+    static constexpr std::array<std::int64_t, 2> conv_strides_below = {std::numeric_limits<std::int64_t>::max(),
+                                                                       std::numeric_limits<std::int64_t>::max()};
     static constexpr int_range conv_pads = any_int;  // each begin and end pad
     // Only group == 1 or depthwise (one input channel per group); else any grouping.
     static constexpr bool conv_plain_or_depthwise_only = false;
@@ -91,18 +90,18 @@ struct generic_platform_traits {
     // "assumed", "chosen" (picked once against all published rows of perf-calibration.csv and
     // held fixed since) or "fitted" (refitted by tools/fit_cost_model.cpp, also in every
     // leave-one-out fold). docs/cost-model.md has the table. 0 means unknown.
-    static constexpr double npu_clock_mhz = 0;          // NPU (MAC array) clock
-    static constexpr double dram_clock_mhz = 0;         // DDR / AXI clock
-    static constexpr double macs_per_cycle = 0;         // int8 multiply-accumulates per NPU cycle
+    static constexpr double npu_clock_mhz = 0;   // NPU (MAC array) clock
+    static constexpr double dram_clock_mhz = 0;  // DDR / AXI clock
+    static constexpr double macs_per_cycle = 0;  // int8 multiply-accumulates per NPU cycle
     // MAC array geometry: a conv occupies the array in blocks of input channels x output channels
     // x output columns x kernel columns; a partial block wastes the rest of it.
-    static constexpr int mac_input_lanes = 1;     // input channels per block (depthwise: 1 used)
-    static constexpr int mac_output_lanes = 1;    // output channels per block
-    static constexpr int mac_column_lanes = 1;    // output columns (width) per block
-    static constexpr int mac_kernel_lanes = 1;    // kernel window k x k per block
-    static constexpr int mac_pointwise_taps = 1;  // taps of it a 1x1 conv fills with input channels
-    static constexpr double mac_efficiency = 1;   // busy fraction of a perfectly shaped conv
-    static constexpr double sram_bytes = 0;       // on-chip memory for feature maps and weights
+    static constexpr int mac_input_lanes = 1;           // input channels per block (depthwise: 1 used)
+    static constexpr int mac_output_lanes = 1;          // output channels per block
+    static constexpr int mac_column_lanes = 1;          // output columns (width) per block
+    static constexpr int mac_kernel_lanes = 1;          // kernel window k x k per block
+    static constexpr int mac_pointwise_taps = 1;        // taps of it a 1x1 conv fills with input channels
+    static constexpr double mac_efficiency = 1;         // busy fraction of a perfectly shaped conv
+    static constexpr double sram_bytes = 0;             // on-chip memory for feature maps and weights
     static constexpr double dram_bytes_per_second = 0;  // sustained DRAM bandwidth
     static constexpr double layer_overhead_us = 0;      // fixed setup per NPU layer
     static constexpr double cpu_bytes_per_second = 0;   // host CPU throughput on a CPU node's data
@@ -118,20 +117,18 @@ struct platform_traits<kdp520> : generic_platform_traits {
     static constexpr std::array data_types = {dtype::int8};
 
     static constexpr std::string_view npu_ops[] = {
-        "Conv", "Pad", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-        "Relu", "LeakyRelu", "PRelu", "BatchNormalization", "Add", "Concat", "Gemm",
-        "Flatten", "Clip"};
+        "Conv",          "Pad",    "MaxPool",   "AveragePool", "GlobalAveragePool",
+        "GlobalMaxPool", "Relu",   "LeakyRelu", "PRelu",       "BatchNormalization",
+        "Add",           "Concat", "Gemm",      "Flatten",     "Clip"};
 
-    static constexpr int_range conv_kernel = {1, 11};         // "1x1 up to 11x11"
-    static constexpr int_set conv_strides = one_of(1, 2, 4);  // "Strides 1,2,4"
-    static constexpr int_range conv_pads = {0, 15};           // "Pad 0-15"
+    static constexpr int_range conv_kernel = {1, 11};           // "1x1 up to 11x11"
+    static constexpr int_set conv_strides = one_of(1, 2, 4);    // "Strides 1,2,4"
+    static constexpr int_range conv_pads = {0, 15};             // "Pad 0-15"
     static constexpr bool conv_plain_or_depthwise_only = true;  // "Depthwise Conv: Yes"
     // No ConvTranspose: "Deconvolution: use Upsampling + Conv".
 
-    static constexpr pool_window max_pool_windows[] = {{3, one_of(1, 2, 3)},
-                                                       {2, one_of(1, 2)}};
-    static constexpr pool_window average_pool_windows[] = {{3, one_of(1, 2, 3)},
-                                                           {2, one_of(1, 2)}};
+    static constexpr pool_window max_pool_windows[] = {{3, one_of(1, 2, 3)}, {2, one_of(1, 2)}};
+    static constexpr pool_window average_pool_windows[] = {{3, one_of(1, 2, 3)}, {2, one_of(1, 2)}};
 
     static constexpr int_range pad_amounts = {0, 15};  // "Pad 0-15"
     static constexpr int_set concat_axes = one_of(1);
@@ -140,14 +137,14 @@ struct platform_traits<kdp520> : generic_platform_traits {
     // Hardware, for the cost model: nothing published (facts §4) but Tiny YOLOv3's theoretical
     // conv time, which implies about 170 GMAC/s (clock x MACs below: 172.8). The rest is fitted
     // (docs/cost-model.md).
-    static constexpr double npu_clock_mhz = 300;   // assumed: only clock x MACs is constrained
-    static constexpr double dram_clock_mhz = 0;    // unpublished
-    static constexpr double macs_per_cycle = 576;  // 170 GMAC/s at 300 MHz
-    static constexpr int mac_input_lanes = 1;     // chosen (geometry search, 1..64)
-    static constexpr int mac_output_lanes = 1;    // chosen
-    static constexpr int mac_column_lanes = 1;    // chosen
-    static constexpr int mac_kernel_lanes = 3;    // chosen (search 1..4): 3x3 windows
-    static constexpr int mac_pointwise_taps = 8;  // chosen (profile search 1..9, cross-validated)
+    static constexpr double npu_clock_mhz = 300;               // assumed: only clock x MACs is constrained
+    static constexpr double dram_clock_mhz = 0;                // unpublished
+    static constexpr double macs_per_cycle = 576;              // 170 GMAC/s at 300 MHz
+    static constexpr int mac_input_lanes = 1;                  // chosen (geometry search, 1..64)
+    static constexpr int mac_output_lanes = 1;                 // chosen
+    static constexpr int mac_column_lanes = 1;                 // chosen
+    static constexpr int mac_kernel_lanes = 3;                 // chosen (search 1..4): 3x3 windows
+    static constexpr int mac_pointwise_taps = 8;               // chosen (profile search 1..9, cross-validated)
     static constexpr double mac_efficiency = 0.3483;           // fitted
     static constexpr double sram_bytes = 1.478e6;              // chosen (1.41 MiB)
     static constexpr double dram_bytes_per_second = 0.3798e9;  // fitted
@@ -164,14 +161,33 @@ struct platform_traits<kdp720> : generic_platform_traits {
     static constexpr std::string_view ops_table = "Table 1.2";
     static constexpr std::array data_types = {dtype::int8, dtype::int16};
 
-    static constexpr std::string_view npu_ops[] = {
-        "Relu", "PRelu", "LeakyRelu", "Sigmoid", "Clip", "Tanh", "BatchNormalization", "Conv",
-        "Pad", "ConvTranspose", "Upsample", "Resize", "Gemm", "Flatten", "Add", "Concat", "Mul",
-        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "MaxRoiPool", "Slice"};
+    static constexpr std::string_view npu_ops[] = {"Relu",
+                                                   "PRelu",
+                                                   "LeakyRelu",
+                                                   "Sigmoid",
+                                                   "Clip",
+                                                   "Tanh",
+                                                   "BatchNormalization",
+                                                   "Conv",
+                                                   "Pad",
+                                                   "ConvTranspose",
+                                                   "Upsample",
+                                                   "Resize",
+                                                   "Gemm",
+                                                   "Flatten",
+                                                   "Add",
+                                                   "Concat",
+                                                   "Mul",
+                                                   "MaxPool",
+                                                   "AveragePool",
+                                                   "GlobalAveragePool",
+                                                   "GlobalMaxPool",
+                                                   "MaxRoiPool",
+                                                   "Slice"};
     // "Resize" is the table's Upsample: the importer rewrites every Upsample into Resize.
 
     static constexpr std::array<std::int64_t, 2> conv_strides_below = {4, 16};  // "< [4, 16]"
-    static constexpr int_set conv_transpose_square_strides = one_of(1, 2);  // "[1,1], [2,2]"
+    static constexpr int_set conv_transpose_square_strides = one_of(1, 2);      // "[1,1], [2,2]"
 
     static constexpr pool_window max_pool_windows[] = {{1}, {2}, {3}};  // kernel [1,1]..[3,3]
     static constexpr pool_window average_pool_windows[] = {{1}, {2}, {3}};
@@ -180,29 +196,29 @@ struct platform_traits<kdp720> : generic_platform_traits {
     static constexpr bool pad_spatial_only = true;  // "spacial dimension only"
     static constexpr int_set concat_axes = one_of(1);
     static constexpr std::optional<float> clip_min = 0.f;
-    static constexpr int_range gemm_input_rank = {2, 2};       // "2D input"
-    static constexpr bool flatten_only_before_gemm = true;    // "Before Gemm"
-    static constexpr int_range batch_norm_rank = up_to(4);     // "up to 4D input"
-    static constexpr int_range slice_input_rank = up_to(4);    // "input dimension <= 4"
+    static constexpr int_range gemm_input_rank = {2, 2};     // "2D input"
+    static constexpr bool flatten_only_before_gemm = true;   // "Before Gemm"
+    static constexpr int_range batch_norm_rank = up_to(4);   // "up to 4D input"
+    static constexpr int_range slice_input_rank = up_to(4);  // "input dimension <= 4"
 
     // Hardware, for the cost model: published clocks (facts §4); the rest is fitted
     // (docs/cost-model.md).
-    static constexpr double npu_clock_mhz = 700;   // measured (published default)
-    static constexpr double dram_clock_mhz = 533;  // measured (published)
-    static constexpr double macs_per_cycle = 1024;  // assumed (about 2x KL530's 512 x 500 MHz)
-    static constexpr int mac_input_lanes = 2;       // chosen (geometry search, 1..64)
-    static constexpr int mac_output_lanes = 32;     // chosen
-    static constexpr int mac_column_lanes = 1;      // chosen
-    static constexpr int mac_kernel_lanes = 3;      // chosen (search 1..4): 3x3 windows
-    static constexpr int mac_pointwise_taps = 4;    // chosen (search 1..9)
-    static constexpr double mac_efficiency = 0.653;           // fitted
-    static constexpr double sram_bytes = 2.729e6;             // chosen (2.6 MiB)
+    static constexpr double npu_clock_mhz = 700;     // measured (published default)
+    static constexpr double dram_clock_mhz = 533;    // measured (published)
+    static constexpr double macs_per_cycle = 1024;   // assumed (about 2x KL530's 512 x 500 MHz)
+    static constexpr int mac_input_lanes = 2;        // chosen (geometry search, 1..64)
+    static constexpr int mac_output_lanes = 32;      // chosen
+    static constexpr int mac_column_lanes = 1;       // chosen
+    static constexpr int mac_kernel_lanes = 3;       // chosen (search 1..4): 3x3 windows
+    static constexpr int mac_pointwise_taps = 4;     // chosen (search 1..9)
+    static constexpr double mac_efficiency = 0.653;  // fitted
+    static constexpr double sram_bytes = 2.729e6;    // chosen (2.6 MiB)
     // fitted; above DDR 533 MHz x 2 x 32 bit = 4.26 GB/s, so the bus is wider than 32 bit or
     // some feature-map traffic is hidden after all (docs/cost-model.md)
     static constexpr double dram_bytes_per_second = 4.778e9;
-    static constexpr double layer_overhead_us = 0;            // fitted: the optimum is 0
-    static constexpr double cpu_bytes_per_second = 200e6;     // assumed (Cortex-M4 + DSP)
-    static constexpr double cpu_node_overhead_us = 50;        // assumed
+    static constexpr double layer_overhead_us = 0;         // fitted: the optimum is 0
+    static constexpr double cpu_bytes_per_second = 200e6;  // assumed (Cortex-M4 + DSP)
+    static constexpr double cpu_node_overhead_us = 50;     // assumed
 };
 
 // Whether the NPU of P computes in integer type `t`.

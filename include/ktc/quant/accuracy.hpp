@@ -64,7 +64,8 @@ inline std::vector<layer_accuracy> per_layer_accuracy(const sim::float_simulator
                 if (outs[k].type() == dtype::float32) floats[n.outputs[k]] = outs[k];
         });
         quantized.run(inputs, [&](const graph::node& n, std::span<const tensor> outs) {
-            const auto radix = n.attrs.get_ints(fixed::attr::output_radix, {}), bits = n.attrs.get_ints(fixed::attr::output_bits, {});
+            const auto radix = n.attrs.get_ints(fixed::attr::output_radix, {}),
+                       bits = n.attrs.get_ints(fixed::attr::output_bits, {});
             for (std::size_t k = 0; k < outs.size() && k < n.outputs.size() && k < radix.size(); ++k) {
                 auto f = floats.find(n.outputs[k]);
                 if (f == floats.end() || radix[k] == fixed::not_quantized || is_floating(outs[k].type())) continue;
@@ -79,7 +80,8 @@ inline std::vector<layer_accuracy> per_layer_accuracy(const sim::float_simulator
     }
     std::vector<layer_accuracy> out;
     for (auto& [name, l] : layers) out.push_back(std::move(l));
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.error.snr_db() < b.error.snr_db(); });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.error.snr_db() < b.error.snr_db(); });
     return out;
 }
 

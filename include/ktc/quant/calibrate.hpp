@@ -26,7 +26,7 @@
 namespace ktc::quant {
 
 struct calibration {
-    std::map<std::string, range_observer> ranges;  // graph inputs and every float value computed
+    std::map<std::string, range_observer> ranges;                // graph inputs and every float value computed
     std::map<std::string, channel_mean_observer> channel_means;  // the same values, per channel
     // By MAC node name: its input patches' second moments (weight rounding against the output
     // error), from calibration_options::layer_input_samples samples, alternately into fit and
@@ -36,7 +36,7 @@ struct calibration {
 };
 
 struct calibration_options {
-    unsigned threads = 0;  // 0: every core
+    unsigned threads = 0;                 // 0: every core
     std::size_t layer_input_samples = 0;  // samples, spread over the set, whose MAC inputs are kept (0: none)
     std::function<void(std::size_t done, std::size_t total)> progress;  // called from one thread
 };
@@ -48,7 +48,10 @@ inline void require_finite_sample(const std::string& input, std::size_t sample, 
     const auto bad = std::find_if(v.begin(), v.end(), [](float f) { return !std::isfinite(f); });
     if (bad == v.end()) return;
     throw usage_error("calibration input '" + input + "', sample " + std::to_string(sample) + ", element " +
-                      std::to_string(bad - v.begin()) + " is " + (std::isnan(*bad) ? "NaN" : *bad > 0 ? "+inf" : "-inf") +
+                      std::to_string(bad - v.begin()) + " is " +
+                      (std::isnan(*bad) ? "NaN"
+                       : *bad > 0       ? "+inf"
+                                        : "-inf") +
                       ": calibration data must be finite");
 }
 

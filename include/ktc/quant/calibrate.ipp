@@ -18,12 +18,15 @@ KTC_DECL calibration calibrate(const sim::float_simulator& sim, std::size_t samp
     std::map<std::string, std::vector<const graph::node*>> patch_readers;
     if (options.layer_input_samples > 0)
         for (const graph::vertex v : g.nodes())
-            if (const auto& n = g[v]; n.has_input(0) && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
+            if (const auto& n = g[v];
+                n.has_input(0) && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
                 patch_readers[n.input(0)].push_back(&n);
-    const std::size_t patch_stride = std::max<std::size_t>(1, sample_count / std::max<std::size_t>(1, options.layer_input_samples));
+    const std::size_t patch_stride =
+        std::max<std::size_t>(1, sample_count / std::max<std::size_t>(1, options.layer_input_samples));
     enum class patch_use { none, fit, check };
     const auto patches_use = [&](std::size_t i) {
-        if (options.layer_input_samples == 0 || i % patch_stride != 0 || i / patch_stride >= options.layer_input_samples)
+        if (options.layer_input_samples == 0 || i % patch_stride != 0 ||
+            i / patch_stride >= options.layer_input_samples)
             return patch_use::none;
         return (i / patch_stride) % 2 == 0 ? patch_use::fit : patch_use::check;
     };

@@ -42,15 +42,15 @@ inline bool absorbs_shift(graph::graph& g, const graph::node& n) {
         const tensor* bias = n.has_input(2) ? g.initializer(n.input(2)) : nullptr;
         const std::int64_t columns = w->rank() == 2 ? w->dim(n.attrs.get_int("transB", 0) ? 0 : 1) : -1;
         return w->rank() == 2 && n.attrs.get_int("transA", 0) == 0 && n.attrs.get_float("alpha", 1.f) == 1.f &&
-               n.attrs.get_float("beta", 1.f) == 1.f && bias_is_private(g, n, 2) &&
-               (!bias || bias->size() == columns);
+               n.attrs.get_float("beta", 1.f) == 1.f && bias_is_private(g, n, 2) && (!bias || bias->size() == columns);
     }
     return false;
 }
 
 // Every layer that reads `value` as its data input (through ops that commute with the shift) and
 // can add c back through its bias; nullopt when anything else reads it, or it reaches a graph output.
-inline std::optional<std::vector<graph::vertex>> shift_absorbers(graph::graph& g, const std::string& value, int depth = 0) {
+inline std::optional<std::vector<graph::vertex>> shift_absorbers(graph::graph& g, const std::string& value,
+                                                                 int depth = 0) {
     if (depth > 8 || g.is_graph_output(value)) return std::nullopt;
     std::vector<graph::vertex> found;
     for (const auto& [v, slot] : g.consumers(value)) {
@@ -58,9 +58,9 @@ inline std::optional<std::vector<graph::vertex>> shift_absorbers(graph::graph& g
         if (slot != 0 || !n.domain.empty()) return std::nullopt;
         if (absorbs_shift(g, n)) {
             found.push_back(v);
-        } else if (commutes_with_shift(n) && std::all_of(n.inputs.begin() + 1, n.inputs.end(), [&](const std::string& in) {
-                       return in.empty() || g.initializer(in);
-                   })) {
+        } else if (commutes_with_shift(n) &&
+                   std::all_of(n.inputs.begin() + 1, n.inputs.end(),
+                               [&](const std::string& in) { return in.empty() || g.initializer(in); })) {
             auto further = shift_absorbers(g, n.outputs[0], depth + 1);
             if (!further) return std::nullopt;
             found.insert(found.end(), further->begin(), further->end());
@@ -74,7 +74,8 @@ inline std::optional<std::vector<graph::vertex>> shift_absorbers(graph::graph& g
 
 inline std::string fresh_value_name(const graph::graph& g, const std::string& base) {
     std::string name = base;
-    for (int i = 1; g.initializers.count(name) || g.producer(name) || g.is_graph_input(name) || !g.consumers(name).empty(); ++i)
+    for (int i = 1;
+         g.initializers.count(name) || g.producer(name) || g.is_graph_input(name) || !g.consumers(name).empty(); ++i)
         name = base + "_" + std::to_string(i);
     return name;
 }
@@ -125,7 +126,8 @@ inline bool absorb_shift(graph::graph& g, graph::vertex v, float c) {
     }
     const std::string data = n.input(0);
     const std::string amounts = fresh_value_name(g, n.name + "_pads");
-    g.initializers.emplace(amounts, tensor::from<std::int64_t>({std::int64_t(pad_amounts.size())}, std::span<const std::int64_t>(pad_amounts)));
+    g.initializers.emplace(amounts, tensor::from<std::int64_t>({std::int64_t(pad_amounts.size())},
+                                                               std::span<const std::int64_t>(pad_amounts)));
     const std::string fill = fresh_value_name(g, n.name + "_pad_value");
     g.initializers.emplace(fill, tensor::scalar(-c));
     const std::string padded = fresh_value_name(g, n.name + "_padded");
@@ -181,7 +183,8 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
         tensor& bias = detail::bias_of(g, *conv, 2, w->dim(0));
         for (float& b : bias.values<float>()) b -= c;
         graph::node& clip = g[act];
-        const std::string lo = detail::fresh_value_name(g, clip.name + "_min"), hi = detail::fresh_value_name(g, clip.name + "_max");
+        const std::string lo = detail::fresh_value_name(g, clip.name + "_min"),
+                          hi = detail::fresh_value_name(g, clip.name + "_max");
         g.initializers.emplace(lo, tensor::scalar(-c));
         clip.op_type = "Clip";
         clip.attrs = {};
@@ -195,11 +198,12 @@ KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
     return report;
 }
 
-KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits, const calibration& cal, range_method method,
-                                                    double outlier) {
+KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits, const calibration& cal,
+                                                    range_method method, double outlier) {
     return centre_bounded_activations(g, bits, [&](const std::string& value) {
         const auto it = cal.ranges.find(value);
-        return it == cal.ranges.end() ? std::numeric_limits<double>::infinity() : it->second.range(method, outlier, bits);
+        return it == cal.ranges.end() ? std::numeric_limits<double>::infinity()
+                                      : it->second.range(method, outlier, bits);
     });
 }
 

@@ -41,8 +41,8 @@ inline tensor* private_weight(graph::graph& g, const std::string& value) {
 // Ops through which channel c of the input stays channel c of the output, scaled by the same
 // positive factor.
 inline bool commutes_with_channel_scale(const graph::graph& g, const graph::node& n) {
-    if (n.op_type == "Relu" || n.op_type == "LeakyRelu" || n.op_type == "MaxPool" ||
-        n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
+    if (n.op_type == "Relu" || n.op_type == "LeakyRelu" || n.op_type == "MaxPool" || n.op_type == "AveragePool" ||
+        n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool")
         return n.inputs.size() == 1 && n.outputs.size() == 1;
     if (n.op_type == "PRelu") return g.initializers.count(n.input(1)) != 0;  // slope is constant
     return false;
@@ -82,7 +82,8 @@ inline std::optional<channel_reader> channel_consumer(graph::graph& g, std::stri
             tensor* w = private_weight(g, n.input(1));
             if (!w || w->rank() < 3 || w->dim(1) * n.attrs.get_int("group", 1) != channels) return std::nullopt;
             const std::int64_t M = w->dim(0), Cg = w->dim(1);
-            return channel_reader{v, w, channels, M, Cg, w->size() / std::max<std::int64_t>(1, M * Cg), M / n.attrs.get_int("group", 1)};
+            return channel_reader{
+                v, w, channels, M, Cg, w->size() / std::max<std::int64_t>(1, M * Cg), M / n.attrs.get_int("group", 1)};
         }
         if (n.op_type == "Gemm") {
             tensor* w = private_weight(g, n.input(1));

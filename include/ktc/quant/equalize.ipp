@@ -20,8 +20,7 @@ KTC_DECL equalization_report equalize_cross_layer(graph::graph& g, std::size_t m
         tensor* w = detail::private_weight(g, a.input(1));
         tensor* b = a.has_input(2) ? detail::private_weight(g, a.input(2)) : nullptr;
         if (!w || w->rank() < 3 || (a.has_input(2) && !b)) continue;
-        if (auto reader = detail::channel_consumer(g, a.outputs[0], w->dim(0)))
-            pairs.push_back({v, w, b, *reader});
+        if (auto reader = detail::channel_consumer(g, a.outputs[0], w->dim(0))) pairs.push_back({v, w, b, *reader});
     }
 
     equalization_report report;
@@ -33,7 +32,8 @@ KTC_DECL equalization_report equalize_cross_layer(graph::graph& g, std::size_t m
             std::vector<double> range_a(channels, 0.0), range_b(channels, 0.0);
             const auto wa = p.weight->values<float>();
             for (std::int64_t c = 0, i = 0; c < channels; ++c)
-                for (std::int64_t k = 0; k < per_channel; ++k, ++i) range_a[c] = std::max(range_a[c], double(std::fabs(wa[i])));
+                for (std::int64_t k = 0; k < per_channel; ++k, ++i)
+                    range_a[c] = std::max(range_a[c], double(std::fabs(wa[i])));
             const auto wb = p.reader.weight->values<float>();
             p.reader.for_each_element(
                 [&](std::int64_t i, std::int64_t c) { range_b[c] = std::max(range_b[c], double(std::fabs(wb[i]))); });

@@ -32,8 +32,8 @@ namespace ktc::quant {
 // position.
 struct patch_geometry {
     std::int64_t groups = 1;
-    std::int64_t dim = 0;  // elements of one patch (channels per group x kernel taps, or K)
-    std::int64_t positions = 0;  // patches one sample gives
+    std::int64_t dim = 0;           // elements of one patch (channels per group x kernel taps, or K)
+    std::int64_t positions = 0;     // patches one sample gives
     std::int64_t group_stride = 0;  // how far group g's elements lie from group 0's
     // Writes the flat input index of each of the `dim` elements of group 0's patch at position
     // `at`, or -1 where it reads padding.
@@ -42,7 +42,8 @@ struct patch_geometry {
 
 // Patches of the ops whose weights can be rounded against their output: Conv (any group count)
 // and Gemm/MatMul with a constant 2-D weight read from the right. Nothing for other ops or shapes.
-inline std::optional<patch_geometry> patches_of(const graph::node& n, const graph::graph& g, const shape_t& input_shape) {
+inline std::optional<patch_geometry> patches_of(const graph::node& n, const graph::graph& g,
+                                                const shape_t& input_shape) {
     const auto w = n.has_input(1) ? graph::constant_value(g, n.input(1)) : std::nullopt;
     if (!w || w->type() != dtype::float32) return std::nullopt;
     const auto& ws = w->shape();
@@ -93,7 +94,8 @@ class patch_moments {
 public:
     static constexpr int radix = 30;
     __extension__ using wide = __int128;  // exact sums of 2^60-bounded terms
-    static constexpr std::int64_t max_dim = 1152;            // 3x3 x 128 channels (11 MB of sums): larger layers keep nearest rounding
+    static constexpr std::int64_t max_dim =
+        1152;  // 3x3 x 128 channels (11 MB of sums): larger layers keep nearest rounding
     static constexpr std::int64_t positions_per_sample = 512;  // spread evenly over the output
 
     // Adds one sample's patches (its input tensor, batch 1).
@@ -113,9 +115,11 @@ public:
         patch_buffer.resize(static_cast<std::size_t>(taken * dim_));
         moment_buffer.resize(static_cast<std::size_t>(dim_ * dim_));
         index.resize(static_cast<std::size_t>(taken * dim_));
-        Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(patch_buffer.data(), taken, dim_);
+        Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(patch_buffer.data(), taken,
+                                                                                             dim_);
         Eigen::Map<Eigen::MatrixXd> h(moment_buffer.data(), dim_, dim_);
-        for (std::int64_t r = 0; r < taken; ++r) p.elements(r * p.positions / taken, &index[static_cast<std::size_t>(r * dim_)]);
+        for (std::int64_t r = 0; r < taken; ++r)
+            p.elements(r * p.positions / taken, &index[static_cast<std::size_t>(r * dim_)]);
         const double to_integer = std::ldexp(1.0, radix);
         const auto size = static_cast<std::int64_t>(input.size());
         for (std::int64_t grp = 0; grp < groups_; ++grp) {
@@ -141,7 +145,9 @@ public:
 
     void merge(const patch_moments& other) {
         if (other.sums_.empty()) return;
-        if (sums_.empty()) groups_ = other.groups_, dim_ = other.dim_, positions_ = other.positions_, sums_.assign(other.sums_.size(), 0);
+        if (sums_.empty())
+            groups_ = other.groups_, dim_ = other.dim_, positions_ = other.positions_,
+            sums_.assign(other.sums_.size(), 0);
         if (groups_ != other.groups_ || dim_ != other.dim_ || positions_ != other.positions_) return;
         for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += other.sums_[i];
         samples_ += other.samples_;
@@ -157,7 +163,8 @@ public:
         Eigen::MatrixXd h(dim_, dim_);
         const wide* in = &sums_.at(static_cast<std::size_t>(g * triangle()));
         for (std::int64_t j = 0; j < dim_; ++j)
-            for (std::int64_t i = 0; i <= j; ++i) h(i, j) = h(j, i) = std::ldexp(double(*in++ / static_cast<wide>(samples_)), -radix);
+            for (std::int64_t i = 0; i <= j; ++i)
+                h(i, j) = h(j, i) = std::ldexp(double(*in++ / static_cast<wide>(samples_)), -radix);
         return h;
     }
 

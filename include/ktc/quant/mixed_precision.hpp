@@ -61,7 +61,7 @@ struct mixed_precision_step {
 
 struct mixed_precision_choice {
     double target_snr_db = 0;
-    double int8_snr_db = 0;  // before the choice: int8, but the nodes the caller kept in int16
+    double int8_snr_db = 0;                   // before the choice: int8, but the nodes the caller kept in int16
     std::vector<mixed_precision_step> steps;  // in the order they were taken
     bool reached = false;                     // the last SNR is at or above the target
     std::size_t samples = 0;                  // calibration samples the SNRs were measured on
@@ -138,7 +138,8 @@ mixed_precision_choice choose_int16_nodes(const sim::float_simulator& reference,
     std::vector<std::string> candidates;
     for (const graph::vertex v : g.topological_order()) {
         const auto& node = g[v];
-        if (ops::keeps_input_format(node.op_type) || detail::is_resize_nearest(node) || o.int16_nodes.count(node.name)) continue;
+        if (ops::keeps_input_format(node.op_type) || detail::is_resize_nearest(node) || o.int16_nodes.count(node.name))
+            continue;
         const bool computes_float = std::any_of(node.outputs.begin(), node.outputs.end(), [&](const std::string& out) {
             const auto* info = g.info(out);
             return !out.empty() && cal.ranges.count(out) && (!info || info->type == dtype::float32);
@@ -164,7 +165,8 @@ mixed_precision_choice choose_int16_nodes(const sim::float_simulator& reference,
         order.push_back({candidates[i], gain / std::max(1.0, added_elements[candidates[i]])});
     }
     if (mo.progress) mo.progress(candidates.size(), candidates.size());
-    std::stable_sort(order.begin(), order.end(), [](const ranked& a, const ranked& b) { return a.gain_per_element > b.gain_per_element; });
+    std::stable_sort(order.begin(), order.end(),
+                     [](const ranked& a, const ranked& b) { return a.gain_per_element > b.gain_per_element; });
 
     // Passes over the nodes not kept yet, in that order, until the target is reached: a node that
     // did not help may help once others took their noise away. When a pass keeps none, the
@@ -183,7 +185,8 @@ mixed_precision_choice choose_int16_nodes(const sim::float_simulator& reference,
         if (!(with > snr)) return false;
         snr = with;
         o = std::move(trial);
-        choice.steps.push_back({{pending.begin() + std::ptrdiff_t(first), pending.begin() + std::ptrdiff_t(last)}, with});
+        choice.steps.push_back(
+            {{pending.begin() + std::ptrdiff_t(first), pending.begin() + std::ptrdiff_t(last)}, with});
         return true;
     };
     while (snr < target_snr_db && !pending.empty()) {
@@ -212,13 +215,15 @@ mixed_precision_choice choose_int16_nodes(const sim::float_simulator& reference,
     // together, or an early node whose noise was small beside a later one's, may hold some.
     std::vector<std::string> chosen;
     for (const auto& n : choice.nodes()) chosen.push_back(n);
-    std::stable_sort(chosen.begin(), chosen.end(), [&](const std::string& a, const std::string& b) { return added_elements[a] > added_elements[b]; });
+    std::stable_sort(chosen.begin(), chosen.end(),
+                     [&](const std::string& a, const std::string& b) { return added_elements[a] > added_elements[b]; });
     for (std::size_t i = 0; i < chosen.size(); ++i) {
         if (mo.progress) mo.progress(i, chosen.size());
         quantize_options trial = o;
         trial.int16_nodes.erase(chosen[i]);
         for (const auto& out : g[*g.find_node(chosen[i])].outputs)  // the range search's choice again, if any
-            if (const auto r = start.chosen_ranges.find(out); r != start.chosen_ranges.end()) trial.chosen_ranges.insert(*r);
+            if (const auto r = start.chosen_ranges.find(out); r != start.chosen_ranges.end())
+                trial.chosen_ranges.insert(*r);
         const double without = meter.snr_db<P>(trial);
         if (without >= target_snr_db) {
             o = std::move(trial);

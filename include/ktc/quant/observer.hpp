@@ -102,7 +102,8 @@ public:
 
     // The smallest bin edge below which at least `fraction` of the values lie (never above max_abs).
     double percentile_abs(double fraction) const {
-        if (!(fraction > 0 && fraction <= 1)) throw usage_error("percentile " + std::to_string(fraction) + " is not in (0, 1]");
+        if (!(fraction > 0 && fraction <= 1))
+            throw usage_error("percentile " + std::to_string(fraction) + " is not in (0, 1]");
         const double total = double(count_ + zeros_);
         if (total == 0 || range_ == 0) return 0;
         double seen = double(zeros_);
@@ -122,7 +123,8 @@ public:
         if (range_ == 0) return 0;
         const double top = max_abs();
         const int steps = scaled ? 16 : 1;
-        const double codes = scaled ? double((std::int64_t{1} << (bits - 1)) - 1) : double(std::int64_t{1} << (bits - 1));
+        const double codes =
+            scaled ? double((std::int64_t{1} << (bits - 1)) - 1) : double(std::int64_t{1} << (bits - 1));
         const double first = scaled ? top : std::exp2(std::ceil(std::log2(top)));
         // The occupied bins once (their centres and counts), not once per candidate clip.
         std::vector<std::pair<double, double>> occupied;
@@ -182,11 +184,11 @@ private:
 
     float min_ = std::numeric_limits<float>::infinity();
     float max_ = -std::numeric_limits<float>::infinity();
-    double range_ = 0;                 // the histogram covers |x| in [0, range_)
+    double range_ = 0;  // the histogram covers |x| in [0, range_)
     std::vector<std::uint64_t> histogram_ = std::vector<std::uint64_t>(bins, 0);
-    std::uint64_t count_ = 0;          // values in the histogram
-    std::uint64_t zeros_ = 0;          // values seen while every value so far was zero
-    std::uint64_t exact_zeros_ = 0;    // zeros among the histogram's values (all in its bin 0)
+    std::uint64_t count_ = 0;        // values in the histogram
+    std::uint64_t zeros_ = 0;        // values seen while every value so far was zero
+    std::uint64_t exact_zeros_ = 0;  // zeros among the histogram's values (all in its bin 0)
     std::uint64_t non_finite_ = 0;
 };
 
@@ -204,7 +206,8 @@ public:
         const std::int64_t channels = shape[1];
         std::int64_t inner = 1;
         for (std::size_t d = 2; d < shape.size(); ++d) inner *= shape[d];
-        const std::int64_t outer = static_cast<std::int64_t>(values.size()) / std::max<std::int64_t>(1, channels * inner);
+        const std::int64_t outer =
+            static_cast<std::int64_t>(values.size()) / std::max<std::int64_t>(1, channels * inner);
         if (outer * channels * inner != static_cast<std::int64_t>(values.size())) return;
         if (sums_.empty()) sums_.assign(static_cast<std::size_t>(channels), 0);
         if (static_cast<std::int64_t>(sums_.size()) != channels) return;  // a tensor whose shape varies
@@ -234,7 +237,8 @@ public:
     std::vector<double> means() const {
         std::vector<double> m(sums_.size(), 0.0);
         if (count_ == 0) return {};
-        for (std::size_t c = 0; c < sums_.size(); ++c) m[c] = std::ldexp(double(sums_[c] / static_cast<wide>(count_)), -radix);
+        for (std::size_t c = 0; c < sums_.size(); ++c)
+            m[c] = std::ldexp(double(sums_[c] / static_cast<wide>(count_)), -radix);
         return m;
     }
 

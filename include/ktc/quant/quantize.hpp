@@ -60,13 +60,13 @@ inline scale_policy parse_scale_policy(const std::string& s) {
 }
 
 struct quantize_options {
-    int bits = 8;                          // activation and weight width: 8, or 16 on 720
-    std::set<std::string> int16_nodes;     // mixed precision: these nodes' outputs in int16 (720)
+    int bits = 8;                       // activation and weight width: 8, or 16 on 720
+    std::set<std::string> int16_nodes;  // mixed precision: these nodes' outputs in int16 (720)
     range_method method = range_method::automatic;
-    double outlier = 0.999;                // the percentile method's fraction
+    double outlier = 0.999;  // the percentile method's fraction
     bool per_channel_weights = true;
-    bool post_sigmoid = false;             // cap graph outputs' ranges at 8 (docs/numerics.md)
-    bool bias_correction = false;          // remove the mean output shift of rounded weights (opt-in)
+    bool post_sigmoid = false;     // cap graph outputs' ranges at 8 (docs/numerics.md)
+    bool bias_correction = false;  // remove the mean output shift of rounded weights (opt-in)
     // How weights round to their codes (quant/weight_rounding.hpp); adaptive needs the calibration's
     // layer_inputs (calibration_options::layer_input_samples), and rounds to nearest without them.
     weight_rounding rounding = weight_rounding::adaptive;
@@ -89,7 +89,8 @@ inline double output_bound(const graph::graph& g, const graph::node& n) {
     const auto larger = [](double lo, double hi) { return std::max(std::abs(lo), std::abs(hi)); };
     double bound = none;
     if (n.attrs.has(kernels::attr::fused_max) || n.attrs.has(kernels::attr::fused_min))
-        bound = larger(n.attrs.get_float(kernels::attr::fused_min, -float(none)), n.attrs.get_float(kernels::attr::fused_max, float(none)));
+        bound = larger(n.attrs.get_float(kernels::attr::fused_min, -float(none)),
+                       n.attrs.get_float(kernels::attr::fused_max, float(none)));
     if (n.op_type == "Sigmoid" || n.op_type == "HardSigmoid" || n.op_type == "Tanh") bound = std::min(bound, 1.0);
     if (n.op_type == "Clip") {
         const auto at = [&](std::size_t slot, double fallback) {
@@ -97,7 +98,8 @@ inline double output_bound(const graph::graph& g, const graph::node& n) {
             const auto c = graph::constant_value(g, n.input(slot));
             return c && c->size() == 1 ? c->to_vector<double>()[0] : none;  // a computed bound: unknown
         };
-        bound = std::min(bound, larger(at(1, n.attrs.get_float("min", -float(none))), at(2, n.attrs.get_float("max", float(none)))));
+        bound = std::min(
+            bound, larger(at(1, n.attrs.get_float("min", -float(none))), at(2, n.attrs.get_float("max", float(none)))));
     }
     return std::isfinite(bound) ? bound : none;
 }
@@ -192,7 +194,8 @@ inline std::int64_t input_channels(const graph::node& n, const tensor& w) {
 // Conv tap reads the input, not its zero padding). Returns that shift per output channel, or
 // nothing where it does not apply (no per-channel input means, an op or layout not covered).
 inline std::vector<double> mean_output_shift(const graph::node& n, const tensor& w, const tensor& qw,
-                                             const weight_layout& layout, const std::vector<fixed::value_format>& w_format,
+                                             const weight_layout& layout,
+                                             const std::vector<fixed::value_format>& w_format,
                                              const std::vector<double>& input_means, const shape_t& input_shape) {
     const auto& s = w.shape();
     std::function<std::int64_t(std::int64_t)> input_channel_of;
@@ -200,12 +203,15 @@ inline std::vector<double> mean_output_shift(const graph::node& n, const tensor&
     std::int64_t channels_in = 0;
     if (n.op_type == "Conv" && s.size() >= 2) {  // W: [M, C/group, k...]
         const std::int64_t M = s[0], Cg = s[1], group = n.attrs.get_int("group", 1);
-        const std::int64_t spatial = w.size() / std::max<std::int64_t>(1, M * Cg), Mg = M / std::max<std::int64_t>(1, group);
+        const std::int64_t spatial = w.size() / std::max<std::int64_t>(1, M * Cg),
+                           Mg = M / std::max<std::int64_t>(1, group);
         channels_in = Cg * group;
         input_channel_of = [=](std::int64_t i) { return (i / (Cg * spatial)) / Mg * Cg + (i / spatial) % Cg; };
         auto coverage = tap_coverage(n, input_shape, shape_t(s.begin() + 2, s.end()));
         if (static_cast<std::int64_t>(coverage.size()) == spatial)
-            reads_input = [coverage = std::move(coverage), spatial](std::int64_t i) { return coverage[static_cast<std::size_t>(i % spatial)]; };
+            reads_input = [coverage = std::move(coverage), spatial](std::int64_t i) {
+                return coverage[static_cast<std::size_t>(i % spatial)];
+            };
     } else if (n.op_type == "Gemm" && s.size() == 2 && n.attrs.get_int("transA", 0) == 0) {
         const bool transposed = n.attrs.get_int("transB", 0) != 0;  // B: [N, K] or [K, N]
         const std::int64_t K = transposed ? s[1] : s[0], N = transposed ? s[0] : s[1];
@@ -269,7 +275,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         // an mse clip (it already weighs clipping against rounding), half a bit over the others.
         const bool mse = range_observer::effective(o.method, bits, true) == range_method::mse;
         const double headroom = bits > 8 ? 2.0 : mse ? 1.0 : 1.5;
-        const double wanted = std::min(headroom * range_of(value, bits, true), bound);  // nothing exceeds the bound: no headroom past it
+        const double wanted =
+            std::min(headroom * range_of(value, bits, true), bound);  // nothing exceeds the bound: no headroom past it
         return fixed::format_for(wanted, bits, false);
     };
     for (const auto& in : g.inputs)
@@ -315,7 +322,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                     auto& m = max_abs[layout.channel_of(static_cast<std::int64_t>(i))];
                     m = std::max(m, double(std::abs(wv[i])));
                 }
-                if (!o.per_channel_weights) std::fill(max_abs.begin(), max_abs.end(), *std::max_element(max_abs.begin(), max_abs.end()));
+                if (!o.per_channel_weights)
+                    std::fill(max_abs.begin(), max_abs.end(), *std::max_element(max_abs.begin(), max_abs.end()));
                 std::vector<std::int64_t> w_radix(layout.channels);
                 std::vector<float> w_scale(layout.channels);
                 for (std::int64_t c = 0; c < layout.channels; ++c) {
@@ -332,11 +340,12 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 // radix the channel's int32 bias fits at (docs/numerics.md, "Ranges and weights that
                 // are zero or denormal"): what the cap rounds away is far below an output LSB.
                 std::vector<float> bias_values;
-                const bool has_float_bias = n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2)) && [&] {
-                    const auto b = graph::constant_value(g, n.input(2));
-                    if (b && b->type() == dtype::float32) bias_values = b->to_vector<float>();
-                    return b && b->type() == dtype::float32;
-                }();
+                const bool has_float_bias =
+                    n.op_type != "MatMul" && n.has_input(2) && !format.count(n.input(2)) && [&] {
+                        const auto b = graph::constant_value(g, n.input(2));
+                        if (b && b->type() == dtype::float32) bias_values = b->to_vector<float>();
+                        return b && b->type() == dtype::float32;
+                    }();
                 const auto cap_radices = [&] {
                     if (in_radix[0] == fixed::not_quantized || n.outputs.empty() || n.outputs[0].empty()) return;
                     const std::int64_t r_out = activation_format(n.outputs[0], out_bits).radix;
@@ -344,10 +353,12 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                         std::int64_t cap = r_out + fixed::max_bias_shift - in_radix[0];
                         const std::size_t bc = bias_values.size() == 1 ? 0 : static_cast<std::size_t>(c);
                         if (bc < bias_values.size() && bias_values[bc] != 0.f)
-                            cap = std::min<std::int64_t>(cap, bias_radix_limit(bias_values[bc] * acc_scale(c)) + fixed::max_bias_shift - in_radix[0]);
+                            cap = std::min<std::int64_t>(cap, bias_radix_limit(bias_values[bc] * acc_scale(c)) +
+                                                                  fixed::max_bias_shift - in_radix[0]);
                         w_radix[c] = std::min(w_radix[c], cap);
                     }
-                    if (!o.per_channel_weights) std::fill(w_radix.begin(), w_radix.end(), *std::min_element(w_radix.begin(), w_radix.end()));
+                    if (!o.per_channel_weights)
+                        std::fill(w_radix.begin(), w_radix.end(), *std::min_element(w_radix.begin(), w_radix.end()));
                 };
                 cap_radices();
                 const auto weight_formats = [&] {
@@ -357,8 +368,11 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 };
                 const auto quantize_weights = [&] {
                     const auto f = weight_formats();
-                    tensor q = fixed::quantize_tensor(*w, std::function<fixed::value_format(std::int64_t)>([&](std::int64_t i) {
-                        return f[static_cast<std::size_t>(layout.channel_of(i))]; }), out_bits);
+                    tensor q = fixed::quantize_tensor(
+                        *w, std::function<fixed::value_format(std::int64_t)>([&](std::int64_t i) {
+                            return f[static_cast<std::size_t>(layout.channel_of(i))];
+                        }),
+                        out_bits);
                     const auto inputs = cal.layer_inputs.find(n.name);
                     if (o.rounding == weight_rounding::adaptive && inputs != cal.layer_inputs.end())
                         q = round_against_output(n, *w, std::move(q), f, inputs->second, out_bits);
@@ -386,7 +400,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                                                          input_info ? input_info->shape : shape_t{});
                     if (!shift.empty()) {
                         if (bias_values.empty()) bias_values.assign(static_cast<std::size_t>(layout.channels), 0.f);
-                        for (std::size_t c = 0; c < shift.size(); ++c) bias_values[c] = float(double(bias_values[c]) - shift[c]);
+                        for (std::size_t c = 0; c < shift.size(); ++c)
+                            bias_values[c] = float(double(bias_values[c]) - shift[c]);
                         const auto before = w_radix;
                         cap_radices();
                         if (w_radix != before) qw = quantize_weights();
@@ -416,24 +431,31 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                         const auto bv = b->to_vector<float>();
                         std::vector<std::int64_t> b_radix(layout.channels);
                         for (std::int64_t c = 0; c < layout.channels; ++c)
-                            b_radix[c] = std::min<std::int64_t>(in_radix[0] + w_radix[c], bias_radix_limit(bv[c] * acc_scale(c)));
-                        tensor qb = fixed::quantize_tensor(*b, std::function<fixed::value_format(std::int64_t)>([&](std::int64_t c) {
-                            return fixed::value_format{int(b_radix[c]), 32, acc_scale(c)}; }), 32);
+                            b_radix[c] = std::min<std::int64_t>(in_radix[0] + w_radix[c],
+                                                                bias_radix_limit(bv[c] * acc_scale(c)));
+                        tensor qb = fixed::quantize_tensor(
+                            *b, std::function<fixed::value_format(std::int64_t)>([&](std::int64_t c) {
+                                return fixed::value_format{int(b_radix[c]), 32, acc_scale(c)};
+                            }),
+                            32);
                         g.set_input(v, 2, add_constant(n.name + "_bias_q", std::move(qb)));
                         n.attrs.set(fixed::attr::bias_radix, b_radix);
                         in_bits[2] = 32;
                     }
                 }
             }
-        } else if (n.op_type == "PRelu" && in_radix[0] != fixed::not_quantized && n.has_input(1) && !format.count(n.input(1))) {
+        } else if (n.op_type == "PRelu" && in_radix[0] != fixed::not_quantized && n.has_input(1) &&
+                   !format.count(n.input(1))) {
             // PRelu's slope: an integer per channel (per element of the slope tensor) at its own
             // radix, at the layer's width (docs/numerics.md, "PRelu").
             const auto s = graph::constant_value(g, n.input(1));
             if (s && s->type() == dtype::float32) {
                 const auto sv = s->to_vector<float>();
                 std::vector<std::int64_t> s_radix(sv.size());
-                for (std::size_t i = 0; i < sv.size(); ++i) s_radix[i] = fixed::radix_for(std::abs(double(sv[i])), out_bits);
-                const tensor qs = fixed::quantize_tensor(*s, [&](std::int64_t i) { return int(s_radix[i]); }, out_bits);
+                for (std::size_t i = 0; i < sv.size(); ++i)
+                    s_radix[i] = fixed::radix_for(std::abs(double(sv[i])), out_bits);
+                const tensor qs = fixed::quantize_tensor(
+                    *s, [&](std::int64_t i) { return int(s_radix[i]); }, out_bits);
                 g.set_input(v, 1, add_constant(n.name + "_slope_q", qs));
                 n.attrs.set(fixed::attr::slope_radix, s_radix);
                 in_bits[1] = out_bits;
@@ -449,8 +471,9 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 for (float x : cv) m = std::max(m, double(std::abs(x)));
                 // A Pad's fill value at its input's format; other constants at a radix of their own.
                 const int bits = n.op_type == "Pad" ? int(in_bits[0]) : out_bits;
-                const fixed::value_format f = n.op_type == "Pad" ? fixed::value_format{int(in_radix[0]), bits, double(in_scale[0])}
-                                                          : fixed::format_for(m, bits, true);
+                const fixed::value_format f = n.op_type == "Pad"
+                                                  ? fixed::value_format{int(in_radix[0]), bits, double(in_scale[0])}
+                                                  : fixed::format_for(m, bits, true);
                 g.set_input(v, i, add_constant(n.name + "_const_q", fixed::quantize_tensor(*c, f)));
                 in_radix[i] = f.radix;
                 in_bits[i] = f.bits;
@@ -465,10 +488,10 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
             const std::string& out = n.outputs[k];
             if (out.empty() || !is_float_value(out)) continue;
             fixed::value_format f;
-            if ((ops::keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() && in_radix[0] != fixed::not_quantized)
+            if ((ops::keeps_input_format(n.op_type) || is_resize_nearest(n)) && in_radix.size() &&
+                in_radix[0] != fixed::not_quantized)
                 f = {static_cast<int>(in_radix[0]), static_cast<int>(in_bits[0]), double(in_scale[0])};
-            else
-                f = activation_format(out, out_bits);
+            else f = activation_format(out, out_bits);
             format[out] = f;
             out_radix[k] = f.radix;
             out_bits_v[k] = f.bits;
@@ -476,7 +499,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         }
 
         // ---- the lookup table of a unary op -----------------------------------------------
-        if (ops::uses_lookup_table(n.op_type) && in_radix.size() && in_radix[0] != fixed::not_quantized && out_radix[0] != fixed::not_quantized) {
+        if (ops::uses_lookup_table(n.op_type) && in_radix.size() && in_radix[0] != fixed::not_quantized &&
+            out_radix[0] != fixed::not_quantized) {
             bool tabulable = true;
             std::vector<tensor> extra;  // the op's constant inputs (Clip bounds, PRelu slope)
             for (std::size_t i = 1; i < n.inputs.size(); ++i) {
@@ -494,7 +518,8 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                 const std::int64_t codes = std::int64_t{1} << bits;
                 tensor x(dtype::float32, {codes});
                 for (std::int64_t i = 0; i < codes; ++i)
-                    x.data<float>()[i] = fixed::dequantize(fixed::min_of(bits) + i, fixed::value_format{int(in_radix[0]), bits, double(in_scale[0])});
+                    x.data<float>()[i] = fixed::dequantize(
+                        fixed::min_of(bits) + i, fixed::value_format{int(in_radix[0]), bits, double(in_scale[0])});
                 std::vector<const tensor*> inputs = {&x};
                 for (const auto& e : extra) inputs.push_back(e.size() ? &e : nullptr);
                 std::vector<tensor> outs(1);

@@ -60,7 +60,9 @@ std::map<std::string, double> search_ranges(const sim::float_simulator& referenc
         for (const auto& out : node.outputs) {
             const auto r = cal.ranges.find(out);
             const auto* info = g.info(out);
-            if (out.empty() || r == cal.ranges.end() || (info && info->type != dtype::float32) || r->second.max_abs() == 0) continue;
+            if (out.empty() || r == cal.ranges.end() || (info && info->type != dtype::float32) ||
+                r->second.max_abs() == 0)
+                continue;
             tensors.push_back({out, bits});
         }
     }
@@ -69,7 +71,8 @@ std::map<std::string, double> search_ranges(const sim::float_simulator& referenc
         if (so.progress) so.progress(t, tensors.size());
         const auto& [value, bits] = tensors[t];
         const range_observer& r = cal.ranges.at(value);
-        const double rule = r.range(o.method, o.outlier, bits, /*scaled=*/true), top = r.max_abs();  // every candidate has a scale
+        const double rule = r.range(o.method, o.outlier, bits, /*scaled=*/true),
+                     top = r.max_abs();  // every candidate has a scale
         for (const double candidate : {rule, 1.5 * rule, top}) {
             if (!(candidate > 0) || (o.chosen_ranges.count(value) && o.chosen_ranges.at(value) == candidate)) continue;
             quantize_options trial = o;

@@ -42,9 +42,8 @@ inline std::vector<tuning_candidate> tuning_candidates(const quantize_options& g
         {"", given},
         with("--weight-rounding nearest", [](quantize_options& o) { o.rounding = weight_rounding::nearest; }),
         with("--range percentile", [](quantize_options& o) { o.method = range_method::percentile; }),
-        with("--range percentile --outlier 0.99999", [](quantize_options& o) {
-            o.method = range_method::percentile, o.outlier = 0.99999;
-        }),
+        with("--range percentile --outlier 0.99999",
+             [](quantize_options& o) { o.method = range_method::percentile, o.outlier = 0.99999; }),
         with("--scales auto", [](quantize_options& o) { o.scales = scale_policy::automatic; }),
         with("--scales auto --weight-rounding nearest",
              [](quantize_options& o) { o.scales = scale_policy::automatic, o.rounding = weight_rounding::nearest; }),
@@ -75,9 +74,10 @@ tuning_result tune_settings(const sim::float_simulator& reference, std::size_t c
     }
     r.fit_samples = (count + 1) / 2, r.held_out_samples = count / 2;
     co.layer_input_samples = adaptive_rounding_samples;
-    const calibration fit = calibrate(reference, r.fit_samples, [&](std::size_t i) { return sample(2 * i); }, co);
-    const output_error_meter held_out(reference, fit, r.held_out_samples, [&](std::size_t i) { return sample(2 * i + 1); },
-                                      r.held_out_samples);
+    const calibration fit = calibrate(
+        reference, r.fit_samples, [&](std::size_t i) { return sample(2 * i); }, co);
+    const output_error_meter held_out(
+        reference, fit, r.held_out_samples, [&](std::size_t i) { return sample(2 * i + 1); }, r.held_out_samples);
     for (std::size_t c = 0; c < r.candidates.size(); ++c) {
         r.snr_db.push_back(held_out.snr_db<P>(r.candidates[c].options));
         if (r.snr_db[c] > r.snr_db[r.chosen]) r.chosen = c;

@@ -56,9 +56,11 @@ constexpr int max_passes = 16;
 
 // The flat index of weight element d (in patch order) of output channel c, for the layouts
 // patches_of covers: Conv [M, C/group, k...], Gemm B [N, K] (transB) or [K, N], MatMul B [K, N].
-inline std::function<std::int64_t(std::int64_t, std::int64_t)> weight_index(const graph::node& n, const shape_t& w, std::int64_t dim) {
+inline std::function<std::int64_t(std::int64_t, std::int64_t)> weight_index(const graph::node& n, const shape_t& w,
+                                                                            std::int64_t dim) {
     if (n.op_type == "Conv") return [dim](std::int64_t c, std::int64_t d) { return c * dim + d; };
-    if (n.op_type == "Gemm" && n.attrs.get_int("transB", 0) != 0) return [dim](std::int64_t c, std::int64_t d) { return c * dim + d; };
+    if (n.op_type == "Gemm" && n.attrs.get_int("transB", 0) != 0)
+        return [dim](std::int64_t c, std::int64_t d) { return c * dim + d; };
     const std::int64_t N = w.back();
     return [N](std::int64_t c, std::int64_t d) { return d * N + c; };
 }
@@ -87,7 +89,8 @@ inline void descend(const Eigen::MatrixXd& h, const std::vector<double>& w, std:
 }
 
 // e^T H e for the rounding errors of codes q against w.
-inline double output_error(const Eigen::MatrixXd& h, const std::vector<double>& w, const std::vector<std::int64_t>& q, double step) {
+inline double output_error(const Eigen::MatrixXd& h, const std::vector<double>& w, const std::vector<std::int64_t>& q,
+                           double step) {
     Eigen::VectorXd e(static_cast<Eigen::Index>(w.size()));
     for (std::size_t d = 0; d < w.size(); ++d) e[Eigen::Index(d)] = double(q[d]) * step - w[d];
     return e.dot(h * e);
@@ -97,8 +100,9 @@ inline double output_error(const Eigen::MatrixXd& h, const std::vector<double>& 
 
 // `qw` (the nearest codes of w at `formats`, one per output channel) rounded against the layer's
 // output error; unchanged where the moments do not describe this layer well enough.
-inline tensor round_against_output(const graph::node& n, const tensor& w, tensor qw, const std::vector<fixed::value_format>& formats,
-                                   const layer_input_moments& moments, int bits) {
+inline tensor round_against_output(const graph::node& n, const tensor& w, tensor qw,
+                                   const std::vector<fixed::value_format>& formats, const layer_input_moments& moments,
+                                   int bits) {
     using namespace rounding_detail;
     const patch_moments& fit = moments.fit;
     const std::int64_t dim = fit.dim(), channels = static_cast<std::int64_t>(formats.size());

@@ -55,7 +55,7 @@ KTC_DECL bool value_exists(const graph::graph& g, const std::string& value);
 
 // The nodes of each name, in the given order; one usage_error naming every missing one.
 KTC_DECL std::vector<graph::vertex> find_nodes(const graph::graph& g, const std::vector<std::string>& names,
-                                             const std::string& function);
+                                               const std::string& function);
 
 // Same type, same rank, equal dimensions wherever both are known.
 KTC_DECL bool compatible(const graph::value_info& a, const graph::value_info& b);
@@ -82,11 +82,11 @@ KTC_DECL void bypass(graph::graph& g, rewriter& r, graph::vertex v);
 
 // Inserts `n` (one input, one output, names filled in here) after `value`; returns its name.
 KTC_DECL std::string insert_after(graph::graph& g, rewriter& r, const std::string& value, graph::node n,
-                                const std::string& suffix, const std::string& why);
+                                  const std::string& suffix, const std::string& why);
 
 // The channel count (axis 1) of `value`, which must exist and have rank >= `min_rank`.
 KTC_DECL std::int64_t channels_of(const graph::graph& g, const std::string& value, std::size_t min_rank,
-                                const std::string& function);
+                                  const std::string& function);
 
 KTC_DECL void check_values(const graph::graph& g, const std::vector<std::string>& values, const std::string& function);
 
@@ -94,7 +94,7 @@ KTC_DECL void check_values(const graph::graph& g, const std::vector<std::string>
 inline constexpr float identity_bn_epsilon = 1.f / 65536.f;
 
 KTC_DECL graph::node batch_norm(rewriter& r, const std::string& base, const std::vector<float>& scale,
-                              const std::vector<float>& bias);
+                                const std::vector<float>& bias);
 
 }  // namespace detail::edit
 
@@ -112,19 +112,22 @@ KTC_DECL void cut_graph_from_nodes(graph::graph& g, const std::vector<std::strin
 
 // ---- shapes ------------------------------------------------------------------------------------
 
-KTC_DECL void change_input_output_shapes(graph::graph& g, const std::map<std::string, shape_t>& shapes, change_log& log);
+KTC_DECL void change_input_output_shapes(graph::graph& g, const std::map<std::string, shape_t>& shapes,
+                                         change_log& log);
 
 // ---- insertions --------------------------------------------------------------------------------
 
 // Returns the names of the inserted Conv nodes.
-KTC_DECL std::vector<std::string> add_conv_after(graph::graph& g, const std::vector<std::string>& values, change_log& log);
+KTC_DECL std::vector<std::string> add_conv_after(graph::graph& g, const std::vector<std::string>& values,
+                                                 change_log& log);
 
 // Returns the names of the inserted BatchNormalization nodes.
-KTC_DECL std::vector<std::string> add_bn_after(graph::graph& g, const std::vector<std::string>& values, change_log& log);
+KTC_DECL std::vector<std::string> add_bn_after(graph::graph& g, const std::vector<std::string>& values,
+                                               change_log& log);
 
 // Returns the name of the inserted BatchNormalization node.
 KTC_DECL std::string pixel_modify(graph::graph& g, const std::vector<float>& scale, const std::vector<float>& bias,
-                                change_log& log, std::string input = "");
+                                  change_log& log, std::string input = "");
 
 // ---- names -------------------------------------------------------------------------------------
 

@@ -18,15 +18,14 @@ KTC_DECL bool value_exists(const graph::graph& g, const std::string& value) {
 }
 
 KTC_DECL std::vector<graph::vertex> find_nodes(const graph::graph& g, const std::vector<std::string>& names,
-                                             const std::string& function) {
+                                               const std::string& function) {
     std::vector<graph::vertex> found;
     std::vector<std::string> missing;
     for (const auto& name : names) {
         if (auto v = g.find_node(name)) found.push_back(*v);
         else missing.push_back(name);
     }
-    if (!missing.empty())
-        throw usage_error(function + ": no node named " + join(missing) + " in the model");
+    if (!missing.empty()) throw usage_error(function + ": no node named " + join(missing) + " in the model");
     return found;
 }
 
@@ -94,7 +93,8 @@ KTC_DECL std::string bypass_problem(const graph::graph& g, graph::vertex v) {
     for (std::size_t slot = 1; slot < n.outputs.size(); ++slot) {
         const std::string& out = n.outputs[slot];
         if (!out.empty() && (!g.consumers(out).empty() || g.is_graph_output(out)))
-            return "its output #" + std::to_string(slot) + " '" + out + "' is read; only the first output can be passed on";
+            return "its output #" + std::to_string(slot) + " '" + out +
+                   "' is read; only the first output can be passed on";
     }
     if (n.outputs.empty() || n.outputs[0].empty()) return "";
     const std::string& out = n.outputs[0];
@@ -117,8 +117,8 @@ KTC_DECL void bypass(graph::graph& g, rewriter& r, graph::vertex v) {
         return;
     }
     const auto in_producer = g.producer(in);
-    const bool keep_output_name = g.is_graph_output(out) && in_producer && !g.is_graph_input(in) &&
-                                  !g.initializer(in) && !g.is_graph_output(in);
+    const bool keep_output_name =
+        g.is_graph_output(out) && in_producer && !g.is_graph_input(in) && !g.initializer(in) && !g.is_graph_output(in);
     if (keep_output_name) {
         // `in` is renamed to `out`: the graph output keeps its name.
         for (const auto& [c, slot] : g.consumers(out)) g.set_input(c, slot, in);
@@ -129,7 +129,8 @@ KTC_DECL void bypass(graph::graph& g, rewriter& r, graph::vertex v) {
         g.set_output(*in_producer, slot, out);
         for (const auto& [c, s] : readers) g.set_input(c, s, out);
         g.value_infos.erase(in);
-        r.note(name, "deleted (" + op + "); '" + in + "' renamed '" + out + "' so that the graph output keeps its name");
+        r.note(name,
+               "deleted (" + op + "); '" + in + "' renamed '" + out + "' so that the graph output keeps its name");
     } else {
         g.replace_all_uses(out, in);
         g.remove_node(v);
@@ -142,7 +143,7 @@ KTC_DECL void bypass(graph::graph& g, rewriter& r, graph::vertex v) {
 }
 
 KTC_DECL std::string insert_after(graph::graph& g, rewriter& r, const std::string& value, graph::node n,
-                                const std::string& suffix, const std::string& why) {
+                                  const std::string& suffix, const std::string& why) {
     const auto readers = g.consumers(value);
     const auto producer = g.producer(value);
     graph::value_info info = info_or_unknown(g, value);
@@ -168,7 +169,7 @@ KTC_DECL std::string insert_after(graph::graph& g, rewriter& r, const std::strin
 }
 
 KTC_DECL std::int64_t channels_of(const graph::graph& g, const std::string& value, std::size_t min_rank,
-                                const std::string& function) {
+                                  const std::string& function) {
     const graph::value_info* info = g.info(value);
     if (!info || !info->rank_known)
         throw usage_error(function + ": the shape of '" + value + "' is unknown (shape inference first)");
@@ -185,12 +186,11 @@ KTC_DECL void check_values(const graph::graph& g, const std::vector<std::string>
     std::vector<std::string> missing;
     for (const auto& v : values)
         if (!g.is_graph_input(v) && !g.producer(v)) missing.push_back(v);
-    if (!missing.empty())
-        throw usage_error(function + ": no graph input or node output named " + join(missing));
+    if (!missing.empty()) throw usage_error(function + ": no graph input or node output named " + join(missing));
 }
 
 KTC_DECL graph::node batch_norm(rewriter& r, const std::string& base, const std::vector<float>& scale,
-                              const std::vector<float>& bias) {
+                                const std::vector<float>& bias) {
     const auto c = static_cast<std::int64_t>(scale.size());
     auto vec = [&](const std::string& what, std::vector<float> v) {
         return r.add_initializer(base + "_" + what, tensor::from<float>({c}, v));
@@ -307,7 +307,8 @@ KTC_DECL void cut_graph_from_nodes(graph::graph& g, const std::vector<std::strin
     e::remove_dead_logged(g, r);
 }
 
-KTC_DECL void change_input_output_shapes(graph::graph& g, const std::map<std::string, shape_t>& shapes, change_log& log) {
+KTC_DECL void change_input_output_shapes(graph::graph& g, const std::map<std::string, shape_t>& shapes,
+                                         change_log& log) {
     namespace e = detail::edit;
     std::vector<std::string> missing;
     for (const auto& [name, shape] : shapes) {
@@ -332,7 +333,8 @@ KTC_DECL void change_input_output_shapes(graph::graph& g, const std::map<std::st
     g.value_infos.clear();  // stale: the caller re-infers
 }
 
-KTC_DECL std::vector<std::string> add_conv_after(graph::graph& g, const std::vector<std::string>& values, change_log& log) {
+KTC_DECL std::vector<std::string> add_conv_after(graph::graph& g, const std::vector<std::string>& values,
+                                                 change_log& log) {
     namespace e = detail::edit;
     e::check_values(g, values, "add_conv_after");
     for (const auto& value : values) (void)e::channels_of(g, value, 4, "add_conv_after");
@@ -344,15 +346,22 @@ KTC_DECL std::vector<std::string> add_conv_after(graph::graph& g, const std::vec
         tensor w = tensor::zeros(dtype::float32, {c, c, 1, 1});
         for (std::int64_t i = 0; i < c; ++i) w.values<float>()[static_cast<std::size_t>(i * c + i)] = 1.f;
         const std::string base = r.unique_node_name(value + "_conv");
-        graph::node n{base, "Conv", "", {}, {r.add_initializer(base + "_W", std::move(w)),
-                                             r.add_initializer(base + "_B", tensor::zeros(dtype::float32, {c}))}, {}};
+        graph::node n{base,
+                      "Conv",
+                      "",
+                      {},
+                      {r.add_initializer(base + "_W", std::move(w)),
+                       r.add_initializer(base + "_B", tensor::zeros(dtype::float32, {c}))},
+                      {}};
         n.attrs.set("kernel_shape", std::vector<std::int64_t>{1, 1});
-        added.push_back(e::insert_after(g, r, value, std::move(n), "_pre_conv", "identity 1x1 conv after '" + value + "'"));
+        added.push_back(
+            e::insert_after(g, r, value, std::move(n), "_pre_conv", "identity 1x1 conv after '" + value + "'"));
     }
     return added;
 }
 
-KTC_DECL std::vector<std::string> add_bn_after(graph::graph& g, const std::vector<std::string>& values, change_log& log) {
+KTC_DECL std::vector<std::string> add_bn_after(graph::graph& g, const std::vector<std::string>& values,
+                                               change_log& log) {
     namespace e = detail::edit;
     e::check_values(g, values, "add_bn_after");
     for (const auto& value : values) (void)e::channels_of(g, value, 2, "add_bn_after");
@@ -361,15 +370,15 @@ KTC_DECL std::vector<std::string> add_bn_after(graph::graph& g, const std::vecto
     std::vector<std::string> added;
     for (const auto& value : values) {
         const auto c = static_cast<std::size_t>(e::channels_of(g, value, 2, "add_bn_after"));
-        graph::node n = e::batch_norm(r, r.unique_node_name(value + "_bn"), std::vector<float>(c, 1.f),
-                                      std::vector<float>(c, 0.f));
+        graph::node n =
+            e::batch_norm(r, r.unique_node_name(value + "_bn"), std::vector<float>(c, 1.f), std::vector<float>(c, 0.f));
         added.push_back(e::insert_after(g, r, value, std::move(n), "_pre_bn", "identity BN after '" + value + "'"));
     }
     return added;
 }
 
 KTC_DECL std::string pixel_modify(graph::graph& g, const std::vector<float>& scale, const std::vector<float>& bias,
-                                change_log& log, std::string input) {
+                                  change_log& log, std::string input) {
     namespace e = detail::edit;
     if (input.empty()) {
         std::vector<std::string> four_d;
@@ -400,7 +409,8 @@ KTC_DECL void rename_output(graph::graph& g, const std::string& from, const std:
         throw usage_error("rename_output: the name '" + to + "' is already used in the model");
     const auto producer = g.producer(from);
     if (!producer)
-        throw usage_error("rename_output: output '" + from + "' is a graph input or constant passed through; "
+        throw usage_error("rename_output: output '" + from +
+                          "' is a graph input or constant passed through; "
                           "it cannot be renamed alone");
     rewriter r(g, log, "edit");
     r.set_pattern("rename_output");

@@ -50,15 +50,15 @@
 namespace ktc::rewrite {
 
 struct flow_options {
-    bool fuse_bn = true;         // off: --no-fuse-bn (the vendor's disable_fuse_bn)
-    bool bn_on_skip = false;     // identity BN on skip branches feeding an Add
-    bool bn_before_add = false;  // identity BNs before Add inputs and lone activations
-    bool bgr = false;            // the first Conv takes BGR instead of RGB
-    bool norm = false;           // a conv that adds 0.5 to the input
-    bool rgba2yynn = false;      // a 4->4 channel luma conv at the input
-    bool eliminate_tail = false; // drop trailing layout/softmax nodes (reported)
-    int max_rounds = 8;          // bound on repeats of the whole sequence
-    int max_sweeps = 32;         // bound on sweeps of one pass
+    bool fuse_bn = true;          // off: --no-fuse-bn (the vendor's disable_fuse_bn)
+    bool bn_on_skip = false;      // identity BN on skip branches feeding an Add
+    bool bn_before_add = false;   // identity BNs before Add inputs and lone activations
+    bool bgr = false;             // the first Conv takes BGR instead of RGB
+    bool norm = false;            // a conv that adds 0.5 to the input
+    bool rgba2yynn = false;       // a 4->4 channel luma conv at the input
+    bool eliminate_tail = false;  // drop trailing layout/softmax nodes (reported)
+    int max_rounds = 8;           // bound on repeats of the whole sequence
+    int max_sweeps = 32;          // bound on sweeps of one pass
 };
 
 struct step_report {
@@ -71,7 +71,7 @@ struct flow_report {
     change_log changes;
     std::vector<step_report> steps;  // one per pass application that changed something
     int rounds = 0;
-    bool converged = false;  // every pass converged and the last round changed nothing
+    bool converged = false;                   // every pass converged and the last round changed nothing
     std::optional<passes::tail_report> tail;  // what eliminate_tail removed (when it ran)
 };
 
@@ -91,7 +91,7 @@ namespace detail {
 
 // Applies every pass of `stages` in order, to a fixed point of the whole sequence.
 KTC_DECL void run_to_fixed_point(graph::graph& g, const std::vector<pass>& sequence, const flow_options& o,
-                               flow_report& report);
+                                 flow_report& report);
 
 // The options and the tail: graph-level functions applied once, after the fixed point. They add
 // nodes the optimizing passes would fold away again (identity BNs, 1x1 input convs) and some are

@@ -9,17 +9,15 @@ namespace ktc::rewrite {
 KTC_DECL std::vector<pass> preprocess_passes(const flow_options& o) {
     std::vector<pass> passes;
     passes.push_back(make_pass<passes::constant_to_initializer>("constant_to_initializer"));
-    passes.push_back(make_pass<passes::eliminate_identity, passes::eliminate_noop_pad,
-                               passes::eliminate_trivial_pool>("eliminate_noops"));
+    passes.push_back(make_pass<passes::eliminate_identity, passes::eliminate_noop_pad, passes::eliminate_trivial_pool>(
+        "eliminate_noops"));
     passes.push_back(make_pass<passes::fuse_matmul_add_into_gemm>("fuse_matmul_add_into_gemm"));
     passes.push_back(make_pass<passes::fuse_pad_into_conv>("fuse_pad_into_conv"));
     if (o.fuse_bn) passes.push_back(make_pass<passes::fuse_bn_into_conv>("fuse_bn_into_conv"));
     return passes;
 }
 
-KTC_DECL std::vector<pass> constant_folding_passes() {
-    return {make_pass<passes::fold_constants>("fold_constants")};
-}
+KTC_DECL std::vector<pass> constant_folding_passes() { return {make_pass<passes::fold_constants>("fold_constants")}; }
 
 KTC_DECL std::vector<pass> common_optimization_passes(const flow_options& o) {
     std::vector<pass> passes;
@@ -29,7 +27,8 @@ KTC_DECL std::vector<pass> common_optimization_passes(const flow_options& o) {
     if (o.fuse_bn) passes.push_back(make_pass<passes::fuse_bn_into_gemm>("fuse_bn_into_gemm"));
     passes.push_back(make_pass<passes::fuse_consecutive_gemms>("fuse_consecutive_gemms"));
     passes.push_back(make_pass<passes::fuse_consecutive_reduce_mean>("fuse_consecutive_reduce_mean"));
-    passes.push_back(make_pass<passes::average_pool_to_global, passes::reduce_mean_to_global_pool>("global_average_pool"));
+    passes.push_back(
+        make_pass<passes::average_pool_to_global, passes::reduce_mean_to_global_pool>("global_average_pool"));
     passes.push_back(make_pass<passes::sum_to_adds>("sum_to_adds"));
     return passes;
 }
@@ -49,7 +48,7 @@ KTC_DECL std::vector<pass> postprocess_passes(const flow_options& o) {
 namespace detail {
 
 KTC_DECL void run_to_fixed_point(graph::graph& g, const std::vector<pass>& sequence, const flow_options& o,
-                               flow_report& report) {
+                                 flow_report& report) {
     report.converged = false;
     for (report.rounds = 1; report.rounds <= o.max_rounds; ++report.rounds) {
         bool changed = false, all_converged = true;
@@ -103,10 +102,10 @@ KTC_DECL flow_report run_flow(const char* name, graph::graph& g, const flow_opti
     report.flow = name;
     preprocess_graph_inputs(g, report.changes);
     onnx::infer_shapes(g, report.flow);
-    run_to_fixed_point(g,
-                       concat({preprocess_passes(o), constant_folding_passes(), common_optimization_passes(o),
-                               postprocess_passes(o)}),
-                       o, report);
+    run_to_fixed_point(
+        g,
+        concat({preprocess_passes(o), constant_folding_passes(), common_optimization_passes(o), postprocess_passes(o)}),
+        o, report);
     apply_options_and_tail(g, o, report);
     return report;
 }

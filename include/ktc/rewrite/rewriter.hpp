@@ -24,8 +24,7 @@ using change_log = std::vector<change>;
 
 class rewriter {
 public:
-    rewriter(graph::graph& g, change_log& log, std::string pass)
-        : g_(g), log_(log), pass_(std::move(pass)) {}
+    rewriter(graph::graph& g, change_log& log, std::string pass) : g_(g), log_(log), pass_(std::move(pass)) {}
 
     const graph::graph& graph() const { return g_; }
     const graph::node& operator[](graph::vertex v) const { return g_[v]; }
@@ -51,8 +50,8 @@ public:
     void erase(graph::vertex v, const std::string& why) {
         for (const auto& out : g_[v].outputs)
             if (!out.empty() && (!g_.consumers(out).empty() || g_.is_graph_output(out)))
-                throw error("rewrite " + pass_ + "/" + pattern_ + ": erasing node '" + g_[v].name +
-                            "' whose output '" + out + "' is still used");
+                throw error("rewrite " + pass_ + "/" + pattern_ + ": erasing node '" + g_[v].name + "' whose output '" +
+                            out + "' is still used");
         note(g_[v].name, "erased: " + why);
         erased_.insert(v);
         g_.remove_node(v);
@@ -66,7 +65,9 @@ public:
 
     void set_input(graph::vertex v, std::size_t slot, const std::string& value) { g_.set_input(v, slot, value); }
     void set_output(graph::vertex v, std::size_t slot, const std::string& value) { g_.set_output(v, slot, value); }
-    void set_attribute(graph::vertex v, const std::string& name, graph::attribute a) { g_[v].attrs.set(name, std::move(a)); }
+    void set_attribute(graph::vertex v, const std::string& name, graph::attribute a) {
+        g_[v].attrs.set(name, std::move(a));
+    }
     void erase_attribute(graph::vertex v, const std::string& name) { g_[v].attrs.erase(name); }
     void set_op_type(graph::vertex v, const std::string& op) { g_[v].op_type = op; }
 
@@ -79,9 +80,8 @@ public:
     // Drops initializers nothing reads any more.
     void drop_unused_initializers() {
         for (auto it = g_.initializers.begin(); it != g_.initializers.end();)
-            it = g_.consumers(it->first).empty() && !g_.is_graph_output(it->first)
-                     ? g_.initializers.erase(it)
-                     : std::next(it);
+            it = g_.consumers(it->first).empty() && !g_.is_graph_output(it->first) ? g_.initializers.erase(it)
+                                                                                   : std::next(it);
     }
 
     // Records what a pattern did to a node, beyond the mutations above.

@@ -51,9 +51,10 @@ public:
 
     // User data (one sample or a stack), on `threads` threads (0: every core; sim/samples.hpp).
     tensor_map run_samples(const tensor_map& user, layout user_layout,
-                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}, unsigned threads = 1) const {
-        return sim::run_samples(graph_.inputs, [this](const tensor_map& one) { return run(one); }, user, user_layout,
-                                progress, threads);
+                           const std::function<void(std::int64_t, std::int64_t)>& progress = {},
+                           unsigned threads = 1) const {
+        return sim::run_samples(
+            graph_.inputs, [this](const tensor_map& one) { return run(one); }, user, user_layout, progress, threads);
     }
 
     const graph::graph& graph() const { return graph_; }

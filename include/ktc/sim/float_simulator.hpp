@@ -62,7 +62,8 @@ public:
     // User data: `user_layout`, one sample or a stack of samples per input, on `threads` threads
     // (0: every core; sim/samples.hpp).
     tensor_map run_samples(const tensor_map& user, layout user_layout,
-                           const std::function<void(std::int64_t, std::int64_t)>& progress = {}, unsigned threads = 1) const {
+                           const std::function<void(std::int64_t, std::int64_t)>& progress = {},
+                           unsigned threads = 1) const {
         return sim::run_samples(interp_, user, user_layout, progress, threads);
     }
     const graph::graph& graph() const { return graph_; }

@@ -42,10 +42,10 @@ private:
     struct step {
         const graph::node* node;
         kernels::kernel_fn kernel;
-        std::vector<int> inputs;    // slot per input, -1 when omitted
-        std::vector<int> outputs;   // slot per output, -1 when unused
-        std::vector<int> releases;  // intermediates whose last reader is this step
-        std::uint64_t constant_inputs = 0;            // bit i: input i is an initializer
+        std::vector<int> inputs;                     // slot per input, -1 when omitted
+        std::vector<int> outputs;                    // slot per output, -1 when unused
+        std::vector<int> releases;                   // intermediates whose last reader is this step
+        std::uint64_t constant_inputs = 0;           // bit i: input i is an initializer
         std::shared_ptr<kernels::node_cache> cache;  // what the kernel prepares once
     };
 

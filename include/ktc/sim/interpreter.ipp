@@ -53,8 +53,7 @@ KTC_DECL interpreter::interpreter(const graph::graph& g, const kernels::kernel_t
         throw unsupported_error(msg);
     }
     for (const auto& out : g.outputs) {
-        if (!slot_of.count(out.name))
-            throw error("graph output '" + out.name + "' is produced by nothing");
+        if (!slot_of.count(out.name)) throw error("graph output '" + out.name + "' is produced by nothing");
         output_slots_.push_back(slot_of.at(out.name));
     }
     plan_releases();
@@ -72,8 +71,7 @@ KTC_DECL tensor_map interpreter::run(const tensor_map& inputs, const node_observ
         view[input_slots_[i]] = &it->second;
     }
     for (const auto& [name, t] : inputs)
-        if (!graph_.is_graph_input(name))
-            throw usage_error("'" + name + "' is not an input of the model");
+        if (!graph_.is_graph_input(name)) throw usage_error("'" + name + "' is not an input of the model");
 
     std::vector<const tensor*> args;
     std::vector<tensor> results;
@@ -121,15 +119,14 @@ KTC_DECL void interpreter::plan_releases() {
 
 KTC_DECL void interpreter::check_input(const graph::value_info& info, const tensor& t) const {
     if (t.type() != info.type)
-        throw usage_error("input '" + info.name + "' is " + name_of(t.type()) +
-                          ", the model expects " + name_of(info.type));
+        throw usage_error("input '" + info.name + "' is " + name_of(t.type()) + ", the model expects " +
+                          name_of(info.type));
     if (!info.rank_known) return;
     bool ok = t.rank() == static_cast<std::int64_t>(info.shape.size());
-    for (std::size_t d = 0; ok && d < info.shape.size(); ++d)
-        ok = info.shape[d] < 0 || info.shape[d] == t.shape()[d];
+    for (std::size_t d = 0; ok && d < info.shape.size(); ++d) ok = info.shape[d] < 0 || info.shape[d] == t.shape()[d];
     if (!ok)
-        throw usage_error("input '" + info.name + "' has shape " + to_string(t.shape()) +
-                          ", the model expects " + to_string(info.shape));
+        throw usage_error("input '" + info.name + "' has shape " + to_string(t.shape()) + ", the model expects " +
+                          to_string(info.shape));
 }
 
 }  // namespace ktc::sim

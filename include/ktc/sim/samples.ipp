@@ -12,8 +12,8 @@
 
 namespace ktc::sim {
 
-KTC_DECL sample_set split_samples(const std::vector<graph::value_info>& model_inputs,
-                                const tensor_map& user, layout user_layout) {
+KTC_DECL sample_set split_samples(const std::vector<graph::value_info>& model_inputs, const tensor_map& user,
+                                  layout user_layout) {
     sample_set set;
     bool decided = false;
     for (const auto& info : model_inputs) {
@@ -24,13 +24,13 @@ KTC_DECL sample_set split_samples(const std::vector<graph::value_info>& model_in
         bool stacked = info.rank_known && t.rank() == rank + 1;
         if (info.rank_known && !stacked && t.rank() != rank)
             throw usage_error("input '" + info.name + "' has shape " + to_string(t.shape()) +
-                              "; the model expects rank " + std::to_string(rank) + " " +
-                              to_string(info.shape) + (user_layout == layout::channel_last && rank >= 3 ? " in channel-last order" : "") +
+                              "; the model expects rank " + std::to_string(rank) + " " + to_string(info.shape) +
+                              (user_layout == layout::channel_last && rank >= 3 ? " in channel-last order" : "") +
                               ", or rank " + std::to_string(rank + 1) + " for a stack of samples");
         const std::int64_t n = stacked ? t.dim(0) : 1;
         if (decided && (n != set.count || stacked != set.stacked))
-            throw usage_error("input '" + info.name + "' holds " + std::to_string(n) +
-                              " samples, other inputs hold " + std::to_string(set.count));
+            throw usage_error("input '" + info.name + "' holds " + std::to_string(n) + " samples, other inputs hold " +
+                              std::to_string(set.count));
         set.count = n, set.stacked = stacked, decided = true;
     }
     for (const auto& [name, t] : user)
@@ -46,16 +46,14 @@ KTC_DECL sample_set split_samples(const std::vector<graph::value_info>& model_in
         for (std::int64_t s = 0; s < set.count; ++s) {
             tensor sample(t.type(), one);
             std::memcpy(sample.raw(), t.raw() + s * per * size_of(t.type()), sample.byte_size());
-            set.samples[s].emplace(info.name, user_layout == layout::channel_last
-                                                  ? channel_last_to_first(sample)
-                                                  : std::move(sample));
+            set.samples[s].emplace(
+                info.name, user_layout == layout::channel_last ? channel_last_to_first(sample) : std::move(sample));
         }
     }
     return set;
 }
 
-KTC_DECL tensor_map join_samples(const std::vector<tensor_map>& per_sample, bool stacked,
-                               layout user_layout) {
+KTC_DECL tensor_map join_samples(const std::vector<tensor_map>& per_sample, bool stacked, layout user_layout) {
     tensor_map out;
     if (per_sample.empty()) return out;
     for (const auto& [name, first] : per_sample.front()) {
@@ -72,8 +70,7 @@ KTC_DECL tensor_map join_samples(const std::vector<tensor_map>& per_sample, bool
         tensor all(one.type(), shape);
         for (std::size_t s = 0; s < per_sample.size(); ++s) {
             const tensor t = s == 0 ? one : user_of(per_sample[s].at(name));
-            if (t.shape() != one.shape())
-                throw error("output '" + name + "' changes shape between samples");
+            if (t.shape() != one.shape()) throw error("output '" + name + "' changes shape between samples");
             std::memcpy(all.raw() + s * one.byte_size(), t.raw(), one.byte_size());
         }
         out[name] = std::move(all);
@@ -82,9 +79,9 @@ KTC_DECL tensor_map join_samples(const std::vector<tensor_map>& per_sample, bool
 }
 
 KTC_DECL tensor_map run_samples(const std::vector<graph::value_info>& model_inputs,
-                              const std::function<tensor_map(const tensor_map&)>& run_one,
-                              const tensor_map& user, layout user_layout,
-                              const std::function<void(std::int64_t, std::int64_t)>& progress, unsigned threads) {
+                                const std::function<tensor_map(const tensor_map&)>& run_one, const tensor_map& user,
+                                layout user_layout, const std::function<void(std::int64_t, std::int64_t)>& progress,
+                                unsigned threads) {
     const sample_set set = split_samples(model_inputs, user, user_layout);
     const std::size_t count = set.samples.size();
     std::vector<tensor_map> results(count);
@@ -128,9 +125,10 @@ KTC_DECL tensor_map run_samples(const std::vector<graph::value_info>& model_inpu
 }
 
 KTC_DECL tensor_map run_samples(const interpreter& interp, const tensor_map& user, layout user_layout,
-                              const std::function<void(std::int64_t, std::int64_t)>& progress, unsigned threads) {
-    return run_samples(interp.graph().inputs, [&](const tensor_map& one) { return interp.run(one); }, user,
-                       user_layout, progress, threads);
+                                const std::function<void(std::int64_t, std::int64_t)>& progress, unsigned threads) {
+    return run_samples(
+        interp.graph().inputs, [&](const tensor_map& one) { return interp.run(one); }, user, user_layout, progress,
+        threads);
 }
 
 }  // namespace ktc::sim

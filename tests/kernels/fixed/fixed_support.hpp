@@ -42,8 +42,11 @@ inline graph::attributes quantized(graph::attributes a, const std::vector<value_
     a.set(fixed::attr::input_bits, ib);
     a.set(fixed::attr::output_radix, orad);
     a.set(fixed::attr::output_bits, ob);
-    const auto any_scale = [](const std::vector<float>& s) { return std::any_of(s.begin(), s.end(), [](float x) { return x != 1.f; }); };
-    if (any_scale(is)) a.set(fixed::attr::input_scale, is);  // written only where one differs from 1, as the quantizer does
+    const auto any_scale = [](const std::vector<float>& s) {
+        return std::any_of(s.begin(), s.end(), [](float x) { return x != 1.f; });
+    };
+    if (any_scale(is))
+        a.set(fixed::attr::input_scale, is);  // written only where one differs from 1, as the quantizer does
     if (any_scale(os)) a.set(fixed::attr::output_scale, os);
     return a;
 }
@@ -155,7 +158,8 @@ inline double check_within(const tensor& got, value_format f, const tensor& want
         const double err = std::abs(g - ref);
         worst = std::max(worst, err / lsb(f));
         if (err > bound[i] && failures++ < 5) {
-            INFO("element " << i << ": got " << g << " (code " << q[i] << "), float " << w[i] << ", bound " << bound[i]);
+            INFO("element " << i << ": got " << g << " (code " << q[i] << "), float " << w[i] << ", bound "
+                            << bound[i]);
             CHECK(err <= bound[i]);
         }
     }

@@ -16,8 +16,8 @@ namespace {
 
 struct conv_case {
     const char* name;
-    shape_t x, w;              // input [N, C, spatial...], weight
-    graph::attributes attrs;   // group, strides, pads, dilations, ...
+    shape_t x, w;             // input [N, C, spatial...], weight
+    graph::attributes attrs;  // group, strides, pads, dilations, ...
     int in_bits, w_bits, out_bits;
     bool bias, per_channel;
     bool transpose = false;
@@ -37,12 +37,14 @@ void check_against_float(const conv_case& c, std::mt19937& rng) {
     const std::int64_t M = c.transpose ? c.w[1] * c.attrs.get_int("group", 1) : c.w[0];
     const int r_in = c.in_bits == 8 ? 5 : 12;
     std::vector<int> r_w;
-    for (std::int64_t m = 0; m < (c.per_channel ? M : 1); ++m) r_w.push_back((c.w_bits == 8 ? 6 : 13) + static_cast<int>(m % 3));
+    for (std::int64_t m = 0; m < (c.per_channel ? M : 1); ++m)
+        r_w.push_back((c.w_bits == 8 ? 6 : 13) + static_cast<int>(m % 3));
     const tensor x = random_codes(rng, c.x, c.in_bits);
     const tensor w = random_codes(rng, c.w, c.w_bits);
     // Output radix: the accumulator magnitude ~ sqrt(K) * 2^(r_in + r_w - 2 * (bits - 1)) ...;
     // pick one that leaves some outputs saturated and most not.
-    const std::int64_t K = (c.transpose ? c.x[1] / c.attrs.get_int("group", 1) : c.w[1]) * element_count(shape_t(c.w.begin() + 2, c.w.end()));
+    const std::int64_t K = (c.transpose ? c.x[1] / c.attrs.get_int("group", 1) : c.w[1]) *
+                           element_count(shape_t(c.w.begin() + 2, c.w.end()));
     const int spread = static_cast<int>(std::ceil(std::log2(std::sqrt(double(K)) * 2)));
     const int r_out = r_in + r_w[0] - (c.in_bits - 1) - (c.w_bits - 1) + (c.out_bits - 1) - spread + 2;
     graph::attributes a = c.attrs;
@@ -53,11 +55,13 @@ void check_against_float(const conv_case& c, std::mt19937& rng) {
     if (c.bias) {
         const std::int64_t range = std::int64_t{1} << (c.in_bits + c.w_bits - 4);  // ~ a typical accumulator
         b = random_codes(rng, {M}, 32, -range, range);
-        for (std::int64_t m = 0; m < M; ++m) r_b.push_back(r_in + r_w[r_w.size() == 1 ? 0 : m] - static_cast<int>(m % 2) * 3);
+        for (std::int64_t m = 0; m < M; ++m)
+            r_b.push_back(r_in + r_w[r_w.size() == 1 ? 0 : m] - static_cast<int>(m % 2) * 3);
         a.set(fixed::attr::bias_radix, std::vector<std::int64_t>(r_b.begin(), r_b.end()));
     }
     // A fused clamp (the float ConvTranspose has none: the float simulator fuses into Conv only).
-    if (!c.transpose) a.set(kernels::attr::fused_min, -0.75f * static_cast<float>(lsb(r_out)) * float(fixed::max_of(c.out_bits)));
+    if (!c.transpose)
+        a.set(kernels::attr::fused_min, -0.75f * static_cast<float>(lsb(r_out)) * float(fixed::max_of(c.out_bits)));
     const value_format fin{r_in, c.in_bits}, fout{r_out, c.out_bits};
     const graph::attributes qa = quantized(a, {fin, not_q, not_q}, {fout});
     const tensor y = run_fixed1(op, qa, {&x, &w, c.bias ? &b : nullptr});
@@ -102,18 +106,90 @@ void check_against_float(const conv_case& c, std::mt19937& rng) {
 TEST_CASE("fixed Conv matches the float Conv on the dequantized operands within half an output LSB") {
     std::mt19937 rng(1234);
     const std::vector<conv_case> cases{
-        {"3x3 pad 1, int8, per-channel, bias", {1, 3, 7, 6}, {4, 3, 3, 3}, attrs_of({{"pads", shape_t{1, 1, 1, 1}}}), 8, 8, 8, true, true},
-        {"strided dilated, per-tensor", {2, 2, 9, 9}, {3, 2, 3, 2}, attrs_of({{"strides", shape_t{2, 1}}, {"dilations", shape_t{2, 3}}, {"pads", shape_t{1, 0, 2, 1}}}), 8, 8, 8, false, false},
-        {"groups", {1, 4, 5, 5}, {6, 2, 3, 3}, attrs_of({{"group", std::int64_t{2}}, {"pads", shape_t{1, 1, 1, 1}}}), 8, 8, 8, true, true},
-        {"depthwise", {1, 5, 8, 7}, {5, 1, 3, 3}, attrs_of({{"group", std::int64_t{5}}, {"strides", shape_t{2, 2}}, {"pads", shape_t{1, 1, 1, 1}}}), 8, 8, 8, true, true},
+        {"3x3 pad 1, int8, per-channel, bias",
+         {1, 3, 7, 6},
+         {4, 3, 3, 3},
+         attrs_of({{"pads", shape_t{1, 1, 1, 1}}}),
+         8,
+         8,
+         8,
+         true,
+         true},
+        {"strided dilated, per-tensor",
+         {2, 2, 9, 9},
+         {3, 2, 3, 2},
+         attrs_of({{"strides", shape_t{2, 1}}, {"dilations", shape_t{2, 3}}, {"pads", shape_t{1, 0, 2, 1}}}),
+         8,
+         8,
+         8,
+         false,
+         false},
+        {"groups",
+         {1, 4, 5, 5},
+         {6, 2, 3, 3},
+         attrs_of({{"group", std::int64_t{2}}, {"pads", shape_t{1, 1, 1, 1}}}),
+         8,
+         8,
+         8,
+         true,
+         true},
+        {"depthwise",
+         {1, 5, 8, 7},
+         {5, 1, 3, 3},
+         attrs_of({{"group", std::int64_t{5}}, {"strides", shape_t{2, 2}}, {"pads", shape_t{1, 1, 1, 1}}}),
+         8,
+         8,
+         8,
+         true,
+         true},
         {"1x1", {1, 8, 4, 4}, {5, 8, 1, 1}, graph::attributes{}, 8, 8, 8, true, true},
-        {"auto_pad SAME_UPPER", {1, 2, 6, 5}, {3, 2, 4, 3}, attrs_of({{"auto_pad", std::string("SAME_UPPER")}, {"strides", shape_t{2, 2}}}), 8, 8, 8, false, true},
-        {"1-D", {2, 3, 11}, {4, 3, 3}, attrs_of({{"pads", shape_t{2, 0}}, {"dilations", shape_t{2}}}), 8, 8, 8, true, true},
+        {"auto_pad SAME_UPPER",
+         {1, 2, 6, 5},
+         {3, 2, 4, 3},
+         attrs_of({{"auto_pad", std::string("SAME_UPPER")}, {"strides", shape_t{2, 2}}}),
+         8,
+         8,
+         8,
+         false,
+         true},
+        {"1-D",
+         {2, 3, 11},
+         {4, 3, 3},
+         attrs_of({{"pads", shape_t{2, 0}}, {"dilations", shape_t{2}}}),
+         8,
+         8,
+         8,
+         true,
+         true},
         {"3-D", {1, 2, 4, 4, 3}, {2, 2, 2, 3, 2}, attrs_of({{"pads", shape_t{1, 0, 1, 0, 1, 0}}}), 8, 8, 8, true, true},
-        {"int16 in, int16 weight, int16 out", {1, 3, 6, 6}, {4, 3, 3, 3}, attrs_of({{"pads", shape_t{1, 1, 1, 1}}}), 16, 16, 16, true, true},
-        {"int16 in, int8 weight, int8 out", {1, 3, 6, 6}, {4, 3, 3, 3}, attrs_of({{"pads", shape_t{1, 1, 1, 1}}}), 16, 8, 8, true, true},
+        {"int16 in, int16 weight, int16 out",
+         {1, 3, 6, 6},
+         {4, 3, 3, 3},
+         attrs_of({{"pads", shape_t{1, 1, 1, 1}}}),
+         16,
+         16,
+         16,
+         true,
+         true},
+        {"int16 in, int8 weight, int8 out",
+         {1, 3, 6, 6},
+         {4, 3, 3, 3},
+         attrs_of({{"pads", shape_t{1, 1, 1, 1}}}),
+         16,
+         8,
+         8,
+         true,
+         true},
         {"int8 in, int8 weight, int16 out", {1, 3, 6, 6}, {4, 3, 3, 3}, graph::attributes{}, 8, 8, 16, true, true},
-        {"int8 in, int16 weight, int8 out, depthwise", {1, 3, 6, 6}, {3, 1, 3, 3}, attrs_of({{"group", std::int64_t{3}}}), 8, 16, 8, false, true},
+        {"int8 in, int16 weight, int8 out, depthwise",
+         {1, 3, 6, 6},
+         {3, 1, 3, 3},
+         attrs_of({{"group", std::int64_t{3}}}),
+         8,
+         16,
+         8,
+         false,
+         true},
     };
     for (const auto& c : cases) check_against_float(c, rng);
 }
@@ -121,10 +197,45 @@ TEST_CASE("fixed Conv matches the float Conv on the dequantized operands within 
 TEST_CASE("fixed ConvTranspose matches the float ConvTranspose on the dequantized operands") {
     std::mt19937 rng(99);
     std::vector<conv_case> cases{
-        {"stride 2, pads", {1, 3, 4, 5}, {3, 2, 3, 3}, attrs_of({{"strides", shape_t{2, 2}}, {"pads", shape_t{1, 1, 1, 1}}}), 8, 8, 8, true, true},
-        {"groups, output_padding, dilation", {1, 4, 3, 3}, {4, 3, 2, 3}, attrs_of({{"group", std::int64_t{2}}, {"strides", shape_t{2, 3}}, {"output_padding", shape_t{1, 1}}, {"dilations", shape_t{1, 2}}}), 8, 8, 8, true, true},
-        {"output_shape SAME", {1, 2, 3, 4}, {2, 2, 3, 3}, attrs_of({{"strides", shape_t{2, 2}}, {"output_shape", shape_t{6, 8}}}), 8, 8, 8, false, false},
-        {"1-D mixed widths int16 -> int8", {2, 2, 5}, {2, 3, 4}, attrs_of({{"strides", shape_t{3}}}), 16, 8, 8, true, true},
+        {"stride 2, pads",
+         {1, 3, 4, 5},
+         {3, 2, 3, 3},
+         attrs_of({{"strides", shape_t{2, 2}}, {"pads", shape_t{1, 1, 1, 1}}}),
+         8,
+         8,
+         8,
+         true,
+         true},
+        {"groups, output_padding, dilation",
+         {1, 4, 3, 3},
+         {4, 3, 2, 3},
+         attrs_of({{"group", std::int64_t{2}},
+                   {"strides", shape_t{2, 3}},
+                   {"output_padding", shape_t{1, 1}},
+                   {"dilations", shape_t{1, 2}}}),
+         8,
+         8,
+         8,
+         true,
+         true},
+        {"output_shape SAME",
+         {1, 2, 3, 4},
+         {2, 2, 3, 3},
+         attrs_of({{"strides", shape_t{2, 2}}, {"output_shape", shape_t{6, 8}}}),
+         8,
+         8,
+         8,
+         false,
+         false},
+        {"1-D mixed widths int16 -> int8",
+         {2, 2, 5},
+         {2, 3, 4},
+         attrs_of({{"strides", shape_t{3}}}),
+         16,
+         8,
+         8,
+         true,
+         true},
         {"int8 -> int16", {1, 2, 3, 3}, {2, 2, 2, 2}, attrs_of({{"strides", shape_t{2, 2}}}), 8, 16, 16, true, true},
     };
     for (auto& c : cases) {
@@ -142,8 +253,8 @@ TEST_CASE("fixed Conv stays within the quantization error bound of the float Con
     const shape_t xs{1, 3, 8, 8}, ws{4, 3, 3, 3};
     const tensor xf = random_floats(rng, xs, -1.9f, 1.9f), wf = random_floats(rng, ws, -0.9f, 0.9f);
     const tensor bf = random_floats(rng, {4}, -2.f, 2.f);
-    const int r_in = 6;                              // |x| < 2: no saturation at int8
-    const std::vector<int> r_w{7, 8, 9, 10};         // channel m holds |w| < 2^(7 - r_w[m]): no saturation
+    const int r_in = 6;                       // |x| < 2: no saturation at int8
+    const std::vector<int> r_w{7, 8, 9, 10};  // channel m holds |w| < 2^(7 - r_w[m]): no saturation
     tensor wf_scaled = wf;
     for (std::int64_t i = 0; i < wf.size(); ++i) {
         const std::int64_t m = i / 27;
@@ -170,8 +281,9 @@ TEST_CASE("fixed Conv stays within the quantization error bound of the float Con
     std::vector<double> bound(static_cast<std::size_t>(want.size()));
     for (std::int64_t i = 0; i < want.size(); ++i) {
         const std::int64_t m = (i / 64) % 4;
-        bound[i] = 0.5 * lsb(r_out) + sum_w.data<float>()[i] * lsb(r_in + 1) + sum_x.data<float>()[i] * lsb(r_w[m] + 1) +
-                   taps.data<float>()[i] * lsb(r_in + 1) * lsb(r_w[m] + 1) + lsb(r_b[m] + 1) + 1e-5;
+        bound[i] = 0.5 * lsb(r_out) + sum_w.data<float>()[i] * lsb(r_in + 1) +
+                   sum_x.data<float>()[i] * lsb(r_w[m] + 1) + taps.data<float>()[i] * lsb(r_in + 1) * lsb(r_w[m] + 1) +
+                   lsb(r_b[m] + 1) + 1e-5;
     }
     check_within(y, {r_out, 8}, want, bound);
 }
@@ -200,7 +312,8 @@ TEST_CASE("fixed Conv saturates at both ends of the output width") {
     const tensor x2 = tensor::from<std::int8_t>({1, 2, 1, 1}, {-128, -128});
     const tensor y2 = run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 16}}), {&x2, &w});
     CHECK(codes(y2) == std::vector<std::int64_t>{-32512});
-    CHECK(codes(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x2, &w})) == std::vector<std::int64_t>{-128});
+    CHECK(codes(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x2, &w})) ==
+          std::vector<std::int64_t>{-128});
     const tensor y3 = run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{1, 16}}), {&x2, &w});
     CHECK(codes(y3) == std::vector<std::int64_t>{-32768});
 }
@@ -209,7 +322,7 @@ TEST_CASE("fixed Conv: per-channel weight radices, a bias shifted to the accumul
     // Two output channels reading one input channel: w = 3 at radix 2 (0.75) and 3 at radix 4 (0.1875).
     const tensor x = tensor::from<std::int8_t>({1, 1, 1, 2}, {10, -7});  // radix 1: 5, -3.5
     const tensor w = tensor::from<std::int8_t>({2, 1, 1, 1}, {3, 3});
-    const tensor b = tensor::from<std::int32_t>({2}, {5, -9});            // radix 2: 1.25; radix 4: -0.5625
+    const tensor b = tensor::from<std::int32_t>({2}, {5, -9});  // radix 2: 1.25; radix 4: -0.5625
     graph::attributes a;
     a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{2, 4});
     a.set(fixed::attr::bias_radix, std::vector<std::int64_t>{2, 4});
@@ -232,9 +345,11 @@ TEST_CASE("fixed Conv applies the fused clamp quantized at the output radix") {
     const tensor y = run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w});
     CHECK(codes(y) == std::vector<std::int64_t>{0, 10, 90, 96});
     a.set(kernels::attr::fused_max, 6.02f);  // 96.32 rounds to 96; 6.04 -> 96.64 -> 97
-    CHECK(codes(run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w})) == std::vector<std::int64_t>{0, 10, 90, 96});
+    CHECK(codes(run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w})) ==
+          std::vector<std::int64_t>{0, 10, 90, 96});
     a.set(kernels::attr::fused_max, 6.04f);
-    CHECK(codes(run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w})) == std::vector<std::int64_t>{0, 10, 90, 97});
+    CHECK(codes(run_fixed1("Conv", quantized(a, {{4, 8}, not_q}, {{4, 8}}), {&x, &w})) ==
+          std::vector<std::int64_t>{0, 10, 90, 97});
 }
 
 TEST_CASE("fixed ConvTranspose on a hand-computed case") {
@@ -253,8 +368,8 @@ TEST_CASE("fixed Conv refuses what breaks its preconditions, naming the node") {
     const tensor w = tensor::from<std::int8_t>({1, 1, 1, 1}, {1});
     const tensor x16 = tensor::from<std::int16_t>({1, 1, 1, 1}, {1});
     graph::attributes a;
-    CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x, &w}),
-                         doctest::Contains("n0"), error);  // no weight_radix
+    CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x, &w}), doctest::Contains("n0"),
+                         error);  // no weight_radix
     a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0, 1});
     CHECK_THROWS_WITH_AS(run_fixed1("Conv", quantized(a, {{0, 8}, not_q}, {{0, 8}}), {&x, &w}),
                          doctest::Contains("weight_radix"), error);  // 2 radices for 1 channel
@@ -328,7 +443,8 @@ void check_fast_is_bit_exact(const tensor& x, const tensor& w, const tensor* b, 
 
 }  // namespace
 
-TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) are bit-exact with the plain one on random shapes") {
+TEST_CASE(
+    "the fast convs (im2col, int32 accumulation for int8, int8 in float) are bit-exact with the plain one on random shapes") {
     std::mt19937 rng(2024);
     std::uniform_int_distribution<int> dim(1, 6), kdim(1, 3), pad(0, 2), stride(1, 2), grp(1, 3), coin(0, 1);
     for (int trial = 0; trial < 60; ++trial) {
@@ -367,7 +483,8 @@ TEST_CASE("the fast convs (im2col, int32 accumulation for int8, int8 in float) a
             a.set(fixed::attr::weight_scale, ws_scale);
         }
         const double in_scale = trial % 2 ? 1.25 : 1.0, out_scale = trial % 4 == 1 ? 1.6875 : 1.0;
-        const graph::attributes qa = quantized(a, {{4, in_bits, in_scale}, not_q, not_q}, {{trial % 13, out_bits, out_scale}});
+        const graph::attributes qa =
+            quantized(a, {{4, in_bits, in_scale}, not_q, not_q}, {{trial % 13, out_bits, out_scale}});
         kernels::fixed::conv_detail::visit_conv_types(
             kernels::kernel_call{graph::node{}, {}, {}}, x.type(), w.type(), out_bits, [&](auto xt, auto wt, auto yt) {
                 check_fast_is_bit_exact<decltype(xt), decltype(wt), decltype(yt)>(x, w, with_bias ? &b : nullptr, qa);
@@ -441,7 +558,8 @@ TEST_CASE("fixed Conv with scales (input, per-channel weight, output) stays with
     const tensor xf = dequantize(x, fin);
     tensor wf = dequantize(w, 0);
     const auto wq = codes(w);
-    for (std::int64_t i = 0; i < w.size(); ++i) wf.data<float>()[i] = fixed::dequantize(wq[i], value_format{r_w[i / 27], 8, s_w[i / 27]});
+    for (std::int64_t i = 0; i < w.size(); ++i)
+        wf.data<float>()[i] = fixed::dequantize(wq[i], value_format{r_w[i / 27], 8, s_w[i / 27]});
     // The bias is at its channel's accumulator scale: s_in * s_w[m].
     tensor bf(dtype::float32, {4});
     const std::vector<int> r_b{11, 12, 10, 13};

@@ -31,7 +31,8 @@ TEST_CASE("a CPU node dequantizes its quantized inputs, runs the float kernel an
     CHECK(codes(q) == codes(quantize(run_kernel1("Div", {}, {&af, &d}), 6, 8)));
     // An int64 operand (axes) passes through; an output marked not_quantized stays float.
     const tensor axes = tensor::from<std::int64_t>({1}, {1});
-    const tensor m = run_fixed1("ReduceMax", quantized(attrs_of({{"keepdims", std::int64_t{0}}}), {{4, 8}, not_q}, {not_q}), {&x, &axes});
+    const tensor m = run_fixed1(
+        "ReduceMax", quantized(attrs_of({{"keepdims", std::int64_t{0}}}), {{4, 8}, not_q}, {not_q}), {&x, &axes});
     CHECK(m.type() == dtype::float32);
     CHECK(codes(m.cast(dtype::int64)).size() == 2);
 }
@@ -53,7 +54,8 @@ TEST_CASE("a CPU node whose float output has no format is an error naming the no
     a.set(fixed::attr::input_bits, std::vector<std::int64_t>{8});
     CHECK_THROWS_WITH_AS(run_fixed1("Softmax", a, {&x}), doctest::Contains("'n0' (Softmax)"), error);
     const tensor f = tensor::from<float>({2}, {1.f, 2.f});  // marked quantized but float
-    CHECK_THROWS_WITH_AS(run_fixed1("Softmax", quantized({}, {{0, 8}}, {{0, 8}}), {&f}), doctest::Contains("integer"), error);
+    CHECK_THROWS_WITH_AS(run_fixed1("Softmax", quantized({}, {{0, 8}}, {{0, 8}}), {&f}), doctest::Contains("integer"),
+                         error);
 }
 
 TEST_CASE("the fixed table covers every float op; integer ops have integer kernels, the rest the CPU path") {
@@ -67,7 +69,8 @@ TEST_CASE("the fixed table covers every float op; integer ops have integer kerne
         if (!kernels::fixed::is_integer_op(op)) cpu_paths.insert(fixed_table.at(op));
     }
     REQUIRE(cpu_paths.size() == 1);
-    if (std::string(kernels::isa::running()) == "baseline") CHECK((*cpu_paths.begin() == &kernels::fixed::run_in_float));
+    if (std::string(kernels::isa::running()) == "baseline")
+        CHECK((*cpu_paths.begin() == &kernels::fixed::run_in_float));
     for (const auto& op : kernels::fixed::integer_ops()) {
         CAPTURE(op);
         CHECK((fixed_table.at(op) != *cpu_paths.begin()));

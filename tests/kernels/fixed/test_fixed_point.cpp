@@ -47,9 +47,9 @@ TEST_CASE("saturate clamps to the two's-complement range of the width") {
 
 TEST_CASE("rescale moves between radices with the same rounding and saturates") {
     CHECK(rescale(100, 7, 5, 8) == 25);
-    CHECK(rescale(102, 7, 5, 8) == 26);   // 25.5 -> 26
-    CHECK(rescale(-102, 7, 5, 8) == -25); // -25.5 -> -25
-    CHECK(rescale(100, 5, 7, 8) == 127);  // 400 saturates
+    CHECK(rescale(102, 7, 5, 8) == 26);    // 25.5 -> 26
+    CHECK(rescale(-102, 7, 5, 8) == -25);  // -25.5 -> -25
+    CHECK(rescale(100, 5, 7, 8) == 127);   // 400 saturates
     CHECK(rescale(-100, 5, 7, 8) == -128);
 }
 
@@ -57,9 +57,9 @@ TEST_CASE("quantize is floor(v * 2^radix + 1/2), saturated; dequantize inverts i
     CHECK(quantize(0.5, 8, 8) == 127);  // the vendor's radix 8 for inputs in [-0.5, 0.5]
     CHECK(quantize(-0.5, 8, 8) == -128);
     CHECK(quantize(0.25, 7, 8) == 32);
-    CHECK(quantize(1.0 / 256, 7, 8) == 1);    // 0.5 -> 1
-    CHECK(quantize(-1.0 / 256, 7, 8) == 0);   // -0.5 -> 0
-    CHECK(quantize(3.0, -1, 8) == 2);         // negative radix: 1.5 -> 2
+    CHECK(quantize(1.0 / 256, 7, 8) == 1);   // 0.5 -> 1
+    CHECK(quantize(-1.0 / 256, 7, 8) == 0);  // -0.5 -> 0
+    CHECK(quantize(3.0, -1, 8) == 2);        // negative radix: 1.5 -> 2
     CHECK(quantize(std::nan(""), 7, 8) == 0);
     CHECK(quantize(1e30, 7, 16) == 32767);
     for (int q = -128; q <= 127; ++q) CHECK(quantize(dequantize(q, 6), 6, 8) == q);
@@ -87,7 +87,8 @@ TEST_CASE("to_multiplier represents a real factor within its precision") {
         CHECK(m.multiplier >= (1 << 14));
         CHECK(m.multiplier < (1 << 15));
         CHECK(std::ldexp(double(m.multiplier), -m.shift) == doctest::Approx(f).epsilon(1.0 / (1 << 14)));
-        CHECK(multiply_shift(9000, m.multiplier, m.shift) == std::llround(std::floor(9000 * std::ldexp(double(m.multiplier), -m.shift) + 0.5)));
+        CHECK(multiply_shift(9000, m.multiplier, m.shift) ==
+              std::llround(std::floor(9000 * std::ldexp(double(m.multiplier), -m.shift) + 0.5)));
     }
     CHECK_THROWS_AS(to_multiplier(0), ktc::error);
     CHECK_THROWS_AS(to_multiplier(-1), ktc::error);
@@ -96,11 +97,13 @@ TEST_CASE("to_multiplier represents a real factor within its precision") {
 // ---- scales beside the radix ----------------------------------------------------------------
 
 TEST_CASE("multiply_round is round_shift at multiplier 1 and exact (one rounding) otherwise") {
-    for (std::int64_t x : {std::int64_t{-1000003}, std::int64_t{-5}, std::int64_t{0}, std::int64_t{7}, std::int64_t{123456789}})
+    for (std::int64_t x :
+         {std::int64_t{-1000003}, std::int64_t{-5}, std::int64_t{0}, std::int64_t{7}, std::int64_t{123456789}})
         for (int s : {-3, 0, 1, 5, 20}) CHECK(multiply_round(x, 1, s) == round_shift(x, s));
     CHECK(multiply_round(3, 3, 1) == 5);    // 4.5 -> 5
     CHECK(multiply_round(-3, 3, 1) == -4);  // -4.5 -> -4
-    CHECK(multiply_round(std::int64_t{1} << 60, 30000, 20) == ((std::int64_t{1} << 40) * 30000));  // no 64-bit overflow inside
+    CHECK(multiply_round(std::int64_t{1} << 60, 30000, 20) ==
+          ((std::int64_t{1} << 40) * 30000));  // no 64-bit overflow inside
     constexpr std::int64_t most = std::numeric_limits<std::int64_t>::max();
     CHECK(multiply_round(std::int64_t{1} << 60, 30000, 0) == most);  // clamped, as round_shift clamps
     CHECK(multiply_round(-(std::int64_t{1} << 60), 30000, -5) == -most - 1);
@@ -113,11 +116,11 @@ TEST_CASE("format_for gives the range every code when a scale is allowed, radix_
     CHECK(relu6.radix == 4);
     CHECK(is_valid_scale(relu6.scale));
     CHECK(relu6.scale == doctest::Approx(127.0 / 96.0).epsilon(1e-4));
-    CHECK(quantize(6.0, relu6) == 127);   // the top code itself: not clipped
-    CHECK(quantize(5.9, relu6) == 125);   // a power of two would give 94
+    CHECK(quantize(6.0, relu6) == 127);  // the top code itself: not clipped
+    CHECK(quantize(5.9, relu6) == 125);  // a power of two would give 94
     CHECK(format_for(6.0, 8, true) == value_format{4, 8, 1.0});
-    CHECK(format_for(0.5, 8, true) == value_format{8, 8, 1.0});   // radix_for: 0.5 -> 128 saturates to 127
-    CHECK(format_for(0.5, 8, false).radix == 7);                   // 0.5 -> 127 exactly
+    CHECK(format_for(0.5, 8, true) == value_format{8, 8, 1.0});  // radix_for: 0.5 -> 128 saturates to 127
+    CHECK(format_for(0.5, 8, false).radix == 7);                 // 0.5 -> 127 exactly
     CHECK(quantize(0.5, format_for(0.5, 8, false)) == 127);
     CHECK(format_for(0.0, 8, false) == value_format{7, 8, 1.0});
     for (double r : {1e-9, 0.013, 0.3, 1.7, 3.0, 250.0, 9e6}) {
@@ -154,7 +157,7 @@ TEST_CASE("requantizer_to: a pure shift between equal scales, otherwise within o
 
 TEST_CASE("quantize and dequantize at a format with a scale") {
     const value_format f{3, 8, 1.5};
-    CHECK(quantize(1.0, f) == 12);            // 1 * 1.5 * 8
+    CHECK(quantize(1.0, f) == 12);  // 1 * 1.5 * 8
     CHECK(dequantize(12, f) == doctest::Approx(1.0));
     CHECK(quantize(100.0, f) == 127);
     for (int q = -128; q <= 127; ++q) CHECK(quantize(dequantize(q, f), f) == q);
@@ -172,12 +175,19 @@ TEST_CASE("a float tensor quantized at one format gives quantize()'s code for ev
         const value_format f{radix(rng), bits(rng) ? 16 : 8, 1 + std::ldexp(fraction(rng), -scale_bits)};
         CAPTURE(f.radix);
         CAPTURE(f.scale);
-        std::vector<float> v{std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-                             -std::numeric_limits<float>::infinity(), 0.f, -0.f, 1e30f, -1e30f, 1e-30f};
+        std::vector<float> v{std::numeric_limits<float>::quiet_NaN(),
+                             std::numeric_limits<float>::infinity(),
+                             -std::numeric_limits<float>::infinity(),
+                             0.f,
+                             -0.f,
+                             1e30f,
+                             -1e30f,
+                             1e-30f};
         for (int k = -200; k < 200; ++k)  // the values that quantize to a tie k + 1/2, when a float holds them
             v.push_back(static_cast<float>((k + 0.5) / (f.scale * std::ldexp(1.0, f.radix))));
         for (int i = 0; i < 200; ++i) v.push_back(value(rng) * std::ldexp(1.f, -f.radix / 2));
-        const auto q = quantize_tensor(ktc::tensor::from<float>({std::int64_t(v.size())}, v), f).to_vector<std::int64_t>();
+        const auto q =
+            quantize_tensor(ktc::tensor::from<float>({std::int64_t(v.size())}, v), f).to_vector<std::int64_t>();
         for (std::size_t i = 0; i < v.size(); ++i)
             if (q[i] != quantize(double(v[i]), f)) CHECK(q[i] == quantize(double(v[i]), f));
     }
@@ -187,21 +197,26 @@ TEST_CASE("the biased requantizer gives the same codes 16 at a time as one by on
     // apply16 (AVX-512: the 64-bit form for shifts below 16, the high-half form from 16 on)
     // against operator(), the definition, on random and extreme accumulators and biases.
     std::mt19937 rng(17);
-    std::uniform_int_distribution<std::int64_t> multiplier(1, (1 << 15) - 1), bias(-(std::int64_t{1} << 31) + 1, (std::int64_t{1} << 31) - 1);
-    std::uniform_int_distribution<std::int32_t> acc(std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max());
+    std::uniform_int_distribution<std::int64_t> multiplier(1, (1 << 15) - 1),
+        bias(-(std::int64_t{1} << 31) + 1, (std::int64_t{1} << 31) - 1);
+    std::uniform_int_distribution<std::int32_t> acc(std::numeric_limits<std::int32_t>::min(),
+                                                    std::numeric_limits<std::int32_t>::max());
     std::uniform_int_distribution<int> small(-300, 300);
     for (int shift = 1; shift <= 62; ++shift)
         for (int trial = 0; trial < 40; ++trial) {
             CAPTURE(shift);
             const int bits = trial % 3 == 0 ? 16 : trial % 3 == 1 ? 8 : 32;
-            const std::int64_t lo = trial % 4 == 0 ? 0 : min_of(bits), hi = trial % 4 == 0 ? max_of(bits) / 2 : max_of(bits);
+            const std::int64_t lo = trial % 4 == 0 ? 0 : min_of(bits),
+                               hi = trial % 4 == 0 ? max_of(bits) / 2 : max_of(bits);
             const unguarded_requantizer r{multiplier(rng), std::int64_t{1} << (shift - 1), shift, lo, hi};
-            const std::int64_t b = trial % 5 == 0 ? (trial % 2 ? 1 : -1) * ((std::int64_t{1} << 31) - 1) : bias(rng) >> (trial % 31);
+            const std::int64_t b =
+                trial % 5 == 0 ? (trial % 2 ? 1 : -1) * ((std::int64_t{1} << 31) - 1) : bias(rng) >> (trial % 31);
             const auto step = r.with_bias(b);
             std::int32_t a[16];
             for (int j = 0; j < 16; ++j)
                 a[j] = j < 2 ? (j ? std::numeric_limits<std::int32_t>::min() : std::numeric_limits<std::int32_t>::max())
-                              : trial % 2 ? acc(rng) : small(rng) << (trial % 20);
+                       : trial % 2 ? acc(rng)
+                                   : small(rng) << (trial % 20);
             std::int32_t out32[16];
             std::int16_t out16[16];
             std::int8_t out8[16];

@@ -20,7 +20,8 @@ TEST_CASE("data-movement ops move the integers unchanged at an unchanged format"
     std::mt19937 rng(31);
     const tensor x = random_codes(rng, {1, 4, 2, 3}, 8);
     const tensor x16 = random_codes(rng, {1, 4, 2, 3}, 16);
-    const tensor shape = ints({2}, {4, 6}), axes = ints({1}, {0}), axis1 = ints({1}, {1}), starts = ints({1}, {1}), ends = ints({1}, {3});
+    const tensor shape = ints({2}, {4, 6}), axes = ints({1}, {0}), axis1 = ints({1}, {1}), starts = ints({1}, {1}),
+                 ends = ints({1}, {3});
     const tensor indices = ints({2}, {3, 1}), repeats = ints({4}, {1, 1, 2, 1}), expand_to = ints({4}, {2, 4, 2, 3});
     struct move_case {
         std::string op;
@@ -69,13 +70,15 @@ TEST_CASE("a data-movement op whose output format differs rescales after the mov
     const tensor y = run_fixed1("Transpose", quantized(perm, {{2, 8}}, {{1, 8}}), {&x});
     CHECK(codes(y) == std::vector<std::int64_t>{2, 50, -1, -50});
     // radix 2 -> 4 at 8 bits saturates; at 16 bits it is exact.
-    CHECK(codes(run_fixed1("Transpose", quantized(perm, {{2, 8}}, {{4, 8}}), {&x})) == std::vector<std::int64_t>{12, 127, -12, -128});
+    CHECK(codes(run_fixed1("Transpose", quantized(perm, {{2, 8}}, {{4, 8}}), {&x})) ==
+          std::vector<std::int64_t>{12, 127, -12, -128});
     const tensor w = run_fixed1("Transpose", quantized(perm, {{2, 8}}, {{4, 16}}), {&x});
     CHECK(w.type() == dtype::int16);
     CHECK(codes(w) == std::vector<std::int64_t>{12, 400, -12, -400});
     // Split: each output at its own format.
     const tensor parts = ints({2}, {1, 1});
-    const auto out = run_fixed("Split", quantized(attrs_of({{"axis", std::int64_t{0}}}), {{2, 8}, not_q}, {{2, 8}, {0, 16}}), {&x, &parts}, 2);
+    const auto out = run_fixed(
+        "Split", quantized(attrs_of({{"axis", std::int64_t{0}}}), {{2, 8}, not_q}, {{2, 8}, {0, 16}}), {&x, &parts}, 2);
     CHECK(codes(out[0]) == std::vector<std::int64_t>{3, -3});
     CHECK(out[1].type() == dtype::int16);
     CHECK(codes(out[1]) == std::vector<std::int64_t>{25, -25});
@@ -84,13 +87,17 @@ TEST_CASE("a data-movement op whose output format differs rescales after the mov
 TEST_CASE("fixed Pad fills with 0, a float constant quantized at the input format, or a rescaled quantized one") {
     const tensor x = tensor::from<std::int8_t>({1, 2}, {7, -7});
     const tensor pads = ints({4}, {0, 1, 0, 2});
-    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q}, {{3, 8}}), {&x, &pads})) == std::vector<std::int64_t>{0, 7, -7, 0, 0});
+    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q}, {{3, 8}}), {&x, &pads})) ==
+          std::vector<std::int64_t>{0, 7, -7, 0, 0});
     const tensor fill = tensor::scalar<float>(0.3125f);  // 2.5 at radix 3 -> 3
-    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q, not_q}, {{3, 8}}), {&x, &pads, &fill})) == std::vector<std::int64_t>{3, 7, -7, 3, 3});
+    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q, not_q}, {{3, 8}}), {&x, &pads, &fill})) ==
+          std::vector<std::int64_t>{3, 7, -7, 3, 3});
     const tensor qfill = tensor::from<std::int8_t>({1}, {-5});  // -5 at radix 1 -> -20 at radix 3
-    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q, {1, 8}}, {{3, 8}}), {&x, &pads, &qfill})) == std::vector<std::int64_t>{-20, 7, -7, -20, -20});
+    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q, {1, 8}}, {{3, 8}}), {&x, &pads, &qfill})) ==
+          std::vector<std::int64_t>{-20, 7, -7, -20, -20});
     // Output at another radix: the fill moves with the data.
-    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q, not_q}, {{2, 8}}), {&x, &pads, &fill})) == std::vector<std::int64_t>{2, 4, -3, 2, 2});
+    CHECK(codes(run_fixed1("Pad", quantized({}, {{3, 8}, not_q, not_q}, {{2, 8}}), {&x, &pads, &fill})) ==
+          std::vector<std::int64_t>{2, 4, -3, 2, 2});
 }
 
 TEST_CASE("fixed Resize: nearest moves integers, linear runs as a CPU node") {

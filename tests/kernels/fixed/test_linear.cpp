@@ -16,8 +16,8 @@ namespace {
 // The float twin runs on the dequantized integers, so the only differences are the output
 // rounding (half an LSB) and float32's own rounding of K products, below K * 2^-23 * sum|a||b|
 // (plus the bias): bound = 2^-(r_out+1) + (K+1) * 2^-23 * (sum|a||b| + |c|).
-std::vector<double> product_bound(const std::string& op, const graph::attributes& a, const tensor& af,
-                                  const tensor& bf, const tensor* cf, std::int64_t K, int r_out) {
+std::vector<double> product_bound(const std::string& op, const graph::attributes& a, const tensor& af, const tensor& bf,
+                                  const tensor* cf, std::int64_t K, int r_out) {
     const tensor aa = abs_of(af), ab = abs_of(bf);
     const tensor mag = run_kernel1(op, a, {&aa, &ab});
     std::vector<double> bound(static_cast<std::size_t>(mag.size()));
@@ -54,11 +54,13 @@ void gemm_case(std::mt19937& rng, bool trans_a, bool trans_b, bool bias, int a_b
         Cf = dequantize_per_channel(C, r_c, 0);
     }
     const value_format fout{r_out, out_bits};
-    const tensor y = run_fixed1("Gemm", quantized(qa, {{r_a, a_bits}, not_q, not_q}, {fout}), {&A, &B, bias ? &C : nullptr});
+    const tensor y =
+        run_fixed1("Gemm", quantized(qa, {{r_a, a_bits}, not_q, not_q}, {fout}), {&A, &B, bias ? &C : nullptr});
     const tensor Af = dequantize(A, r_a);
     const tensor Bf = dequantize_per_channel(B, r_b, trans_b ? 0 : 1);
     const tensor want = run_kernel1("Gemm", attrs, {&Af, &Bf, bias ? &Cf : nullptr});
-    const double worst = check_within(y, fout, want, product_bound("Gemm", attrs, Af, Bf, bias ? &Cf : nullptr, K, r_out));
+    const double worst =
+        check_within(y, fout, want, product_bound("Gemm", attrs, Af, Bf, bias ? &Cf : nullptr, K, r_out));
     CHECK(worst <= 0.5 + 1e-3);
 }
 
@@ -83,16 +85,22 @@ TEST_CASE("fixed Gemm: hand-computed per-column radices, bias, tie and saturatio
     a.set(fixed::attr::weight_radix, std::vector<std::int64_t>{1, 2});
     a.set(fixed::attr::bias_radix, std::vector<std::int64_t>{0, 2});
     // column 0: acc radix 1: 3 - 3 + (1 << 1) = 2 -> radix 0: 1. column 1: radix 2: 6 - 1 = 5 -> 1.25 -> 1.
-    CHECK(codes(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A, &B, &C})) == std::vector<std::int64_t>{1, 1});
+    CHECK(codes(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A, &B, &C})) ==
+          std::vector<std::int64_t>{1, 1});
     // radix 1: column 0 2 -> 2; column 1: 5 / 2 = 2.5 -> 3 (tie up).
-    CHECK(codes(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q, not_q}, {{1, 8}}), {&A, &B, &C})) == std::vector<std::int64_t>{2, 3});
-    const tensor big = tensor::from<std::int8_t>({1, 2}, {127, 127}), small = tensor::from<std::int8_t>({1, 2}, {-128, -128});
+    CHECK(codes(run_fixed1("Gemm", quantized(a, {{0, 8}, not_q, not_q}, {{1, 8}}), {&A, &B, &C})) ==
+          std::vector<std::int64_t>{2, 3});
+    const tensor big = tensor::from<std::int8_t>({1, 2}, {127, 127}),
+                 small = tensor::from<std::int8_t>({1, 2}, {-128, -128});
     graph::attributes p;
     p.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     const tensor ones = tensor::from<std::int8_t>({2, 1}, {127, 127});
-    CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 8}}), {&big, &ones})) == std::vector<std::int64_t>{127});
-    CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 8}}), {&small, &ones})) == std::vector<std::int64_t>{-128});
-    CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 16}}), {&small, &ones})) == std::vector<std::int64_t>{-32512});
+    CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 8}}), {&big, &ones})) ==
+          std::vector<std::int64_t>{127});
+    CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 8}}), {&small, &ones})) ==
+          std::vector<std::int64_t>{-128});
+    CHECK(codes(run_fixed1("Gemm", quantized(p, {{0, 8}, not_q}, {{0, 16}}), {&small, &ones})) ==
+          std::vector<std::int64_t>{-32512});
 }
 
 TEST_CASE("fixed Gemm supports only alpha = beta = 1 and a per-column bias") {
@@ -108,9 +116,11 @@ TEST_CASE("fixed Gemm supports only alpha = beta = 1 and a per-column bias") {
     graph::attributes b;
     b.set(fixed::attr::weight_radix, std::vector<std::int64_t>{0});
     b.set(fixed::attr::bias_radix, std::vector<std::int64_t>{0});
-    CHECK_THROWS_AS(run_fixed1("Gemm", quantized(b, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A2, &B, &C}), unsupported_error);
+    CHECK_THROWS_AS(run_fixed1("Gemm", quantized(b, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A2, &B, &C}),
+                    unsupported_error);
     const tensor c1 = tensor::from<std::int32_t>({}, {3});  // a scalar bias applies to every column
-    CHECK(codes(run_fixed1("Gemm", quantized(b, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A2, &B, &c1})) == std::vector<std::int64_t>{4, 5});
+    CHECK(codes(run_fixed1("Gemm", quantized(b, {{0, 8}, not_q, not_q}, {{0, 8}}), {&A2, &B, &c1})) ==
+          std::vector<std::int64_t>{4, 5});
 }
 
 TEST_CASE("fixed MatMul with a constant weight: per-column radices, batches, 1-D operands, widths") {
@@ -154,15 +164,19 @@ TEST_CASE("fixed MatMul of two activations accumulates at r_a + r_b") {
     check_within(y, {r_out, 8}, want, product_bound("MatMul", {}, Af, Bf, nullptr, 8, r_out));
     // Exact: [1, 3] x [[1], [1]] at radices 1 and 1 -> 4 at radix 2 = 1.0 -> radix 0: 1; 5/4 -> 1.25 -> 1.
     const tensor a = tensor::from<std::int8_t>({1, 2}, {1, 3}), b = tensor::from<std::int8_t>({2, 1}, {1, 1});
-    CHECK(codes(run_fixed1("MatMul", quantized({}, {{1, 8}, {1, 8}}, {{0, 8}}), {&a, &b})) == std::vector<std::int64_t>{1});
+    CHECK(codes(run_fixed1("MatMul", quantized({}, {{1, 8}, {1, 8}}, {{0, 8}}), {&a, &b})) ==
+          std::vector<std::int64_t>{1});
     const tensor a2 = tensor::from<std::int8_t>({1, 2}, {3, 3});  // 6/4 = 1.5 -> 2
-    CHECK(codes(run_fixed1("MatMul", quantized({}, {{1, 8}, {1, 8}}, {{0, 8}}), {&a2, &b})) == std::vector<std::int64_t>{2});
+    CHECK(codes(run_fixed1("MatMul", quantized({}, {{1, 8}, {1, 8}}, {{0, 8}}), {&a2, &b})) ==
+          std::vector<std::int64_t>{2});
     const tensor a3 = tensor::from<std::int8_t>({1, 2}, {-3, -3});  // -1.5 -> -1
-    CHECK(codes(run_fixed1("MatMul", quantized({}, {{1, 8}, {1, 8}}, {{0, 8}}), {&a3, &b})) == std::vector<std::int64_t>{-1});
+    CHECK(codes(run_fixed1("MatMul", quantized({}, {{1, 8}, {1, 8}}, {{0, 8}}), {&a3, &b})) ==
+          std::vector<std::int64_t>{-1});
     // The fused clamp applies to MatMul too.
     graph::attributes relu;
     relu.set(kernels::attr::fused_min, 0.f);
-    CHECK(codes(run_fixed1("MatMul", quantized(relu, {{1, 8}, {1, 8}}, {{0, 8}}), {&a3, &b})) == std::vector<std::int64_t>{0});
+    CHECK(codes(run_fixed1("MatMul", quantized(relu, {{1, 8}, {1, 8}}, {{0, 8}}), {&a3, &b})) ==
+          std::vector<std::int64_t>{0});
 }
 
 TEST_CASE("the fast fixed product (B' along k or along j, int32 or int64 sums) is bit-exact with the reference") {
@@ -195,15 +209,16 @@ TEST_CASE("the fast fixed product (B' along k or along j, int32 or int64 sums) i
         const kernels::kernel_call call{node, inputs, outputs};
         const ld::product_params p = ld::resolve_product(call, N, fixed::input_format(node, 0));
         const std::int64_t b_row = trans_b ? 1 : N, b_col = trans_b ? K : 1;
-        kernels::fixed::linear_detail::visit_product_types(call, a.type(), b.type(), out_bits, [&](auto at, auto bt, auto yt) {
-            using A = decltype(at);
-            using B = decltype(bt);
-            using Y = decltype(yt);
-            std::vector<Y> plain(static_cast<std::size_t>(M * N)), fast(plain.size());
-            ld::product_reference<A, B, Y>(p, a.data<A>(), K, 1, b.data<B>(), b_row, b_col, plain.data(), M, N, K);
-            ld::product<A, B, Y>(p, a.data<A>(), K, 1, b.data<B>(), b_row, b_col, fast.data(), M, N, K);
-            CHECK(plain == fast);
-        });
+        kernels::fixed::linear_detail::visit_product_types(
+            call, a.type(), b.type(), out_bits, [&](auto at, auto bt, auto yt) {
+                using A = decltype(at);
+                using B = decltype(bt);
+                using Y = decltype(yt);
+                std::vector<Y> plain(static_cast<std::size_t>(M * N)), fast(plain.size());
+                ld::product_reference<A, B, Y>(p, a.data<A>(), K, 1, b.data<B>(), b_row, b_col, plain.data(), M, N, K);
+                ld::product<A, B, Y>(p, a.data<A>(), K, 1, b.data<B>(), b_row, b_col, fast.data(), M, N, K);
+                CHECK(plain == fast);
+            });
     }
 }
 

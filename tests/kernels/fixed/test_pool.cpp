@@ -23,11 +23,21 @@ std::vector<pool_case> window_cases() {
     return {
         {"2x2 stride 2", {1, 3, 6, 7}, attrs_of({{"kernel_shape", shape_t{2, 2}}, {"strides", shape_t{2, 2}}})},
         {"3x3 pad 1", {2, 2, 5, 5}, attrs_of({{"kernel_shape", shape_t{3, 3}}, {"pads", shape_t{1, 1, 1, 1}}})},
-        {"ceil_mode, asymmetric pads", {1, 2, 7, 6}, attrs_of({{"kernel_shape", shape_t{3, 2}}, {"strides", shape_t{2, 2}}, {"pads", shape_t{1, 0, 0, 1}}, {"ceil_mode", std::int64_t{1}}})},
-        {"dilated", {1, 2, 9, 8}, attrs_of({{"kernel_shape", shape_t{2, 3}}, {"dilations", shape_t{2, 2}}, {"pads", shape_t{1, 1, 1, 1}}})},
+        {"ceil_mode, asymmetric pads",
+         {1, 2, 7, 6},
+         attrs_of({{"kernel_shape", shape_t{3, 2}},
+                   {"strides", shape_t{2, 2}},
+                   {"pads", shape_t{1, 0, 0, 1}},
+                   {"ceil_mode", std::int64_t{1}}})},
+        {"dilated",
+         {1, 2, 9, 8},
+         attrs_of({{"kernel_shape", shape_t{2, 3}}, {"dilations", shape_t{2, 2}}, {"pads", shape_t{1, 1, 1, 1}}})},
         {"1-D", {2, 3, 10}, attrs_of({{"kernel_shape", shape_t{3}}, {"strides", shape_t{2}}, {"pads", shape_t{1, 1}}})},
         {"3-D", {1, 2, 4, 5, 3}, attrs_of({{"kernel_shape", shape_t{2, 2, 2}}, {"pads", shape_t{0, 1, 1, 1, 0, 0}}})},
-        {"SAME_LOWER", {1, 2, 5, 6}, attrs_of({{"kernel_shape", shape_t{3, 3}}, {"strides", shape_t{2, 2}}, {"auto_pad", std::string("SAME_LOWER")}})},
+        {"SAME_LOWER",
+         {1, 2, 5, 6},
+         attrs_of(
+             {{"kernel_shape", shape_t{3, 3}}, {"strides", shape_t{2, 2}}, {"auto_pad", std::string("SAME_LOWER")}})},
     };
 }
 
@@ -64,7 +74,9 @@ TEST_CASE("fixed GlobalMaxPool and GlobalAveragePool match their float twins") {
             const tensor yavg = run_fixed1("GlobalAveragePool", quantized({}, {fin}, {fout}), {&x});
             const tensor want = run_kernel1("GlobalAveragePool", {}, {&xf});
             std::vector<double> bound;
-            for (float v : want.values<float>()) bound.push_back(0.5 * lsb(fout.radix) + std::ldexp(std::abs(double(v)), -15) + std::ldexp(std::abs(double(v)), -20));
+            for (float v : want.values<float>())
+                bound.push_back(0.5 * lsb(fout.radix) + std::ldexp(std::abs(double(v)), -15) +
+                                std::ldexp(std::abs(double(v)), -20));
             check_within(yavg, fout, want, bound);
         }
 }
@@ -84,7 +96,9 @@ TEST_CASE("fixed AveragePool matches the float AveragePool, with and without cou
                 const tensor xf = dequantize(x, fin.radix);
                 const tensor want = run_kernel1("AveragePool", c.attrs, {&xf});
                 std::vector<double> bound;  // as for GlobalAveragePool
-                for (float v : want.values<float>()) bound.push_back(0.5 * lsb(fout.radix) + std::ldexp(std::abs(double(v)), -15) + std::ldexp(std::abs(double(v)), -20));
+                for (float v : want.values<float>())
+                    bound.push_back(0.5 * lsb(fout.radix) + std::ldexp(std::abs(double(v)), -15) +
+                                    std::ldexp(std::abs(double(v)), -20));
                 check_within(y, fout, want, bound);
             }
         }
@@ -94,31 +108,41 @@ TEST_CASE("fixed AveragePool matches the float AveragePool, with and without cou
 TEST_CASE("fixed AveragePool: count as ONNX defines it, one rounding, ties up, saturation") {
     // 1x4 input, kernel 1x2, pads 1 on the left: windows {pad, 1}, {3, 6}, {-4, pad}.
     const tensor x = tensor::from<std::int8_t>({1, 1, 1, 4}, {1, 6, -3, -4});
-    graph::attributes a = attrs_of({{"kernel_shape", shape_t{1, 2}}, {"strides", shape_t{1, 2}}, {"pads", shape_t{0, 1, 0, 1}}});
+    graph::attributes a =
+        attrs_of({{"kernel_shape", shape_t{1, 2}}, {"strides", shape_t{1, 2}}, {"pads", shape_t{0, 1, 0, 1}}});
     // count_include_pad = 0: 1/1 = 1, (6 - 3)/2 = 1.5 -> 2, -4/1 = -4.
-    CHECK(codes(run_fixed1("AveragePool", quantized(a, {{0, 8}}, {{0, 8}}), {&x})) == std::vector<std::int64_t>{1, 2, -4});
+    CHECK(codes(run_fixed1("AveragePool", quantized(a, {{0, 8}}, {{0, 8}}), {&x})) ==
+          std::vector<std::int64_t>{1, 2, -4});
     a.set("count_include_pad", std::int64_t{1});
     // count 2 everywhere: 0.5 -> 1, 1.5 -> 2, -2.
-    CHECK(codes(run_fixed1("AveragePool", quantized(a, {{0, 8}}, {{0, 8}}), {&x})) == std::vector<std::int64_t>{1, 2, -2});
+    CHECK(codes(run_fixed1("AveragePool", quantized(a, {{0, 8}}, {{0, 8}}), {&x})) ==
+          std::vector<std::int64_t>{1, 2, -2});
     // Output radix 1 above the input's: 1, 3, -4 exactly.
-    CHECK(codes(run_fixed1("AveragePool", quantized(a, {{0, 8}}, {{1, 8}}), {&x})) == std::vector<std::int64_t>{1, 3, -4});
+    CHECK(codes(run_fixed1("AveragePool", quantized(a, {{0, 8}}, {{1, 8}}), {&x})) ==
+          std::vector<std::int64_t>{1, 3, -4});
     // A tie below zero rounds up: mean of -1 and -2 is -1.5 -> -1.
     const tensor n = tensor::from<std::int16_t>({1, 1, 2}, {-1, -2});
-    CHECK(codes(run_fixed1("GlobalAveragePool", quantized({}, {{0, 16}}, {{0, 16}}), {&n})) == std::vector<std::int64_t>{-1});
+    CHECK(codes(run_fixed1("GlobalAveragePool", quantized({}, {{0, 16}}, {{0, 16}}), {&n})) ==
+          std::vector<std::int64_t>{-1});
     // Saturation at both ends when the output radix leaves no room (int16 in, int8 out).
     const tensor big = tensor::from<std::int16_t>({1, 2, 2}, {1000, 1000, -1000, -1000});
-    CHECK(codes(run_fixed1("GlobalAveragePool", quantized({}, {{0, 16}}, {{0, 8}}), {&big})) == std::vector<std::int64_t>{127, -128});
-    CHECK(codes(run_fixed1("GlobalMaxPool", quantized({}, {{0, 16}}, {{0, 8}}), {&big})) == std::vector<std::int64_t>{127, -128});
+    CHECK(codes(run_fixed1("GlobalAveragePool", quantized({}, {{0, 16}}, {{0, 8}}), {&big})) ==
+          std::vector<std::int64_t>{127, -128});
+    CHECK(codes(run_fixed1("GlobalMaxPool", quantized({}, {{0, 16}}, {{0, 8}}), {&big})) ==
+          std::vector<std::int64_t>{127, -128});
     // 1/3 is not a power of two: the sum 3 * 7 = 21 times m * 2^-s for 1/3 is 7 exactly.
     const tensor three = tensor::from<std::int8_t>({1, 1, 3}, {7, 7, 7});
-    CHECK(codes(run_fixed1("GlobalAveragePool", quantized({}, {{3, 8}}, {{3, 8}}), {&three})) == std::vector<std::int64_t>{7});
+    CHECK(codes(run_fixed1("GlobalAveragePool", quantized({}, {{3, 8}}, {{3, 8}}), {&three})) ==
+          std::vector<std::int64_t>{7});
 }
 
 TEST_CASE("fixed MaxPool: integer max over the window, padding never wins, radix change rounds") {
     const tensor x = tensor::from<std::int8_t>({1, 1, 2, 2}, {-5, -7, -9, -3});
     const graph::attributes a = attrs_of({{"kernel_shape", shape_t{2, 2}}, {"pads", shape_t{1, 1, 0, 0}}});
-    CHECK(codes(run_fixed1("MaxPool", quantized(a, {{2, 8}}, {{2, 8}}), {&x})) == std::vector<std::int64_t>{-5, -5, -5, -3});
-    CHECK(codes(run_fixed1("MaxPool", quantized(a, {{2, 8}}, {{1, 8}}), {&x})) == std::vector<std::int64_t>{-2, -2, -2, -1});
+    CHECK(codes(run_fixed1("MaxPool", quantized(a, {{2, 8}}, {{2, 8}}), {&x})) ==
+          std::vector<std::int64_t>{-5, -5, -5, -3});
+    CHECK(codes(run_fixed1("MaxPool", quantized(a, {{2, 8}}, {{1, 8}}), {&x})) ==
+          std::vector<std::int64_t>{-2, -2, -2, -1});
     // With the Indices output it runs as a CPU node: same values, indices from the float kernel.
     const auto out = run_fixed("MaxPool", quantized(a, {{2, 8}}, {{2, 8}, not_q}), {&x}, 2);
     CHECK(codes(out[0]) == std::vector<std::int64_t>{-5, -5, -5, -3});
@@ -131,7 +155,9 @@ TEST_CASE("the 2-D window fold of the fixed pools visits exactly the taps inside
     // dilations, pads up to the kernel's reach, ceil-mode-like outputs whose last window starts
     // in the padding; the last 20 windows global (the contiguous pass).
     std::mt19937 rng(5);
-    auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+    auto pick = [&](std::int64_t lo, std::int64_t hi) {
+        return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+    };
     for (int trial = 0; trial < 220; ++trial) {
         kernels::window w;
         w.kernel = {pick(1, 4), pick(1, 4)};
@@ -151,7 +177,8 @@ TEST_CASE("the 2-D window fold of the fixed pools visits exactly the taps inside
         for (auto& v : x) v = static_cast<std::int8_t>(pick(-128, 127));
         std::vector<std::int64_t> sum(static_cast<std::size_t>(w.out_size())), most(sum.size());
         kernels::fixed::pool_detail::fold_windows<std::int64_t>(w, x.data(), 0, std::plus<>{}, sum.data());
-        kernels::fixed::pool_detail::fold_windows<std::int64_t>(w, x.data(), -1000, [](std::int64_t a, std::int64_t b) { return std::max(a, b); }, most.data());
+        kernels::fixed::pool_detail::fold_windows<std::int64_t>(
+            w, x.data(), -1000, [](std::int64_t a, std::int64_t b) { return std::max(a, b); }, most.data());
         for (std::int64_t oh = 0; oh < w.out[0]; ++oh)
             for (std::int64_t ow = 0; ow < w.out[1]; ++ow) {
                 std::int64_t s = 0, m = -1000;

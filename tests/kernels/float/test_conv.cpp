@@ -38,7 +38,8 @@ std::vector<double> reference(const conv::conv_shape& s, const std::vector<float
                                 const std::int64_t iw = ow * w.strides[1] - w.pads_begin[1] + kw * w.dilations[1];
                                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                                 const std::int64_t ci = (m / Mg) * Cg + c;
-                                acc += double(x[((n * s.C + ci) * H + ih) * W + iw]) * wt[((m * Cg + c) * KH + kh) * KW + kw];
+                                acc += double(x[((n * s.C + ci) * H + ih) * W + iw]) *
+                                       wt[((m * Cg + c) * KH + kh) * KW + kw];
                             }
                     y[((n * s.M + m) * OH + oh) * OW + ow] = std::min<double>(std::max<double>(acc, post.lo), post.hi);
                 }
@@ -53,7 +54,9 @@ struct random_conv {
 
 // kind 0: depthwise, 1: 1x1 stride 1 unpadded, 2: any (groups included).
 random_conv make(std::mt19937& rng, int kind) {
-    auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+    auto pick = [&](std::int64_t lo, std::int64_t hi) {
+        return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+    };
     random_conv r;
     window& w = r.shape.w;
     const bool one = kind == 1;

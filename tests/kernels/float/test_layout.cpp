@@ -57,11 +57,11 @@ TEST_CASE("Transpose matches the plain index mapping on fast and generic paths")
         std::vector<std::int64_t> perm;
     };
     const std::vector<tcase> cases = {
-        {{2, 3, 4, 5}, {0, 2, 3, 1}},         // NCHW -> NHWC
-        {{2, 4, 5, 3}, {0, 3, 1, 2}},         // NHWC -> NCHW
-        {{1, 2, 3, 4, 5}, {0, 2, 1, 3, 4}},   // channel shuffle
-        {{3, 1, 4, 1, 5}, {4, 3, 2, 1, 0}},   // reverse with unit dims
-        {{37, 19}, {1, 0}},                   // 2-D, tiles not a multiple of 16
+        {{2, 3, 4, 5}, {0, 2, 3, 1}},        // NCHW -> NHWC
+        {{2, 4, 5, 3}, {0, 3, 1, 2}},        // NHWC -> NCHW
+        {{1, 2, 3, 4, 5}, {0, 2, 1, 3, 4}},  // channel shuffle
+        {{3, 1, 4, 1, 5}, {4, 3, 2, 1, 0}},  // reverse with unit dims
+        {{37, 19}, {1, 0}},                  // 2-D, tiles not a multiple of 16
         {{2, 3, 4}, {1, 2, 0}},
         {{2, 3, 4}, {2, 0, 1}},
         {{2, 3, 4, 5}, {3, 1, 0, 2}},
@@ -129,8 +129,10 @@ TEST_CASE("Concat joins along an axis, including empty inputs") {
     const tensor a = iota_tensor<float>({1, 2, 2});
     const tensor b = iota_tensor<float>({1, 1, 2}, 10.f);
     const tensor e = iota_tensor<float>({1, 0, 2});
-    check_close<float>(run_kernel1("Concat", attrs_of({{"axis", std::int64_t{1}}}), {&a, &e, &b}), {1, 3, 2}, {0, 1, 2, 3, 10, 11}, exactly);
-    check_close<float>(run_kernel1("Concat", attrs_of({{"axis", std::int64_t{-1}}}), {&a, &a}), {1, 2, 4}, {0, 1, 0, 1, 2, 3, 2, 3}, exactly);
+    check_close<float>(run_kernel1("Concat", attrs_of({{"axis", std::int64_t{1}}}), {&a, &e, &b}), {1, 3, 2},
+                       {0, 1, 2, 3, 10, 11}, exactly);
+    check_close<float>(run_kernel1("Concat", attrs_of({{"axis", std::int64_t{-1}}}), {&a, &a}), {1, 2, 4},
+                       {0, 1, 0, 1, 2, 3, 2, 3}, exactly);
     CHECK_THROWS_AS(run_kernel1("Concat", attrs_of({{"axis", std::int64_t{2}}}), {&a, &b}), ktc::error);
 }
 
@@ -149,8 +151,10 @@ TEST_CASE("Split equal and by sizes") {
 
 TEST_CASE("Slice clamps, steps backwards and accepts negative axes") {
     const tensor x = iota_tensor<float>({4, 5});
-    const tensor starts = ints_layout({1, -1}), ends = ints_layout({1000, -1000}), axes = ints_layout({0, -1}), steps = ints_layout({2, -2});
-    check_close<float>(run_kernel1("Slice", {}, {&x, &starts, &ends, &axes, &steps}), {2, 3}, {9, 7, 5, 19, 17, 15}, exactly);
+    const tensor starts = ints_layout({1, -1}), ends = ints_layout({1000, -1000}), axes = ints_layout({0, -1}),
+                 steps = ints_layout({2, -2});
+    check_close<float>(run_kernel1("Slice", {}, {&x, &starts, &ends, &axes, &steps}), {2, 3}, {9, 7, 5, 19, 17, 15},
+                       exactly);
     const tensor s2 = ints_layout({-3, 1}), e2 = ints_layout({3, -1});
     check_close<float>(run_kernel1("Slice", {}, {&x, &s2, &e2}), {2, 3}, {6, 7, 8, 11, 12, 13}, exactly);
     const tensor s3 = ints_layout({10}), e3 = ints_layout({20}), a3 = ints_layout({1});
@@ -175,7 +179,8 @@ TEST_CASE("Pad constant, reflect, edge and negative pads") {
 TEST_CASE("Gather, GatherElements and GatherND with negative indices") {
     const tensor x = iota_tensor<float>({3, 4});
     const tensor idx = tensor::from<std::int64_t>({1, 2}, {-1, 0});
-    check_close<float>(run_kernel1("Gather", attrs_of({{"axis", std::int64_t{1}}}), {&x, &idx}), {3, 1, 2}, {3, 0, 7, 4, 11, 8}, exactly);
+    check_close<float>(run_kernel1("Gather", attrs_of({{"axis", std::int64_t{1}}}), {&x, &idx}), {3, 1, 2},
+                       {3, 0, 7, 4, 11, 8}, exactly);
     const tensor big = tensor::from<std::int64_t>({1}, {4});
     CHECK_THROWS_AS(run_kernel1("Gather", attrs_of({{"axis", std::int64_t{1}}}), {&x, &big}), ktc::error);
     const tensor d = iota_tensor<std::int32_t>({3, 3});
@@ -190,8 +195,11 @@ TEST_CASE("Shape honours start and end, Size counts elements") {
     const tensor x = iota_tensor<float>({2, 3, 4});
     check_close<std::int64_t>(run_kernel1("Shape", {}, {&x}), {3}, {2, 3, 4});
     check_close<std::int64_t>(run_kernel1("Shape", attrs_of({{"start", std::int64_t{-2}}}), {&x}), {2}, {3, 4});
-    check_close<std::int64_t>(run_kernel1("Shape", attrs_of({{"start", std::int64_t{1}}, {"end", std::int64_t{-1}}}), {&x}), {1}, {3});
-    check_close<std::int64_t>(run_kernel1("Shape", attrs_of({{"start", std::int64_t{-10}}, {"end", std::int64_t{10}}}), {&x}), {3}, {2, 3, 4});
+    check_close<std::int64_t>(
+        run_kernel1("Shape", attrs_of({{"start", std::int64_t{1}}, {"end", std::int64_t{-1}}}), {&x}), {1}, {3});
+    check_close<std::int64_t>(
+        run_kernel1("Shape", attrs_of({{"start", std::int64_t{-10}}, {"end", std::int64_t{10}}}), {&x}), {3},
+        {2, 3, 4});
     check_close<std::int64_t>(run_kernel1("Size", {}, {&x}), {}, {24});
 }
 
@@ -200,7 +208,8 @@ TEST_CASE("Cast and CastLike convert values; float16 is unsupported") {
     check_close<std::int32_t>(run_kernel1("Cast", attrs_of({{"to", std::int64_t{6}}}), {&x}), {4}, {1, -1, 0, 2});
     check_close<bool>(run_kernel1("Cast", attrs_of({{"to", std::int64_t{9}}}), {&x}), {4}, {true, true, false, true});
     const tensor like = tensor::scalar<double>(0.0);
-    check_close<double>(run_kernel1("CastLike", {}, {&x, &like}), {4}, {double(1.7f), double(-1.7f), 0.0, 2.5}, exactly);
+    check_close<double>(run_kernel1("CastLike", {}, {&x, &like}), {4}, {double(1.7f), double(-1.7f), 0.0, 2.5},
+                        exactly);
     CHECK_THROWS_AS(run_kernel1("Cast", attrs_of({{"to", std::int64_t{10}}}), {&x}), ktc::unsupported_error);
 }
 
@@ -208,11 +217,13 @@ TEST_CASE("Constant and ConstantOfShape") {
     const tensor v = tensor::from<std::int32_t>({2}, {4, 5});
     check_close<std::int32_t>(run_kernel1("Constant", attrs_of({{"value", v}}), {}), {2}, {4, 5});
     check_close<float>(run_kernel1("Constant", attrs_of({{"value_float", 1.5f}}), {}), {}, {1.5f}, exactly);
-    check_close<std::int64_t>(run_kernel1("Constant", attrs_of({{"value_ints", std::vector<std::int64_t>{1, 2}}}), {}), {2}, {1, 2});
+    check_close<std::int64_t>(run_kernel1("Constant", attrs_of({{"value_ints", std::vector<std::int64_t>{1, 2}}}), {}),
+                              {2}, {1, 2});
     const tensor shape = ints_layout({2, 2});
     check_close<float>(run_kernel1("ConstantOfShape", {}, {&shape}), {2, 2}, {0, 0, 0, 0}, exactly);
     const tensor one = tensor::from<std::int64_t>({1}, {9});
-    check_close<std::int64_t>(run_kernel1("ConstantOfShape", attrs_of({{"value", one}}), {&shape}), {2, 2}, {9, 9, 9, 9});
+    check_close<std::int64_t>(run_kernel1("ConstantOfShape", attrs_of({{"value", one}}), {&shape}), {2, 2},
+                              {9, 9, 9, 9});
     const tensor empty(dtype::int64, {0});
     check_close<float>(run_kernel1("ConstantOfShape", {}, {&empty}), {}, {0}, exactly);
 }
@@ -234,7 +245,8 @@ TEST_CASE("Range for floats and integers") {
     REQUIRE(r.shape() == shape_t{4});
     const std::vector<float> expect = {1.0f, 1.2999999523162842f, 1.5999999046325684f, 1.8999998569488525f};
     for (int i = 0; i < 4; ++i) CHECK(r.data<float>()[i] == doctest::Approx(expect[i]).epsilon(1e-6));
-    const tensor s = tensor::scalar<std::int32_t>(10), l = tensor::scalar<std::int32_t>(1), st = tensor::scalar<std::int32_t>(-3);
+    const tensor s = tensor::scalar<std::int32_t>(10), l = tensor::scalar<std::int32_t>(1),
+                 st = tensor::scalar<std::int32_t>(-3);
     check_close<std::int32_t>(run_kernel1("Range", {}, {&s, &l, &st}), {3}, {10, 7, 4});
 }
 
@@ -242,8 +254,9 @@ TEST_CASE("DepthToSpace (DCR, CRD) and SpaceToDepth") {
     const tensor x = iota_tensor<float>({1, 8, 1, 2});
     check_close<float>(run_kernel1("DepthToSpace", attrs_of({{"blocksize", std::int64_t{2}}}), {&x}), {1, 2, 2, 4},
                        {0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15}, exactly);
-    check_close<float>(run_kernel1("DepthToSpace", attrs_of({{"blocksize", std::int64_t{2}}, {"mode", std::string("CRD")}}), {&x}),
-                       {1, 2, 2, 4}, {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15}, exactly);
+    check_close<float>(
+        run_kernel1("DepthToSpace", attrs_of({{"blocksize", std::int64_t{2}}, {"mode", std::string("CRD")}}), {&x}),
+        {1, 2, 2, 4}, {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15}, exactly);
     const tensor s = iota_tensor<float>({1, 1, 4, 4});
     check_close<float>(run_kernel1("SpaceToDepth", attrs_of({{"blocksize", std::int64_t{2}}}), {&s}), {1, 4, 2, 2},
                        {0, 2, 8, 10, 1, 3, 9, 11, 4, 6, 12, 14, 5, 7, 13, 15}, exactly);
@@ -276,16 +289,20 @@ TEST_CASE("NonZero, OneHot and Dropout") {
 TEST_CASE("Compress, ScatterElements, ScatterND, EyeLike and ReverseSequence") {
     const tensor x = iota_tensor<float>({3, 2});
     const tensor c = tensor::from<bool>({3}, {false, true, true});
-    check_close<float>(run_kernel1("Compress", attrs_of({{"axis", std::int64_t{0}}}), {&x, &c}), {2, 2}, {2, 3, 4, 5}, exactly);
+    check_close<float>(run_kernel1("Compress", attrs_of({{"axis", std::int64_t{0}}}), {&x, &c}), {2, 2}, {2, 3, 4, 5},
+                       exactly);
     const tensor cf = tensor::from<bool>({4}, {true, false, false, true});
     check_close<float>(run_kernel1("Compress", {}, {&x, &cf}), {2}, {0, 3}, exactly);
 
     const tensor data = tensor::zeros(dtype::float32, {1, 5});
     const tensor idx = tensor::from<std::int64_t>({1, 3}, {1, 3, -4});
     const tensor upd = tensor::from<float>({1, 3}, {1, 2, 3});
-    check_close<float>(run_kernel1("ScatterElements", attrs_of({{"axis", std::int64_t{1}}, {"reduction", std::string("add")}}), {&data, &idx, &upd}),
-                       {1, 5}, {0, 4, 0, 2, 0}, exactly);
-    check_close<float>(run_kernel1("ScatterElements", attrs_of({{"axis", std::int64_t{1}}}), {&data, &idx, &upd}), {1, 5}, {0, 3, 0, 2, 0}, exactly);
+    check_close<float>(
+        run_kernel1("ScatterElements", attrs_of({{"axis", std::int64_t{1}}, {"reduction", std::string("add")}}),
+                    {&data, &idx, &upd}),
+        {1, 5}, {0, 4, 0, 2, 0}, exactly);
+    check_close<float>(run_kernel1("ScatterElements", attrs_of({{"axis", std::int64_t{1}}}), {&data, &idx, &upd}),
+                       {1, 5}, {0, 3, 0, 2, 0}, exactly);
 
     const tensor d8 = iota_tensor<std::int32_t>({8});
     const tensor nd = tensor::from<std::int64_t>({4, 1}, {4, 3, 1, 7});
@@ -293,8 +310,9 @@ TEST_CASE("Compress, ScatterElements, ScatterND, EyeLike and ReverseSequence") {
     check_close<std::int32_t>(run_kernel1("ScatterND", {}, {&d8, &nd, &nu}), {8}, {0, 11, 2, 10, 9, 5, 6, 12});
 
     const tensor shape_src = tensor::zeros(dtype::int32, {3, 4});
-    check_close<float>(run_kernel1("EyeLike", attrs_of({{"k", std::int64_t{1}}, {"dtype", std::int64_t{1}}}), {&shape_src}), {3, 4},
-                       {0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, exactly);
+    check_close<float>(
+        run_kernel1("EyeLike", attrs_of({{"k", std::int64_t{1}}, {"dtype", std::int64_t{1}}}), {&shape_src}), {3, 4},
+        {0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, exactly);
 
     const tensor seq = iota_tensor<float>({4, 2});  // [time, batch]
     const tensor lens = ints_layout({4, 2});

@@ -116,7 +116,8 @@ inline std::int64_t checked_count(const layer_call& l, const shape_t& s) {
     std::int64_t n = 1;
     for (auto d : s) {
         if (d <= 0) refuse(l, "shape " + to_string(s) + " has a dimension < 1");
-        if (n > max_tensor_elements / d) refuse(l, "shape " + to_string(s) + " has more than " + std::to_string(max_tensor_elements) + " elements");
+        if (n > max_tensor_elements / d)
+            refuse(l, "shape " + to_string(s) + " has more than " + std::to_string(max_tensor_elements) + " elements");
         n *= d;
     }
     return n;
@@ -124,7 +125,8 @@ inline std::int64_t checked_count(const layer_call& l, const shape_t& s) {
 
 inline std::int64_t axis_in(const layer_call& l, std::int64_t axis, std::int64_t rank, const char* what) {
     if (axis < -rank || axis >= rank)
-        refuse(l, std::string(what) + " " + std::to_string(axis) + " is outside an input of rank " + std::to_string(rank));
+        refuse(l,
+               std::string(what) + " " + std::to_string(axis) + " is outside an input of rank " + std::to_string(rank));
     return axis < 0 ? axis + rank : axis;
 }
 
@@ -325,8 +327,8 @@ inline void convert_pooling(net_builder& b, const layer_call& l) {
         b.node("AveragePool", l.name, {l.inputs[0]}, l.outputs[0], out, std::move(a));
         return;
     }
-    const std::string pooled = b.node("AveragePool", l.name, {l.inputs[0]}, b.fresh(l.name + "/real_average"), out,
-                                      std::move(a));
+    const std::string pooled =
+        b.node("AveragePool", l.name, {l.inputs[0]}, b.fresh(l.name + "/real_average"), out, std::move(a));
     std::vector<float> ratio;
     for (std::int64_t y = 0; y < out[2]; ++y)
         for (std::int64_t x = 0; x < out[3]; ++x)
@@ -348,7 +350,8 @@ inline void convert_inner_product(net_builder& b, const layer_call& l) {
     if (n < 1) refuse(l, "num_output must be at least 1");
     const bool transposed = p.flag("transpose");
     std::vector<std::string> inputs{
-        l.inputs[0], b.constant(l.name + "/weight", weight(l, 0, transposed ? shape_t{k, n} : shape_t{n, k}, "weight"))};
+        l.inputs[0],
+        b.constant(l.name + "/weight", weight(l, 0, transposed ? shape_t{k, n} : shape_t{n, k}, "weight"))};
     if (p.flag("bias_term")) inputs.push_back(b.constant(l.name + "/bias", weight(l, 1, {n}, "bias")));
     graph::attributes a;
     a.set("transB", std::int64_t{transposed ? 0 : 1});
@@ -357,8 +360,11 @@ inline void convert_inner_product(net_builder& b, const layer_call& l) {
     out.push_back(n);
     if (axis == 1) {  // the usual case: Flatten keeps the batch axis, Gemm gives [N, num_output]
         if (rank != 2)
-            inputs[0] = b.node("Flatten", l.name + "/flatten", {l.inputs[0]}, b.fresh(l.name + "/flat"), {rows, k},
-                               [] { graph::attributes f; f.set("axis", std::int64_t{1}); return f; }());
+            inputs[0] = b.node("Flatten", l.name + "/flatten", {l.inputs[0]}, b.fresh(l.name + "/flat"), {rows, k}, [] {
+                graph::attributes f;
+                f.set("axis", std::int64_t{1});
+                return f;
+            }());
         b.node("Gemm", l.name, inputs, l.outputs[0], out, std::move(a));
         return;
     }
@@ -401,7 +407,8 @@ inline void convert_simple(net_builder& b, const layer_call& l, const char* op) 
 inline void convert_softmax(net_builder& b, const layer_call& l) {
     const shape_t in = only_input_shape(b, l);
     graph::attributes a;
-    a.set("axis", axis_in(l, l.param.sub("softmax_param").integer("axis"), static_cast<std::int64_t>(in.size()), "axis"));
+    a.set("axis",
+          axis_in(l, l.param.sub("softmax_param").integer("axis"), static_cast<std::int64_t>(in.size()), "axis"));
     b.node("Softmax", l.name, {l.inputs[0]}, l.outputs[0], in, std::move(a));
 }
 
@@ -445,7 +452,8 @@ inline bool fold_scale_into_batch_norm(net_builder& b, const layer_call& l, cons
 }
 
 inline void convert_scale(net_builder& b, const layer_call& l) {
-    if (l.inputs.empty() || l.inputs.size() > 2 || l.outputs.size() != 1) refuse(l, "expects one or two bottoms and one top");
+    if (l.inputs.empty() || l.inputs.size() > 2 || l.outputs.size() != 1)
+        refuse(l, "expects one or two bottoms and one top");
     const shape_t in = b.shape(l.inputs[0]);
     const auto rank = static_cast<std::int64_t>(in.size());
     const message_view p = l.param.sub("scale_param");
@@ -509,7 +517,8 @@ inline void convert_eltwise(net_builder& b, const layer_call& l) {
     std::vector<std::string> terms = l.inputs;
     for (std::size_t i = 0; i < coeff.size(); ++i)
         if (coeff[i] != 1.f) {
-            const std::string c = b.floats(l.name + "/coeff" + std::to_string(i), {}, std::span<const float>(&coeff[i], 1));
+            const std::string c =
+                b.floats(l.name + "/coeff" + std::to_string(i), {}, std::span<const float>(&coeff[i], 1));
             terms[i] = b.node("Mul", l.name + "/coeff" + std::to_string(i), {terms[i], c},
                               b.fresh(l.name + "/term" + std::to_string(i)), in);
         }
@@ -517,8 +526,9 @@ inline void convert_eltwise(net_builder& b, const layer_call& l) {
         if (op == "PROD") {
             std::string acc = terms[0];
             for (std::size_t i = 1; i < terms.size(); ++i)
-                acc = b.node("Mul", i + 1 == terms.size() ? l.name : l.name + "/mul" + std::to_string(i), {acc, terms[i]},
-                             i + 1 == terms.size() ? l.outputs[0] : b.fresh(l.name + "/product" + std::to_string(i)), in);
+                acc =
+                    b.node("Mul", i + 1 == terms.size() ? l.name : l.name + "/mul" + std::to_string(i), {acc, terms[i]},
+                           i + 1 == terms.size() ? l.outputs[0] : b.fresh(l.name + "/product" + std::to_string(i)), in);
             return;
         }
         b.node(op == "MAX" ? "Max" : "Sum", l.name, terms, l.outputs[0], in);
@@ -538,7 +548,9 @@ inline void convert_concat(net_builder& b, const layer_call& l) {
         const shape_t& s = b.shape(l.inputs[i]);
         bool fits = static_cast<std::int64_t>(s.size()) == rank;
         for (std::int64_t d = 0; fits && d < rank; ++d) fits = d == axis || s[d] == out[d];
-        if (!fits) refuse(l, "bottom " + to_string(s) + " does not fit " + to_string(out) + " along axis " + std::to_string(axis));
+        if (!fits)
+            refuse(l, "bottom " + to_string(s) + " does not fit " + to_string(out) + " along axis " +
+                          std::to_string(axis));
         out[axis] += s[axis];
     }
     graph::attributes a;
@@ -582,7 +594,8 @@ inline void convert_reshape(net_builder& b, const layer_call& l) {
     if (start < 0) start += rank + 1;
     const std::int64_t num_axes = p.integer("num_axes");
     const std::int64_t end = num_axes == -1 ? rank : start + num_axes;
-    if (start < 0 || start > rank || num_axes < -1 || end > rank) refuse(l, "axis/num_axes run past the input " + to_string(in));
+    if (start < 0 || start > rank || num_axes < -1 || end > rank)
+        refuse(l, "axis/num_axes run past the input " + to_string(in));
     shape_t out(in.begin(), in.begin() + start);
     int inferred = -1;
     for (std::size_t i = 0; i < dims.size(); ++i) {
@@ -602,7 +615,8 @@ inline void convert_reshape(net_builder& b, const layer_call& l) {
     out.insert(out.end(), in.begin() + end, in.end());
     const std::int64_t total = checked_count(l, in), known = checked_count(l, out);
     if (inferred >= 0) {
-        if (total % known) refuse(l, "cannot infer -1: " + std::to_string(total) + " values do not split by " + std::to_string(known));
+        if (total % known)
+            refuse(l, "cannot infer -1: " + std::to_string(total) + " values do not split by " + std::to_string(known));
         out[inferred] = total / known;
     } else if (known != total) {
         refuse(l, "shape " + to_string(out) + " does not hold the input's " + std::to_string(total) + " values");

@@ -76,7 +76,7 @@ namespace reader_detail {
 inline bool harmless_unknown_in(const std::string& type) {
     static const std::set<std::string> harmless{
         "caffe.NetParameter", "caffe.LayerParameter", "caffe.V1LayerParameter", "caffe.NetState",
-        "caffe.NetStateRule", "caffe.ParamSpec",     "caffe.FillerParameter",   "caffe.DropoutParameter"};
+        "caffe.NetStateRule", "caffe.ParamSpec",      "caffe.FillerParameter",  "caffe.DropoutParameter"};
     return harmless.count(type) != 0;
 }
 
@@ -118,8 +118,9 @@ inline std::unique_ptr<pb::Message> read_prototxt(const schema& s, const std::fi
     parser.RecordErrorsTo(&errors);
     parser.AllowUnknownField(true);
     if (!parser.ParseFromString(bytes, net.get()))
-        throw file_error(path.string(), "not a Caffe prototxt: " +
-                                            (errors.first_error.empty() ? "text format parse error" : errors.first_error));
+        throw file_error(
+            path.string(),
+            "not a Caffe prototxt: " + (errors.first_error.empty() ? "text format parse error" : errors.first_error));
     if (!errors.refused.empty())
         throw unsupported_error(path.string() + ": " + errors.refused +
                                 " (a layer option ktc's Caffe reader does not know)");

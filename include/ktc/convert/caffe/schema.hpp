@@ -25,6 +25,8 @@
 
 #include "ktc/core/error.hpp"
 
+// One line per schema table, as the schema lays them out:
+// clang-format off
 namespace ktc::convert::caffe {
 
 namespace pb = google::protobuf;
@@ -313,3 +315,4 @@ private:
 };
 
 }  // namespace ktc::convert::caffe
+// clang-format on

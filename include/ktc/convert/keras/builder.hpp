@@ -32,9 +32,7 @@ struct value {
 inline bool held_as_nchw(const shape_t& keras_shape) { return keras_shape.size() == 4; }
 
 // The graph-side shape of a Keras shape.
-inline shape_t held_shape(const shape_t& s) {
-    return held_as_nchw(s) ? shape_t{s[0], s[3], s[1], s[2]} : s;
-}
+inline shape_t held_shape(const shape_t& s) { return held_as_nchw(s) ? shape_t{s[0], s[3], s[1], s[2]} : s; }
 
 // The graph-side axis of a (possibly negative) Keras axis of a tensor of rank `rank`.
 inline std::int64_t held_axis(std::int64_t keras_axis, std::size_t rank) {
@@ -126,8 +124,7 @@ public:
     }
     void require_channels_last() const {
         const std::string format = text("data_format", "channels_last");
-        if (format != "channels_last")
-            unsupported("data_format '" + format + "': ktc converts channels_last models");
+        if (format != "channels_last") unsupported("data_format '" + format + "': ktc converts channels_last models");
     }
 
     // ---- weights -----------------------------------------------------------------------------
@@ -136,7 +133,8 @@ public:
         auto it = weights_.find(base);
         if (it == weights_.end()) malformed("weight '" + base + "' is missing from model_weights");
         if (it->second.shape() != shape)
-            malformed("weight '" + base + "' has shape " + to_string(it->second.shape()) + ", expected " + to_string(shape));
+            malformed("weight '" + base + "' has shape " + to_string(it->second.shape()) + ", expected " +
+                      to_string(shape));
         return it->second;
     }
     bool has_weight(const std::string& base) const { return weights_.count(base) != 0; }

@@ -103,7 +103,8 @@ public:
     [[noreturn]] void fail(const std::string& what) const { throw file_error(path_, what); }
 
     bool has_object(hid_t where, const std::string& name) const {
-        return H5Lexists(where, name.c_str(), H5P_DEFAULT) > 0 && H5Oexists_by_name(where, name.c_str(), H5P_DEFAULT) > 0;
+        return H5Lexists(where, name.c_str(), H5P_DEFAULT) > 0 &&
+               H5Oexists_by_name(where, name.c_str(), H5P_DEFAULT) > 0;
     }
     handle open_group(hid_t where, const std::string& name) const {
         handle g(H5Gopen2(where, name.c_str(), H5P_DEFAULT), &H5Gclose);
@@ -111,9 +112,7 @@ public:
         return g;
     }
 
-    bool has_attribute(hid_t where, const std::string& name) const {
-        return H5Aexists(where, name.c_str()) > 0;
-    }
+    bool has_attribute(hid_t where, const std::string& name) const { return H5Aexists(where, name.c_str()) > 0; }
     // A scalar string attribute (fixed or variable length), e.g. the root's model_config.
     std::string string_attribute(hid_t where, const std::string& name) const {
         auto list = strings_attribute(where, name);
@@ -203,7 +202,7 @@ private:
 
     std::string path_;
     std::uintmax_t size_ = 0;  // bytes on disk: no attribute can be larger
-    quiet_errors quiet_;  // before file_: closing the file may still report errors
+    quiet_errors quiet_;       // before file_: closing the file may still report errors
     handle file_;
 };
 

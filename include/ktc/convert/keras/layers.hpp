@@ -59,7 +59,8 @@ inline value activate(layer_builder& b, const value& x, const std::string& activ
         return unary("Softmax", a);
     }
     if (activation == "relu6")
-        return value{b.node("Clip", {x.name, b.floats("min", {}, {0.f}), b.floats("max", {}, {6.f})}, {}, part), x.shape};
+        return value{b.node("Clip", {x.name, b.floats("min", {}, {0.f}), b.floats("max", {}, {6.f})}, {}, part),
+                     x.shape};
     if (activation == "swish") {
         const std::string s = b.node("Sigmoid", {x.name}, {}, "swish_sigmoid");
         return value{b.node("Mul", {x.name, s}, {}, part), x.shape};
@@ -79,14 +80,16 @@ struct window {
 
 // TensorFlow's rule: "valid" takes whole windows only; "same" makes out = ceil(in / stride) and
 // pads the total needed, the odd element at the end.
-inline window spatial_window(layer_builder& b, const std::vector<std::int64_t>& in, const std::vector<std::int64_t>& kernel,
-                             const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations) {
+inline window spatial_window(layer_builder& b, const std::vector<std::int64_t>& in,
+                             const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& strides,
+                             const std::vector<std::int64_t>& dilations) {
     const std::string padding = b.text("padding", "valid");
     if (padding != "same" && padding != "valid") b.unsupported("padding '" + padding + "'");
     const std::size_t r = in.size();
     window w{std::vector<std::int64_t>(2 * r, 0), std::vector<std::int64_t>(r, 0)};
     for (std::size_t d = 0; d < r; ++d) {
-        if (kernel[d] < 1 || strides[d] < 1 || dilations[d] < 1) b.malformed("kernel, strides and dilation must be positive");
+        if (kernel[d] < 1 || strides[d] < 1 || dilations[d] < 1)
+            b.malformed("kernel, strides and dilation must be positive");
         const std::int64_t span = (kernel[d] - 1) * dilations[d] + 1;
         if (padding == "valid") {
             if (in[d] < span) b.malformed("window larger than its input");
@@ -123,10 +126,12 @@ inline value conv2d(layer_builder& b, const std::vector<value>& in) {
     a.set("dilations", dilations);
     a.set("group", groups);
     std::vector<std::string> inputs = {
-        x.name, b.initializer("kernel", permuted(b.weight("kernel", {kernel[0], kernel[1], channels / groups, filters}), {3, 2, 0, 1}))};
+        x.name, b.initializer("kernel", permuted(b.weight("kernel", {kernel[0], kernel[1], channels / groups, filters}),
+                                                 {3, 2, 0, 1}))};
     if (b.flag("use_bias", true)) inputs.push_back(b.initializer("bias", b.weight("bias", {filters})));
-    const value y{b.node("Conv", std::move(inputs), std::move(a), b.text("activation", "linear") == "linear" ? "" : "conv"),
-                  {1, w.out[0], w.out[1], filters}};
+    const value y{
+        b.node("Conv", std::move(inputs), std::move(a), b.text("activation", "linear") == "linear" ? "" : "conv"),
+        {1, w.out[0], w.out[1], filters}};
     return fused_activation(b, y);
 }
 
@@ -163,10 +168,12 @@ inline value separable_conv2d(layer_builder& b, const std::vector<value>& in) {
     graph::attributes a;
     a.set("kernel_shape", std::vector<std::int64_t>{1, 1});
     std::vector<std::string> inputs = {
-        d.name, b.initializer("pointwise_kernel", permuted(b.weight("pointwise_kernel", {1, 1, channels, filters}), {3, 2, 0, 1}))};
+        d.name, b.initializer("pointwise_kernel",
+                              permuted(b.weight("pointwise_kernel", {1, 1, channels, filters}), {3, 2, 0, 1}))};
     if (b.flag("use_bias", true)) inputs.push_back(b.initializer("bias", b.weight("bias", {filters})));
-    const value y{b.node("Conv", std::move(inputs), std::move(a), b.text("activation", "linear") == "linear" ? "" : "pointwise"),
-                  {1, d.shape[1], d.shape[2], filters}};
+    const value y{
+        b.node("Conv", std::move(inputs), std::move(a), b.text("activation", "linear") == "linear" ? "" : "pointwise"),
+        {1, d.shape[1], d.shape[2], filters}};
     return fused_activation(b, y);
 }
 
@@ -186,10 +193,8 @@ inline value conv2d_transpose(layer_builder& b, const std::vector<value>& in) {
     for (int d = 0; d < 2; ++d) {
         const std::int64_t n = x.shape[1 + d], s = strides[d], span = (kernel[d] - 1) * dilations[d] + 1;
         if (kernel[d] < 1 || s < 1 || dilations[d] < 1) b.malformed("kernel, strides and dilation must be positive");
-        if (!keras_output_padding)
-            out[d] = padding == "same" ? n * s : n * s + std::max<std::int64_t>(span - s, 0);
-        else
-            out[d] = (n - 1) * s + span + given[d] - (padding == "same" ? 2 * (span / 2) : 0);
+        if (!keras_output_padding) out[d] = padding == "same" ? n * s : n * s + std::max<std::int64_t>(span - s, 0);
+        else out[d] = (n - 1) * s + span + given[d] - (padding == "same" ? 2 * (span / 2) : 0);
         const std::int64_t total = padding == "same" ? std::max<std::int64_t>((n - 1) * s + span - out[d], 0) : 0;
         pads[d] = total / 2;
         pads[d + 2] = total - total / 2;
@@ -203,7 +208,8 @@ inline value conv2d_transpose(layer_builder& b, const std::vector<value>& in) {
     a.set("pads", pads);
     a.set("output_padding", output_padding);
     std::vector<std::string> inputs = {
-        x.name, b.initializer("kernel", permuted(b.weight("kernel", {kernel[0], kernel[1], filters, channels}), {3, 2, 0, 1}))};
+        x.name,
+        b.initializer("kernel", permuted(b.weight("kernel", {kernel[0], kernel[1], filters, channels}), {3, 2, 0, 1}))};
     if (b.flag("use_bias", true)) inputs.push_back(b.initializer("bias", b.weight("bias", {filters})));
     const value y{b.node("ConvTranspose", std::move(inputs), std::move(a),
                          b.text("activation", "linear") == "linear" ? "" : "conv_transpose"),
@@ -249,8 +255,10 @@ inline value batch_normalization(layer_builder& b, const std::vector<value>& in)
     const std::int64_t c = x.shape[keras_axis];
     const float epsilon = static_cast<float>(b.number("epsilon", 1e-3));
     std::vector<float> gamma(c, 1.f), beta(c, 0.f);
-    if (b.flag("scale", true)) gamma.assign(b.weight("gamma", {c}).values<float>().begin(), b.weight("gamma", {c}).values<float>().end());
-    if (b.flag("center", true)) beta.assign(b.weight("beta", {c}).values<float>().begin(), b.weight("beta", {c}).values<float>().end());
+    if (b.flag("scale", true))
+        gamma.assign(b.weight("gamma", {c}).values<float>().begin(), b.weight("gamma", {c}).values<float>().end());
+    if (b.flag("center", true))
+        beta.assign(b.weight("beta", {c}).values<float>().begin(), b.weight("beta", {c}).values<float>().end());
     const auto mean = b.weight("moving_mean", {c}).values<float>();
     const auto variance = b.weight("moving_variance", {c}).values<float>();
     const std::int64_t axis_held = held_axis(keras_axis, rank);
@@ -303,12 +311,13 @@ inline value instance_normalization(layer_builder& b, const std::vector<value>& 
     const std::string square = b.node("Mul", {centered, centered}, {}, "square");
     const std::string variance = b.node("ReduceMean", {square}, reduce, "variance");
     const std::string stddev = b.node("Sqrt", {variance}, {}, "stddev");
-    const std::string denominator =
-        b.node("Add", {stddev, b.floats("epsilon", {}, {static_cast<float>(b.number("epsilon", 1e-3))})}, {}, "denominator");
+    const std::string denominator = b.node(
+        "Add", {stddev, b.floats("epsilon", {}, {static_cast<float>(b.number("epsilon", 1e-3))})}, {}, "denominator");
     const bool scale = b.flag("scale", true), center = b.flag("center", true);
     std::string y = b.node("Div", {centered, denominator}, {}, scale || center ? "normalized" : "");
-    if (scale) y = b.node("Mul", {y, b.initializer("gamma", tensor(b.weight("gamma", {c})).reshaped(bshape))}, {},
-                          center ? "scaled" : "");
+    if (scale)
+        y = b.node("Mul", {y, b.initializer("gamma", tensor(b.weight("gamma", {c})).reshaped(bshape))}, {},
+                   center ? "scaled" : "");
     if (center) y = b.node("Add", {y, b.initializer("beta", tensor(b.weight("beta", {c})).reshaped(bshape))});
     return {y, x.shape};
 }
@@ -428,7 +437,8 @@ inline value up_sampling2d(layer_builder& b, const std::vector<value>& in) {
     a.set("coordinate_transformation_mode", std::string("asymmetric"));
     a.set("nearest_mode", std::string("floor"));
     const std::string scales = b.floats("scales", {4}, {1.f, 1.f, float(size[0]), float(size[1])});
-    return {b.node("Resize", {x.name, "", scales}, std::move(a)), {1, x.shape[1] * size[0], x.shape[2] * size[1], x.shape[3]}};
+    return {b.node("Resize", {x.name, "", scales}, std::move(a)),
+            {1, x.shape[1] * size[0], x.shape[2] * size[1], x.shape[3]}};
 }
 
 // ---- shape ---------------------------------------------------------------------------------------
@@ -464,8 +474,8 @@ inline value reshape(layer_builder& b, const std::vector<value>& in) {
     if (unknown_at >= 0) shape[unknown_at] = known ? count / known : 0;
     if (std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>()) != count)
         b.malformed("cannot reshape " + to_string(x.shape) + " to " + to_string(shape));
-    const std::string reshaped = b.node("Reshape", {b.to_keras_layout(x), b.int64s("shape", shape)}, {},
-                                        held_as_nchw(shape) ? "reshape" : "");
+    const std::string reshaped =
+        b.node("Reshape", {b.to_keras_layout(x), b.int64s("shape", shape)}, {}, held_as_nchw(shape) ? "reshape" : "");
     return b.from_keras_layout(reshaped, shape);
 }
 
@@ -519,7 +529,8 @@ inline value prelu(layer_builder& b, const std::vector<value>& in) {
         const json& shared = b.config()["shared_axes"];
         for (const auto& e : shared.is_array() ? shared : json::array({shared})) {
             const std::int64_t axis = e.get<std::int64_t>();
-            if (axis < 1 || axis > static_cast<std::int64_t>(alpha_shape.size())) b.malformed("shared_axes out of range");
+            if (axis < 1 || axis > static_cast<std::int64_t>(alpha_shape.size()))
+                b.malformed("shared_axes out of range");
             alpha_shape[axis - 1] = 1;
         }
     }
@@ -570,7 +581,9 @@ inline const std::map<std::string, layer_converter>& layer_converters() {
         t["BatchNormalization"] = batch_normalization;
         t["InstanceNormalization"] = instance_normalization;
         t["MaxPooling2D"] = [](layer_builder& b, const std::vector<value>& in) { return pooling(b, in, "MaxPool"); };
-        t["AveragePooling2D"] = [](layer_builder& b, const std::vector<value>& in) { return pooling(b, in, "AveragePool"); };
+        t["AveragePooling2D"] = [](layer_builder& b, const std::vector<value>& in) {
+            return pooling(b, in, "AveragePool");
+        };
         t["GlobalAveragePooling2D"] = [](layer_builder& b, const std::vector<value>& in) {
             return global_pooling(b, in, "GlobalAveragePool");
         };

@@ -32,7 +32,8 @@ inline shape_t held_shape(const shape_t& nhwc) {
 // Where TFLite's `axis` of a rank-`rank` tensor is in the held tensor.
 inline std::int64_t held_axis(std::int64_t axis, std::int64_t rank) {
     if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) throw error("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
+    if (axis < 0 || axis >= rank)
+        throw error("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
     return rank == 4 ? to_nhwc[static_cast<std::size_t>(axis)] : axis;
 }
 

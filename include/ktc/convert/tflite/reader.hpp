@@ -28,9 +28,7 @@ inline constexpr std::uintmax_t max_model_bytes = (std::uintmax_t{1} << 31) - 1;
 
 namespace detail {
 
-constexpr flatbuffers::voffset_t slot(int field_id) {
-    return static_cast<flatbuffers::voffset_t>(4 + 2 * field_id);
-}
+constexpr flatbuffers::voffset_t slot(int field_id) { return static_cast<flatbuffers::voffset_t>(4 + 2 * field_id); }
 
 // Verified access to the tables of one buffer. `what` names the piece read, for the error.
 class checked_buffer {
@@ -92,7 +90,7 @@ public:
         for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
             // Vector<Offset<Table>>::Get follows the offset: verify it first.
             const auto element = static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(v->Data()) +
-                                                           i * sizeof(flatbuffers::uoffset_t) - data_);
+                                                          i * sizeof(flatbuffers::uoffset_t) - data_);
             if (!verifier_.VerifyOffset(element)) fail(what + " [" + std::to_string(i) + "] has a bad offset");
             out.push_back(checked_table(v->Get(i), what + " [" + std::to_string(i) + "]"));
         }
@@ -143,9 +141,9 @@ private:
 struct tensor_info {
     std::string name;
     std::vector<std::int32_t> shape;
-    std::int8_t type = 0;  // schema::tensor_type
+    std::int8_t type = 0;                // schema::tensor_type
     std::span<const std::uint8_t> data;  // constant contents; empty for activations
-    bool quantized = false;  // has QuantizationParameters
+    bool quantized = false;              // has QuantizationParameters
     bool is_variable = false;
 };
 
@@ -172,8 +170,8 @@ private:
 };
 
 struct operator_info {
-    int opcode = 0;              // BuiltinOperator
-    std::string custom_code;     // for CUSTOM
+    int opcode = 0;                             // BuiltinOperator
+    std::string custom_code;                    // for CUSTOM
     std::vector<std::int32_t> inputs, outputs;  // tensor indices; -1 is an omitted optional input
     options_table options;
 };
@@ -202,7 +200,8 @@ inline std::vector<opcode_info> read_opcodes(checked_buffer& buf, const flatbuff
         namespace f = schema::operator_code;
         // Files written before the builtin_code field set only the 8-bit deprecated one; newer
         // files set both (the old one capped at 127): the larger is the operator.
-        const int old_code = buf.scalar<std::int8_t>(code, f::deprecated_builtin_code, 0, "OperatorCode.deprecated_builtin_code");
+        const int old_code =
+            buf.scalar<std::int8_t>(code, f::deprecated_builtin_code, 0, "OperatorCode.deprecated_builtin_code");
         const int new_code = buf.scalar<std::int32_t>(code, f::builtin_code, 0, "OperatorCode.builtin_code");
         codes.push_back({std::max(old_code, new_code), buf.string(code, f::custom_code, "OperatorCode.custom_code")});
     }
@@ -273,8 +272,8 @@ inline model read_model(const std::filesystem::path& path) {
         operator_info op;
         const auto code = buf.scalar<std::uint32_t>(o, f::opcode_index, 0, what + " opcode_index");
         if (code >= opcodes.size())
-            throw file_error(m.path, what + " has opcode index " + std::to_string(code) + " of " +
-                                         std::to_string(opcodes.size()));
+            throw file_error(
+                m.path, what + " has opcode index " + std::to_string(code) + " of " + std::to_string(opcodes.size()));
         op.opcode = opcodes[code].builtin;
         op.custom_code = opcodes[code].custom;
         op.inputs = buf.vector<std::int32_t>(o, f::inputs, what + " inputs");

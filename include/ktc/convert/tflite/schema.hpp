@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+// One line per schema table, as the schema lays them out:
+// clang-format off
 namespace ktc::convert::tflite::schema {
 
 inline constexpr const char* file_identifier = "TFL3";
@@ -95,3 +97,4 @@ namespace mirror_pad_options { enum : int { mode = 0 }; }  // REFLECT = 0, SYMME
 namespace block_size_options { enum : int { block_size = 0 }; }  // SpaceToDepth, DepthToSpace
 
 }  // namespace ktc::convert::tflite::schema
+// clang-format on

@@ -55,10 +55,10 @@ namespace conv_detail {
 
 // Everything a conv loop needs, resolved and checked before any arithmetic.
 struct conv_params {
-    window w;                           // geometry of the forward window (input -> output)
+    window w;  // geometry of the forward window (input -> output)
     std::int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-    detail::accumulators acc;           // per output channel: radix r_in + r_w[m], requantizer to out
-    std::vector<std::int64_t> bias;     // per output channel at acc.radix[m]; empty = none
+    detail::accumulators acc;        // per output channel: radix r_in + r_w[m], requantizer to out
+    std::vector<std::int64_t> bias;  // per output channel at acc.radix[m]; empty = none
     detail::value_format out;
     detail::clamp_bounds clamp{0, 0};
 
@@ -297,7 +297,8 @@ void conv_in_float(const conv_params& p, const std::vector<std::int64_t>& chunks
     thread_local std::vector<float> scratch;
     thread_local std::vector<std::int32_t> sums;
     const std::int64_t x_chunk = p.batch * G * widest * in, w_chunk = M * widest * taps;
-    if (scratch.size() < std::size_t(x_chunk + w_chunk + y_size)) scratch.resize(std::size_t(x_chunk + w_chunk + y_size));
+    if (scratch.size() < std::size_t(x_chunk + w_chunk + y_size))
+        scratch.resize(std::size_t(x_chunk + w_chunk + y_size));
     float* xf = scratch.data();
     float* wf = xf + x_chunk;
     float* acc = wf + w_chunk;
@@ -385,14 +386,16 @@ void conv_vnni(const conv_params& p, const std::int8_t* x, const std::vector<vnn
     if (!pointwise && cols.size() < std::size_t(K * band_rows * row)) cols.resize(std::size_t(K * band_rows * row));
     const std::int64_t quad_bytes = (K + 3) / 4 * 4 * stride_most;
     if (quads.size() < std::size_t(quad_bytes)) quads.resize(std::size_t(quad_bytes));
-    if (sums.size() < std::size_t(vnni::tile_rows * stride_most)) sums.resize(std::size_t(vnni::tile_rows * stride_most));
+    if (sums.size() < std::size_t(vnni::tile_rows * stride_most))
+        sums.resize(std::size_t(vnni::tile_rows * stride_most));
     for (std::int64_t g = 0; g < p.group; ++g) {
         const vnni::packed_weights& packed = weights[std::size_t(g)];
         const std::int64_t block_bytes = packed.quads * vnni::tile_rows * 4;
         for (std::int64_t n = 0; n < p.batch; ++n) {
             const std::int8_t* xg = x + (n * p.in_channels + g * Cg) * in;
             for (std::int64_t r0 = 0; r0 < rows; r0 += band_rows) {
-                const std::int64_t r1 = std::min(rows, r0 + band_rows), width = (r1 - r0) * row, stride = round_up(width);
+                const std::int64_t r1 = std::min(rows, r0 + band_rows), width = (r1 - r0) * row,
+                                   stride = round_up(width);
                 if (pointwise) {
                     vnni::interleave(xg + r0, in, K, width, stride, quads.data());
                 } else {
@@ -415,7 +418,8 @@ void conv_vnni(const conv_params& p, const std::int8_t* x, const std::vector<vnn
                             for (; j + simd::lanes <= width; j += simd::lanes)
                                 finish16(simd::wrapping_sub(simd::load(s + j), offset), ym + j);
                         });
-                        for (std::int64_t k = j; k < width; ++k) s[k] = static_cast<std::int32_t>(static_cast<std::uint32_t>(s[k]) - offset);
+                        for (std::int64_t k = j; k < width; ++k)
+                            s[k] = static_cast<std::int32_t>(static_cast<std::uint32_t>(s[k]) - offset);
                         output.finish(s + j, width - j, ym + j);
                     }
                 }
@@ -460,9 +464,7 @@ template <class Body>
 void visit_conv_types(const kernel_call& call, dtype x, dtype w, int out_bits, Body&& body) {
     detail::visit_activation(call, x, [&](auto xt) {
         detail::visit_activation(call, w, [&](auto wt) {
-            detail::visit_activation(call, ktc::fixed::integer_type(out_bits), [&](auto yt) {
-                body(xt, wt, yt);
-            });
+            detail::visit_activation(call, ktc::fixed::integer_type(out_bits), [&](auto yt) { body(xt, wt, yt); });
         });
     });
 }
@@ -520,7 +522,8 @@ inline void conv(const kernel_call& call) {
             }
 #if KTC_CONV_VNNI
             if (vnni::applies(p)) {
-                const auto packed = call.prepared<std::vector<vnni::packed_weights>>(1, [&] { return pack_groups(p, wt.data<W>()); });
+                const auto packed =
+                    call.prepared<std::vector<vnni::packed_weights>>(1, [&] { return pack_groups(p, wt.data<W>()); });
                 conv_vnni(p, x.data<X>(), *packed, y.data<Y>());
                 return;
             }
@@ -563,7 +566,8 @@ inline window conv_transpose_window(const kernel_call& call, const shape_t& in, 
         const std::int64_t full = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1;
         if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
             if (!output_shape.empty() && output_shape.size() < r) throw call.fail("output_shape is too short");
-            const std::int64_t target = !output_shape.empty() ? output_shape[output_shape.size() - r + d] : in[d] * strides[d];
+            const std::int64_t target =
+                !output_shape.empty() ? output_shape[output_shape.size() - r + d] : in[d] * strides[d];
             const std::int64_t total = full - target;
             pads[d] = total < 0 ? 0 : auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
             pads[d + r] = total - pads[d];

@@ -96,10 +96,8 @@ inline void pack_weights(const std::int8_t* w, std::int64_t M, std::int64_t K, p
                 const std::int64_t m = b * tile_rows + i, k = 4 * q;
                 std::int8_t word[4] = {0, 0, 0, 0};
                 if (m < M) {
-                    if (k + 4 <= K)
-                        std::memcpy(word, w + m * K + k, 4);
-                    else
-                        std::memcpy(word, w + m * K + k, static_cast<std::size_t>(K - k));
+                    if (k + 4 <= K) std::memcpy(word, w + m * K + k, 4);
+                    else std::memcpy(word, w + m * K + k, static_cast<std::size_t>(K - k));
                 }
                 std::memcpy(dst, word, 4);
             }
@@ -118,8 +116,10 @@ inline void pack_weights(const std::int8_t* w, std::int64_t M, std::int64_t K, p
 inline void interleave64(const std::int8_t* a, const std::int8_t* b, const std::int8_t* c, const std::int8_t* d,
                          std::uint32_t* dst) {
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    const __m512i ra = _mm512_xor_si512(_mm512_loadu_si512(a), flip), rb = _mm512_xor_si512(_mm512_loadu_si512(b), flip);
-    const __m512i rc = _mm512_xor_si512(_mm512_loadu_si512(c), flip), rd = _mm512_xor_si512(_mm512_loadu_si512(d), flip);
+    const __m512i ra = _mm512_xor_si512(_mm512_loadu_si512(a), flip),
+                  rb = _mm512_xor_si512(_mm512_loadu_si512(b), flip);
+    const __m512i rc = _mm512_xor_si512(_mm512_loadu_si512(c), flip),
+                  rd = _mm512_xor_si512(_mm512_loadu_si512(d), flip);
     const __m512i ab_lo = _mm512_unpacklo_epi8(ra, rb), ab_hi = _mm512_unpackhi_epi8(ra, rb);
     const __m512i cd_lo = _mm512_unpacklo_epi8(rc, rd), cd_hi = _mm512_unpackhi_epi8(rc, rd);
     const __m512i q0 = _mm512_unpacklo_epi16(ab_lo, cd_lo), q1 = _mm512_unpackhi_epi16(ab_lo, cd_lo);

@@ -60,8 +60,9 @@ void apply(const kernel_call& call, const tensor& a, const tensor& b, const shap
                 using A = decltype(at);
                 using B = decltype(bt);
                 using Y = decltype(yt);
-                y = floating::elementwise::binary_apply<A, B, Y>(
-                    a, b, shape, [&](A qa, B qb) -> Y { return static_cast<Y>(op(std::int64_t{qa}, std::int64_t{qb})); });
+                y = floating::elementwise::binary_apply<A, B, Y>(a, b, shape, [&](A qa, B qb) -> Y {
+                    return static_cast<Y>(op(std::int64_t{qa}, std::int64_t{qb}));
+                });
             });
         });
     });
@@ -89,11 +90,13 @@ void binary(const kernel_call& call) {
         // The usual case, branch-free so that the loop vectorizes: shifts of at most 31 keep the
         // sum below 2^47, so a requantizer that fixed::unguarded() takes needs no guards.
         const auto fast = ktc::fixed::unguarded(to_out, ktc::fixed::min_of(out.bits), ktc::fixed::max_of(out.bits));
-        if (fast && Kind == binary_kind::mul && a.type() == dtype::int8 && b.type() == dtype::int8 && fast->shift <= 31) {
+        if (fast && Kind == binary_kind::mul && a.type() == dtype::int8 && b.type() == dtype::int8 &&
+            fast->shift <= 31) {
             // int8 x int8: a product is at most 2^14 and the multiplier below 2^15, so the whole
             // sum product * multiplier + 2^(shift - 1) stays below 2^31: 32-bit lanes hold it
             // (twice the lanes of the 64-bit form below; the same codes).
-            const std::int32_t m = static_cast<std::int32_t>(fast->multiplier), half = static_cast<std::int32_t>(fast->half);
+            const std::int32_t m = static_cast<std::int32_t>(fast->multiplier),
+                               half = static_cast<std::int32_t>(fast->half);
             const std::int32_t lo = static_cast<std::int32_t>(fast->lo), hi = static_cast<std::int32_t>(fast->hi);
             const int shift = fast->shift;
             return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
@@ -105,9 +108,8 @@ void binary(const kernel_call& call) {
             // The product of two codes of at most 16 bits fits int32: the requantizer's biased
             // form then multiplies 32 x 32 -> 64 bits per element.
             const auto step = fast->with_bias(0);
-            return apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
-                return step(static_cast<std::int32_t>(qa * qb));
-            });
+            return apply(call, a, b, shape, out,
+                         [=](std::int64_t qa, std::int64_t qb) { return step(static_cast<std::int32_t>(qa * qb)); });
         }
         if (fast && shift_a <= 31 && shift_b <= 31) {
             const ktc::fixed::unguarded_requantizer step = *fast;
@@ -137,8 +139,8 @@ void binary(const kernel_call& call) {
     // The usual case in int64, branch-free: multipliers below 2^46 keep |r| below 2^62 and the
     // rounding term below 2^61, the same sum and rounding as the 128-bit path below.
     if (common >= 1 && common <= 62 && ra.multiplier >= 1 && rb.multiplier >= 1 &&
-        (ra.multiplier << (common - ra.shift)) < (std::int64_t{1} << 46) &&
-        common - ra.shift <= 31 && common - rb.shift <= 31 && (rb.multiplier << (common - rb.shift)) < (std::int64_t{1} << 46)) {
+        (ra.multiplier << (common - ra.shift)) < (std::int64_t{1} << 46) && common - ra.shift <= 31 &&
+        common - rb.shift <= 31 && (rb.multiplier << (common - rb.shift)) < (std::int64_t{1} << 46)) {
         const std::int64_t ma = ra.multiplier << (common - ra.shift), mb = rb.multiplier << (common - rb.shift);
         const std::int64_t half = std::int64_t{1} << (common - 1);
         const std::int64_t lo = ktc::fixed::min_of(out.bits), hi = ktc::fixed::max_of(out.bits);
@@ -160,7 +162,8 @@ void binary(const kernel_call& call) {
     using wide = ktc::fixed::wide_int;
     const wide ma = wide{ra.multiplier} << (common - ra.shift), mb = wide{rb.multiplier} << (common - rb.shift);
     apply(call, a, b, shape, out, [=](std::int64_t qa, std::int64_t qb) {
-        const wide r = Kind == binary_kind::add ? qa * ma + qb * mb : qa * ma - qb * mb;  // |r| < 2^15 * 2^15 * 2^46 * 2
+        const wide r =
+            Kind == binary_kind::add ? qa * ma + qb * mb : qa * ma - qb * mb;  // |r| < 2^15 * 2^15 * 2^46 * 2
         return ktc::fixed::saturate(ktc::fixed::round_shift_wide(r, common), out.bits);
     });
 }
@@ -245,8 +248,10 @@ inline void prelu(const kernel_call& call) {
         throw call.fail(std::string("the slope must be an integer tensor, got ") + name_of(slope.type()) +
                         " (not a quantized graph?)");
     std::vector<int> radix;
-    if (call.attrs().has(ktc::fixed::attr::slope_radix)) radix = detail::per_channel(call, ktc::fixed::attr::slope_radix, slope.size());
-    else if (detail::is_quantized_input(call, 1)) radix.assign(static_cast<std::size_t>(slope.size()), detail::input_format(call, 1).radix);
+    if (call.attrs().has(ktc::fixed::attr::slope_radix))
+        radix = detail::per_channel(call, ktc::fixed::attr::slope_radix, slope.size());
+    else if (detail::is_quantized_input(call, 1))
+        radix.assign(static_cast<std::size_t>(slope.size()), detail::input_format(call, 1).radix);
     else throw call.fail(std::string("the slope has neither ") + ktc::fixed::attr::slope_radix + " nor an input radix");
     const shape_t shape = floating::elementwise::broadcast_or_fail(call, x.shape(), slope.shape());
     if (shape != x.shape())
@@ -261,7 +266,8 @@ inline void prelu(const kernel_call& call) {
     for (std::int64_t k = 0; k < index.size(); ++k) index.data<std::int32_t>()[k] = static_cast<std::int32_t>(k);
     const ktc::fixed::requantizer positive = ktc::fixed::requantizer_to(in, out);
     std::vector<ktc::fixed::requantizer> negative(radix.size());
-    for (std::size_t k = 0; k < radix.size(); ++k) negative[k] = ktc::fixed::requantizer_to(in.radix + radix[k], in.scale, out);
+    for (std::size_t k = 0; k < radix.size(); ++k)
+        negative[k] = ktc::fixed::requantizer_to(in.radix + radix[k], in.scale, out);
     tensor y;
     detail::visit_activation(call, x.type(), [&](auto xt) {
         detail::visit_activation(call, ktc::fixed::integer_type(out.bits), [&](auto yt) {

@@ -81,7 +81,8 @@ struct scaled_multiplier {
     int shift = 0;
 };
 inline scaled_multiplier to_multiplier(double f, int precision = 15) {
-    if (!(f > 0) || !std::isfinite(f)) throw error("fixed point: scale factor " + std::to_string(f) + " is not positive");
+    if (!(f > 0) || !std::isfinite(f))
+        throw error("fixed point: scale factor " + std::to_string(f) + " is not positive");
     int exponent = 0;
     const double mantissa = std::frexp(f, &exponent);  // f = mantissa * 2^exponent, mantissa in [0.5, 1)
     std::int64_t m = static_cast<std::int64_t>(std::floor(mantissa * double(std::int64_t{1} << precision) + 0.5));
@@ -120,7 +121,8 @@ inline std::int64_t round_shift_wide(wide_int p, int shift) {
 inline std::int64_t multiply_round(std::int64_t x, std::int64_t multiplier, int shift) {
     if (multiplier == 1) return round_shift(x, shift);
     constexpr std::int64_t narrow = std::int64_t{1} << 47;  // |x| < 2^47, m < 2^15: the product fits 2^62
-    if (x > -narrow && x < narrow && multiplier > 0 && multiplier < (std::int64_t{1} << 15)) return round_shift(x * multiplier, shift);
+    if (x > -narrow && x < narrow && multiplier > 0 && multiplier < (std::int64_t{1} << 15))
+        return round_shift(x * multiplier, shift);
     return round_shift_wide(static_cast<wide_int>(x) * multiplier, shift);  // |x * m| < 2^63 * 2^15
 }
 
@@ -150,7 +152,9 @@ struct unguarded_requantizer {
     std::int64_t multiplier, half;
     int shift;
     std::int64_t lo, hi;  // the clamp within the width: saturation included
-    std::int64_t operator()(std::int64_t x) const { return std::min(std::max((x * multiplier + half) >> shift, lo), hi); }
+    std::int64_t operator()(std::int64_t x) const {
+        return std::min(std::max((x * multiplier + half) >> shift, lo), hi);
+    }
 
     // The same of x = bias + acc for int32 accumulators acc and |bias| < 2^31: (bias + acc) *
     // multiplier + half regrouped as acc * multiplier + (bias * multiplier + half), the same
@@ -208,21 +212,20 @@ struct unguarded_requantizer {
                         _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(t));
                     else if constexpr (sizeof(Y) == 2)
                         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(t));
-                    else
-                        _mm512_storeu_si512(out, t);
+                    else _mm512_storeu_si512(out, t);
                     return;
                 }
                 for (int h = 0; h < 2; ++h) {
                     // Sign-extended to 64-bit lanes; vpmuldq multiplies their low 32 bits, signed.
-                    const __m512i a = _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(all, 1) : _mm512_castsi512_si256(all));
+                    const __m512i a =
+                        _mm512_cvtepi32_epi64(h ? _mm512_extracti64x4_epi64(all, 1) : _mm512_castsi512_si256(all));
                     __m512i t = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), add), count);
                     t = _mm512_min_epi64(_mm512_max_epi64(t, lo), hi);
                     if constexpr (sizeof(Y) == 1)
                         _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi8(t));
                     else if constexpr (sizeof(Y) == 2)
                         _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * h), _mm512_cvtepi64_epi16(t));
-                    else
-                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * h), _mm512_cvtepi64_epi32(t));
+                    else _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * h), _mm512_cvtepi64_epi32(t));
                 }
 #else
                 for (int j = 0; j < 16; ++j) out[j] = static_cast<Y>((*scalar)(acc[j]));
@@ -232,11 +235,20 @@ struct unguarded_requantizer {
         lanes16 lanes() const {
 #if defined(__AVX512F__)
             if (high_multiplier)
-                return {_mm512_set1_epi64(high_multiplier), _mm512_set1_epi64(high_offset),
-                        _mm512_set1_epi32(static_cast<std::int32_t>(lo)), _mm512_set1_epi32(static_cast<std::int32_t>(hi)),
-                        _mm_cvtsi32_si128(high_shift), true, high_shift != 0};
-            return {_mm512_set1_epi64(multiplier), _mm512_set1_epi64(offset), _mm512_set1_epi64(lo), _mm512_set1_epi64(hi),
-                    _mm_cvtsi32_si128(shift), false, false};
+                return {_mm512_set1_epi64(high_multiplier),
+                        _mm512_set1_epi64(high_offset),
+                        _mm512_set1_epi32(static_cast<std::int32_t>(lo)),
+                        _mm512_set1_epi32(static_cast<std::int32_t>(hi)),
+                        _mm_cvtsi32_si128(high_shift),
+                        true,
+                        high_shift != 0};
+            return {_mm512_set1_epi64(multiplier),
+                    _mm512_set1_epi64(offset),
+                    _mm512_set1_epi64(lo),
+                    _mm512_set1_epi64(hi),
+                    _mm_cvtsi32_si128(shift),
+                    false,
+                    false};
 #else
             return {this};
 #endif
@@ -251,7 +263,8 @@ struct unguarded_requantizer {
     // The biased form for one bias, |bias| < 2^31 (the caller checks).
     biased with_bias(std::int64_t bias) const {
         biased b{static_cast<std::int32_t>(multiplier), bias * multiplier + half, shift, lo, hi};
-        if (shift >= 16 && lo >= std::numeric_limits<std::int32_t>::min() && hi <= std::numeric_limits<std::int32_t>::max()) {
+        if (shift >= 16 && lo >= std::numeric_limits<std::int32_t>::min() &&
+            hi <= std::numeric_limits<std::int32_t>::max()) {
             const int up = std::max(0, 32 - shift);
             b.high_multiplier = static_cast<std::int32_t>(multiplier << up);
             b.high_offset = b.offset * (std::int64_t{1} << up);
@@ -310,7 +323,8 @@ inline value_format format_for(double max_abs, int bits, bool power_of_two) {
     double scale = std::ldexp(room, -radix);
     if (scale >= 2) scale /= 2, ++radix;  // log2's rounding at an exact power of two
     if (scale < 1) scale *= 2, --radix;
-    return {radix, bits, std::ldexp(std::floor(std::ldexp(scale, scale_bits)), -scale_bits)};  // rounded down: the top still fits
+    return {radix, bits,
+            std::ldexp(std::floor(std::ldexp(scale, scale_bits)), -scale_bits)};  // rounded down: the top still fits
 }
 
 // ---- whole tensors ------------------------------------------------------------------------
@@ -333,7 +347,10 @@ inline tensor quantize_tensor(const tensor& x, const std::function<value_format(
     return q;
 }
 inline tensor quantize_tensor(const tensor& x, const std::function<int(std::int64_t)>& radix_of, int bits) {
-    return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t i) { return value_format{radix_of(i), bits}; }), bits);
+    return quantize_tensor(x, std::function<value_format(std::int64_t)>([&](std::int64_t i) {
+                               return value_format{radix_of(i), bits};
+                           }),
+                           bits);
 }
 // The codes of n float values at format f, quantize()'s. A float times a valid scale (15
 // significant bits) times 2^radix is exact in a double (24 + 15 bits), so v * scale * 2^radix
@@ -351,11 +368,14 @@ void quantize_floats(const float* __restrict in, std::int64_t n, const value_for
         const __m512d low = _mm512_set1_pd(double(min_of(f.bits))), high = _mm512_set1_pd(double(max_of(f.bits)));
         for (; i + 8 <= n; i += 8) {
             const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(in + i));
-            __m512d q = _mm512_roundscale_pd(_mm512_fmadd_pd(v, factor, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            __m512d q =
+                _mm512_roundscale_pd(_mm512_fmadd_pd(v, factor, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
             q = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(q, q, _CMP_ORD_Q), q);  // NaN -> 0
             const __m256i codes = _mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(q, low), high));
-            if constexpr (sizeof(T) == 1) _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm256_cvtepi32_epi8(codes));
-            else if constexpr (sizeof(T) == 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtepi32_epi16(codes));
+            if constexpr (sizeof(T) == 1)
+                _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm256_cvtepi32_epi8(codes));
+            else if constexpr (sizeof(T) == 2)
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtepi32_epi16(codes));
             else _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), codes);
         }
     }
@@ -375,11 +395,14 @@ inline tensor quantize_tensor(const tensor& x, const value_format& f) {
     tensor q(integer_type(f.bits), x.shape());
     visit_dtype(q.type(), [&](auto zero) {
         using T = decltype(zero);
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) quantize_floats(x.data<float>(), x.size(), f, q.data<T>());
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+            quantize_floats(x.data<float>(), x.size(), f, q.data<T>());
     });
     return q;
 }
-inline tensor quantize_tensor(const tensor& x, int radix, int bits) { return quantize_tensor(x, value_format{radix, bits}); }
+inline tensor quantize_tensor(const tensor& x, int radix, int bits) {
+    return quantize_tensor(x, value_format{radix, bits});
+}
 
 // An integer tensor at format f as float32 values q / scale * 2^-radix (exact for every 8- and
 // 16-bit code at scale 1).

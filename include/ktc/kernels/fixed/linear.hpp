@@ -38,17 +38,16 @@ namespace linear_detail {
 
 // The epilogue of a matrix product: per output column n its accumulator radix and bias.
 struct product_params {
-    detail::accumulators acc;         // per column n
-    std::vector<std::int64_t> bias;   // per column n at acc.radix[n]; empty = none
+    detail::accumulators acc;        // per column n
+    std::vector<std::int64_t> bias;  // per column n at acc.radix[n]; empty = none
     detail::value_format out;
     detail::clamp_bounds clamp{0, 0};
 };
 
 // y[i, j] of an M x N product of A (strides a_row, a_col) and B (strides b_row, b_col).
 template <class A, class B, class Y>
-void product_reference(const product_params& p, const A* a, std::int64_t a_row, std::int64_t a_col,
-                       const B* b, std::int64_t b_row, std::int64_t b_col, Y* y, std::int64_t M,
-                       std::int64_t N, std::int64_t K) {
+void product_reference(const product_params& p, const A* a, std::int64_t a_row, std::int64_t a_col, const B* b,
+                       std::int64_t b_row, std::int64_t b_col, Y* y, std::int64_t M, std::int64_t N, std::int64_t K) {
     for (std::int64_t i = 0; i < M; ++i)
         for (std::int64_t j = 0; j < N; ++j) {
             std::int64_t acc = p.bias.empty() ? 0 : p.bias[j];
@@ -121,13 +120,13 @@ void product_rows(const product_params& p, const A* a, std::int64_t a_row, const
 template <class A, class B, class Y>
 void product(const product_params& p, const A* a, std::int64_t a_row, std::int64_t a_col, const B* b,
              std::int64_t b_row, std::int64_t b_col, Y* y, std::int64_t M, std::int64_t N, std::int64_t K) {
-    if (a_col != 1 || (b_row != 1 && b_col != 1)) return product_reference<A, B, Y>(p, a, a_row, a_col, b, b_row, b_col, y, M, N, K);
+    if (a_col != 1 || (b_row != 1 && b_col != 1))
+        return product_reference<A, B, Y>(p, a, a_row, a_col, b, b_row, b_col, y, M, N, K);
     const bool along_k = b_row == 1;
     const std::int64_t stride = along_k ? b_col : b_row;
     if (sizeof(A) == 1 && sizeof(B) == 1 && K < (std::int64_t{1} << 17))
         product_rows<std::int32_t>(p, a, a_row, b, along_k, stride, y, M, N, K);
-    else
-        product_rows<std::int64_t>(p, a, a_row, b, along_k, stride, y, M, N, K);
+    else product_rows<std::int64_t>(p, a, a_row, b, along_k, stride, y, M, N, K);
 }
 
 template <class Body>

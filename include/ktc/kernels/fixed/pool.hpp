@@ -42,7 +42,8 @@ inline window pool_window(const kernel_call& call, const tensor& x) {
     const shape_t spatial(x.shape().begin() + 2, x.shape().end());
     for (auto d : spatial)
         if (d < 1) throw call.fail("empty spatial axis in input shape " + to_string(x.shape()));
-    return resolve_window(call, spatial, call.attrs().get_ints("kernel_shape"), call.attrs().get_int("ceil_mode", 0) != 0);
+    return resolve_window(call, spatial, call.attrs().get_ints("kernel_shape"),
+                          call.attrs().get_int("ceil_mode", 0) != 0);
 }
 
 inline shape_t pooled_shape(const tensor& x, const shape_t& spatial) {
@@ -76,7 +77,8 @@ inline std::vector<std::int64_t> window_counts(const window& w, bool include_pad
         for (std::size_t d = 0; d < r; ++d) n *= per_axis[d][idx[d]];
         counts[o] = n;
         for (std::size_t d = r; d-- > 0;)
-            if (++idx[d] < w.out[d]) break; else idx[d] = 0;
+            if (++idx[d] < w.out[d]) break;
+            else idx[d] = 0;
     }
     return counts;
 }
@@ -147,10 +149,10 @@ void max_pool_reference(const window& w, std::int64_t planes, const X* x, Y* y, 
     const std::int64_t in = w.in_size(), n_out = w.out_size();
     std::vector<std::int64_t> best(static_cast<std::size_t>(n_out));
     for (std::int64_t p = 0; p < planes; ++p) {
-        fold_windows<std::int64_t>(w, x + p * in, ktc::fixed::min_of(static_cast<int>(8 * sizeof(X))),
-                                   [](std::int64_t a, std::int64_t b) { return std::max(a, b); }, best.data());
-        for (std::int64_t o = 0; o < n_out; ++o)
-            y[p * n_out + o] = static_cast<Y>(to_out(best[o]));
+        fold_windows<std::int64_t>(
+            w, x + p * in, ktc::fixed::min_of(static_cast<int>(8 * sizeof(X))),
+            [](std::int64_t a, std::int64_t b) { return std::max(a, b); }, best.data());
+        for (std::int64_t o = 0; o < n_out; ++o) y[p * n_out + o] = static_cast<Y>(to_out(best[o]));
     }
 }
 
@@ -177,7 +179,9 @@ inline std::vector<ktc::fixed::scaled_multiplier> average_factors(const kernel_c
     for (std::size_t o = 0; o < counts.size(); ++o) {
         if (counts[o] < 1) throw call.fail("a pooling window lies wholly in the padding");
         if (o > 0 && counts[o] == counts[o - 1]) f[o] = f[o - 1];
-        else f[o] = ktc::fixed::to_multiplier(std::ldexp(out.scale / in.scale, out.radix - in.radix) / static_cast<double>(counts[o]));
+        else
+            f[o] = ktc::fixed::to_multiplier(std::ldexp(out.scale / in.scale, out.radix - in.radix) /
+                                             static_cast<double>(counts[o]));
     }
     return f;
 }
@@ -215,7 +219,8 @@ void pool(const kernel_call& call, bool global) {
     visit_in_out(call, x.type(), out.bits, [&](auto xt, auto yt) {
         using X = decltype(xt);
         using Y = decltype(yt);
-        if constexpr (Max) max_pool_reference<X, Y>(w, planes, x.data<X>(), y.data<Y>(), ktc::fixed::requantizer_to(in, out));
+        if constexpr (Max)
+            max_pool_reference<X, Y>(w, planes, x.data<X>(), y.data<Y>(), ktc::fixed::requantizer_to(in, out));
         else average_pool_reference<X, Y>(w, planes, x.data<X>(), y.data<Y>(), factors, out.bits);
     });
     call.output() = std::move(y);

@@ -35,7 +35,8 @@ namespace registry_detail {
 template <kernel_fn Integer>
 void unless_plain(const kernel_call& call) {
     bool activation = detail::has_output_format(call, 0);
-    for (std::size_t i = 0; i < call.input_count() && !activation; ++i) activation = detail::is_quantized_input(call, i);
+    for (std::size_t i = 0; i < call.input_count() && !activation; ++i)
+        activation = detail::is_quantized_input(call, i);
     if (!activation && !call.attrs().has(ktc::fixed::attr::lookup_table)) return run_in_float(call);
     Integer(call);
 }

@@ -111,7 +111,8 @@ inline std::vector<value_format> operand_formats(const kernel_call& call, std::i
         for (std::size_t c = 0; c < f.size(); ++c) f[c] = {radix[c], 0, scale[scale.size() == 1 ? 0 : c]};
         return f;
     }
-    if (is_quantized_input(call, 1)) return std::vector<value_format>(static_cast<std::size_t>(channels), input_format(call, 1));
+    if (is_quantized_input(call, 1))
+        return std::vector<value_format>(static_cast<std::size_t>(channels), input_format(call, 1));
     throw call.fail(std::string("input 1 has neither ") + ktc::fixed::attr::weight_radix + " nor an input radix");
 }
 
@@ -148,18 +149,22 @@ inline std::vector<std::int64_t> bias_at_accumulator(const kernel_call& call, st
         throw call.fail("bias must be an integer tensor, got " + std::string(name_of(b.type())));
     const std::int64_t channels = static_cast<std::int64_t>(acc_radix.size());
     if (b.size() != channels && b.size() != 1)
-        throw call.fail("bias has " + std::to_string(b.size()) + " values for " + std::to_string(channels) + " channels");
+        throw call.fail("bias has " + std::to_string(b.size()) + " values for " + std::to_string(channels) +
+                        " channels");
     std::vector<int> radix;
-    if (call.attrs().has(ktc::fixed::attr::bias_radix)) radix = per_channel(call, ktc::fixed::attr::bias_radix, channels);
-    else if (is_quantized_input(call, slot)) radix.assign(acc_radix.size(), ktc::fixed::input_format(call.node, slot).radix);
+    if (call.attrs().has(ktc::fixed::attr::bias_radix))
+        radix = per_channel(call, ktc::fixed::attr::bias_radix, channels);
+    else if (is_quantized_input(call, slot))
+        radix.assign(acc_radix.size(), ktc::fixed::input_format(call.node, slot).radix);
     else throw call.fail(std::string("bias has neither ") + ktc::fixed::attr::bias_radix + " nor an input radix");
     const std::vector<std::int64_t> values = b.to_vector<std::int64_t>();
     std::vector<std::int64_t> out(static_cast<std::size_t>(channels));
     for (std::int64_t c = 0; c < channels; ++c) {
         const int shift = acc_radix[c] - radix[c];
         if (shift < 0 || shift > ktc::fixed::max_bias_shift)
-            throw call.fail("bias radix " + std::to_string(radix[c]) + " of channel " + std::to_string(c) + " must be within " +
-                            std::to_string(ktc::fixed::max_bias_shift) + " below the accumulator radix " + std::to_string(acc_radix[c]));
+            throw call.fail("bias radix " + std::to_string(radix[c]) + " of channel " + std::to_string(c) +
+                            " must be within " + std::to_string(ktc::fixed::max_bias_shift) +
+                            " below the accumulator radix " + std::to_string(acc_radix[c]));
         out[c] = ktc::fixed::round_shift(values[values.size() == 1 ? 0 : c], -shift);  // a left shift: exact
     }
     return out;
@@ -191,8 +196,7 @@ inline tensor requantize(const kernel_call& call, const tensor& x, const value_f
             using Y = decltype(out_tag);
             const X* src = x.data<X>();
             Y* dst = y.data<Y>();
-            for (std::int64_t i = 0; i < x.size(); ++i)
-                dst[i] = static_cast<Y>(step(src[i]));
+            for (std::int64_t i = 0; i < x.size(); ++i) dst[i] = static_cast<Y>(step(src[i]));
         });
     });
     return y;

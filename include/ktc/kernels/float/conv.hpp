@@ -68,10 +68,12 @@ void for_each_tap(const window& w, F&& f) {
             }
             f(tap, out, inside ? index : -1);
             for (std::size_t d = r; d-- > 0;)
-                if (++o[d] < w.out[d]) break; else o[d] = 0;
+                if (++o[d] < w.out[d]) break;
+                else o[d] = 0;
         }
         for (std::size_t d = r; d-- > 0;)
-            if (++k[d] < w.kernel[d]) break; else k[d] = 0;
+            if (++k[d] < w.kernel[d]) break;
+            else k[d] = 0;
     }
 }
 
@@ -79,15 +81,16 @@ void for_each_tap(const window& w, F&& f) {
 // positions o of output rows [row_begin, row_end) of a 2-D window (all positions otherwise).
 // Float for the float conv; int8 for the fixed one's VNNI route (kernels/fixed/conv_vnni.hpp).
 template <class T>
-void im2col(const T* x, std::int64_t channels, const window& w, T* cols,
-            std::int64_t row_begin = 0, std::int64_t row_end = -1) {
+void im2col(const T* x, std::int64_t channels, const window& w, T* cols, std::int64_t row_begin = 0,
+            std::int64_t row_end = -1) {
     const std::int64_t taps = w.kernel_size(), in = w.in_size();
     if (w.rank() != 2) {
         const std::int64_t out = w.out_size();
         for (std::int64_t c = 0; c < channels; ++c)
-            for_each_tap(w, [&, xc = x + c * in, cc = cols + c * taps * out](std::int64_t tap, std::int64_t o, std::int64_t i) {
-                cc[tap * out + o] = i < 0 ? T{} : xc[i];
-            });
+            for_each_tap(
+                w, [&, xc = x + c * in, cc = cols + c * taps * out](std::int64_t tap, std::int64_t o, std::int64_t i) {
+                    cc[tap * out + o] = i < 0 ? T{} : xc[i];
+                });
         return;
     }
     const std::int64_t H = w.in[0], W = w.in[1], OW = w.out[1];
@@ -147,14 +150,11 @@ struct epilogue {
     // ONNX ops).
     void store(simd::f32x16 v, std::int64_t n, float* y) const {
         if (clamps()) v = simd::clamp(v, simd::broadcast(lo), simd::broadcast(hi));
-        if (n == simd::lanes)
-            simd::store(y, v);
-        else
-            simd::store_first(y, v, n);
+        if (n == simd::lanes) simd::store(y, v);
+        else simd::store_first(y, v, n);
     }
     // y[r, i] for r < rows, i < width (rows `stride` apart) belong to channels first_channel + r.
-    void apply(float* y, std::int64_t rows, std::int64_t width, std::int64_t stride,
-               std::int64_t first_channel) const {
+    void apply(float* y, std::int64_t rows, std::int64_t width, std::int64_t stride, std::int64_t first_channel) const {
         if (!bias && !clamps()) return;
         for (std::int64_t r = 0; r < rows; ++r) {
             float* row = y + r * stride;
@@ -230,9 +230,8 @@ public:
         }
         const bool clamps = post.clamps();
         const simd::f32x16 lo = simd::broadcast(post.lo), hi = simd::broadcast(post.hi);
-        run_2d(x, k, post.bias ? post.bias[channel] : 0.f, y, [&](simd::f32x16 v, float* out) {
-            simd::store(out, clamps ? simd::clamp(v, lo, hi) : v);
-        });
+        run_2d(x, k, post.bias ? post.bias[channel] : 0.f, y,
+               [&](simd::f32x16 v, float* out) { simd::store(out, clamps ? simd::clamp(v, lo, hi) : v); });
     }
 
     // A 2-D window's channel from x (float, or integers a float holds exactly, converted as they
@@ -328,8 +327,7 @@ private:
             Y* dst = y + r * width;
             if (r * width + blocks <= total)
                 for (std::int64_t c = 0; c < blocks; c += block) std::memcpy(dst + c, src + c, 64);
-            else
-                std::copy_n(src, width, dst);
+            else std::copy_n(src, width, dst);
         }
     }
 
@@ -337,7 +335,8 @@ private:
     // last step masked): one byte permutation gathers the even bytes in the low half of a vector
     // and the odd ones in the high half, each 16 then widened to float; elsewhere a loop the
     // compiler vectorizes, with a scalar tail.
-    static void deal_pairs(const std::int8_t* __restrict line, std::int64_t n, float* __restrict even, float* __restrict odd) {
+    static void deal_pairs(const std::int8_t* __restrict line, std::int64_t n, float* __restrict even,
+                           float* __restrict odd) {
         std::int64_t j = 0;
 #if defined(__AVX512VBMI__) && defined(__AVX512BW__)
         alignas(64) static constexpr std::int8_t order[64] = {
@@ -350,7 +349,9 @@ private:
             const std::int64_t left = std::min<std::int64_t>(32, n - j);
             const __mmask64 bytes = left == 32 ? ~__mmask64{0} : (__mmask64{1} << (2 * left)) - 1;
             const __mmask16 low = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1);
-            const __mmask16 high = static_cast<__mmask16>(left >= 32 ? 0xFFFF : left > 16 ? (1u << (left - 16)) - 1 : 0);
+            const __mmask16 high = static_cast<__mmask16>(left >= 32  ? 0xFFFF
+                                                          : left > 16 ? (1u << (left - 16)) - 1
+                                                                      : 0);
             const __m512i v = _mm512_permutexvar_epi8(index, _mm512_maskz_loadu_epi8(bytes, line + 2 * j));
             _mm512_mask_storeu_ps(even + j, low, widen(_mm512_extracti32x4_epi32(v, 0)));
             _mm512_mask_storeu_ps(even + j + 16, high, widen(_mm512_extracti32x4_epi32(v, 1)));
@@ -368,7 +369,7 @@ private:
     std::int64_t H = 0, W = 0, OH = 0, OW = 0, sh = 1, sw = 1, pt = 0, pl = 0;
     std::int64_t grid_w = 0, plane_rows = 0, grid_size = 0;
     std::vector<float> planes_, line_;
-    std::vector<std::int8_t> byte_line_;  // an int8 row with its padding, before a stride-2 deal
+    std::vector<std::int8_t> byte_line_;    // an int8 row with its padding, before a stride-2 deal
     std::vector<std::int64_t> scratch_;     // the grid's outputs before their rows are copied out
     std::vector<std::int64_t> tap_offset_;  // where each tap reads, relative to grid position 0
     std::vector<std::int64_t> row_start_;   // where each input row is laid out
@@ -402,8 +403,10 @@ inline void conv_groups(const conv_shape& s, const float* x, const float* wt, fl
     const std::int64_t K = Cg * taps;
     constexpr std::int64_t band_floats = 512 * 1024;
     const std::int64_t OW = w.rank() == 2 ? w.out[1] : out;
-    const std::int64_t band_rows = w.rank() == 2 ? std::clamp<std::int64_t>(band_floats / std::max<std::int64_t>(K * OW, 1), 1, w.out[0]) : 1;
-    const std::int64_t band_cols = std::clamp<std::int64_t>(band_floats / 2 / (K + Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
+    const std::int64_t band_rows =
+        w.rank() == 2 ? std::clamp<std::int64_t>(band_floats / std::max<std::int64_t>(K * OW, 1), 1, w.out[0]) : 1;
+    const std::int64_t band_cols =
+        std::clamp<std::int64_t>(band_floats / 2 / (K + Mg) / 16 * 16, 256, std::max<std::int64_t>(out, 1));
     std::vector<float> cols;
     if (!depthwise && !pointwise) cols.resize(static_cast<std::size_t>(w.rank() == 2 ? K * band_rows * OW : K * out));
     thread_local depthwise_planes planes;  // depthwise scratch, laid out once per call
@@ -455,8 +458,8 @@ inline void conv(const kernel_call& call) {
     const std::int64_t N = x.dim(0), C = x.dim(1), M = wt.dim(0);
     const std::int64_t group = call.attrs().get_int("group", 1);
     if (group < 1 || C % group || M % group || wt.dim(1) != C / group)
-        throw call.fail("group " + std::to_string(group) + " does not divide input channels " +
-                        std::to_string(C) + " and weight " + to_string(wt.shape()));
+        throw call.fail("group " + std::to_string(group) + " does not divide input channels " + std::to_string(C) +
+                        " and weight " + to_string(wt.shape()));
     const shape_t in(x.shape().begin() + 2, x.shape().end());
     const shape_t kernel(wt.shape().begin() + 2, wt.shape().end());
     if (call.attrs().has("kernel_shape") && call.attrs().get_ints("kernel_shape") != kernel)
@@ -483,8 +486,7 @@ inline void conv_transpose(const kernel_call& call) {
     const tensor& wt = call.input(1);
     if (x.type() != dtype::float32 || wt.type() != dtype::float32)
         throw call.unsupported("only float32 ConvTranspose is implemented");
-    if (x.rank() < 3 || wt.rank() != x.rank())
-        throw call.fail("input and weight must both be N x C x spatial...");
+    if (x.rank() < 3 || wt.rank() != x.rank()) throw call.fail("input and weight must both be N x C x spatial...");
     const auto& a = call.attrs();
     const std::int64_t N = x.dim(0), C = x.dim(1);
     const std::int64_t group = a.get_int("group", 1);
@@ -506,9 +508,8 @@ inline void conv_transpose(const kernel_call& call) {
     for (std::size_t d = 0; d < r; ++d) {
         const std::int64_t full = strides[d] * (in[d] - 1) + output_padding[d] + (kernel[d] - 1) * dilations[d] + 1;
         if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-            const std::int64_t target = !output_shape.empty()
-                                            ? output_shape[output_shape.size() - r + d]
-                                            : in[d] * strides[d];
+            const std::int64_t target =
+                !output_shape.empty() ? output_shape[output_shape.size() - r + d] : in[d] * strides[d];
             const std::int64_t total = full - target;
             // ONNX: SAME_UPPER puts the odd pad at the end, otherwise at the start; an output_shape
             // beyond what the conv produces grows the output at the end, like output_padding.
@@ -538,8 +539,7 @@ inline void conv_transpose(const kernel_call& call) {
             const float* wg = wt.data<float>() + g * Cg * Mg * taps;
             float* yg = y.data<float>() + (n * M + g * Mg) * out_size;
             detail::matrix_map(cols.data(), Mg * taps, in_size).noalias() =
-                detail::const_matrix_map(wg, Cg, Mg * taps).transpose() *
-                detail::const_matrix_map(xg, Cg, in_size);
+                detail::const_matrix_map(wg, Cg, Mg * taps).transpose() * detail::const_matrix_map(xg, Cg, in_size);
             detail::col2im(cols.data(), Mg, w, yg);
         }
     if (call.has_input(2)) {

@@ -111,8 +111,8 @@ void for_each_row(const broadcast_plan<K>& plan, Row&& row) {
 
 // One contiguous run of a binary op; each (step, step) case is its own vectorizable loop.
 template <class A, class B, class O, class F>
-inline void binary_row(const A* __restrict a, bool step_a, const B* __restrict b, bool step_b,
-                       O* __restrict o, std::int64_t n, F f) {
+inline void binary_row(const A* __restrict a, bool step_a, const B* __restrict b, bool step_b, O* __restrict o,
+                       std::int64_t n, F f) {
     if (step_a && step_b) {
         for (std::int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
     } else if (step_a) {
@@ -159,8 +159,7 @@ inline shape_t broadcast_or_fail(const kernel_call& call, const shape_t& a, cons
 
 inline void require_same_type(const kernel_call& call, const tensor& a, const tensor& b) {
     if (a.type() != b.type())
-        throw call.fail(std::string("operand types differ: ") + name_of(a.type()) + " and " +
-                        name_of(b.type()));
+        throw call.fail(std::string("operand types differ: ") + name_of(a.type()) + " and " + name_of(b.type()));
 }
 
 template <class T>
@@ -173,8 +172,7 @@ inline constexpr bool is_numeric_v = !is_bool_v<T>;
 // An unsigned type at least as wide as T and as unsigned int, so that no operand promotes to a
 // signed int and overflows (uint16 * uint16 would).
 template <class T>
-using wide_unsigned_t =
-    std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+using wide_unsigned_t = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
 
 template <class T>
 constexpr T wrap_add(T a, T b) {
@@ -318,11 +316,9 @@ template <class T>
 tensor pow_same_type(const tensor& x, const tensor& e, const shape_t& out_shape) {
     if (e.size() == 1) {  // the common scalar exponents of real models
         const T v = e.data<T>()[0];
-        if (v == T(2))
-            return binary_apply<T, T, T>(x, e, out_shape, [](T a, T) { return a * a; });
+        if (v == T(2)) return binary_apply<T, T, T>(x, e, out_shape, [](T a, T) { return a * a; });
         if (v == T(1)) return binary_apply<T, T, T>(x, e, out_shape, [](T a, T) { return a; });
-        if (v == T(0.5))
-            return binary_apply<T, T, T>(x, e, out_shape, [](T a, T) { return std::sqrt(a); });
+        if (v == T(0.5)) return binary_apply<T, T, T>(x, e, out_shape, [](T a, T) { return std::sqrt(a); });
     }
     return binary_apply<T, T, T>(x, e, out_shape, [](T a, T b) { return std::pow(a, b); });
 }
@@ -341,12 +337,8 @@ inline void pow(const kernel_call& call) {
         return cast_exponent;
     };
     switch (x.type()) {
-        case dtype::float32:
-            call.output(0) = pow_same_type<float>(x, converted(dtype::float32), out_shape);
-            return;
-        case dtype::float64:
-            call.output(0) = pow_same_type<double>(x, converted(dtype::float64), out_shape);
-            return;
+        case dtype::float32: call.output(0) = pow_same_type<float>(x, converted(dtype::float32), out_shape); return;
+        case dtype::float64: call.output(0) = pow_same_type<double>(x, converted(dtype::float64), out_shape); return;
         case dtype::int32:
         case dtype::int64:
             visit_dtype(x.type(), [&](auto tag) {
@@ -354,19 +346,17 @@ inline void pow(const kernel_call& call) {
                 if constexpr (std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t>) {
                     if (is_floating(e.type())) {
                         call.output(0) = binary_apply<T, double, T>(
-                            x, converted(dtype::float64), out_shape, [](T a, double b) {
-                                return static_cast<T>(std::pow(static_cast<double>(a), b));
-                            });
+                            x, converted(dtype::float64), out_shape,
+                            [](T a, double b) { return static_cast<T>(std::pow(static_cast<double>(a), b)); });
                     } else {
-                        call.output(0) = binary_apply<T, std::int64_t, T>(
-                            x, converted(dtype::int64), out_shape,
-                            [](T a, std::int64_t b) { return integer_pow(a, b); });
+                        call.output(0) =
+                            binary_apply<T, std::int64_t, T>(x, converted(dtype::int64), out_shape,
+                                                             [](T a, std::int64_t b) { return integer_pow(a, b); });
                     }
                 }
             });
             return;
-        default:
-            throw call.unsupported(std::string("base of type ") + name_of(x.type()));
+        default: throw call.unsupported(std::string("base of type ") + name_of(x.type()));
     }
 }
 
@@ -384,23 +374,33 @@ void compare(const kernel_call& call) {
 }
 struct equal_op {
     template <class T>
-    bool operator()(T a, T b) const { return a == b; }
+    bool operator()(T a, T b) const {
+        return a == b;
+    }
 };
 struct less_op {
     template <class T>
-    bool operator()(T a, T b) const { return a < b; }
+    bool operator()(T a, T b) const {
+        return a < b;
+    }
 };
 struct greater_op {
     template <class T>
-    bool operator()(T a, T b) const { return a > b; }
+    bool operator()(T a, T b) const {
+        return a > b;
+    }
 };
 struct less_equal_op {
     template <class T>
-    bool operator()(T a, T b) const { return a <= b; }
+    bool operator()(T a, T b) const {
+        return a <= b;
+    }
 };
 struct greater_equal_op {
     template <class T>
-    bool operator()(T a, T b) const { return a >= b; }
+    bool operator()(T a, T b) const {
+        return a >= b;
+    }
 };
 inline void equal(const kernel_call& call) { compare<equal_op>(call); }
 inline void less(const kernel_call& call) { compare<less_op>(call); }
@@ -412,8 +412,7 @@ template <class F>
 void logical(const kernel_call& call, F f) {
     const tensor& a = call.input(0);
     const tensor& b = call.input(1);
-    if (a.type() != dtype::boolean || b.type() != dtype::boolean)
-        throw call.fail("operands must be bool");
+    if (a.type() != dtype::boolean || b.type() != dtype::boolean) throw call.fail("operands must be bool");
     const shape_t out_shape = broadcast_or_fail(call, a.shape(), b.shape());
     call.output(0) = binary_apply<bool, bool, bool>(a, b, out_shape, f);
 }
@@ -433,16 +432,14 @@ inline void prelu(const kernel_call& call) {
     const tensor& slope = call.input(1);
     require_same_type(call, x, slope);
     if (broadcast_or_fail(call, x.shape(), slope.shape()) != x.shape())
-        throw call.fail("slope " + to_string(slope.shape()) + " does not broadcast to X " +
-                        to_string(x.shape()));
+        throw call.fail("slope " + to_string(slope.shape()) + " does not broadcast to X " + to_string(x.shape()));
     visit_dtype(x.type(), [&](auto tag) {
         using T = decltype(tag);
         if constexpr (is_bool_v<T> || std::is_unsigned_v<T>) {
             throw call.unsupported(std::string("dtype ") + name_of(x.type()));
         } else {
-            call.output(0) = binary_apply<T, T, T>(x, slope, x.shape(), [](T v, T s) {
-                return v < 0 ? mul_op{}(s, v) : v;
-            });
+            call.output(0) =
+                binary_apply<T, T, T>(x, slope, x.shape(), [](T v, T s) { return v < 0 ? mul_op{}(s, v) : v; });
         }
     });
 }
@@ -461,8 +458,7 @@ void variadic(const kernel_call& call, bool mean = false) {
         using T = decltype(tag);
         if constexpr (is_numeric_v<T>) {
             auto combine = [&](const tensor& a, const tensor& b) {
-                return binary_apply<T, T, T>(a, b, broadcast_or_fail(call, a.shape(), b.shape()),
-                                             Op{});
+                return binary_apply<T, T, T>(a, b, broadcast_or_fail(call, a.shape(), b.shape()), Op{});
             };
             tensor acc = n == 1 ? first : combine(first, call.input(1));
             for (std::size_t i = 2; i < n; ++i) acc = combine(acc, call.input(i));
@@ -487,8 +483,7 @@ inline void where(const kernel_call& call) {
     const tensor& y = call.input(2);
     if (c.type() != dtype::boolean) throw call.fail("condition must be bool");
     require_same_type(call, x, y);
-    const shape_t out_shape =
-        broadcast_or_fail(call, broadcast_or_fail(call, c.shape(), x.shape()), y.shape());
+    const shape_t out_shape = broadcast_or_fail(call, broadcast_or_fail(call, c.shape(), x.shape()), y.shape());
     visit_dtype(x.type(), [&](auto tag) {
         using T = decltype(tag);
         tensor out(x.type(), out_shape);
@@ -500,14 +495,12 @@ inline void where(const kernel_call& call) {
             for (std::int64_t i = 0; i < out.size(); ++i) po[i] = pc[i] ? px[i] : py[i];
         } else {
             const auto plan = make_plan<3>({&c.shape(), &x.shape(), &y.shape()}, out_shape);
-            for_each_row(plan, [&](const auto& off, std::int64_t o, std::int64_t n,
-                                   const auto& st) {
+            for_each_row(plan, [&](const auto& off, std::int64_t o, std::int64_t n, const auto& st) {
                 const bool* rc = pc + off[0];
                 const T* rx = px + off[1];
                 const T* ry = py + off[2];
                 const std::int64_t sc = st[0], sx = st[1], sy = st[2];
-                for (std::int64_t i = 0; i < n; ++i)
-                    po[o + i] = rc[i * sc] ? rx[i * sx] : ry[i * sy];
+                for (std::int64_t i = 0; i < n; ++i) po[o + i] = rc[i * sc] ? rx[i * sx] : ry[i * sy];
             });
         }
         call.output(0) = std::move(out);
@@ -768,9 +761,7 @@ inline void is_nan(const kernel_call& call) {
 inline void is_inf(const kernel_call& call) {
     const bool negative = call.attrs().get_int("detect_negative", 1) != 0;
     const bool positive = call.attrs().get_int("detect_positive", 1) != 0;
-    floating_predicate(call, [negative, positive](auto v) {
-        return std::isinf(v) && (v > 0 ? positive : negative);
-    });
+    floating_predicate(call, [negative, positive](auto v) { return std::isinf(v) && (v > 0 ? positive : negative); });
 }
 
 inline void logical_not(const kernel_call& call) {
@@ -796,10 +787,8 @@ inline void clip(const kernel_call& call) {
     visit_dtype(x.type(), [&](auto tag) {
         using T = decltype(tag);
         if constexpr (is_numeric_v<T>) {
-            const T lo = call.has_input(1) ? call.input(1).data<T>()[0]
-                                           : std::numeric_limits<T>::lowest();
-            const T hi = call.has_input(2) ? call.input(2).data<T>()[0]
-                                           : std::numeric_limits<T>::max();
+            const T lo = call.has_input(1) ? call.input(1).data<T>()[0] : std::numeric_limits<T>::lowest();
+            const T hi = call.has_input(2) ? call.input(2).data<T>()[0] : std::numeric_limits<T>::max();
             tensor y(x.type(), x.shape());
             map_row(x.data<T>(), y.data<T>(), x.size(), [lo, hi](T v) {
                 v = v < lo ? lo : v;

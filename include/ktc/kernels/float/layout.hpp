@@ -106,14 +106,11 @@ inline index_vector int_list(const kernel_call& call, std::size_t i, const char*
 }
 
 // An optional integer operand: absent when the input is omitted or empty.
-inline bool has_list(const kernel_call& call, std::size_t i) {
-    return call.has_input(i) && call.input(i).size() > 0;
-}
+inline bool has_list(const kernel_call& call, std::size_t i) { return call.has_input(i) && call.input(i).size() > 0; }
 
 inline void check_same_type(const kernel_call& call, const tensor& a, const tensor& b, const char* what) {
     if (a.type() != b.type())
-        throw call.fail(std::string(what) + " has type " + name_of(b.type()) + ", expected " +
-                        name_of(a.type()));
+        throw call.fail(std::string(what) + " has type " + name_of(b.type()) + ", expected " + name_of(a.type()));
 }
 
 // A copy of `in` with a new shape of the same element count.
@@ -216,10 +213,8 @@ inline void permute(const std::byte* src, std::byte* dst, const index_vector& di
     // Merge runs of input dimensions that stay consecutive in the output.
     std::vector<std::pair<std::int64_t, std::int64_t>> groups;  // input range [first, last], output order
     for (std::size_t j = 0; j < sperm.size(); ++j) {
-        if (!groups.empty() && sperm[j] == groups.back().second + 1)
-            groups.back().second = sperm[j];
-        else
-            groups.emplace_back(sperm[j], sperm[j]);
+        if (!groups.empty() && sperm[j] == groups.back().second + 1) groups.back().second = sperm[j];
+        else groups.emplace_back(sperm[j], sperm[j]);
     }
     index_vector order(groups.size());
     std::iota(order.begin(), order.end(), 0);
@@ -254,9 +249,7 @@ inline void permute(const std::byte* src, std::byte* dst, const index_vector& di
             index_vector sa(r - 1), sb(out_strides.begin(), out_strides.end() - 1);
             for (std::size_t j = 0; j + 1 < r; ++j) sa[j] = in_strides[p[j]];
             const std::size_t block = static_cast<std::size_t>(in_dims[r - 1]) * sizeof(W);
-            for_each_offset(ext, sa, sb, [&](std::int64_t a, std::int64_t b) {
-                std::memcpy(dp + b, sp + a, block);
-            });
+            for_each_offset(ext, sa, sb, [&](std::int64_t a, std::int64_t b) { std::memcpy(dp + b, sp + a, block); });
             return;
         }
         // Otherwise input dim q becomes innermost in the output and input dim r-1 moves out:
@@ -337,7 +330,8 @@ inline void flatten_kernel(const kernel_call& call) {
     const tensor& x = call.input(0);
     const std::int64_t r = x.rank();
     std::int64_t axis = call.attrs().get_int("axis", 1);
-    if (axis < -r || axis > r) throw call.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+    if (axis < -r || axis > r)
+        throw call.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
     if (axis < 0) axis += r;
     const std::int64_t outer = layout_impl::product(x.shape(), 0, static_cast<std::size_t>(axis));
     const std::int64_t inner = layout_impl::product(x.shape(), static_cast<std::size_t>(axis));
@@ -385,10 +379,12 @@ inline void squeeze_kernel(const kernel_call& call) {
     std::vector<bool> drop(static_cast<std::size_t>(r), false);
     if (layout_impl::has_list(call, 1)) {
         for (auto a : layout_impl::int_list(call, 1, "axes")) {
-            if (a < -r || a >= r) throw call.fail("axis " + std::to_string(a) + " out of range for rank " + std::to_string(r));
+            if (a < -r || a >= r)
+                throw call.fail("axis " + std::to_string(a) + " out of range for rank " + std::to_string(r));
             if (a < 0) a += r;
             if (x.shape()[a] != 1)
-                throw call.fail("cannot squeeze axis " + std::to_string(a) + " of size " + std::to_string(x.shape()[a]));
+                throw call.fail("cannot squeeze axis " + std::to_string(a) + " of size " +
+                                std::to_string(x.shape()[a]));
             drop[a] = true;
         }
     } else {
@@ -406,7 +402,8 @@ inline void unsqueeze_kernel(const kernel_call& call) {
     const std::int64_t r = x.rank() + static_cast<std::int64_t>(axes.size());
     std::vector<bool> inserted(static_cast<std::size_t>(r), false);
     for (auto a : axes) {
-        if (a < -r || a >= r) throw call.fail("axis " + std::to_string(a) + " out of range for output rank " + std::to_string(r));
+        if (a < -r || a >= r)
+            throw call.fail("axis " + std::to_string(a) + " out of range for output rank " + std::to_string(r));
         if (a < 0) a += r;
         if (inserted[a]) throw call.fail("axis " + std::to_string(a) + " repeated");
         inserted[a] = true;
@@ -428,7 +425,8 @@ inline void transpose_kernel(const kernel_call& call) {
         for (std::int64_t i = 0; i < r; ++i) perm[i] = r - 1 - i;
     }
     if (static_cast<std::int64_t>(perm.size()) != r)
-        throw call.fail("perm has " + std::to_string(perm.size()) + " entries for a rank-" + std::to_string(r) + " input");
+        throw call.fail("perm has " + std::to_string(perm.size()) + " entries for a rank-" + std::to_string(r) +
+                        " input");
     std::vector<bool> seen(static_cast<std::size_t>(r), false);
     for (auto& p : perm) {
         if (p < -r || p >= r) throw call.fail("perm entry " + std::to_string(p) + " out of range");
@@ -455,8 +453,7 @@ inline void depth_to_space_kernel(const kernel_call& call) {
         layout_impl::permute(x.raw(), out.raw(), {n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2}, size_of(x.type()));
     else if (mode == "CRD")
         layout_impl::permute(x.raw(), out.raw(), {n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3}, size_of(x.type()));
-    else
-        throw call.fail("unknown mode '" + mode + "'");
+    else throw call.fail("unknown mode '" + mode + "'");
     call.output(0) = std::move(out);
 }
 
@@ -481,23 +478,28 @@ inline void concat_kernel(const kernel_call& call) {
     const std::int64_t r = first.rank();
     if (r == 0) throw call.fail("cannot concatenate scalars");
     const std::int64_t axis_attr = call.attrs().get_int("axis");
-    if (axis_attr < -r || axis_attr >= r) throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
+    if (axis_attr < -r || axis_attr >= r)
+        throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
     const std::int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
     shape_t shape = first.shape();
     shape[axis] = 0;
     for (std::size_t i = 0; i < call.input_count(); ++i) {
         const tensor& t = call.input(i);
         layout_impl::check_same_type(call, first, t, ("input " + std::to_string(i)).c_str());
-        if (t.rank() != r) throw call.fail("input " + std::to_string(i) + " has rank " + std::to_string(t.rank()) + ", expected " + std::to_string(r));
+        if (t.rank() != r)
+            throw call.fail("input " + std::to_string(i) + " has rank " + std::to_string(t.rank()) + ", expected " +
+                            std::to_string(r));
         for (std::int64_t k = 0; k < r; ++k)
             if (k != axis && t.shape()[k] != first.shape()[k])
-                throw call.fail("input " + std::to_string(i) + " shape " + to_string(t.shape()) +
-                                " does not match " + to_string(first.shape()) + " off the axis");
+                throw call.fail("input " + std::to_string(i) + " shape " + to_string(t.shape()) + " does not match " +
+                                to_string(first.shape()) + " off the axis");
         shape[axis] += t.shape()[axis];
     }
     tensor out(first.type(), shape);
     const std::int64_t outer = layout_impl::product(shape, 0, static_cast<std::size_t>(axis));
-    const std::size_t inner_bytes = static_cast<std::size_t>(layout_impl::product(shape, static_cast<std::size_t>(axis) + 1)) * size_of(first.type());
+    const std::size_t inner_bytes =
+        static_cast<std::size_t>(layout_impl::product(shape, static_cast<std::size_t>(axis) + 1)) *
+        size_of(first.type());
     const std::size_t row_bytes = static_cast<std::size_t>(shape[axis]) * inner_bytes;
     std::size_t offset = 0;
     for (std::size_t i = 0; i < call.input_count(); ++i) {
@@ -516,7 +518,8 @@ inline void split_kernel(const kernel_call& call) {
     const tensor& x = call.input(0);
     const std::int64_t r = x.rank();
     const std::int64_t axis_attr = call.attrs().get_int("axis", 0);
-    if (axis_attr < -r || axis_attr >= r) throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
+    if (axis_attr < -r || axis_attr >= r)
+        throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
     const std::int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
     const std::int64_t dim = x.shape()[axis];
     const std::size_t n = call.outputs.size();
@@ -525,23 +528,29 @@ inline void split_kernel(const kernel_call& call) {
     if (layout_impl::has_list(call, 1)) {
         split = layout_impl::int_list(call, 1, "split");
         if (split.size() != n)
-            throw call.fail("split has " + std::to_string(split.size()) + " entries for " + std::to_string(n) + " outputs");
+            throw call.fail("split has " + std::to_string(split.size()) + " entries for " + std::to_string(n) +
+                            " outputs");
         std::int64_t sum = 0;
         for (auto s : split) {
             if (s < 0) throw call.fail("negative split size");
             sum += s;
         }
-        if (sum != dim) throw call.fail("split sizes sum to " + std::to_string(sum) + ", axis has " + std::to_string(dim));
+        if (sum != dim)
+            throw call.fail("split sizes sum to " + std::to_string(sum) + ", axis has " + std::to_string(dim));
     } else if (call.attrs().has("num_outputs")) {  // opset 18: the last part may be smaller
         const std::int64_t part = (dim + static_cast<std::int64_t>(n) - 1) / static_cast<std::int64_t>(n);
-        for (std::size_t i = 0; i < n; ++i) split.push_back(std::max<std::int64_t>(0, std::min(part, dim - part * static_cast<std::int64_t>(i))));
+        for (std::size_t i = 0; i < n; ++i)
+            split.push_back(std::max<std::int64_t>(0, std::min(part, dim - part * static_cast<std::int64_t>(i))));
     } else {
         if (dim % static_cast<std::int64_t>(n) != 0)
-            throw call.fail("axis of size " + std::to_string(dim) + " does not split into " + std::to_string(n) + " equal parts");
+            throw call.fail("axis of size " + std::to_string(dim) + " does not split into " + std::to_string(n) +
+                            " equal parts");
         split.assign(n, dim / static_cast<std::int64_t>(n));
     }
     const std::int64_t outer = layout_impl::product(x.shape(), 0, static_cast<std::size_t>(axis));
-    const std::size_t inner_bytes = static_cast<std::size_t>(layout_impl::product(x.shape(), static_cast<std::size_t>(axis) + 1)) * size_of(x.type());
+    const std::size_t inner_bytes =
+        static_cast<std::size_t>(layout_impl::product(x.shape(), static_cast<std::size_t>(axis) + 1)) *
+        size_of(x.type());
     const std::size_t row_bytes = static_cast<std::size_t>(dim) * inner_bytes;
     std::size_t offset = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -574,10 +583,8 @@ inline void slice_kernel(const kernel_call& call) {
         axes.resize(starts.size());
         std::iota(axes.begin(), axes.end(), 0);
     }
-    if (layout_impl::has_list(call, 4))
-        steps = layout_impl::int_list(call, 4, "steps");
-    else
-        steps.assign(starts.size(), 1);
+    if (layout_impl::has_list(call, 4)) steps = layout_impl::int_list(call, 4, "steps");
+    else steps.assign(starts.size(), 1);
     if (axes.size() != starts.size() || steps.size() != starts.size())
         throw call.fail("starts, ends, axes and steps differ in length");
 
@@ -586,7 +593,8 @@ inline void slice_kernel(const kernel_call& call) {
     std::vector<bool> seen(static_cast<std::size_t>(r), false);
     for (std::size_t i = 0; i < axes.size(); ++i) {
         std::int64_t a = axes[i];
-        if (a < -r || a >= r) throw call.fail("axis " + std::to_string(a) + " out of range for rank " + std::to_string(r));
+        if (a < -r || a >= r)
+            throw call.fail("axis " + std::to_string(a) + " out of range for rank " + std::to_string(r));
         if (a < 0) a += r;
         if (seen[a]) throw call.fail("axis " + std::to_string(a) + " repeated");
         seen[a] = true;
@@ -640,10 +648,12 @@ inline void pad_kernel(const kernel_call& call) {
         std::iota(axes.begin(), axes.end(), 0);
     }
     if (pads_in.size() != 2 * axes.size())
-        throw call.fail("pads has " + std::to_string(pads_in.size()) + " entries, expected " + std::to_string(2 * axes.size()));
+        throw call.fail("pads has " + std::to_string(pads_in.size()) + " entries, expected " +
+                        std::to_string(2 * axes.size()));
     index_vector before(static_cast<std::size_t>(r), 0), after(static_cast<std::size_t>(r), 0);
     for (auto p : pads_in)
-        if (p > max_tensor_elements || p < -max_tensor_elements) throw call.fail("pad " + std::to_string(p) + " out of range");
+        if (p > max_tensor_elements || p < -max_tensor_elements)
+            throw call.fail("pad " + std::to_string(p) + " out of range");
     for (std::size_t i = 0; i < axes.size(); ++i) {
         std::int64_t a = axes[i];
         if (a < -r || a >= r) throw call.fail("axis " + std::to_string(a) + " out of range");
@@ -749,7 +759,8 @@ inline void gather_kernel(const kernel_call& call) {
     const std::int64_t r = x.rank();
     if (r == 0) throw call.fail("data must have rank >= 1");
     const std::int64_t axis_attr = call.attrs().get_int("axis", 0);
-    if (axis_attr < -r || axis_attr >= r) throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
+    if (axis_attr < -r || axis_attr >= r)
+        throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
     const std::int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
     if (is_floating(ind.type()) || ind.type() == dtype::boolean) throw call.fail("indices must be integers");
     const auto indices = ind.to_vector<std::int64_t>();
@@ -759,11 +770,14 @@ inline void gather_kernel(const kernel_call& call) {
     shape.insert(shape.end(), x.shape().begin() + axis + 1, x.shape().end());
     tensor out(x.type(), shape);
     const std::int64_t outer = layout_impl::product(x.shape(), 0, static_cast<std::size_t>(axis));
-    const std::size_t inner = static_cast<std::size_t>(layout_impl::product(x.shape(), static_cast<std::size_t>(axis) + 1)) * size_of(x.type());
+    const std::size_t inner =
+        static_cast<std::size_t>(layout_impl::product(x.shape(), static_cast<std::size_t>(axis) + 1)) *
+        size_of(x.type());
     std::vector<std::int64_t> norm(indices.size());
     for (std::size_t i = 0; i < indices.size(); ++i) {
         std::int64_t k = indices[i];
-        if (k < -dim || k >= dim) throw call.fail("index " + std::to_string(k) + " out of range for axis of size " + std::to_string(dim));
+        if (k < -dim || k >= dim)
+            throw call.fail("index " + std::to_string(k) + " out of range for axis of size " + std::to_string(dim));
         norm[i] = k < 0 ? k + dim : k;
     }
     std::byte* d = out.raw();
@@ -786,7 +800,8 @@ inline void gather_elements_kernel(const kernel_call& call) {
     if (r == 0) throw call.fail("data must have rank >= 1");
     if (ind.rank() != r) throw call.fail("indices must have the rank of data");
     const std::int64_t axis_attr = call.attrs().get_int("axis", 0);
-    if (axis_attr < -r || axis_attr >= r) throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
+    if (axis_attr < -r || axis_attr >= r)
+        throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
     const std::int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
     if (is_floating(ind.type()) || ind.type() == dtype::boolean) throw call.fail("indices must be integers");
     for (std::int64_t k = 0; k < r; ++k)
@@ -805,7 +820,8 @@ inline void gather_elements_kernel(const kernel_call& call) {
         W* dp = reinterpret_cast<W*>(out.raw());
         layout_impl::for_each_offset(ind.shape(), sa, sb, [&](std::int64_t a, std::int64_t b) {
             std::int64_t k = indices[b];
-            if (k < -dim || k >= dim) throw call.fail("index " + std::to_string(k) + " out of range for axis of size " + std::to_string(dim));
+            if (k < -dim || k >= dim)
+                throw call.fail("index " + std::to_string(k) + " out of range for axis of size " + std::to_string(dim));
             if (k < 0) k += dim;
             dp[b] = sp[a + k * axis_stride];
         });
@@ -821,7 +837,8 @@ inline void gather_nd_kernel(const kernel_call& call) {
     if (is_floating(ind.type()) || ind.type() == dtype::boolean) throw call.fail("indices must be integers");
     if (q < 1 || r < 1 || b < 0 || b >= std::min(q, r)) throw call.fail("invalid ranks or batch_dims");
     const std::int64_t k = ind.shape()[q - 1];
-    if (k < 1 || b + k > r) throw call.fail("last indices dimension " + std::to_string(k) + " invalid for data rank " + std::to_string(r));
+    if (k < 1 || b + k > r)
+        throw call.fail("last indices dimension " + std::to_string(k) + " invalid for data rank " + std::to_string(r));
     for (std::int64_t i = 0; i < b; ++i)
         if (x.shape()[i] != ind.shape()[i]) throw call.fail("batch dimensions of data and indices differ");
     shape_t shape(ind.shape().begin(), ind.shape().end() - 1);
@@ -831,9 +848,11 @@ inline void gather_nd_kernel(const kernel_call& call) {
     const auto strides = strides_of(x.shape());
     const std::int64_t batches = layout_impl::product(x.shape(), 0, static_cast<std::size_t>(b));
     const std::int64_t batch_stride = b > 0 ? strides[b - 1] : 0;
-    const std::int64_t per_batch = layout_impl::product(ind.shape(), static_cast<std::size_t>(b), static_cast<std::size_t>(q - 1));
+    const std::int64_t per_batch =
+        layout_impl::product(ind.shape(), static_cast<std::size_t>(b), static_cast<std::size_t>(q - 1));
     const std::size_t esize = size_of(x.type());
-    const std::size_t slice = static_cast<std::size_t>(layout_impl::product(x.shape(), static_cast<std::size_t>(b + k))) * esize;
+    const std::size_t slice =
+        static_cast<std::size_t>(layout_impl::product(x.shape(), static_cast<std::size_t>(b + k))) * esize;
     std::byte* d = out.raw();
     for (std::int64_t bi = 0; bi < batches; ++bi) {
         for (std::int64_t t = 0; t < per_batch; ++t) {
@@ -842,7 +861,9 @@ inline void gather_nd_kernel(const kernel_call& call) {
             for (std::int64_t j = 0; j < k; ++j) {
                 const std::int64_t dim = x.shape()[b + j];
                 std::int64_t v = tuple[j];
-                if (v < -dim || v >= dim) throw call.fail("index " + std::to_string(v) + " out of range for axis of size " + std::to_string(dim));
+                if (v < -dim || v >= dim)
+                    throw call.fail("index " + std::to_string(v) + " out of range for axis of size " +
+                                    std::to_string(dim));
                 if (v < 0) v += dim;
                 off += v * strides[b + j];
             }
@@ -870,7 +891,9 @@ inline void shape_kernel(const kernel_call& call) {
     call.output(0) = std::move(out);
 }
 
-inline void size_kernel(const kernel_call& call) { call.output(0) = tensor::scalar<std::int64_t>(call.input(0).size()); }
+inline void size_kernel(const kernel_call& call) {
+    call.output(0) = tensor::scalar<std::int64_t>(call.input(0).size());
+}
 
 // ---- type conversion ---------------------------------------------------------------------------
 
@@ -951,7 +974,8 @@ inline void tile_kernel(const kernel_call& call) {
     const tensor& x = call.input(0);
     const auto repeats = layout_impl::int_list(call, 1, "repeats");
     const std::size_t r = static_cast<std::size_t>(x.rank());
-    if (repeats.size() != r) throw call.fail("repeats has " + std::to_string(repeats.size()) + " entries for rank " + std::to_string(r));
+    if (repeats.size() != r)
+        throw call.fail("repeats has " + std::to_string(repeats.size()) + " entries for rank " + std::to_string(r));
     shape_t shape(r);
     layout_impl::index_vector dims, strides;
     const auto in_strides = strides_of(x.shape());
@@ -973,14 +997,16 @@ inline void range_kernel(const kernel_call& call) {
     const tensor& start_t = call.input(0);
     const dtype type = start_t.type();
     if (type == dtype::boolean) throw call.fail("Range of bool");
-    for (std::size_t i = 1; i < 3; ++i) layout_impl::check_same_type(call, start_t, call.input(i), i == 1 ? "limit" : "delta");
+    for (std::size_t i = 1; i < 3; ++i)
+        layout_impl::check_same_type(call, start_t, call.input(i), i == 1 ? "limit" : "delta");
     visit_dtype(type, [&](auto tag) {
         using T = decltype(tag);
         const T start = layout_impl::scalar_of<T>(call, 0, "start");
         const T limit = layout_impl::scalar_of<T>(call, 1, "limit");
         const T delta = layout_impl::scalar_of<T>(call, 2, "delta");
         if (delta == T(0)) throw call.fail("delta is 0");
-        const double n = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
+        const double n =
+            std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
         if (!(n <= static_cast<double>(max_tensor_elements))) throw call.fail("Range too long");
         const std::int64_t count = std::max<std::int64_t>(0, static_cast<std::int64_t>(n));
         tensor out(type, {count});
@@ -1047,11 +1073,13 @@ inline void one_hot_kernel(const kernel_call& call) {
     const tensor& values = call.input(2);
     if (values.size() != 2) throw call.fail("values must hold [off, on]");
     const double depth_value = layout_impl::scalar_of<double>(call, 1, "depth");
-    if (!(depth_value >= 0 && depth_value <= static_cast<double>(max_tensor_elements))) throw call.fail("depth out of range");
+    if (!(depth_value >= 0 && depth_value <= static_cast<double>(max_tensor_elements)))
+        throw call.fail("depth out of range");
     const auto depth = static_cast<std::int64_t>(depth_value);
     const std::int64_t r = ind.rank() + 1;
     std::int64_t axis = call.attrs().get_int("axis", -1);
-    if (axis < -r || axis >= r) throw call.fail("axis " + std::to_string(axis) + " out of range for output rank " + std::to_string(r));
+    if (axis < -r || axis >= r)
+        throw call.fail("axis " + std::to_string(axis) + " out of range for output rank " + std::to_string(r));
     if (axis < 0) axis += r;
     shape_t shape(ind.shape().begin(), ind.shape().begin() + axis);
     shape.push_back(depth);
@@ -1066,7 +1094,8 @@ inline void one_hot_kernel(const kernel_call& call) {
         if (v < 0) v += depth;
         if (v < 0 || v >= depth) continue;
         const std::int64_t outer = static_cast<std::int64_t>(i) / inner, in = static_cast<std::int64_t>(i) % inner;
-        std::memcpy(out.raw() + static_cast<std::size_t>((outer * depth + v) * inner + in) * esize, values.raw() + esize, esize);
+        std::memcpy(out.raw() + static_cast<std::size_t>((outer * depth + v) * inner + in) * esize,
+                    values.raw() + esize, esize);
     }
     call.output(0) = std::move(out);
 }
@@ -1081,7 +1110,8 @@ inline void compress_kernel(const kernel_call& call) {
     const shape_t in_shape = flat ? shape_t{x.size()} : x.shape();
     const std::int64_t r = static_cast<std::int64_t>(in_shape.size());
     std::int64_t axis = flat ? 0 : call.attrs().get_int("axis");
-    if (axis < -r || axis >= r) throw call.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+    if (axis < -r || axis >= r)
+        throw call.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
     if (axis < 0) axis += r;
     const std::int64_t dim = in_shape[axis];
     if (static_cast<std::int64_t>(keep.size()) > dim) throw call.fail("condition is longer than the axis");
@@ -1092,7 +1122,9 @@ inline void compress_kernel(const kernel_call& call) {
     shape[axis] = static_cast<std::int64_t>(picked.size());
     tensor out(x.type(), shape);
     const std::int64_t outer = layout_impl::product(in_shape, 0, static_cast<std::size_t>(axis));
-    const std::size_t inner = static_cast<std::size_t>(layout_impl::product(in_shape, static_cast<std::size_t>(axis) + 1)) * size_of(x.type());
+    const std::size_t inner =
+        static_cast<std::size_t>(layout_impl::product(in_shape, static_cast<std::size_t>(axis) + 1)) *
+        size_of(x.type());
     std::byte* d = out.raw();
     if (inner) {
         for (std::int64_t o = 0; o < outer; ++o)
@@ -1139,11 +1171,13 @@ inline void scatter_elements_kernel(const kernel_call& call) {
     const tensor& upd = call.input(2);
     const std::int64_t r = x.rank();
     if (r == 0) throw call.fail("data must have rank >= 1");
-    if (ind.rank() != r || upd.shape() != ind.shape()) throw call.fail("indices and updates must have data's rank and one shape");
+    if (ind.rank() != r || upd.shape() != ind.shape())
+        throw call.fail("indices and updates must have data's rank and one shape");
     layout_impl::check_same_type(call, x, upd, "updates");
     if (is_floating(ind.type()) || ind.type() == dtype::boolean) throw call.fail("indices must be integers");
     const std::int64_t axis_attr = call.attrs().get_int("axis", 0);
-    if (axis_attr < -r || axis_attr >= r) throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
+    if (axis_attr < -r || axis_attr >= r)
+        throw call.fail("axis " + std::to_string(axis_attr) + " out of range for rank " + std::to_string(r));
     const std::int64_t axis = axis_attr < 0 ? axis_attr + r : axis_attr;
     for (std::int64_t k = 0; k < r; ++k)
         if (k != axis && ind.shape()[k] > x.shape()[k])
@@ -1162,7 +1196,8 @@ inline void scatter_elements_kernel(const kernel_call& call) {
         const T* up = upd.data<T>();
         layout_impl::for_each_offset(ind.shape(), sa, sb, [&](std::int64_t a, std::int64_t b) {
             std::int64_t k = indices[b];
-            if (k < -dim || k >= dim) throw call.fail("index " + std::to_string(k) + " out of range for axis of size " + std::to_string(dim));
+            if (k < -dim || k >= dim)
+                throw call.fail("index " + std::to_string(k) + " out of range for axis of size " + std::to_string(dim));
             if (k < 0) k += dim;
             layout_impl::scatter_combine(dp[a + k * axis_stride], up[b], reduction);
         });
@@ -1179,10 +1214,12 @@ inline void scatter_nd_kernel(const kernel_call& call) {
     const std::int64_t r = x.rank(), q = ind.rank();
     if (q < 1 || r < 1) throw call.fail("data and indices must have rank >= 1");
     const std::int64_t k = ind.shape()[q - 1];
-    if (k < 1 || k > r) throw call.fail("last indices dimension " + std::to_string(k) + " invalid for data rank " + std::to_string(r));
+    if (k < 1 || k > r)
+        throw call.fail("last indices dimension " + std::to_string(k) + " invalid for data rank " + std::to_string(r));
     shape_t upd_shape(ind.shape().begin(), ind.shape().end() - 1);
     upd_shape.insert(upd_shape.end(), x.shape().begin() + k, x.shape().end());
-    if (upd.shape() != upd_shape) throw call.fail("updates shape " + to_string(upd.shape()) + ", expected " + to_string(upd_shape));
+    if (upd.shape() != upd_shape)
+        throw call.fail("updates shape " + to_string(upd.shape()) + ", expected " + to_string(upd_shape));
     const std::string reduction = layout_impl::scatter_reduction(call);
     const auto indices = ind.to_vector<std::int64_t>();
     const auto strides = strides_of(x.shape());
@@ -1198,11 +1235,14 @@ inline void scatter_nd_kernel(const kernel_call& call) {
             for (std::int64_t j = 0; j < k; ++j) {
                 const std::int64_t dim = x.shape()[j];
                 std::int64_t v = indices[t * k + j];
-                if (v < -dim || v >= dim) throw call.fail("index " + std::to_string(v) + " out of range for axis of size " + std::to_string(dim));
+                if (v < -dim || v >= dim)
+                    throw call.fail("index " + std::to_string(v) + " out of range for axis of size " +
+                                    std::to_string(dim));
                 if (v < 0) v += dim;
                 off += v * strides[j];
             }
-            for (std::int64_t i = 0; i < slice; ++i) layout_impl::scatter_combine(dp[off + i], up[t * slice + i], reduction);
+            for (std::int64_t i = 0; i < slice; ++i)
+                layout_impl::scatter_combine(dp[off + i], up[t * slice + i], reduction);
         }
     });
     call.output(0) = std::move(out);
@@ -1214,7 +1254,8 @@ inline void eye_like_kernel(const kernel_call& call) {
     if (x.rank() != 2) throw call.fail("input must be 2-D");
     dtype type = x.type();
     if (call.attrs().has("dtype") && !layout_impl::dtype_from_onnx_code(call.attrs().get_int("dtype"), type))
-        throw call.unsupported("EyeLike of ONNX data type " + std::to_string(call.attrs().get_int("dtype")) + " is not supported");
+        throw call.unsupported("EyeLike of ONNX data type " + std::to_string(call.attrs().get_int("dtype")) +
+                               " is not supported");
     const std::int64_t k = call.attrs().get_int("k", 0);
     tensor out = tensor::zeros(type, x.shape());
     const std::int64_t n = x.shape()[0], m = x.shape()[1];
@@ -1232,7 +1273,8 @@ inline void reverse_sequence_kernel(const kernel_call& call) {
     const tensor& x = call.input(0);
     const auto lens = layout_impl::int_list(call, 1, "sequence_lens");
     if (x.rank() < 2) throw call.fail("input must have rank >= 2");
-    const std::int64_t batch_axis = call.attrs().get_int("batch_axis", 1), time_axis = call.attrs().get_int("time_axis", 0);
+    const std::int64_t batch_axis = call.attrs().get_int("batch_axis", 1),
+                       time_axis = call.attrs().get_int("time_axis", 0);
     if (!((batch_axis == 0 && time_axis == 1) || (batch_axis == 1 && time_axis == 0)))
         throw call.fail("batch_axis and time_axis must be 0 and 1");
     const std::int64_t batch = x.shape()[batch_axis], steps = x.shape()[time_axis];
@@ -1242,11 +1284,14 @@ inline void reverse_sequence_kernel(const kernel_call& call) {
     const auto strides = strides_of(x.shape());
     const std::size_t esize = size_of(x.type());
     for (std::int64_t b = 0; b < batch; ++b) {
-        if (lens[b] < 0 || lens[b] > steps) throw call.fail("sequence length " + std::to_string(lens[b]) + " out of range");
+        if (lens[b] < 0 || lens[b] > steps)
+            throw call.fail("sequence length " + std::to_string(lens[b]) + " out of range");
         for (std::int64_t t = 0; t < lens[b]; ++t) {
             const std::int64_t src = b * strides[batch_axis] + (lens[b] - 1 - t) * strides[time_axis];
             const std::int64_t dst = b * strides[batch_axis] + t * strides[time_axis];
-            if (inner) std::memcpy(out.raw() + static_cast<std::size_t>(dst) * esize, x.raw() + static_cast<std::size_t>(src) * esize, inner);
+            if (inner)
+                std::memcpy(out.raw() + static_cast<std::size_t>(dst) * esize,
+                            x.raw() + static_cast<std::size_t>(src) * esize, inner);
         }
     }
     call.output(0) = std::move(out);

@@ -21,8 +21,8 @@ void broadcast_into(const tensor& c, std::int64_t M, std::int64_t N, T* y, const
     if (s.size() > 2) throw call.fail("C must have rank <= 2");
     const std::int64_t cm = s.size() == 2 ? s[0] : 1, cn = s.empty() ? 1 : s.back();
     if ((cm != 1 && cm != M) || (cn != 1 && cn != N))
-        throw call.fail("C " + to_string(s) + " does not broadcast to [" + std::to_string(M) + "," +
-                        std::to_string(N) + "]");
+        throw call.fail("C " + to_string(s) + " does not broadcast to [" + std::to_string(M) + "," + std::to_string(N) +
+                        "]");
     const auto values = c.to_vector<T>();
     for (std::int64_t i = 0; i < M; ++i)
         for (std::int64_t j = 0; j < N; ++j) y[i * N + j] = values[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
@@ -64,7 +64,9 @@ void matmul_typed(const kernel_call& call) {
     if (a_vec) a.reshape({1, a.dim(0)});
     if (b_vec) b.reshape({b.dim(0), 1});
     const std::int64_t M = a.dim(-2), K = a.dim(-1), N = b.dim(-1);
-    if (b.dim(-2) != K) throw call.fail("operands " + to_string(call.input(0).shape()) + " and " + to_string(call.input(1).shape()) + " do not multiply");
+    if (b.dim(-2) != K)
+        throw call.fail("operands " + to_string(call.input(0).shape()) + " and " + to_string(call.input(1).shape()) +
+                        " do not multiply");
     const shape_t batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
     shape_t batch;
     try {
@@ -108,8 +110,14 @@ void float_or_double(const kernel_call& call) {
     if (t == dtype::float64) return Body<double>::run(call);
     throw call.unsupported(std::string("no kernel for ") + name_of(t));
 }
-template <class T> struct gemm_body { static void run(const kernel_call& c) { gemm_typed<T>(c); } };
-template <class T> struct matmul_body { static void run(const kernel_call& c) { matmul_typed<T>(c); } };
+template <class T>
+struct gemm_body {
+    static void run(const kernel_call& c) { gemm_typed<T>(c); }
+};
+template <class T>
+struct matmul_body {
+    static void run(const kernel_call& c) { matmul_typed<T>(c); }
+};
 
 }  // namespace detail
 

@@ -30,19 +30,17 @@ void visit_float(const kernel_call& call, dtype t, F&& f) {
 }
 
 inline bool wants_output(const kernel_call& call, std::size_t i) {
-    return i < call.outputs.size() &&
-           (i >= call.node.outputs.size() || !call.node.outputs[i].empty());
+    return i < call.outputs.size() && (i >= call.node.outputs.size() || !call.node.outputs[i].empty());
 }
 
 // A per-channel parameter input as doubles; it must hold exactly `channels` values.
-inline std::vector<double> channel_param(const kernel_call& call, std::size_t i,
-                                         std::int64_t channels, const char* what) {
+inline std::vector<double> channel_param(const kernel_call& call, std::size_t i, std::int64_t channels,
+                                         const char* what) {
     const tensor& t = call.input(i);
     if (t.size() != channels)
         throw call.fail(std::string(what) + " has shape " + to_string(t.shape()) + ", expected " +
                         std::to_string(channels) + " values");
-    if (!is_floating(t.type()))
-        throw call.unsupported(std::string(what) + " of type " + name_of(t.type()));
+    if (!is_floating(t.type())) throw call.unsupported(std::string(what) + " of type " + name_of(t.type()));
     return t.to_vector<double>();
 }
 
@@ -51,8 +49,7 @@ struct ncs {
     std::int64_t n = 1, c = 1, s = 1;
 };
 inline ncs ncs_of(const kernel_call& call, const tensor& x) {
-    if (x.rank() < 2)
-        throw call.fail("input must be [N, C, ...], got shape " + to_string(x.shape()));
+    if (x.rank() < 2) throw call.fail("input must be [N, C, ...], got shape " + to_string(x.shape()));
     ncs d{x.shape()[0], x.shape()[1], 1};
     for (std::int64_t a = 2; a < x.rank(); ++a) d.s *= x.shape()[a];
     return d;
@@ -60,8 +57,7 @@ inline ncs ncs_of(const kernel_call& call, const tensor& x) {
 
 // Values of t broadcast (numpy rules, right-aligned) to `target`, in row-major order of target.
 template <class T>
-std::vector<T> broadcast_to(const kernel_call& call, const tensor& t, const shape_t& target,
-                            const char* what) {
+std::vector<T> broadcast_to(const kernel_call& call, const tensor& t, const shape_t& target, const char* what) {
     shape_t s = t.shape();
     while (s.size() > target.size() && s.front() == 1) s.erase(s.begin());
     bool ok = s.size() <= target.size();
@@ -70,8 +66,8 @@ std::vector<T> broadcast_to(const kernel_call& call, const tensor& t, const shap
         ok = d == 1 || d == target[target.size() - 1 - i];
     }
     if (!ok)
-        throw call.fail(std::string(what) + " shape " + to_string(t.shape()) +
-                        " does not broadcast to " + to_string(target));
+        throw call.fail(std::string(what) + " shape " + to_string(t.shape()) + " does not broadcast to " +
+                        to_string(target));
     const std::vector<double> v = t.to_vector<double>();
     std::vector<T> out(static_cast<std::size_t>(element_count(target)));
     if (v.size() == out.size()) {
@@ -117,8 +113,7 @@ template <class T>
 std::pair<double, double> mean_var(const T* x, std::int64_t n) {
     if (n == 0) return {0.0, 0.0};
     const double mean = lane_sum(x, n, [](double v) { return v; }) / static_cast<double>(n);
-    const double var =
-        lane_sum(x, n, [mean](double v) { return (v - mean) * (v - mean); }) / static_cast<double>(n);
+    const double var = lane_sum(x, n, [mean](double v) { return (v - mean) * (v - mean); }) / static_cast<double>(n);
     return {mean, var};
 }
 
@@ -220,8 +215,7 @@ inline void instance_normalization(const kernel_call& call) {
                 const std::int64_t off = (n * d.c + c) * d.s;
                 const auto [m, v] = mean_var(x.data<T>() + off, d.s);
                 const double k = scale[c] / std::sqrt(v + eps);
-                affine(x.data<T>() + off, y.data<T>() + off, d.s, static_cast<T>(k),
-                       static_cast<T>(bias[c] - m * k));
+                affine(x.data<T>() + off, y.data<T>() + off, d.s, static_cast<T>(k), static_cast<T>(bias[c] - m * k));
             }
     });
     call.output(0) = std::move(y);
@@ -338,8 +332,7 @@ inline void mean_variance_normalization(const kernel_call& call) {
     std::vector<bool> reduced(static_cast<std::size_t>(rank), false);
     for (auto a : call.attrs().get_ints("axes", {0, 2, 3})) {
         if (a < -rank || a >= rank)
-            throw call.fail("axis " + std::to_string(a) + " out of range for rank " +
-                            std::to_string(rank));
+            throw call.fail("axis " + std::to_string(a) + " out of range for rank " + std::to_string(rank));
         reduced[a < 0 ? a + rank : a] = true;
     }
     // Group (index over the kept axes) of every element, in row-major order.
@@ -379,8 +372,7 @@ inline void mean_variance_normalization(const kernel_call& call) {
         }
         std::vector<double> inv(var.size());
         for (std::size_t g = 0; g < var.size(); ++g) inv[g] = 1.0 / (std::sqrt(var[g] / count) + 1e-9);
-        for (std::int64_t i = 0; i < x.size(); ++i)
-            yd[i] = static_cast<T>((xd[i] - mean[group[i]]) * inv[group[i]]);
+        for (std::int64_t i = 0; i < x.size(); ++i) yd[i] = static_cast<T>((xd[i] - mean[group[i]]) * inv[group[i]]);
     });
     call.output(0) = std::move(y);
 }

@@ -37,9 +37,7 @@ namespace ktc::kernels::floating {
 namespace pool_detail {
 
 // Floor and ceiling of a / b for b > 0 and any sign of a.
-inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
+inline std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return -floor_div(-a, b); }
 
 // The pooling window along one spatial axis.
@@ -50,8 +48,7 @@ struct axis_window {
     std::int64_t start(std::int64_t o) const { return o * stride - pad_begin; }
 
     // The taps [lo, hi) of output o whose positions lie in [begin, end).
-    std::pair<std::int64_t, std::int64_t> taps_in(std::int64_t o, std::int64_t begin,
-                                                  std::int64_t end) const {
+    std::pair<std::int64_t, std::int64_t> taps_in(std::int64_t o, std::int64_t begin, std::int64_t end) const {
         const std::int64_t s = start(o);
         const std::int64_t lo = std::max<std::int64_t>(0, ceil_div(begin - s, dilation));
         const std::int64_t hi = std::min(kernel, floor_div(end - 1 - s, dilation) + 1);
@@ -77,9 +74,7 @@ struct axis_window {
     }
 
     // Whether pooling along this axis leaves it unchanged.
-    bool identity() const {
-        return kernel == 1 && stride == 1 && pad_begin == 0 && pad_end == 0 && out == in;
-    }
+    bool identity() const { return kernel == 1 && stride == 1 && pad_begin == 0 && pad_end == 0 && out == in; }
 };
 
 // Geometry of a windowed pool over x of shape [N, C, spatial...].
@@ -108,8 +103,7 @@ struct pool_params {
 // Reads kernel_shape, strides, dilations, pads, auto_pad and ceil_mode and derives every axis's
 // window and output size.
 inline pool_params parse_pool(const kernel_call& call, const shape_t& x) {
-    if (x.size() < 3)
-        throw call.fail("input must be [N, C, spatial...], got shape " + to_string(x));
+    if (x.size() < 3) throw call.fail("input must be [N, C, spatial...], got shape " + to_string(x));
     const std::size_t nsp = x.size() - 2;
     const auto& a = call.attrs();
     if (!a.has("kernel_shape")) throw call.fail("attribute kernel_shape is required");
@@ -123,14 +117,12 @@ inline pool_params parse_pool(const kernel_call& call, const shape_t& x) {
 
     const auto rank_str = std::to_string(nsp);
     if (kernel.size() != nsp)
-        throw call.fail("kernel_shape has " + std::to_string(kernel.size()) +
-                        " values for an input with " + rank_str + " spatial axes");
+        throw call.fail("kernel_shape has " + std::to_string(kernel.size()) + " values for an input with " + rank_str +
+                        " spatial axes");
     if (strides.size() != nsp) throw call.fail("strides must have " + rank_str + " values");
     if (dilations.size() != nsp) throw call.fail("dilations must have " + rank_str + " values");
-    if (pads.size() != 2 * nsp)
-        throw call.fail("pads must have " + std::to_string(2 * nsp) + " values");
-    if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
-        auto_pad != "VALID")
+    if (pads.size() != 2 * nsp) throw call.fail("pads must have " + std::to_string(2 * nsp) + " values");
+    if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID")
         throw call.fail("unknown auto_pad '" + auto_pad + "'");
 
     pool_params p;
@@ -153,20 +145,16 @@ inline pool_params parse_pool(const kernel_call& call, const shape_t& x) {
             if (w.pad_begin < 0 || w.pad_end < 0) throw call.fail("pads must not be negative");
             const std::int64_t span = w.in + w.pad_begin + w.pad_end - extent;
             if (span < 0)
-                throw call.fail("pooling window larger than the padded input on axis " +
-                                std::to_string(i + 2));
+                throw call.fail("pooling window larger than the padded input on axis " + std::to_string(i + 2));
             w.out = (ceil_mode ? ceil_div(span, w.stride) : span / w.stride) + 1;
             // A ceil_mode window must start inside the input or its leading padding.
             if (ceil_mode && (w.out - 1) * w.stride >= w.in + w.pad_begin) --w.out;
         } else if (auto_pad == "VALID") {
-            if (w.in < extent)
-                throw call.fail("pooling window larger than the input on axis " +
-                                std::to_string(i + 2));
+            if (w.in < extent) throw call.fail("pooling window larger than the input on axis " + std::to_string(i + 2));
             w.out = (w.in - extent) / w.stride + 1;
         } else {
             w.out = ceil_div(w.in, w.stride);
-            const std::int64_t total =
-                std::max<std::int64_t>(0, (w.out - 1) * w.stride + extent - w.in);
+            const std::int64_t total = std::max<std::int64_t>(0, (w.out - 1) * w.stride + extent - w.in);
             w.pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
             w.pad_end = total - w.pad_begin;
         }
@@ -192,8 +180,8 @@ struct axis_plan {
         std::int64_t lo, hi, offset;  // outputs [lo, hi) read input position o*stride + offset
     };
     axis_window w;
-    std::vector<tap_outputs> by_tap;                                    // one per tap
-    std::vector<std::pair<std::int64_t, std::int64_t>> by_output;       // each output's taps
+    std::vector<tap_outputs> by_tap;                               // one per tap
+    std::vector<std::pair<std::int64_t, std::int64_t>> by_output;  // each output's taps
     std::vector<T> scale;  // per output multiplier (1 / tap count); empty for none
 
     axis_plan(const axis_window& window, bool average, bool include_pad) : w(window) {
@@ -244,8 +232,7 @@ void pool_row_fixed(const T* s, T* d, const axis_plan<T>& plan) {
 // Pools the middle axis of src, laid out [outer, w.in, inner], into dst laid out
 // [outer, w.out, inner], then applies the plan's per-output scale if it has one.
 template <pool_mode Mode, class T>
-void pool_axis(const T* src, T* dst, std::int64_t outer, std::int64_t inner,
-               const axis_plan<T>& plan) {
+void pool_axis(const T* src, T* dst, std::int64_t outer, std::int64_t inner, const axis_plan<T>& plan) {
     const axis_window& w = plan.w;
     const T identity = Mode == pool_mode::max ? lowest_of<T>() : T(0);
     auto combine = [](T a, T b) { return Mode == pool_mode::max ? std::max(a, b) : T(a + b); };
@@ -323,8 +310,7 @@ void pool_axis(const T* src, T* dst, std::int64_t outer, std::int64_t inner,
 // Windowed max or sum pooling of every plane of x into y, one axis at a time. With `average`, the
 // sum is divided by the tap count (including padding when `include_pad`).
 template <pool_mode Mode, class T>
-void pool_separable(const T* x, T* y, const pool_params& p, bool average = false,
-                    bool include_pad = false) {
+void pool_separable(const T* x, T* y, const pool_params& p, bool average = false, bool include_pad = false) {
     const std::size_t nsp = p.axes.size();
     std::vector<std::size_t> active;
     std::vector<axis_plan<T>> plans;
@@ -383,8 +369,8 @@ enum class direct_mode { max, average, average_include_pad, lp };
 // index into x (row-major, or with the spatial axes in column-major order when `col_major`); the
 // first maximum in row-major tap order wins. For lp, the result is (sum |x|^p)^(1/p).
 template <class T>
-void pool_direct(const T* x, T* y, const pool_params& p, direct_mode mode,
-                 std::int64_t* indices = nullptr, bool col_major = false, double lp = 2.0) {
+void pool_direct(const T* x, T* y, const pool_params& p, direct_mode mode, std::int64_t* indices = nullptr,
+                 bool col_major = false, double lp = 2.0) {
     const std::size_t nsp = p.axes.size();
     const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
     std::vector<std::int64_t> o(nsp), j(nsp), pos(nsp);
@@ -416,8 +402,7 @@ void pool_direct(const T* x, T* y, const pool_params& p, direct_mode mode,
                             std::int64_t at = 0;
                             if (col_major)
                                 for (std::size_t a = nsp; a-- > 0;) at = at * p.axes[a].in + pos[a];
-                            else
-                                at = flat;
+                            else at = flat;
                             best_at = at;
                         }
                     } else if (mode == direct_mode::lp) {
@@ -436,12 +421,9 @@ void pool_direct(const T* x, T* y, const pool_params& p, direct_mode mode,
                 }
             }
             T result;
-            if (mode == direct_mode::max)
-                result = best;
-            else if (mode == direct_mode::lp)
-                result = static_cast<T>(std::pow(sum, 1.0 / lp));
-            else
-                result = count > 0 ? static_cast<T>(sum / static_cast<double>(count)) : T(0);
+            if (mode == direct_mode::max) result = best;
+            else if (mode == direct_mode::lp) result = static_cast<T>(std::pow(sum, 1.0 / lp));
+            else result = count > 0 ? static_cast<T>(sum / static_cast<double>(count)) : T(0);
             y[plane * out_plane + oi] = result;
             if (indices) indices[plane * out_plane + oi] = best_at < 0 ? -1 : plane * in_plane + best_at;
             for (std::size_t a = nsp; a-- > 0;) {
@@ -454,8 +436,7 @@ void pool_direct(const T* x, T* y, const pool_params& p, direct_mode mode,
 
 // Whether the node declares output i (declared outputs may be "" for an omitted optional one).
 inline bool wants_output(const kernel_call& call, std::size_t i) {
-    return i < call.outputs.size() &&
-           (i >= call.node.outputs.size() || !call.node.outputs[i].empty());
+    return i < call.outputs.size() && (i >= call.node.outputs.size() || !call.node.outputs[i].empty());
 }
 
 template <class F>
@@ -484,8 +465,7 @@ inline void max_pool(const kernel_call& call) {
             return;
         } else if (with_indices) {
             tensor idx(dtype::int64, p.output_shape());
-            pool_direct<T>(x.data<T>(), y.data<T>(), p, direct_mode::max, idx.data<std::int64_t>(),
-                           storage_order == 1);
+            pool_direct<T>(x.data<T>(), y.data<T>(), p, direct_mode::max, idx.data<std::int64_t>(), storage_order == 1);
             call.output(1) = std::move(idx);
         } else {
             pool_separable<pool_mode::max, T>(x.data<T>(), y.data<T>(), p);
@@ -514,12 +494,9 @@ inline double lp_order(const kernel_call& call) {
     double p = 2.0;
     if (a.has("p")) {
         const auto& v = a.all().at("p");
-        if (const auto* i = std::get_if<std::int64_t>(&v))
-            p = static_cast<double>(*i);
-        else if (const auto* f = std::get_if<float>(&v))
-            p = *f;
-        else
-            throw call.fail("attribute p must be a number");
+        if (const auto* i = std::get_if<std::int64_t>(&v)) p = static_cast<double>(*i);
+        else if (const auto* f = std::get_if<float>(&v)) p = *f;
+        else throw call.fail("attribute p must be a number");
     }
     if (!(p > 0)) throw call.fail("p must be positive");
     return p;
@@ -533,8 +510,7 @@ void lp_power(const T* x, T* y, std::int64_t n, double p) {
     else if (p == 2.0)
         for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i];
     else
-        for (std::int64_t i = 0; i < n; ++i)
-            y[i] = static_cast<T>(std::pow(std::abs(static_cast<double>(x[i])), p));
+        for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(std::pow(std::abs(static_cast<double>(x[i])), p));
 }
 template <class T>
 void lp_root(T* y, std::int64_t n, double p) {
@@ -542,8 +518,7 @@ void lp_root(T* y, std::int64_t n, double p) {
     if (p == 2.0)
         for (std::int64_t i = 0; i < n; ++i) y[i] = std::sqrt(y[i]);
     else
-        for (std::int64_t i = 0; i < n; ++i)
-            y[i] = static_cast<T>(std::pow(static_cast<double>(y[i]), 1.0 / p));
+        for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(std::pow(static_cast<double>(y[i]), 1.0 / p));
 }
 }  // namespace pool_detail
 
@@ -631,12 +606,8 @@ void global_pool(const kernel_call& call) {
 inline void global_average_pool(const kernel_call& call) {
     pool_detail::global_pool<pool_detail::global_mode::average>(call);
 }
-inline void global_max_pool(const kernel_call& call) {
-    pool_detail::global_pool<pool_detail::global_mode::max>(call);
-}
-inline void global_lp_pool(const kernel_call& call) {
-    pool_detail::global_pool<pool_detail::global_mode::lp>(call);
-}
+inline void global_max_pool(const kernel_call& call) { pool_detail::global_pool<pool_detail::global_mode::max>(call); }
+inline void global_lp_pool(const kernel_call& call) { pool_detail::global_pool<pool_detail::global_mode::lp>(call); }
 
 // MaxRoiPool with Caffe's ROIPooling semantics: each roi (batch_index, x1, y1, x2, y2) is scaled
 // by spatial_scale and rounded half away from zero to whole input cells, inclusive of both ends;
@@ -666,8 +637,8 @@ inline void max_roi_pool(const kernel_call& call) {
             const double* roi = r.data() + k * 5;
             const auto b = static_cast<std::int64_t>(roi[0]);
             if (b < 0 || b >= n)
-                throw call.fail("roi " + std::to_string(k) + " names batch " + std::to_string(b) +
-                                " of " + std::to_string(n));
+                throw call.fail("roi " + std::to_string(k) + " names batch " + std::to_string(b) + " of " +
+                                std::to_string(n));
             const auto x1 = static_cast<std::int64_t>(std::round(roi[1] * scale));
             const auto y1 = static_cast<std::int64_t>(std::round(roi[2] * scale));
             const auto x2 = static_cast<std::int64_t>(std::round(roi[3] * scale));
@@ -678,21 +649,20 @@ inline void max_roi_pool(const kernel_call& call) {
                 const T* plane = xd + (b * c + ch) * h * w;
                 T* out = yd + ((k * c + ch) * ph) * pw;
                 for (std::int64_t i = 0; i < ph; ++i) {
-                    const std::int64_t hs = std::clamp<std::int64_t>(
-                        static_cast<std::int64_t>(std::floor(i * bin_h)) + y1, 0, h);
-                    const std::int64_t he = std::clamp<std::int64_t>(
-                        static_cast<std::int64_t>(std::ceil((i + 1) * bin_h)) + y1, 0, h);
+                    const std::int64_t hs =
+                        std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(i * bin_h)) + y1, 0, h);
+                    const std::int64_t he =
+                        std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil((i + 1) * bin_h)) + y1, 0, h);
                     for (std::int64_t jj = 0; jj < pw; ++jj) {
-                        const std::int64_t ws = std::clamp<std::int64_t>(
-                            static_cast<std::int64_t>(std::floor(jj * bin_w)) + x1, 0, w);
-                        const std::int64_t we = std::clamp<std::int64_t>(
-                            static_cast<std::int64_t>(std::ceil((jj + 1) * bin_w)) + x1, 0, w);
+                        const std::int64_t ws =
+                            std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(jj * bin_w)) + x1, 0, w);
+                        const std::int64_t we =
+                            std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil((jj + 1) * bin_w)) + x1, 0, w);
                         T m = T(0);
                         if (he > hs && we > ws) {
                             m = lowest_of<T>();
                             for (std::int64_t yy = hs; yy < he; ++yy)
-                                for (std::int64_t xx = ws; xx < we; ++xx)
-                                    m = std::max(m, plane[yy * w + xx]);
+                                for (std::int64_t xx = ws; xx < we; ++xx) m = std::max(m, plane[yy * w + xx]);
                         }
                         out[i * pw + jj] = m;
                     }
@@ -721,19 +691,16 @@ inline void max_unpool(const kernel_call& call) {
     const auto strides = a.get_ints("strides", std::vector<std::int64_t>(nsp, 1));
     const auto pads = a.get_ints("pads", std::vector<std::int64_t>(2 * nsp, 0));
     if (kernel.size() != nsp || strides.size() != nsp || pads.size() != 2 * nsp)
-        throw call.fail("kernel_shape, strides and pads must match the " + std::to_string(nsp) +
-                        " spatial axes");
+        throw call.fail("kernel_shape, strides and pads must match the " + std::to_string(nsp) + " spatial axes");
     shape_t out_shape{x.shape()[0], x.shape()[1]};
     if (call.has_input(2)) {
         out_shape = call.input(2).to_vector<std::int64_t>();
-        if (out_shape.size() != static_cast<std::size_t>(x.rank()) ||
-            out_shape[0] != x.shape()[0] || out_shape[1] != x.shape()[1])
-            throw call.fail("output_shape " + to_string(out_shape) + " does not fit input " +
-                            to_string(x.shape()));
+        if (out_shape.size() != static_cast<std::size_t>(x.rank()) || out_shape[0] != x.shape()[0] ||
+            out_shape[1] != x.shape()[1])
+            throw call.fail("output_shape " + to_string(out_shape) + " does not fit input " + to_string(x.shape()));
     } else {
         for (std::size_t i = 0; i < nsp; ++i)
-            out_shape.push_back((x.shape()[i + 2] - 1) * strides[i] + kernel[i] - pads[i] -
-                                pads[i + nsp]);
+            out_shape.push_back((x.shape()[i + 2] - 1) * strides[i] + kernel[i] - pads[i] - pads[i + nsp]);
     }
     for (auto d : out_shape)
         if (d < 1) throw call.fail("output shape " + to_string(out_shape) + " is empty");
@@ -745,8 +712,8 @@ inline void max_unpool(const kernel_call& call) {
         T* yd = y.data<T>();
         for (std::size_t i = 0; i < idx.size(); ++i) {
             if (idx[i] < 0 || idx[i] >= y.size())
-                throw call.fail("index " + std::to_string(idx[i]) + " outside output of " +
-                                std::to_string(y.size()) + " elements");
+                throw call.fail("index " + std::to_string(idx[i]) + " outside output of " + std::to_string(y.size()) +
+                                " elements");
             yd[idx[i]] = xd[i];
         }
     });

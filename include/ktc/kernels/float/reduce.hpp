@@ -42,8 +42,7 @@ inline constexpr bool is_numeric_v = !std::is_same_v<T, bool>;
 template <class T>
 constexpr T add(T a, T b) {
     if constexpr (std::is_integral_v<T>) {
-        using U = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned,
-                                     std::make_unsigned_t<T>>;
+        using U = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
         return static_cast<T>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
     } else {
         return a + b;
@@ -52,8 +51,7 @@ constexpr T add(T a, T b) {
 template <class T>
 constexpr T mul(T a, T b) {
     if constexpr (std::is_integral_v<T>) {
-        using U = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned,
-                                     std::make_unsigned_t<T>>;
+        using U = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
         return static_cast<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
     } else {
         return a * b;
@@ -87,14 +85,13 @@ struct reduce_plan {
     shape_t out_shape;
     std::int64_t in_count = 0;
     std::int64_t out_count = 0;
-    std::int64_t reduce_count = 1;         // input elements folded into each output element
+    std::int64_t reduce_count = 1;          // input elements folded into each output element
     std::vector<std::int64_t> dims;         // collapsed input dims, outermost first; never empty
     std::vector<std::int64_t> out_strides;  // output stride per collapsed dim; 0 when reduced
     bool inner_reduced = true;              // whether the innermost collapsed dim is reduced
 };
 
-inline reduce_plan make_reduce_plan(const shape_t& in, const std::vector<bool>& reduced,
-                                    bool keepdims) {
+inline reduce_plan make_reduce_plan(const shape_t& in, const std::vector<bool>& reduced, bool keepdims) {
     reduce_plan p;
     p.in_count = element_count(in);
     const std::size_t rank = in.size();
@@ -110,8 +107,7 @@ inline reduce_plan make_reduce_plan(const shape_t& in, const std::vector<bool>& 
     for (std::size_t d = 0; d < rank; ++d) {
         if (in[d] == 1) continue;
         const std::int64_t stride = reduced[d] ? 0 : strides[d];
-        if (!p.dims.empty() && last_reduced == reduced[d] &&
-            (reduced[d] || p.out_strides.back() == stride * in[d])) {
+        if (!p.dims.empty() && last_reduced == reduced[d] && (reduced[d] || p.out_strides.back() == stride * in[d])) {
             p.dims.back() *= in[d];
             p.out_strides.back() = stride;
             continue;
@@ -171,8 +167,7 @@ struct plain_fold {
 // out[j] = comb, starting from init, of map(x) over the input elements reduced into j. Rows along
 // a reduced innermost run go through fold(x, n), the same reduction of one contiguous row.
 template <class T, class Map, class Comb, class Fold>
-void reduce_into(const reduce_plan& p, const T* x, T* out, T init, Map map, Comb comb,
-                 Fold fold) {
+void reduce_into(const reduce_plan& p, const T* x, T* out, T init, Map map, Comb comb, Fold fold) {
     std::fill(out, out + p.out_count, init);
     walk(p, [&](std::int64_t in, std::int64_t o, std::int64_t n) {
         if (p.inner_reduced) {
@@ -188,13 +183,12 @@ void reduce_into(const reduce_plan& p, const T* x, T* out, T init, Map map, Comb
 // As above with a row fold that is Eigen's for floating T (vectorized; the partial sums are
 // Eigen's tree, not one serial chain) and the plain loop for integers.
 template <class T, class Map, class Comb, class EigenFold>
-void reduce_into(const reduce_plan& p, const T* x, T* out, T init, Map map, Comb comb,
-                 EigenFold eigen_fold, std::true_type /*has_eigen_fold*/) {
+void reduce_into(const reduce_plan& p, const T* x, T* out, T init, Map map, Comb comb, EigenFold eigen_fold,
+                 std::true_type /*has_eigen_fold*/) {
     if constexpr (std::is_floating_point_v<T>)
         reduce_into(p, x, out, init, map, comb,
                     [&](const T* r, std::int64_t n) { return eigen_fold(eigen_row(r, n)); });
-    else
-        reduce_into(p, x, out, init, map, comb, plain_fold<T, Map, Comb>{init, map, comb});
+    else reduce_into(p, x, out, init, map, comb, plain_fold<T, Map, Comb>{init, map, comb});
 }
 
 // Which dimensions a Reduce* node reduces; `identity` when it is a no-op (empty axes with
@@ -223,8 +217,7 @@ inline reduce_axes axes_of(const kernel_call& call, std::int64_t rank) {
     }
     for (std::int64_t axis : axes) {
         if (axis < -rank || axis >= rank)
-            throw call.fail("axis " + std::to_string(axis) + " out of range for rank " +
-                            std::to_string(rank));
+            throw call.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
         const std::size_t d = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
         if (r.reduced[d]) throw call.fail("axis " + std::to_string(axis) + " repeated");
         r.reduced[d] = true;
@@ -234,9 +227,7 @@ inline reduce_axes axes_of(const kernel_call& call, std::int64_t rank) {
 
 enum class kind { sum, mean, max, min, prod, l1, l2, log_sum, log_sum_exp, sum_square };
 
-constexpr bool floating_only(kind k) {
-    return k == kind::l2 || k == kind::log_sum || k == kind::log_sum_exp;
-}
+constexpr bool floating_only(kind k) { return k == kind::l2 || k == kind::log_sum || k == kind::log_sum_exp; }
 
 template <class T>
 void reduce_typed(kind k, const reduce_plan& p, const T* x, T* out) {
@@ -246,9 +237,7 @@ void reduce_typed(kind k, const reduce_plan& p, const T* x, T* out) {
     const auto max = [](T a, T b) { return nan_max(a, b); };
     const auto sum = [](const auto& row) { return row.sum(); };
     const auto sum_of_squares = [](const auto& row) { return row.square().sum(); };
-    const auto row_max = [](const auto& row) {
-        return row.template maxCoeff<Eigen::PropagateNaN>();
-    };
+    const auto row_max = [](const auto& row) { return row.template maxCoeff<Eigen::PropagateNaN>(); };
     switch (k) {
         case kind::sum: reduce_into(p, x, out, T(0), id, plus, sum, with_eigen); return;
         case kind::mean:
@@ -259,38 +248,41 @@ void reduce_typed(kind k, const reduce_plan& p, const T* x, T* out) {
             } else {
                 if (p.reduce_count != 0) {
                     const T count = static_cast<T>(p.reduce_count);
-                    for (std::int64_t i = 0; i < p.out_count; ++i)
-                        out[i] = static_cast<T>(out[i] / count);
+                    for (std::int64_t i = 0; i < p.out_count; ++i) out[i] = static_cast<T>(out[i] / count);
                 }
             }
             return;
         case kind::max: reduce_into(p, x, out, lowest<T>(), id, max, row_max, with_eigen); return;
         case kind::min:
-            reduce_into(p, x, out, highest<T>(), id, [](T a, T b) { return nan_min(a, b); },
-                        [](const auto& row) { return row.template minCoeff<Eigen::PropagateNaN>(); },
-                        with_eigen);
+            reduce_into(
+                p, x, out, highest<T>(), id, [](T a, T b) { return nan_min(a, b); },
+                [](const auto& row) { return row.template minCoeff<Eigen::PropagateNaN>(); }, with_eigen);
             return;
         case kind::prod:
-            reduce_into(p, x, out, T(1), id, [](T a, T b) { return mul(a, b); },
-                        [](const auto& row) { return row.prod(); }, with_eigen);
+            reduce_into(
+                p, x, out, T(1), id, [](T a, T b) { return mul(a, b); }, [](const auto& row) { return row.prod(); },
+                with_eigen);
             return;
         case kind::l1:
-            reduce_into(p, x, out, T(0), [](T v) {
-                if constexpr (std::is_unsigned_v<T>) return v;
-                else return v < T(0) ? static_cast<T>(T(0) - v) : v;
-            }, plus, [](const auto& row) { return row.abs().sum(); }, with_eigen);
+            reduce_into(
+                p, x, out, T(0),
+                [](T v) {
+                    if constexpr (std::is_unsigned_v<T>) return v;
+                    else return v < T(0) ? static_cast<T>(T(0) - v) : v;
+                },
+                plus, [](const auto& row) { return row.abs().sum(); }, with_eigen);
             return;
         case kind::sum_square:
-            reduce_into(p, x, out, T(0), [](T v) { return mul(v, v); }, plus, sum_of_squares,
-                        with_eigen);
+            reduce_into(
+                p, x, out, T(0), [](T v) { return mul(v, v); }, plus, sum_of_squares, with_eigen);
             return;
         case kind::l2:
         case kind::log_sum:
         case kind::log_sum_exp:
             if constexpr (std::is_floating_point_v<T>) {
                 if (k == kind::l2) {
-                    reduce_into(p, x, out, T(0), [](T v) { return v * v; }, plus, sum_of_squares,
-                                with_eigen);
+                    reduce_into(
+                        p, x, out, T(0), [](T v) { return v * v; }, plus, sum_of_squares, with_eigen);
                     for (std::int64_t i = 0; i < p.out_count; ++i) out[i] = std::sqrt(out[i]);
                 } else if (k == kind::log_sum) {
                     reduce_into(p, x, out, T(0), id, plus, sum, with_eigen);
@@ -306,12 +298,10 @@ void reduce_typed(kind k, const reduce_plan& p, const T* x, T* out) {
                         if (p.inner_reduced) {
                             out[o] += (eigen_row(xr, n) - m[o]).exp().sum();
                         } else {
-                            for (std::int64_t i = 0; i < n; ++i)
-                                out[o + i] += std::exp(xr[i] - m[o + i]);
+                            for (std::int64_t i = 0; i < n; ++i) out[o + i] += std::exp(xr[i] - m[o + i]);
                         }
                     });
-                    for (std::int64_t i = 0; i < p.out_count; ++i)
-                        out[i] = m[i] + std::log(out[i]);
+                    for (std::int64_t i = 0; i < p.out_count; ++i) out[i] = m[i] + std::log(out[i]);
                 }
             }
             return;
@@ -351,8 +341,7 @@ struct axis_view {
 inline axis_view view_along(const kernel_call& call, const shape_t& shape, std::int64_t axis) {
     const std::int64_t rank = static_cast<std::int64_t>(shape.size());
     if (axis < -rank || axis >= rank)
-        throw call.fail("axis " + std::to_string(axis) + " out of range for rank " +
-                        std::to_string(rank));
+        throw call.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
     axis_view v;
     v.axis = axis < 0 ? axis + rank : axis;
     for (std::int64_t d = 0; d < rank; ++d) {
@@ -413,8 +402,7 @@ enum class softmax_kind { softmax, log_softmax, hardmax };
 
 // One [n, inner] block of Softmax / LogSoftmax along n. `scratch` holds 2 * inner values.
 template <class T>
-void softmax_block(softmax_kind k, const T* x, T* y, std::int64_t n, std::int64_t inner,
-                   std::vector<T>& scratch) {
+void softmax_block(softmax_kind k, const T* x, T* y, std::int64_t n, std::int64_t inner, std::vector<T>& scratch) {
     using array = Eigen::Array<T, Eigen::Dynamic, 1>;
     const std::int64_t count = n * inner;
     if (inner == 1) {  // a contiguous row: the common last-axis case
@@ -452,8 +440,7 @@ void softmax_block(softmax_kind k, const T* x, T* y, std::int64_t n, std::int64_
 
 // Hardmax: 1 at the first maximum along the axis, 0 elsewhere.
 template <class T>
-void hardmax_block(const T* x, T* y, std::int64_t n, std::int64_t inner,
-                   std::vector<T>& scratch) {
+void hardmax_block(const T* x, T* y, std::int64_t n, std::int64_t inner, std::vector<T>& scratch) {
     std::fill(y, y + n * inner, T(0));
     if (n == 0) return;
     T* best = scratch.data();

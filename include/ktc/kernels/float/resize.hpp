@@ -40,7 +40,14 @@ namespace ktc::kernels::floating {
 namespace resize_impl {
 
 enum class interpolation { nearest, linear, cubic };
-enum class coordinate_mode { half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn, tf_crop_and_resize };
+enum class coordinate_mode {
+    half_pixel,
+    pytorch_half_pixel,
+    align_corners,
+    asymmetric,
+    tf_half_pixel_for_nn,
+    tf_crop_and_resize
+};
 enum class nearest_rounding { round_prefer_floor, round_prefer_ceil, floor, ceil };
 
 struct options {
@@ -277,8 +284,7 @@ void resample_axis(const T* src, T* dst, std::int64_t outer, std::int64_t in_len
             const T* row = src + o * in_len * inner;
             const std::int64_t* ix = idx + x * N;
             const T* wx = w.data() + x * N;
-            if constexpr (N == 2)
-                blend_rows<T>(d, row + ix[0] * inner, row + ix[1] * inner, wx[0], wx[1], inner);
+            if constexpr (N == 2) blend_rows<T>(d, row + ix[0] * inner, row + ix[1] * inner, wx[0], wx[1], inner);
             else
                 blend_rows<T>(d, row + ix[0] * inner, row + ix[1] * inner, row + ix[2] * inner, row + ix[3] * inner,
                               wx[0], wx[1], wx[2], wx[3], inner);
@@ -302,10 +308,8 @@ void interpolate_separable(const tensor& x, tensor& out, const std::vector<axis_
         const std::int64_t outer = element_count(shape_t(shape.begin(), shape.begin() + a));
         const std::int64_t inner = element_count(shape_t(shape.begin() + a + 1, shape.end()));
         if (element_count(next_shape) > 0) {
-            if (taps[a].taps == 2)
-                resample_axis<T, 2>(src, next.data<T>(), outer, shape[a], inner, taps[a], extrap);
-            else
-                resample_axis<T, 4>(src, next.data<T>(), outer, shape[a], inner, taps[a], extrap);
+            if (taps[a].taps == 2) resample_axis<T, 2>(src, next.data<T>(), outer, shape[a], inner, taps[a], extrap);
+            else resample_axis<T, 4>(src, next.data<T>(), outer, shape[a], inner, taps[a], extrap);
         }
         current = std::move(next);
         src = current.data<T>();
@@ -344,7 +348,8 @@ void interpolate_last_two(const T* src, T* dst, std::int64_t planes, std::int64_
                         if (!used) slot = j;
                     }
                     key[slot] = need[k];
-                    interpolate_row<T, N>(plane + need[k] * in_w, cache.data() + slot * out_w, out_w, ww.data(), iw.data());
+                    interpolate_row<T, N>(plane + need[k] * in_w, cache.data() + slot * out_w, out_w, ww.data(),
+                                          iw.data());
                 }
                 rows[k] = cache.data() + slot * out_w;
             }
@@ -381,8 +386,7 @@ void interpolate(const tensor& x, tensor& out, const std::vector<axis_taps>& tap
     const std::int64_t in_h = x.shape()[r - 2], in_w = x.shape()[r - 1];
     if (taps[r - 1].taps == 2)
         interpolate_last_two<T, 2>(x.data<T>(), out.data<T>(), planes, in_h, in_w, taps[r - 2], taps[r - 1]);
-    else
-        interpolate_last_two<T, 4>(x.data<T>(), out.data<T>(), planes, in_h, in_w, taps[r - 2], taps[r - 1]);
+    else interpolate_last_two<T, 4>(x.data<T>(), out.data<T>(), planes, in_h, in_w, taps[r - 2], taps[r - 1]);
 }
 
 }  // namespace resize_impl
@@ -435,7 +439,8 @@ inline void resize_kernel(const kernel_call& call) {
         if (!is_floating(s.type())) throw call.fail("scales must be floating point");
         const auto scales = s.to_vector<double>();
         if (scales.size() != r)
-            throw call.fail("scales has " + std::to_string(scales.size()) + " entries for a rank-" + std::to_string(r) + " input");
+            throw call.fail("scales has " + std::to_string(scales.size()) + " entries for a rank-" + std::to_string(r) +
+                            " input");
         for (std::size_t a = 0; a < r; ++a) {
             if (!(scales[a] > 0.0) || !std::isfinite(scales[a]))
                 throw call.fail("scale " + std::to_string(scales[a]) + " must be positive");
@@ -451,11 +456,13 @@ inline void resize_kernel(const kernel_call& call) {
         if (is_floating(s.type()) || s.type() == dtype::boolean) throw call.fail("sizes must be integers");
         const auto sizes = s.to_vector<std::int64_t>();
         if (sizes.size() != r)
-            throw call.fail("sizes has " + std::to_string(sizes.size()) + " entries for a rank-" + std::to_string(r) + " input");
+            throw call.fail("sizes has " + std::to_string(sizes.size()) + " entries for a rank-" + std::to_string(r) +
+                            " input");
         for (std::size_t a = 0; a < r; ++a) {
             geo[a].in = x.shape()[a];
             geo[a].out = sizes[a];
-            if (sizes[a] < 0 || sizes[a] > max_tensor_elements) throw call.fail("size " + std::to_string(sizes[a]) + " out of range");
+            if (sizes[a] < 0 || sizes[a] > max_tensor_elements)
+                throw call.fail("size " + std::to_string(sizes[a]) + " out of range");
             if (geo[a].in == 0 && sizes[a] > 0) throw call.fail("cannot resize an empty axis to a non-empty one");
             geo[a].scale = geo[a].in ? static_cast<double>(sizes[a]) / static_cast<double>(geo[a].in) : 1.0;
             geo[a].resized_length = static_cast<double>(sizes[a]);
@@ -471,7 +478,8 @@ inline void resize_kernel(const kernel_call& call) {
     if (o.coordinates == coordinate_mode::tf_crop_and_resize) {
         if (!present(1)) throw call.fail("tf_crop_and_resize needs roi");
         const auto roi = call.input(1).to_vector<double>();
-        if (roi.size() != 2 * r) throw call.fail("roi has " + std::to_string(roi.size()) + " entries, expected " + std::to_string(2 * r));
+        if (roi.size() != 2 * r)
+            throw call.fail("roi has " + std::to_string(roi.size()) + " entries, expected " + std::to_string(2 * r));
         for (std::size_t a = 0; a < r; ++a) geo[a].roi_start = roi[a], geo[a].roi_end = roi[a + r];
     }
     for (std::size_t a = 0; a < r; ++a)
@@ -495,10 +503,8 @@ inline void resize_kernel(const kernel_call& call) {
         return;
     }
     tensor out;
-    if (x.type() == dtype::float32)
-        interpolate<float>(x, out, taps, static_cast<float>(o.extrapolation_value));
-    else
-        interpolate<double>(x, out, taps, o.extrapolation_value);
+    if (x.type() == dtype::float32) interpolate<float>(x, out, taps, static_cast<float>(o.extrapolation_value));
+    else interpolate<double>(x, out, taps, o.extrapolation_value);
     call.output(0) = std::move(out);
 }
 

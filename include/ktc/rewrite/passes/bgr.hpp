@@ -63,8 +63,8 @@ inline std::size_t swap_input_rgb_bgr(graph::graph& g, change_log& log) {
             r.set_pattern("insert_bgr_conv");
             tensor w = tensor::zeros(dtype::float32, {3, 3, 1, 1});
             for (std::int64_t c = 0; c < 3; ++c) w.data<float>()[c * 3 + (2 - c)] = 1.f;
-            insert_conv_after_input(r, input, std::move(w), tensor::zeros(dtype::float32, {3}), 1,
-                                    "bgr_" + input, "1x1 conv swapping channels 0 and 2 of input '" + input + "'");
+            insert_conv_after_input(r, input, std::move(w), tensor::zeros(dtype::float32, {3}), 1, "bgr_" + input,
+                                    "1x1 conv swapping channels 0 and 2 of input '" + input + "'");
         }
         ++changed;
     }

@@ -61,8 +61,8 @@ inline std::size_t add_bn_before_add(graph::graph& g, change_log& log) {
     for (const auto& s : sites) {
         r.set_pattern(s.add ? "bn_before_add" : "bn_before_activation");
         insert_identity_bn(r, params, s.value, s.channels, s.reader, s.slot, s.value + "_bn",
-                           "identity BN before " + g[s.reader].op_type + " '" + g[s.reader].name +
-                               "' input " + std::to_string(s.slot));
+                           "identity BN before " + g[s.reader].op_type + " '" + g[s.reader].name + "' input " +
+                               std::to_string(s.slot));
     }
     return sites.size();
 }

@@ -46,9 +46,9 @@ inline std::size_t add_bn_on_skip(graph::graph& g, change_log& log) {
     }
     identity_bn_params params("bn_on_skip_");
     for (const auto& s : sites)
-        insert_identity_bn(r, params, s.value, s.channels, s.add, s.slot, s.value + "_bn_skip",
-                           "identity BN on the skip branch into Add '" + g[s.add].name + "' input " +
-                               std::to_string(s.slot));
+        insert_identity_bn(
+            r, params, s.value, s.channels, s.add, s.slot, s.value + "_bn_skip",
+            "identity BN on the skip branch into Add '" + g[s.add].name + "' input " + std::to_string(s.slot));
     return sites.size();
 }
 

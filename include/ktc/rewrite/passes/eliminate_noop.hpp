@@ -38,8 +38,8 @@ struct eliminate_trivial_pool final : pattern {
             return std::all_of(v.begin(), v.end(), [x](auto e) { return e == x; });
         };
         const auto& a = n.attrs;
-        if (!all(a.get_ints("kernel_shape", {0}), 1) || !all(a.get_ints("strides"), 1) ||
-            !all(a.get_ints("pads"), 0) || !all(a.get_ints("dilations"), 1))
+        if (!all(a.get_ints("kernel_shape", {0}), 1) || !all(a.get_ints("strides"), 1) || !all(a.get_ints("pads"), 0) ||
+            !all(a.get_ints("dilations"), 1))
             return false;
         return forward_input(v, r, n.op_type + " with a 1x1 kernel, stride 1 and no padding");
     }

@@ -29,8 +29,8 @@ namespace ktc::rewrite::passes {
 
 inline bool is_tail_op(const graph::node& n) {
     if (!n.domain.empty()) return false;
-    for (const char* op : {"Reshape", "Identity", "Transpose", "Flatten", "Dropout", "Constant", "Squeeze",
-                           "Unsqueeze", "Softmax"})
+    for (const char* op :
+         {"Reshape", "Identity", "Transpose", "Flatten", "Dropout", "Constant", "Squeeze", "Unsqueeze", "Softmax"})
         if (n.op_type == op) return true;
     return false;
 }
@@ -46,9 +46,9 @@ struct tail_report {
         std::string name;                   // the value now listed as a graph output
         std::vector<std::string> replaces;  // the original graph outputs it stands for
     };
-    std::vector<removed_node> removed;      // in the order removed (walking back from the outputs)
-    std::vector<new_output> outputs;        // outputs that are not original ones, in output order
-    std::vector<std::string> dropped;       // original outputs with nothing in their place (Constant)
+    std::vector<removed_node> removed;  // in the order removed (walking back from the outputs)
+    std::vector<new_output> outputs;    // outputs that are not original ones, in output order
+    std::vector<std::string> dropped;   // original outputs with nothing in their place (Constant)
 };
 
 inline tail_report eliminate_tail(graph::graph& g, change_log& log) {
@@ -110,8 +110,9 @@ inline tail_report eliminate_tail(graph::graph& g, change_log& log) {
             }
             for (std::size_t slot = 0; slot < n.inputs.size(); ++slot) r.set_input(v, slot, "");
             for (std::size_t slot = 1; slot < n.inputs.size(); ++slot) freed.push_back(n.inputs[slot]);
-            r.erase(v, "trailing " + n.op_type + (in.empty() ? "; output '" + out + "' dropped"
-                                                             : "; output '" + out + "' is now '" + in + "'"));
+            r.erase(v,
+                    "trailing " + n.op_type +
+                        (in.empty() ? "; output '" + out + "' dropped" : "; output '" + out + "' is now '" + in + "'"));
             report.removed.push_back({n.name, n.op_type, in, out});
             again = true;
         }

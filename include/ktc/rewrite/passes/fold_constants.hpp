@@ -33,8 +33,8 @@ namespace ktc::rewrite::passes {
 namespace fold_detail {
 
 inline bool is_random_op(const std::string& op) {
-    static const std::array<const char*, 6> random = {"RandomNormal",     "RandomUniform", "RandomNormalLike",
-                                                      "RandomUniformLike", "Multinomial",  "Bernoulli"};
+    static const std::array<const char*, 6> random = {"RandomNormal",      "RandomUniform", "RandomNormalLike",
+                                                      "RandomUniformLike", "Multinomial",   "Bernoulli"};
     return std::any_of(random.begin(), random.end(), [&](const char* r) { return op == r; });
 }
 
@@ -167,8 +167,7 @@ struct fold_constants final : pattern {
                 return false;  // left for the runtime, which reports it against the node
             }
             for (std::size_t o = 0; o < n.outputs.size(); ++o)
-                if (!n.outputs[o].empty() && static_cast<double>(results[o].size()) > max_folded_elements)
-                    return false;
+                if (!n.outputs[o].empty() && static_cast<double>(results[o].size()) > max_folded_elements) return false;
             why = "all inputs constant";
         }
 
@@ -201,7 +200,8 @@ struct fold_constants final : pattern {
 private:
     // The value of a Shape/Size whose input is not constant but has a fully known static shape.
     static std::optional<tensor> shape_only(const graph::graph& g, const graph::node& n) {
-        if ((n.op_type != "Shape" && n.op_type != "Size") || !n.has_input(0) || n.outputs.size() != 1) return std::nullopt;
+        if ((n.op_type != "Shape" && n.op_type != "Size") || !n.has_input(0) || n.outputs.size() != 1)
+            return std::nullopt;
         if (graph::constant_value(g, n.input(0))) return std::nullopt;  // the general path folds it
         const auto s = fold_detail::static_shape(g, n.input(0));
         if (!s) return std::nullopt;

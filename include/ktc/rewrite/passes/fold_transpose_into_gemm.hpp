@@ -27,7 +27,8 @@ struct fold_transpose_into_gemm final : pattern {
         if (!match::is(gemm, "Gemm") || gemm.attrs.get_int("transA", 0) != 0 || gemm.attrs.get_int("transB", 0) != 0)
             return false;
         const auto flatten_v = g.producer(gemm.input(0));
-        if (!flatten_v || !match::is(g[*flatten_v], "Flatten") || g[*flatten_v].attrs.get_int("axis", 1) != 1) return false;
+        if (!flatten_v || !match::is(g[*flatten_v], "Flatten") || g[*flatten_v].attrs.get_int("axis", 1) != 1)
+            return false;
         if (!match::only_reader(g, gemm.input(0))) return false;
         const std::string flat_in = g[*flatten_v].input(0);
         const auto transpose_v = g.producer(flat_in);
@@ -43,7 +44,8 @@ struct fold_transpose_into_gemm final : pattern {
             for (std::size_t a = 0; a < rank; ++a) perm.push_back(static_cast<std::int64_t>(rank - 1 - a));
         if (perm.size() != rank || !match::is_permutation(perm) || perm[0] != 0) return false;
         const std::int64_t K = w->dim(0), M = w->dim(1);
-        const std::int64_t features = std::accumulate(x_shape->begin() + 1, x_shape->end(), std::int64_t{1}, std::multiplies<>());
+        const std::int64_t features =
+            std::accumulate(x_shape->begin() + 1, x_shape->end(), std::int64_t{1}, std::multiplies<>());
         if (features != K) return false;
 
         // Row j of B multiplies feature j of the transposed order; find that feature's index in X.

@@ -42,8 +42,8 @@ struct fuse_add_into_conv_bias final : pattern {
             for (std::int64_t m = 0; m < M; ++m) bias[m] += (*add_c)[m];
             const std::string conv_name = conv.name, out = add.outputs[0];
             const graph::vertex cv = *conv_v;
-            r.set_input(cv, 2, r.add_initializer(conv_name + "_B_add",
-                                                  tensor::from<float>({M}, std::span<const float>(bias))));
+            r.set_input(
+                cv, 2, r.add_initializer(conv_name + "_B_add", tensor::from<float>({M}, std::span<const float>(bias))));
             match::erase_node(r, add_v, "per-channel constant folded into the bias of Conv '" + conv_name + "'");
             r.set_output(cv, 0, out);
             return true;

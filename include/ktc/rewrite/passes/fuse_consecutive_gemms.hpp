@@ -66,9 +66,7 @@ private:
         tensor t;
         bool trans = false;
         std::int64_t rows = 0, cols = 0;
-        double at(std::int64_t i, std::int64_t j) const {
-            return t.data<float>()[trans ? j * rows + i : i * cols + j];
-        }
+        double at(std::int64_t i, std::int64_t j) const { return t.data<float>()[trans ? j * rows + i : i * cols + j]; }
     };
     static std::optional<matrix> op_b(const graph::graph& g, const graph::node& n) {
         auto b = match::float_constant(g, n.input(1));

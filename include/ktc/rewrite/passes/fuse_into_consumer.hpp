@@ -21,7 +21,8 @@ namespace ktc::rewrite::passes {
 
 namespace detail {
 // The node reading `value` when it has exactly one reader and is not a graph output.
-inline std::optional<std::pair<graph::vertex, std::size_t>> sole_reader(const graph::graph& g, const std::string& value) {
+inline std::optional<std::pair<graph::vertex, std::size_t>> sole_reader(const graph::graph& g,
+                                                                        const std::string& value) {
     const auto readers = g.consumers(value);
     if (readers.size() != 1 || g.is_graph_output(value)) return std::nullopt;
     return readers[0];

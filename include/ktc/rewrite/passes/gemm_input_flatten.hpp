@@ -33,8 +33,7 @@ struct reshape_to_flatten final : pattern {
             return false;
         const auto in = match::known_shape(g, n.input(0)), out = match::known_shape(g, n.outputs[0]);
         if (!in || !out || in->size() < 2 || out->size() != 2) return false;
-        const std::int64_t rest =
-            std::accumulate(in->begin() + 1, in->end(), std::int64_t{1}, std::multiplies<>());
+        const std::int64_t rest = std::accumulate(in->begin() + 1, in->end(), std::int64_t{1}, std::multiplies<>());
         if ((*out)[0] != (*in)[0] || (*out)[1] != rest) return false;
         graph::attributes attrs;
         attrs.set("axis", std::int64_t{1});

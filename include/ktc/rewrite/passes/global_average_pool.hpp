@@ -67,7 +67,8 @@ struct reduce_mean_to_global_pool final : pattern {
         }
         match::erase_node(r, v, "ReduceMean over the spatial axes, keepdims = 0");
         const std::string pooled = r.unique_value_name(out + "_pooled");
-        r.insert(graph::node{node_name, "GlobalAveragePool", "", {}, {in}, {pooled}}, "ReduceMean over the spatial axes");
+        r.insert(graph::node{node_name, "GlobalAveragePool", "", {}, {in}, {pooled}},
+                 "ReduceMean over the spatial axes");
         graph::node flatten{node_name + "_flatten", "Flatten", "", {}, {pooled}, {out}};
         flatten.attrs.set("axis", std::int64_t{1});
         r.insert(std::move(flatten), "drops the reduced axes (keepdims = 0)");

@@ -92,9 +92,9 @@ inline graph::vertex replace_node(rewriter& r, graph::vertex v, std::string op, 
 // mean 0, variance 1 - 2^-17 and epsilon 2^-17: var + epsilon is exactly 1 in float and double, so
 // it computes exactly that, and epsilon stays positive for runtimes that reject 0 (the identity
 // BNs of the flow options use the same convention).
-inline graph::vertex insert_batch_norm(rewriter& r, const std::string& name, const std::string& x,
-                                       const std::string& y, const std::vector<float>& scale,
-                                       const std::vector<float>& bias, const std::string& why) {
+inline graph::vertex insert_batch_norm(rewriter& r, const std::string& name, const std::string& x, const std::string& y,
+                                       const std::vector<float>& scale, const std::vector<float>& bias,
+                                       const std::string& why) {
     const auto C = static_cast<std::int64_t>(scale.size());
     constexpr float epsilon = 1.f / 131072.f;  // 2^-17
     const std::vector<float> zeros(scale.size(), 0.f), var(scale.size(), 1.f - epsilon);

@@ -30,8 +30,8 @@ inline std::size_t convert_rgba_to_yynn(graph::graph& g, change_log& log) {
         tensor w = tensor::zeros(dtype::float32, {4, 4, 1, 1});
         for (std::int64_t out = 0; out < 2; ++out)
             for (std::int64_t c = 0; c < 3; ++c) w.data<float>()[out * 4 + c] = luma_weights[c];
-        insert_conv_after_input(r, input, std::move(w), tensor::zeros(dtype::float32, {4}), 1,
-                                "rgba2yynn_" + input, "1x1 conv RGBA -> YYNN (luma) after input '" + input + "'");
+        insert_conv_after_input(r, input, std::move(w), tensor::zeros(dtype::float32, {4}), 1, "rgba2yynn_" + input,
+                                "1x1 conv RGBA -> YYNN (luma) after input '" + input + "'");
         ++changed;
     }
     return changed;

@@ -19,8 +19,7 @@ struct sum_to_adds final : pattern {
     bool match_and_rewrite(graph::vertex v, rewriter& r) const override {
         const graph::node& n = r[v];
         if (!match::is(n, "Sum") || n.inputs.size() < 2 || n.outputs.size() != 1) return false;
-        if (std::any_of(n.inputs.begin(), n.inputs.end(), [](const std::string& i) { return i.empty(); }))
-            return false;
+        if (std::any_of(n.inputs.begin(), n.inputs.end(), [](const std::string& i) { return i.empty(); })) return false;
         const std::vector<std::string> ins = n.inputs;
         const std::string out = n.outputs[0], node_name = n.name;
         match::erase_node(r, v, "Sum of " + std::to_string(ins.size()) + " inputs -> Adds");
@@ -28,8 +27,10 @@ struct sum_to_adds final : pattern {
         for (std::size_t i = 1; i < ins.size(); ++i) {
             const bool last = i + 1 == ins.size();
             const std::string value = last ? out : r.unique_value_name(out + "_partial" + std::to_string(i));
-            r.insert(graph::node{last ? node_name : node_name + "_add" + std::to_string(i), "Add", "", {}, {acc, ins[i]}, {value}},
-                     "part of Sum '" + node_name + "'");
+            r.insert(
+                graph::node{
+                    last ? node_name : node_name + "_add" + std::to_string(i), "Add", "", {}, {acc, ins[i]}, {value}},
+                "part of Sum '" + node_name + "'");
             acc = value;
         }
         return true;

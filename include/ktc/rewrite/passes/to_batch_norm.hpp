@@ -70,8 +70,7 @@ struct depthwise_conv_to_bn final : pattern {
             return std::all_of(v.begin(), v.end(), [](auto e) { return e == 1; });
         };
         const auto pads = n.attrs.get_ints("pads");
-        if (!ones(n.attrs.get_ints("strides")) ||
-            std::any_of(pads.begin(), pads.end(), [](auto p) { return p != 0; }))
+        if (!ones(n.attrs.get_ints("strides")) || std::any_of(pads.begin(), pads.end(), [](auto p) { return p != 0; }))
             return false;
         std::vector<float> bias(static_cast<std::size_t>(C), 0.f);
         if (n.has_input(2)) {

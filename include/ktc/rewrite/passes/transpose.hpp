@@ -52,9 +52,9 @@ inline bool is_identity(const std::vector<std::int64_t>& p) {
 
 inline bool is_unary_elementwise(const std::string& op) {
     static const std::array<const char*, 22> ops = {
-        "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Clip", "Elu",
-        "Selu", "Celu", "Softplus", "Softsign", "Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal",
-        "Floor", "Ceil", "Erf", "Sign"};
+        "Relu", "LeakyRelu",  "Sigmoid",  "HardSigmoid", "HardSwish", "Tanh", "Clip", "Elu",
+        "Selu", "Celu",       "Softplus", "Softsign",    "Abs",       "Neg",  "Exp",  "Log",
+        "Sqrt", "Reciprocal", "Floor",    "Ceil",        "Erf",       "Sign"};
     return std::any_of(ops.begin(), ops.end(), [&](const char* o) { return op == o; });
 }
 
@@ -65,7 +65,7 @@ inline bool is_binary_elementwise(const std::string& op) {
 
 // The Transpose making `value`, when `value` is read by nothing else.
 inline std::optional<std::pair<graph::vertex, std::vector<std::int64_t>>> sole_transpose(const graph::graph& g,
-                                                                                        const std::string& value) {
+                                                                                         const std::string& value) {
     const auto p = g.producer(value);
     if (!p || !match::only_reader(g, value)) return std::nullopt;
     auto perm = perm_of(g[*p]);
