@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake
+  build-essential cmake clang-format
   libboost-program-options-dev libeigen3-dev
   libonnx-dev libprotobuf-dev protobuf-compiler doctest-dev nlohmann-json3-dev
   libflatbuffers-dev libhdf5-dev
