@@ -25,6 +25,7 @@
 #include "ktc/core/atomic_file.hpp"
 #include "ktc/core/crc32.hpp"
 #include "ktc/core/read_file.hpp"
+#include "ktc/io/bytes.hpp"
 #include "ktc/onnx/export.hpp"
 #include "ktc/onnx/import.hpp"
 #include "ktc/quant/bie.hpp"
@@ -42,20 +43,6 @@ inline constexpr std::uint32_t oldest_bie_version = 1;
 inline constexpr std::uintmax_t max_bie_bytes = std::uintmax_t{2} << 30;
 
 namespace bie_detail {
-
-template <class T>
-void put(std::string& out, T v) {
-    char b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));  // ktc targets little-endian hosts (x86-64, AArch64)
-    out.append(b, sizeof(T));
-}
-
-template <class T>
-T get(std::string_view bytes, std::size_t at) {
-    T v;
-    std::memcpy(&v, bytes.data() + at, sizeof(T));
-    return v;
-}
 
 KTC_DECL void put_section(std::string& out, const char (&tag)[5], std::string_view payload);
 

@@ -44,34 +44,33 @@ KTC_DECL std::string serialize_bie(const bie_model& m) {
     if (!onnx::to_model(m.graph).SerializeToString(&graph_bytes)) throw error("bie: graph serialization failed");
 
     std::string out(bie_magic);
-    bie_detail::put<std::uint32_t>(out, bie_version);
-    bie_detail::put<std::uint32_t>(out, 3);
+    put<std::uint32_t>(out, bie_version);
+    put<std::uint32_t>(out, 3);
     bie_detail::put_section(out, "META", meta.dump(1));
     bie_detail::put_section(out, "GRPH", graph_bytes);
     bie_detail::put_section(out, "STAT", stats.dump());
-    bie_detail::put<std::uint32_t>(out, crc32(out));
+    put<std::uint32_t>(out, crc32(out));
     return out;
 }
 
 KTC_DECL bie_model parse_bie(std::string_view bytes, const std::string& source) {
-    using bie_detail::get;
     const auto bad = [&](const std::string& what) { return file_error(source, "not a valid .bie file: " + what); };
     if (bytes.size() < bie_magic.size() + 12) throw bad("too short (" + std::to_string(bytes.size()) + " bytes)");
     if (bytes.substr(0, bie_magic.size()) != bie_magic) throw bad("bad magic (not a ktc .bie file)");
-    const std::uint32_t stored_crc = get<std::uint32_t>(bytes, bytes.size() - 4);
+    const std::uint32_t stored_crc = get_at<std::uint32_t>(bytes, bytes.size() - 4);
     if (crc32(bytes.substr(0, bytes.size() - 4)) != stored_crc) throw bad("checksum mismatch (truncated or corrupted)");
-    const std::uint32_t version = get<std::uint32_t>(bytes, 8);
+    const std::uint32_t version = get_at<std::uint32_t>(bytes, 8);
     if (version < oldest_bie_version || version > bie_version)
         throw bad("format version " + std::to_string(version) + " (this ktc reads versions " +
                   std::to_string(oldest_bie_version) + " to " + std::to_string(bie_version) + ")");
-    const std::uint32_t count = get<std::uint32_t>(bytes, 12);
+    const std::uint32_t count = get_at<std::uint32_t>(bytes, 12);
     std::map<std::string, std::string_view> sections;
     std::size_t at = 16;
     const std::size_t end = bytes.size() - 4;
     for (std::uint32_t i = 0; i < count; ++i) {
         if (end - at < 16) throw bad("section " + std::to_string(i) + " header runs past the end");
         const std::string tag(bytes.substr(at, 4));
-        const std::uint64_t length = get<std::uint64_t>(bytes, at + 8);
+        const std::uint64_t length = get_at<std::uint64_t>(bytes, at + 8);
         at += 16;
         if (length > end - at)
             throw bad("section '" + tag + "' length " + std::to_string(length) + " runs past the end");

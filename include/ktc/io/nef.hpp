@@ -34,6 +34,7 @@
 #include "ktc/core/atomic_file.hpp"
 #include "ktc/core/crc32.hpp"
 #include "ktc/core/read_file.hpp"
+#include "ktc/io/bytes.hpp"
 
 namespace ktc::io {
 
@@ -51,12 +52,6 @@ inline constexpr std::uint32_t nef_flag_compressed = 1;
 
 namespace nef_detail {
 
-template <class T>
-void put(std::string& out, T v) {
-    char b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));  // little-endian hosts only, as bie.hpp
-    out.append(b, sizeof(T));
-}
 KTC_DECL void put_str(std::string& out, std::string_view s);
 inline void pad16(std::string& out) { out.append((16 - out.size() % 16) % 16, '\0'); }
 
@@ -67,8 +62,7 @@ public:
     template <class T>
     T get(const char* what) {
         if (end_ - at_ < sizeof(T)) throw std::runtime_error(std::string(what) + " runs past the header");
-        T v;
-        std::memcpy(&v, b_.data() + at_, sizeof(T));
+        const T v = get_at<T>(b_, at_);
         at_ += sizeof(T);
         return v;
     }

@@ -130,8 +130,7 @@ KTC_DECL nef_file parse_nef(std::string_view bytes, const std::string& source) {
     const auto bad = [&](const std::string& what) { return file_error(source, "not a valid .nef file: " + what); };
     if (bytes.size() < 52) throw bad("too short (" + std::to_string(bytes.size()) + " bytes)");
     if (bytes.substr(0, nef_magic.size()) != nef_magic) throw bad("bad magic (not a ktc .nef file)");
-    std::uint32_t stored_crc;
-    std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
+    const auto stored_crc = get_at<std::uint32_t>(bytes, bytes.size() - 4);
     if (crc32(bytes.substr(0, bytes.size() - 4)) != stored_crc) throw bad("checksum mismatch (truncated or corrupted)");
     nef_file f;
     try {
