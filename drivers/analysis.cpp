@@ -24,6 +24,7 @@ const char* analysis_usage =
     "every weight channel (docs/numerics.md), and writes the quantized model. Then it runs the float\n"
     "and fixed-point models side by side on the first --snr-samples inputs and prints the SNR of\n"
     "every tensor, worst first: the layers that lose accuracy (the 15 worst; -v: every tensor).\n"
+    "--snr-input NAME=PATH measures that table on held-out inputs instead of calibration ones.\n"
     "An input with unknown dimensions (-1) is fixed to the shape of the sample inputs, which must\n"
     "then share one shape; analysis says so, and the .bie compiles.\n"
     "--target-snr DB (720, --bitwidth 8) chooses the nodes to keep in int16: it adds, best gain per\n"
@@ -47,7 +48,7 @@ std::string db(double v) {
 
 int run_analysis(const args& a) {
     po::options_description options("options");
-    std::vector<std::string> input_specs, int16_nodes;
+    std::vector<std::string> input_specs, snr_input_specs, int16_nodes;
     std::string model_path, out_path, platform_name, layout_name, mode, range, scales, rounding;
     std::int64_t threads = 0;  // thread_count
     int bits = 8;
@@ -77,6 +78,7 @@ int run_analysis(const args& a) {
         ("tune", "choose --scales, --weight-rounding and --range for this model: each candidate fitted on half the samples and measured on the other half (docs/numerics.md)")
         ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "adaptive: each weight rounds down or up to lower its layer's output error on calibration samples (docs/numerics.md), or nearest")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
+        ("snr-input", po::value(&snr_input_specs)->composing(), "NAME=PATH: measure the per-layer SNR table on these inputs (held out from calibration) instead of the calibration inputs; once per model input")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst), then the time split")
         ("quiet,q", "no progress output");
     // clang-format on
@@ -128,6 +130,8 @@ int run_analysis(const args& a) {
     // The float graph analysis() calibrates, kept here for the per-layer comparison.
     graph::graph prepared = model.analysis_graph(o);
     const sim::tensor_map user_inputs = read_inputs(input_specs, prepared.inputs);
+    const bool held_out = !snr_input_specs.empty();  // read before anything is written
+    const sim::tensor_map snr_inputs = held_out ? read_inputs(snr_input_specs, prepared.inputs) : sim::tensor_map{};
     prepared = model.centred_graph(std::move(prepared), user_inputs, o);
     const sim::float_simulator reference(prepared);
     const auto prepared_at = clock::now();
@@ -145,7 +149,8 @@ int run_analysis(const args& a) {
                       << "\n";
 
         if (snr_samples > 0) {
-            const sim::sample_set set = sim::split_samples(reference.graph().inputs, user_inputs, o.input_layout);
+            const sim::sample_set set =
+                sim::split_samples(reference.graph().inputs, held_out ? snr_inputs : user_inputs, o.input_layout);
             const auto sample = [&](std::size_t i) { return set.samples.at(i); };
             const sim::fixed_simulator fixed(graph::graph(bie.graph));
             const auto layers =
@@ -155,7 +160,7 @@ int run_analysis(const args& a) {
             for (std::size_t i = 0; i < shown; ++i)
                 if (layers[i].value.size() <= name_column_max) width = std::max(width, layers[i].value.size());
             std::cout << "\nper-tensor SNR, float vs fixed point, on " << std::min(snr_samples, set.samples.size())
-                      << " calibration samples (worst first):\n"
+                      << (held_out ? " --snr-input samples" : " calibration samples") << " (worst first):\n"
                       << "  " << std::left << std::setw(int(width + 2)) << "tensor" << std::setw(20) << "op"
                       << std::right << std::setw(6) << "bits" << std::setw(7) << "radix" << std::setw(8) << "scale"
                       << std::setw(10) << "SNR dB"

@@ -66,6 +66,21 @@ TEST_CASE("analysis then infer --bie: the int8 and int16 runs of the example agr
               .code == 0);
 }
 
+TEST_CASE("analysis --snr-input measures the per-tensor table on held-out inputs, read before the .bie is written") {
+    temp_dir tmp("snr_input");
+    const std::string model = example + "fashion_cnn.onnx", calibration = example + "inputs_batch.npy";
+    const auto held_out = ktc_run("analysis " + model + " --platform 520 --input " + calibration +
+                                  " --snr-input input=" + example + "inputs/sample_0.npy -o " + tmp / "m.bie -q");
+    CHECK(held_out.code == 0);
+    CHECK(held_out.output.find("per-tensor SNR, float vs fixed point, on 1 --snr-input samples") != std::string::npos);
+
+    const auto missing = ktc_run("analysis " + model + " --platform 520 --input " + calibration +
+                                 " --snr-input input=" + tmp / "absent.npy" + " -o " + tmp / "bad.bie -q");
+    CHECK(missing.code == 4);
+    CHECK(missing.output.find("absent.npy") != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp / "bad.bie"));
+}
+
 TEST_CASE("analysis refuses what a chip cannot do, and bad files, with their exit codes") {
     temp_dir tmp("quant_bad");
     const std::string model = example + "fashion_cnn.onnx", inputs = example + "inputs_batch.npy";
