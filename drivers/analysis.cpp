@@ -71,7 +71,7 @@ int run_analysis(const args& a) {
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
         ("no-optimize", "quantize the model as given (default: onnx2onnx flow first)")
         ("no-equalize", "skip cross-layer equalization of channel ranges (docs/numerics.md)")
-        ("no-centre", "keep Conv -> Clip(0, B) outputs at codes 0..127 instead of moving them onto every int8 code (docs/numerics.md)")
+        ("no-centre", "keep Conv -> Relu and Conv -> Clip(0, B) outputs at codes 0..127 instead of moving them onto every int8 code (docs/numerics.md)")
         ("bias-correction", "correct the shift of output means that rounding the weights causes (docs/numerics.md)")
         ("scales", po::value(&scales)->default_value("all"), "all, auto or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
         ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")

@@ -214,7 +214,7 @@ int run_flow(const args& a) {
         ("layout", po::value(&layout_name)->default_value("nhwc"), "layout of the inputs: nhwc or nchw")
         ("threads", po::value(&threads)->default_value(0), "calibration and inference threads (0: every core)")
         ("bias-correction", "analysis: correct the shift of output means that rounding the weights causes")
-        ("no-centre", "analysis: keep Conv -> Clip(0, B) outputs at codes 0..127 (docs/numerics.md)")
+        ("no-centre", "analysis: keep Conv -> Relu and Conv -> Clip(0, B) outputs at codes 0..127 (docs/numerics.md)")
         ("scales", po::value(&scales)->default_value("all"), "analysis: all, auto or power-of-two (docs/numerics.md)")
         ("range", po::value(&range)->default_value("auto"), "analysis: range of a tensor: auto, percentile, max or mse")
         ("outlier", po::value(&outlier)->default_value(0.999), "analysis: the percentile range's fraction")

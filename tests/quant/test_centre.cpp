@@ -87,9 +87,9 @@ graph::graph quantized(const graph::graph& g) {
 }
 
 // x[1,1,8,8] (multiples of 1/64: exact at the input's radix 6) -> Conv 1x1 1->2 with weights 4
-// and 3 (exact in their formats) + Clip(0,6) -> Conv 1x1 2->2 -> y: the clamp's output carries
+// and 3 (exact in their formats) + Clip(0,6) (or Relu) -> Conv 1x1 2->2 -> y: the clamp's output carries
 // its own rounding and nothing else.
-graph::graph exact_model() {
+graph::graph exact_model(bool relu = false) {
     model_builder b(13);
     b.input("x", {1, 1, 8, 8});
     b.output("y", {1, 2, 8, 8});
@@ -98,7 +98,8 @@ graph::graph exact_model() {
     add_float_initializer(b, "zero", {}, {0.f});
     add_float_initializer(b, "six", {}, {6.f});
     b.node("Conv", {"x", "w1"}, {"c1"})->set_name("conv1");
-    b.node("Clip", {"c1", "zero", "six"}, {"a1"})->set_name("act1");
+    if (relu) b.node("Relu", {"c1"}, {"a1"})->set_name("act1");
+    else b.node("Clip", {"c1", "zero", "six"}, {"a1"})->set_name("act1");
     b.node("Conv", {"a1", "w2"}, {"y"})->set_name("conv2");
     return ktc::onnx::parse(b.bytes(), "exact_model.onnx");
 }
@@ -160,15 +161,34 @@ TEST_CASE("a centred clamp is the int8 output's own saturation") {
     }
 }
 
-TEST_CASE("centring leaves an unbounded activation and a graph output alone") {
+TEST_CASE("centring leaves a graph output alone") {
     graph::graph tapped = centre_model(/*tap=*/true);
     CHECK(centre(tapped).activations == 1);  // not dw's: a2 is an output
     CHECK(tapped[*tapped.find_node("act2")].op_type == "Clip");
     CHECK(largest_difference(centre_model(true), tapped, "a2") <= 1e-5);
+}
 
+TEST_CASE("a centred Relu is clamped at its one-sided clip, which its codes span") {
     graph::graph relu = centre_model(/*tap=*/false, /*relu=*/true);
-    CHECK(centre(relu).activations == 1);
-    CHECK(relu[*relu.find_node("act1")].op_type == "Relu");
+    const auto cal = quant::calibrate(sim::float_simulator(relu), 8, centre_sample);
+    const auto report = quant::centre_bounded_activations(relu, 8, cal);
+    CHECK(report.relus == 1);
+    CHECK(report.activations == 1);  // dw's Clip(0, 6); pw's is read by an average
+    const graph::node& act = relu[*relu.find_node("act1")];
+    REQUIRE(act.op_type == "Clip");
+    const double lo = graph::constant_value(relu, act.input(1))->values<float>()[0],
+                 hi = graph::constant_value(relu, act.input(2))->values<float>()[0];
+    const double clip = cal.ranges.at("a1").mse_abs(9, true);  // 255 steps over [0, clip]
+    CHECK(lo < 0);
+    CHECK(hi - lo == doctest::Approx(clip).epsilon(1e-5));
+    CHECK(hi - lo <= cal.ranges.at("a1").max_abs());
+
+    // Quantized, the clamp is the output's saturation: -c on the lowest code, the clip on the top.
+    const graph::graph q = quantized(relu);
+    const graph::node& conv = q[*q.find_node("conv1")];
+    const fixed::value_format f = fixed::output_format(conv);
+    CHECK(fixed::quantize(conv.attrs.get_float(kernels::attr::fused_min), f) == -128);
+    CHECK(fixed::quantize(conv.attrs.get_float(kernels::attr::fused_max), f) >= 126);
 }
 
 TEST_CASE("centring a ReLU6 output quarters its int8 rounding noise") {
@@ -180,4 +200,81 @@ TEST_CASE("centring a ReLU6 output quarters its int8 rounding noise") {
     CAPTURE(plain);
     CAPTURE(better);
     CHECK(better < plain / 3);  // 255 steps instead of 127 over [0, 6]: a quarter, about 6 dB
+}
+
+TEST_CASE("centring a Relu output lowers its int8 rounding noise") {
+    graph::graph centred = exact_model(/*relu=*/true);
+    const auto cal = quant::calibrate(sim::float_simulator(centred), 8, exact_sample);
+    REQUIRE(quant::centre_bounded_activations(centred, 8, cal).relus == 1);
+    const double plain = int8_noise(exact_model(true), "a1"), better = int8_noise(centred, "a1");
+    CAPTURE(plain);
+    CAPTURE(better);
+    CHECK(better < plain / 2);  // 255 steps instead of 127, less what clipping at the mse clip costs
+}
+
+namespace {
+
+// x[1,1,8,8] -> Conv 1x1 1->2 + Relu, Conv 1x1 1->2 + Clip(0,6) -> Concat -> Conv 1x1 4->2 -> y;
+// with `tap`, the Relu output is also a graph output; with `shared_bias`, both convs read one
+// all-zero bias, as exporters write untrained nets.
+graph::graph concat_model(bool tap = false, bool shared_bias = false) {
+    model_builder b(13);
+    b.input("x", {1, 1, 8, 8});
+    b.output("y", {1, 2, 8, 8});
+    if (tap) b.output("r", {1, 2, 8, 8});
+    add_float_initializer(b, "wa", {2, 1, 1, 1}, {4.f, 3.f});
+    add_float_initializer(b, "wb", {2, 1, 1, 1}, {2.f, -1.f});
+    add_float_initializer(b, "w2", {2, 4, 1, 1}, {0.5f, -0.25f, 0.75f, 1.f, 0.25f, 0.5f, -0.5f, 0.125f});
+    add_float_initializer(b, "zero", {}, {0.f});
+    add_float_initializer(b, "six", {}, {6.f});
+    add_float_initializer(b, "zb", {2}, {0.f, 0.f});
+    const auto conv_inputs = [&](const char* w) {
+        return shared_bias ? std::vector<std::string>{"x", w, "zb"} : std::vector<std::string>{"x", w};
+    };
+    b.node("Conv", conv_inputs("wa"), {"ca"})->set_name("conv_a");
+    b.node("Relu", {"ca"}, {"r"})->set_name("relu_a");
+    b.node("Conv", conv_inputs("wb"), {"cb"})->set_name("conv_b");
+    b.node("Clip", {"cb", "zero", "six"}, {"s"})->set_name("clip_b");
+    set_int(b.node("Concat", {"r", "s"}, {"k"}), "axis", 1);
+    b.node("Conv", {"k", "w2"}, {"y"})->set_name("conv2");
+    return ktc::onnx::parse(b.bytes(), "concat_model.onnx");
+}
+
+}  // namespace
+
+TEST_CASE("the inputs of a Concat are centred by one shift, and the Concat keeps their format") {
+    graph::graph g = concat_model();
+    const auto cal = quant::calibrate(sim::float_simulator(g), 8, exact_sample);
+    const auto report = quant::centre_bounded_activations(g, 8, cal);
+    CHECK(report.concats == 1);
+    CHECK(report.relus == 1);
+    CHECK(report.activations == 1);
+    const double shift_a = -graph::constant_value(g, g[*g.find_node("relu_a")].input(1))->values<float>()[0],
+                 shift_b = -graph::constant_value(g, g[*g.find_node("clip_b")].input(1))->values<float>()[0];
+    CHECK(shift_a > 0);
+    CHECK(shift_a == shift_b);
+    CHECK(g[*g.find_node("conv2")].attrs.get_float(quant::input_shift_attribute, 0.f) == float(shift_a));
+
+    const sim::float_simulator reference(g);
+    const graph::graph q =
+        quant::quantize<platform::kdp720>(reference.graph(), quant::calibrate(reference, 8, exact_sample), {});
+    const fixed::value_format a = fixed::output_format(q[*q.find_node("conv_a")]),
+                              k = fixed::output_format(q[*q.producer("k")]);
+    CHECK(a.radix == k.radix);
+    CHECK(a.scale == k.scale);
+    CHECK(fixed::quantize(-shift_a, k) == -128);
+
+    const double plain = int8_noise(concat_model(), "k"), better = int8_noise(g, "k");
+    CAPTURE(plain);
+    CAPTURE(better);
+    CHECK(better < plain / 2);
+
+    graph::graph tapped = concat_model(/*tap=*/true);  // an input read elsewhere: nothing moves
+    const auto tapped_cal = quant::calibrate(sim::float_simulator(tapped), 8, exact_sample);
+    CHECK(quant::centre_bounded_activations(tapped, 8, tapped_cal).concats == 0);
+
+    graph::graph shared = concat_model(/*tap=*/false, /*shared_bias=*/true);  // each conv gets its own copy
+    const auto shared_cal = quant::calibrate(sim::float_simulator(shared), 8, exact_sample);
+    CHECK(quant::centre_bounded_activations(shared, 8, shared_cal).concats == 1);
+    CHECK(shared[*shared.find_node("conv_a")].input(2) != shared[*shared.find_node("conv_b")].input(2));
 }

@@ -71,7 +71,7 @@ struct analysis_options {
     bool post_sigmoid = false;  // the seed's quantize_mode "post_sigmoid"
     bool optimize = true;       // run onnx2onnx_flow first (off: quantize the model as given)
     bool equalize = true;       // cross-layer equalization of channel ranges (docs/numerics.md)
-    // Move Conv -> Clip(0, B) outputs down so that they use every int8 code (quant/centre.hpp);
+    // Move Conv -> Relu and Conv -> Clip(0, B) outputs down so that they use every int8 code (quant/centre.hpp);
     // with 8-bit activations and scales only.
     bool centre = true;
     layout input_layout = layout::channel_last;
@@ -291,9 +291,7 @@ struct model_config {
     // centring is off or nothing qualifies. Fixes dynamic input shapes to the samples' first.
     graph::graph centred_graph(graph::graph g, const sim::tensor_map& inputs, const analysis_options& o) const {
         if (!o.centre || o.bitwidth != 8 || o.scales == quant::scale_policy::power_of_two) return g;
-        const auto unknown = [](const std::string&) { return std::numeric_limits<double>::infinity(); };
-        if (graph::graph trial = g; quant::centre_bounded_activations(trial, o.bitwidth, unknown).activations == 0)
-            return g;
+        if (quant::centrable_activations(g) == 0) return g;
         const sim::sample_set set = sim::split_samples(g.inputs, inputs, o.input_layout);
         for (const auto& line : api_detail::fix_dynamic_inputs(g, set, name()))
             if (o.notice) o.notice(line);

@@ -2,6 +2,7 @@
 // (compiled once in src/, or included by the header when header-only: core/config.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -28,21 +29,26 @@ inline bool commutes_with_shift(const graph::node& n) {
            n.op_type == "Squeeze" || n.op_type == "Unsqueeze" || n.op_type == "Identity";
 }
 
-// A bias the pass may change: absent (one is added) or a float constant only `n` reads.
-inline bool bias_is_private(graph::graph& g, const graph::node& n, std::size_t slot) {
-    return !n.has_input(slot) || private_weight(g, n.input(slot)) != nullptr;
+// A bias the pass may change: absent (one is added) or a float32 initializer, which bias_of copies
+// first when other nodes read it too (exporters share one all-zero bias among the convs of an
+// untrained net).
+inline bool bias_is_changeable(const graph::graph& g, const graph::node& n, std::size_t slot) {
+    if (!n.has_input(slot)) return true;
+    const tensor* b = g.initializer(n.input(slot));
+    return b && b->type() == dtype::float32 && !g.is_graph_output(n.input(slot));
 }
 
 inline bool absorbs_shift(graph::graph& g, const graph::node& n) {
     const tensor* w = g.initializer(n.input(1));
     if (!w || w->type() != dtype::float32) return false;
     if (n.op_type == "Conv")
-        return w->rank() >= 3 && n.attrs.get_string("auto_pad", "NOTSET") == "NOTSET" && bias_is_private(g, n, 2);
+        return w->rank() >= 3 && n.attrs.get_string("auto_pad", "NOTSET") == "NOTSET" && bias_is_changeable(g, n, 2);
     if (n.op_type == "Gemm") {
         const tensor* bias = n.has_input(2) ? g.initializer(n.input(2)) : nullptr;
         const std::int64_t columns = w->rank() == 2 ? w->dim(n.attrs.get_int("transB", 0) ? 0 : 1) : -1;
         return w->rank() == 2 && n.attrs.get_int("transA", 0) == 0 && n.attrs.get_float("alpha", 1.f) == 1.f &&
-               n.attrs.get_float("beta", 1.f) == 1.f && bias_is_private(g, n, 2) && (!bias || bias->size() == columns);
+               n.attrs.get_float("beta", 1.f) == 1.f && bias_is_changeable(g, n, 2) &&
+               (!bias || bias->size() == columns);
     }
     return false;
 }
@@ -80,11 +86,13 @@ inline std::string fresh_value_name(const graph::graph& g, const std::string& ba
     return name;
 }
 
-// The float bias of node `v` (input `slot`), added as zeros of `size` when absent.
+// The float bias of node `v` (input `slot`), added as zeros of `size` when absent and copied when
+// other nodes read it too: the bias returned is `v`'s alone.
 inline tensor& bias_of(graph::graph& g, graph::vertex v, std::size_t slot, std::int64_t size) {
-    if (!g[v].has_input(slot)) {
+    if (!g[v].has_input(slot) || g.consumers(g[v].input(slot)).size() > 1) {
         const std::string name = fresh_value_name(g, g[v].name + "_bias");
-        g.initializers.emplace(name, tensor::zeros(dtype::float32, {size}));
+        g.initializers.emplace(
+            name, g[v].has_input(slot) ? g.initializers.at(g[v].input(slot)) : tensor::zeros(dtype::float32, {size}));
         g.set_input(v, slot, name);
     }
     return g.initializers.at(g[v].input(slot));
@@ -150,61 +158,137 @@ inline bool absorb_shift(graph::graph& g, graph::vertex v, float c) {
     return true;
 }
 
+// A clamp that can be centred: the Conv that produces its input and that only it reads (so that
+// it fuses into the Conv), and its top (B, or infinity for a Relu).
+struct clamped_conv {
+    graph::vertex act, conv;
+    float bound;
+};
+
+inline std::optional<clamped_conv> clamped_conv_at(graph::graph& g, graph::vertex act) {
+    if (g[act].inputs.empty() || g[act].outputs.size() != 1) return std::nullopt;
+    const auto bounds = sim::detail::clamp_bounds(g, g[act]);
+    if (!bounds || bounds->first != 0.f || !(bounds->second > 0.f)) return std::nullopt;
+    const auto conv = g.producer(g[act].input(0));
+    if (!conv || g[*conv].op_type != "Conv" || !g[*conv].domain.empty() || g[*conv].outputs.size() != 1)
+        return std::nullopt;
+    const std::string conv_out = g[*conv].outputs[0];
+    const auto conv_readers = g.consumers(conv_out);
+    if (g.is_graph_output(conv_out) || conv_readers.size() != 1 || conv_readers[0].first != act) return std::nullopt;
+    const tensor* w = g.initializer(g[*conv].input(1));
+    if (!w || w->rank() < 3 || !bias_is_changeable(g, g[*conv], 2)) return std::nullopt;
+    return clamped_conv{act, *conv, bounds->second};
+}
+
+// Clamps moved by one shift c, and the layers that take it back: one clamp whose readers can, or
+// every input of a Concat (each read only by it) whose readers can, so that the Concat passes
+// one shift on.
+struct centring_group {
+    std::vector<clamped_conv> clamps;
+    std::vector<graph::vertex> readers;
+    bool concat = false;
+};
+
+inline std::optional<centring_group> group_at(graph::graph& g, graph::vertex v) {
+    const graph::node& n = g[v];
+    if (n.op_type == "Concat" && n.domain.empty() && n.outputs.size() == 1 && n.inputs.size() >= 2) {
+        centring_group group{{}, {}, true};
+        for (const std::string& in : n.inputs) {
+            const auto act = in.empty() ? std::nullopt : g.producer(in);
+            if (!act || g.is_graph_output(in) || g.consumers(in).size() != 1) return std::nullopt;
+            auto clamp = clamped_conv_at(g, *act);
+            if (!clamp) return std::nullopt;
+            group.clamps.push_back(*clamp);
+        }
+        auto readers = shift_absorbers(g, n.outputs[0]);
+        if (!readers) return std::nullopt;
+        group.readers = std::move(*readers);
+        return group;
+    }
+    const auto clamp = clamped_conv_at(g, v);
+    if (!clamp) return std::nullopt;
+    auto readers = shift_absorbers(g, n.outputs[0]);
+    if (!readers) return std::nullopt;
+    return centring_group{{*clamp}, std::move(*readers), false};
+}
+
 }  // namespace detail
 
-KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits,
-                                                    const std::function<double(const std::string&)>& range_of) {
+KTC_DECL std::size_t centrable_activations(graph::graph g) {
+    std::size_t count = 0;
+    for (const graph::vertex v : g.topological_order()) count += detail::group_at(g, v) ? 1 : 0;
+    return count;
+}
+
+KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits, const centring_ranges& ranges) {
     centring_report report;
-    for (const graph::vertex act : g.topological_order()) {
-        if (g[act].inputs.empty() || g[act].outputs.size() != 1) continue;
-        const auto bounds = sim::detail::clamp_bounds(g, g[act]);
-        if (!bounds || bounds->first != 0.f || !(std::isfinite(bounds->second) && bounds->second > 0.f)) continue;
-        // The producer: a Conv that only this clamp reads, so that the clamp fuses into it.
-        const auto conv = g.producer(g[act].input(0));
-        if (!conv || g[*conv].op_type != "Conv" || !g[*conv].domain.empty() || g[*conv].outputs.size() != 1) continue;
-        const std::string conv_out = g[*conv].outputs[0];
-        const auto conv_readers = g.consumers(conv_out);
-        if (g.is_graph_output(conv_out) || conv_readers.size() != 1 || conv_readers[0].first != act) continue;
-        const tensor* w = g.initializer(g[*conv].input(1));
-        if (!w || w->rank() < 3 || !detail::bias_is_private(g, g[*conv], 2)) continue;
-        const auto readers = detail::shift_absorbers(g, g[act].outputs[0]);
-        if (!readers) continue;
+    // The top of a clamp's codes: below a clamp B, 1.5 x the calibrated range or B if lower;
+    // without one, the clip that minimises the error over 2^bits - 1 steps.
+    const auto top_of = [&](const detail::clamped_conv& clamp) {
+        const std::string& value = g[clamp.act].outputs[0];
+        if (!std::isfinite(clamp.bound)) return ranges.one_sided_clip(value);
+        const double calibrated = ranges.range(value);
+        return calibrated > 0 ? std::min(double(clamp.bound), 1.5 * calibrated) : double(clamp.bound);
+    };
+    // Concats first: a clamp that feeds one is not centred alone (a Concat does not take a shift back).
+    std::vector<graph::vertex> order = g.topological_order();
+    std::stable_partition(order.begin(), order.end(), [&](graph::vertex v) { return g[v].op_type == "Concat"; });
+    for (const graph::vertex v : order) {
+        const auto group = detail::group_at(g, v);
+        if (!group) continue;
+        std::vector<double> tops;
+        for (const auto& clamp : group->clamps) tops.push_back(top_of(clamp));
+        const double top = *std::max_element(tops.begin(), tops.end());
+        if (!(top > 0) || !std::isfinite(top)) continue;
 
         // The step that puts [0, top] on 2^bits - 1 steps, rounded up to one a scale holds; c puts 0
         // on the lowest code.
-        const double calibrated = range_of(g[act].outputs[0]);
-        const double top = std::min(double(bounds->second), calibrated > 0 ? 1.5 * calibrated : double(bounds->second));
         const double max_code = double(fixed::max_of(bits));
         const fixed::value_format f = fixed::format_for(top * max_code / (2 * max_code + 1), bits, false);
         const double step = 1.0 / (f.scale * std::ldexp(1.0, f.radix));
         const auto c = static_cast<float>((max_code + 1) * step);
 
-        g[*conv].attrs.set(centred_attribute, std::int64_t{1});
-        tensor& bias = detail::bias_of(g, *conv, 2, w->dim(0));
-        for (float& b : bias.values<float>()) b -= c;
-        graph::node& clip = g[act];
-        const std::string lo = detail::fresh_value_name(g, clip.name + "_min"),
-                          hi = detail::fresh_value_name(g, clip.name + "_max");
-        g.initializers.emplace(lo, tensor::scalar(-c));
-        clip.op_type = "Clip";
-        clip.attrs = {};
-        g.set_input(act, 1, lo);
-        g.initializers.emplace(hi, tensor::scalar(bounds->second - c));
-        g.set_input(act, 2, hi);
-        for (const graph::vertex r : *readers) report.pads += detail::absorb_shift(g, r, c) ? 1 : 0;
-        ++report.activations;
+        for (std::size_t k = 0; k < group->clamps.size(); ++k) {
+            const detail::clamped_conv& clamp = group->clamps[k];
+            const bool bounded = std::isfinite(clamp.bound);
+            const tensor* w = g.initializer(g[clamp.conv].input(1));
+            g[clamp.conv].attrs.set(centred_attribute, std::int64_t{1});
+            tensor& bias = detail::bias_of(g, clamp.conv, 2, w->dim(0));
+            for (float& b : bias.values<float>()) b -= c;
+            graph::node& act = g[clamp.act];
+            const std::string lo = detail::fresh_value_name(g, act.name + "_min"),
+                              hi = detail::fresh_value_name(g, act.name + "_max");
+            // A Relu's clamp at its top: the fixed model saturates there, and the layers after it
+            // are calibrated on what it gives them (docs/numerics.md, rule 0b).
+            const float clamp_top = bounded ? clamp.bound : static_cast<float>(tops[k]);
+            act.op_type = "Clip";
+            act.attrs = {};
+            g.initializers.emplace(lo, tensor::scalar(-c));
+            g.set_input(clamp.act, 1, lo);
+            g.initializers.emplace(hi, tensor::scalar(clamp_top - c));
+            g.set_input(clamp.act, 2, hi);
+            ++(bounded ? report.activations : report.relus);
+        }
+        for (const graph::vertex r : group->readers) report.pads += detail::absorb_shift(g, r, c) ? 1 : 0;
+        report.concats += group->concat ? 1 : 0;
     }
-    if (report.activations) g.remove_dead_nodes();  // constants that only fed the old bounds
+    if (report.activations || report.relus) g.remove_dead_nodes();  // constants that only fed the old bounds
     return report;
 }
 
 KTC_DECL centring_report centre_bounded_activations(graph::graph& g, int bits, const calibration& cal,
                                                     range_method method, double outlier) {
-    return centre_bounded_activations(g, bits, [&](const std::string& value) {
+    centring_ranges ranges;
+    ranges.range = [&](const std::string& value) {
         const auto it = cal.ranges.find(value);
         return it == cal.ranges.end() ? std::numeric_limits<double>::infinity()
                                       : it->second.range(method, outlier, bits);
-    });
+    };
+    ranges.one_sided_clip = [&](const std::string& value) {
+        const auto it = cal.ranges.find(value);  // values >= 0: |x| is x, and bits + 1 gives 2^bits - 1 steps
+        return it == cal.ranges.end() ? 0.0 : it->second.mse_abs(bits + 1, true);
+    };
+    return centre_bounded_activations(g, bits, ranges);
 }
 
 }  // namespace ktc::quant

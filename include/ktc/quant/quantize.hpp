@@ -107,7 +107,18 @@ inline double output_bound(const graph::graph& g, const graph::node& n) {
 // The range of a centred activation (quant/centre.hpp), whose producer's fused clamp has the
 // moved zero as its lower bound: the one that puts that bound on the type's lowest code, so that
 // the clamp is the output's saturation there.
-inline std::optional<double> centred_range(const graph::node& n, int bits) {
+inline std::optional<double> centred_range(const graph::graph& g, const graph::node& n, int bits) {
+    // A Concat of tensors centred by one shift keeps their format: -c stays the lowest code.
+    if (n.op_type == "Concat" && !n.inputs.empty()) {
+        std::optional<double> common;
+        for (const std::string& in : n.inputs) {
+            const auto p = in.empty() ? std::nullopt : g.producer(in);
+            const auto r = p && g[*p].op_type != "Concat" ? centred_range(g, g[*p], bits) : std::nullopt;
+            if (!r || (common && *common != *r)) return std::nullopt;
+            common = r;
+        }
+        return common;
+    }
     if (!n.attrs.has(centred_attribute) || !n.attrs.has(kernels::attr::fused_min)) return std::nullopt;
     const double lo = n.attrs.get_float(kernels::attr::fused_min);
     if (!(lo < 0) || !std::isfinite(lo)) return std::nullopt;
@@ -263,7 +274,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
         const double r = range_of(value, bits);
         if (o.scales == scale_policy::power_of_two || g.is_graph_input(value)) return fixed::format_for(r, bits, true);
         const auto producer = g.producer(value);
-        if (const auto centred = producer ? centred_range(g[*producer], bits) : std::nullopt)
+        if (const auto centred = producer ? centred_range(g, g[*producer], bits) : std::nullopt)
             return fixed::format_for(*centred, bits, false);
         const double bound = producer ? output_bound(g, g[*producer]) : std::numeric_limits<double>::infinity();
         if (const auto chosen = o.chosen_ranges.find(value); chosen != o.chosen_ranges.end())
