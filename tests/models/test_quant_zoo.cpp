@@ -54,13 +54,13 @@ std::vector<sqnr_case> sqnr_cases() {
     auto z = [&](const char* name, double a, double b, double c) {
         return sqnr_case{name, zoo / (std::string(name) + ".onnx"), {}, false, {a, b, c}};
     };
-    return {z("resnet50", 26, 26, 59),
+    return {z("resnet50", 30, 30, 59),
             z("mobilenet_v2", 17, 17, 52),
-            z("inception_v3", 28, 28, 71),
-            z("squeezenet1_1", 33, 33, 78),
-            z("googlenet", 26, 26, 65),
-            z("shufflenet_v2_x1_0", 25, 25, 68),
-            z("densenet121", 21, 21, 60),
+            z("inception_v3", 30, 30, 71),
+            z("squeezenet1_1", 37, 37, 78),
+            z("googlenet", 32, 32, 65),
+            z("shufflenet_v2_x1_0", 26, 26, 68),
+            z("densenet121", 24, 24, 60),
             z("efficientnet_b0", 22, 22, 64),
             z("mobilenet_v3_small", 16, 16, 58),
             {"ppocr_v2_cls", ocr / "ch_ppocr_mobile_v2.0_cls_infer.onnx", {1, 3, 48, 192}, true, {20, 20, 64}}};
@@ -81,12 +81,14 @@ bool sqnr_same_bits(const tensor& a, const tensor& b) {
     return a.type() == b.type() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.byte_size()) == 0;
 }
 
-// Quantizes for P at `bits`, returns the held-out SQNR; compiles the model (with the platform's
-// on-chip memory and with `tiny_onchip` bytes) and checks the .nef simulation against the .bie one
-// on the first held-out input.
+// Quantizes `reference` for P at `bits`, returns the held-out SQNR against `truth` (the float model
+// before centring, whose Relu clamps the centred graph adds); compiles the model (with the
+// platform's on-chip memory and with `tiny_onchip` bytes) and checks the .nef simulation against
+// the .bie one on the first held-out input.
 template <class P>
-double held_out_sqnr(const std::string& name, const sim::float_simulator& reference, const quant::calibration& cal,
-                     int bits, const std::function<sim::tensor_map(std::size_t)>& held_out, std::size_t count,
+double held_out_sqnr(const std::string& name, const sim::float_simulator& reference, const sim::float_simulator& truth,
+                     const quant::calibration& cal, int bits,
+                     const std::function<sim::tensor_map(std::size_t)>& held_out, std::size_t count,
                      std::uint64_t tiny_onchip) {
     quant::quantize_options o;
     o.bits = bits;
@@ -98,7 +100,7 @@ double held_out_sqnr(const std::string& name, const sim::float_simulator& refere
     sim::tensor_map first_fixed;
     for (std::size_t i = 0; i < count; ++i) {
         const auto input = held_out(i);
-        const auto a = reference.run(input), b = fixed.run(input);
+        const auto a = truth.run(input), b = fixed.run(input);
         if (i == 0) first_fixed = b;
         for (const auto& [value, t] : a) {
             const auto u = t.template values<float>(), v = b.at(value).template values<float>();
@@ -145,16 +147,16 @@ TEST_CASE("zoo and PaddleOCR cls: output SQNR of the fixed-point models on held-
         };
         const auto held_out = [&](std::size_t i) { return sqnr_input(c, reference.graph(), 2000 + std::uint32_t(i)); };
         const quant::calibration cal = quant::calibrate(reference, calibration_count, calibration_input);
-        // int8 quantizes the model as analysis does: bounded activations centred at these ranges.
+        // int8 quantizes the model as analysis does: one-sided activations centred at these ranges.
         graph::graph centred_graph = g;
         quant::centre_bounded_activations(centred_graph, 8, cal);
         const sim::float_simulator centred(centred_graph);
         const quant::calibration centred_cal = quant::calibrate(centred, calibration_count, calibration_input);
         constexpr std::uint64_t tiny = 64 * 1024;  // every layer of these models is tiled in 64 KB
         const double db[3] = {
-            held_out_sqnr<platform::kdp520>(c.name, centred, centred_cal, 8, held_out, held_out_count, tiny),
-            held_out_sqnr<platform::kdp720>(c.name, centred, centred_cal, 8, held_out, held_out_count, tiny),
-            held_out_sqnr<platform::kdp720>(c.name, reference, cal, 16, held_out, held_out_count, tiny)};
+            held_out_sqnr<platform::kdp520>(c.name, centred, reference, centred_cal, 8, held_out, held_out_count, tiny),
+            held_out_sqnr<platform::kdp720>(c.name, centred, reference, centred_cal, 8, held_out, held_out_count, tiny),
+            held_out_sqnr<platform::kdp720>(c.name, reference, reference, cal, 16, held_out, held_out_count, tiny)};
         table << "  " << std::left << std::setw(20) << c.name << std::right;
         for (double d : db) table << std::setw(10) << d;
         table << "\n";
