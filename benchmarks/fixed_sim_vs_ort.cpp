@@ -23,6 +23,7 @@
 #include "ktc/quant/quantize.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
+#include "ktc/sim/float_simulator.hpp"
 #include "node_profile.hpp"
 #include "ort_peer.hpp"
 

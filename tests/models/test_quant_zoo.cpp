@@ -24,6 +24,7 @@
 #include "ktc/quant/quantize.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
+#include "ktc/sim/float_simulator.hpp"
 #include "ktc/compiler/nef_simulator.hpp"
 #include "support/synthetic_images.hpp"
 

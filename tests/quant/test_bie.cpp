@@ -6,6 +6,7 @@
 
 #include "ktc/core/crc32.hpp"
 #include "ktc/io/bie.hpp"
+#include "ktc/sim/float_simulator.hpp"
 #include "support/onnx_builder.hpp"
 
 using namespace ktc;

@@ -9,6 +9,7 @@
 #include "ktc/quant/equalize.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
+#include "ktc/sim/float_simulator.hpp"
 #include "support/onnx_builder.hpp"
 
 using namespace ktc;

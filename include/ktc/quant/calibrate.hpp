@@ -1,5 +1,6 @@
 // ktc/quant/calibrate.hpp - run the float model over the calibration samples and learn the range
-// of every tensor (the first half of the vendor's `analysis`).
+// of every tensor (the first half of the vendor's `analysis`). It takes a runner (sim/runner.hpp),
+// not the float simulator itself.
 //
 // Threads take samples one at a time from a shared counter; each keeps its own range_observer per
 // tensor and they are merged at the end (exactly: observer merging is order-independent), so the
@@ -21,7 +22,7 @@
 #include "ktc/core/config.hpp"
 #include "ktc/quant/layer_inputs.hpp"
 #include "ktc/quant/observer.hpp"
-#include "ktc/sim/float_simulator.hpp"
+#include "ktc/sim/runner.hpp"
 
 namespace ktc::quant {
 
@@ -55,8 +56,9 @@ inline void require_finite_sample(const std::string& input, std::size_t sample, 
                       ": calibration data must be finite");
 }
 
-// `sim` must be the simulator of the graph that will be quantized (its graph() names the values).
-KTC_DECL calibration calibrate(const sim::float_simulator& sim, std::size_t sample_count,
+// `model` runs the float graph that will be quantized (its graph() names the values): the float
+// simulator, or any runner that observes float outputs.
+KTC_DECL calibration calibrate(const sim::runner& model, std::size_t sample_count,
                                const std::function<sim::tensor_map(std::size_t)>& sample,
                                const calibration_options& options = {});
 

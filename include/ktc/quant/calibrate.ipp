@@ -6,7 +6,7 @@
 
 namespace ktc::quant {
 
-KTC_DECL calibration calibrate(const sim::float_simulator& sim, std::size_t sample_count,
+KTC_DECL calibration calibrate(const sim::runner& model, std::size_t sample_count,
                                const std::function<sim::tensor_map(std::size_t)>& sample,
                                const calibration_options& options) {
     if (sample_count == 0) throw usage_error("calibration needs at least one sample input");
@@ -14,7 +14,7 @@ KTC_DECL calibration calibrate(const sim::float_simulator& sim, std::size_t samp
     threads = static_cast<unsigned>(std::min<std::size_t>(threads, sample_count));
 
     // The MAC layers whose input patches are kept, by the value they read.
-    const graph::graph& g = sim.graph();
+    const graph::graph& g = model.graph();
     std::map<std::string, std::vector<const graph::node*>> patch_readers;
     if (options.layer_input_samples > 0)
         for (const graph::vertex v : g.nodes())
@@ -73,7 +73,7 @@ KTC_DECL calibration calibrate(const sim::float_simulator& sim, std::size_t samp
                         means[name].observe(x.values<float>(), x.shape());
                         keep_patches(name, x);
                     }
-                sim.run(inputs, observe);
+                model.run(inputs, observe);
                 ++partial[t].samples;
                 const std::size_t finished = ++done;
                 if (options.progress) {

@@ -23,7 +23,7 @@ KTC_DECL graph::graph with_input_radix(graph::graph g, const std::string& name, 
 
 }  // namespace detail
 
-class fixed_simulator {
+class fixed_simulator final : public runner {
 public:
     // `input_radix`: overrides the radix of every graph input (the seed's `radix` argument).
     explicit fixed_simulator(graph::graph quantized, std::optional<int> input_radix = std::nullopt)
@@ -35,7 +35,7 @@ public:
 
     // One sample, model layout, float inputs by name; float (dequantized) outputs. The observer
     // sees the integer tensors.
-    tensor_map run(const tensor_map& inputs, const node_observer& observe = {}) const {
+    tensor_map run(const tensor_map& inputs, const node_observer& observe = {}) const override {
         tensor_map q;
         for (const auto& [name, x] : inputs) {
             auto f = formats_.find(name);
@@ -57,7 +57,7 @@ public:
             graph_.inputs, [this](const tensor_map& one) { return run(one); }, user, user_layout, progress, threads);
     }
 
-    const graph::graph& graph() const { return graph_; }
+    const graph::graph& graph() const override { return graph_; }
     // Radix and width of each graph input and output.
     const std::map<std::string, fixed::value_format>& edge_formats() const { return formats_; }
 

@@ -46,7 +46,7 @@ struct float_simulator_options {
     bool fuse_activations = true;  // off when every intermediate tensor must be observable
 };
 
-class float_simulator {
+class float_simulator final : public runner {
 public:
     // Throws unsupported_error listing every op without a float kernel.
     explicit float_simulator(graph::graph g, float_simulator_options opts = {})
@@ -56,7 +56,7 @@ public:
     float_simulator& operator=(const float_simulator&) = delete;
 
     // One sample, model layout, by graph input name.
-    tensor_map run(const tensor_map& inputs, const node_observer& observe = {}) const {
+    tensor_map run(const tensor_map& inputs, const node_observer& observe = {}) const override {
         return interp_.run(inputs, observe);
     }
     // User data: `user_layout`, one sample or a stack of samples per input, on `threads` threads
@@ -66,7 +66,7 @@ public:
                            unsigned threads = 1) const {
         return sim::run_samples(interp_, user, user_layout, progress, threads);
     }
-    const graph::graph& graph() const { return graph_; }
+    const graph::graph& graph() const override { return graph_; }
 
 private:
     graph::graph graph_;

@@ -20,13 +20,9 @@
 
 #include "ktc/graph/graph.hpp"
 #include "ktc/kernels/kernel.hpp"
+#include "ktc/sim/runner.hpp"
 
 namespace ktc::sim {
-
-using tensor_map = std::map<std::string, tensor>;
-
-// Called after each node with the node and its outputs (e.g. to record per-layer statistics).
-using node_observer = std::function<void(const graph::node&, std::span<const tensor>)>;
 
 class interpreter {
 public:
