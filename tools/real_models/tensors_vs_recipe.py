@@ -14,7 +14,8 @@ tools/real_models/zoo_recipe.py write them); the recipe is calibrated on CAL.npy
 is (tests/quant_real/run.py's `recipe`, cached the same way), ktc on CAL.npy with its defaults.
 Only tensors both tools keep under the same name are compared: ktc fuses and renames some
 (a Conv's output read only by its Relu is the Relu's), the recipe's tensors keep the float
-model's names. ktc's figures come rounded to 0.1 dB.
+model's names. ktc's figures come rounded to 0.1 dB; a name too long for ktc's name column is on a
+line of its own, its figures on the next.
 Needs /usr/bin/python3 with numpy and onnx, and ONNX Runtime (scripts/peers.sh).
 """
 import argparse
@@ -30,8 +31,12 @@ import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-# A row of `ktc analysis -v`'s table: tensor, op, bits, radix, scale, SNR dB.
-ROW = re.compile(r"^  (\S+)\s+(\S+)\s+(\d+)\s+(-?\d+)\s+(\S+)\s+(-?[\d.]+|exact|-inf)(\s+\(graph output\))?\s*$")
+# A row of `ktc analysis -v`'s table: tensor, op, bits, radix, scale, SNR dB; FIGURES alone is the
+# second line of a row whose name stood alone on the line before.
+FIGURES = r"(\S+)\s+(\d+)\s+(-?\d+)\s+(\S+)\s+(-?[\d.]+|exact|-inf)(?:\s+\(graph output\))?\s*$"
+ROW = re.compile(r"^  (\S+)\s+" + FIGURES)
+NAME_ALONE = re.compile(r"^  (\S+)\s*$")
+FIGURES_ALONE = re.compile(r"^\s+" + FIGURES)
 
 
 def module(path, name):
@@ -39,11 +44,6 @@ def module(path, name):
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
     return m
-
-
-def file_key(name):
-    """The file name tools/real_models/ort_batch.js writes a tensor under."""
-    return re.sub(r"[/\\:]", "_", name)
 
 
 def run(cmd):
@@ -87,23 +87,26 @@ def main():
                      f"{input_name}={args.cal}", "--snr-input", f"{input_name}={test}", "--snr-samples",
                      str(args.samples), "-o", os.path.join(tmp, "model.bie"), "-v", "--quiet"] +
                     args.analysis_options)
-        ktc = {}
+        ktc = {}  # by the file name ort_batch.js writes the tensor under: its SNR dB
+        name = None
         for line in table.splitlines():
-            m = ROW.match(line)
-            if m:
-                snr = m.group(6)
-                ktc[file_key(m.group(1))] = (m.group(2), float("inf") if snr == "exact" else float(snr))
+            row, alone = ROW.match(line), FIGURES_ALONE.match(line) if name else None
+            if row or alone:
+                snr = (row or alone).group(6 if row else 5)
+                ktc[suite.file_name(row.group(1) if row else name)] = float("inf") if snr == "exact" else float(snr)
+            m = NAME_ALONE.match(line)
+            name = m.group(1) if m else None
 
         rows = []
         for node in onnx.load(os.path.join(recipe_dir, "prep.onnx"), load_external_data=False).graph.node:
             for name in node.output:
-                key = file_key(name)
+                key = suite.file_name(name)
                 f, q = os.path.join(outputs["prep"], key + ".npy"), os.path.join(outputs["qdq"], key + ".npy")
                 if key not in ktc or not os.path.isfile(f) or not os.path.isfile(q):
                     continue
                 fv, qv = np.load(f), np.load(q)
                 if fv.shape == qv.shape:
-                    rows.append((name, node.op_type, suite.sqnr(fv, qv), ktc[key][1]))
+                    rows.append((name, node.op_type, suite.sqnr(fv, qv), ktc[key]))
 
     print(f"{mid}: per-tensor SQNR dB on {args.samples} held-out samples, KDP{args.platform} int8 "
           f"({len(rows)} tensors both tools keep)\n")

@@ -63,8 +63,8 @@ struct centring_ranges {
     std::function<double(const std::string&)> one_sided_clip;
 };
 
-// How many activations of `g` qualify (a copy: nothing is moved), whatever their ranges.
-KTC_DECL std::size_t centrable_activations(graph::graph g);
+// How many activations (or Concats of them) of `g` qualify, whatever their ranges.
+KTC_DECL std::size_t centrable_activations(const graph::graph& g);
 
 // Centres every eligible activation of `g` in place for `bits`-wide activations with a scale
 // beside the radix (power-of-two formats cannot put the moved zero on the lowest code, so the

@@ -38,7 +38,7 @@ inline bool bias_is_changeable(const graph::graph& g, const graph::node& n, std:
     return b && b->type() == dtype::float32 && !g.is_graph_output(n.input(slot));
 }
 
-inline bool absorbs_shift(graph::graph& g, const graph::node& n) {
+inline bool absorbs_shift(const graph::graph& g, const graph::node& n) {
     const tensor* w = g.initializer(n.input(1));
     if (!w || w->type() != dtype::float32) return false;
     if (n.op_type == "Conv")
@@ -55,7 +55,7 @@ inline bool absorbs_shift(graph::graph& g, const graph::node& n) {
 
 // Every layer that reads `value` as its data input (through ops that commute with the shift) and
 // can add c back through its bias; nullopt when anything else reads it, or it reaches a graph output.
-inline std::optional<std::vector<graph::vertex>> shift_absorbers(graph::graph& g, const std::string& value,
+inline std::optional<std::vector<graph::vertex>> shift_absorbers(const graph::graph& g, const std::string& value,
                                                                  int depth = 0) {
     if (depth > 8 || g.is_graph_output(value)) return std::nullopt;
     std::vector<graph::vertex> found;
@@ -165,7 +165,7 @@ struct clamped_conv {
     float bound;
 };
 
-inline std::optional<clamped_conv> clamped_conv_at(graph::graph& g, graph::vertex act) {
+inline std::optional<clamped_conv> clamped_conv_at(const graph::graph& g, graph::vertex act) {
     if (g[act].inputs.empty() || g[act].outputs.size() != 1) return std::nullopt;
     const auto bounds = sim::detail::clamp_bounds(g, g[act]);
     if (!bounds || bounds->first != 0.f || !(bounds->second > 0.f)) return std::nullopt;
@@ -189,7 +189,7 @@ struct centring_group {
     bool concat = false;
 };
 
-inline std::optional<centring_group> group_at(graph::graph& g, graph::vertex v) {
+inline std::optional<centring_group> group_at(const graph::graph& g, graph::vertex v) {
     const graph::node& n = g[v];
     if (n.op_type == "Concat" && n.domain.empty() && n.outputs.size() == 1 && n.inputs.size() >= 2) {
         centring_group group{{}, {}, true};
@@ -214,7 +214,7 @@ inline std::optional<centring_group> group_at(graph::graph& g, graph::vertex v) 
 
 }  // namespace detail
 
-KTC_DECL std::size_t centrable_activations(graph::graph g) {
+KTC_DECL std::size_t centrable_activations(const graph::graph& g) {
     std::size_t count = 0;
     for (const graph::vertex v : g.topological_order()) count += detail::group_at(g, v) ? 1 : 0;
     return count;
