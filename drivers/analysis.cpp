@@ -76,7 +76,7 @@ int run_analysis(const args& a) {
         ("scales", po::value(&scales)->default_value("all"), "all, auto or power-of-two: which values get a scale beside the radix (docs/numerics.md)")
         ("range-search", "choose each activation's range against the error at the outputs (slow on large models; docs/numerics.md)")
         ("tune", "choose --scales, --weight-rounding and --range for this model: each candidate fitted on half the samples and measured on the other half (docs/numerics.md)")
-        ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "adaptive: each weight rounds down or up to lower its layer's output error on calibration samples (docs/numerics.md), or nearest")
+        ("weight-rounding", po::value(&rounding)->default_value("upstream"), "upstream: each weight rounds down or up to lower its layer's output error, layer after layer on the inputs the quantized layers above give it (docs/numerics.md); adaptive: on the float model's inputs (faster); or nearest")
         ("snr-samples", po::value(&snr_samples)->default_value(8), "inputs for the per-layer SNR table (0: none)")
         ("snr-input", po::value(&snr_input_specs)->composing(), "NAME=PATH: measure the per-layer SNR table on these inputs (held out from calibration) instead of the calibration inputs; once per model input")
         ("verbose,v", "the per-layer SNR table with every tensor (default: the 15 worst), then the time split")

@@ -221,7 +221,7 @@ int run_flow(const args& a) {
         ("range-search", "analysis: choose each activation's range against the error at the outputs")
         ("tune", "analysis: choose --scales, --weight-rounding and --range for this model on held-out calibration samples")
         ("target-snr", po::value(&target_snr)->value_name("DB"), "analysis (720, --bitwidth 8): keep in int16 the nodes that bring the outputs' SNR on calibration samples to DB")
-        ("weight-rounding", po::value(&rounding)->default_value("adaptive"), "analysis: adaptive or nearest (docs/numerics.md)")
+        ("weight-rounding", po::value(&rounding)->default_value("upstream"), "analysis: upstream, adaptive or nearest (docs/numerics.md)")
         ("quiet,q", "print only the summary");
     // clang-format on
     po::positional_options_description positional;

@@ -37,6 +37,7 @@
 #include "ktc/quant/quantize.hpp"
 #include "ktc/quant/range_search.hpp"
 #include "ktc/quant/tune.hpp"
+#include "ktc/quant/upstream_rounding.hpp"
 #include "ktc/rewrite/flows.hpp"
 #include "ktc/sim/samples.hpp"
 
@@ -336,7 +337,7 @@ private:
                     if (o.notice) o.notice(line);
                 qo = t.options();
             }
-            if (qo.rounding == quant::weight_rounding::adaptive)
+            if (qo.rounding != quant::weight_rounding::nearest)
                 co.layer_input_samples = quant::adaptive_rounding_samples;
             const quant::calibration cal = quant::calibrate(reference, set.samples.size(), sample, co);
             if (o.range_search) {
@@ -356,7 +357,9 @@ private:
             }
             quant::bie_model m;
             m.platform = chip();
-            m.graph = quant::quantize<P>(reference.graph(), cal, qo);
+            m.graph = qo.rounding == quant::weight_rounding::upstream
+                          ? quant::quantize_rounding_upstream<P>(reference, cal, qo, set.samples.size(), sample, co)
+                          : quant::quantize<P>(reference.graph(), cal, qo);
             m.options = qo;
             m.calibration_samples = cal.samples;
             m.source = !o.source.empty() ? o.source : !onnx_path.empty() ? onnx_path.filename().string() : name();

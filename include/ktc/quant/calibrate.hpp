@@ -15,11 +15,14 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ktc/core/config.hpp"
+#include "ktc/fixed/annotations.hpp"
+#include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/quant/layer_inputs.hpp"
 #include "ktc/quant/observer.hpp"
 #include "ktc/sim/runner.hpp"
@@ -61,6 +64,17 @@ inline void require_finite_sample(const std::string& input, std::size_t sample, 
 KTC_DECL calibration calibrate(const sim::runner& model, std::size_t sample_count,
                                const std::function<sim::tensor_map(std::size_t)>& sample,
                                const calibration_options& options = {});
+
+// The MAC layers' input patches as the quantized model sees them beside the float model's, for
+// weight rounding that also takes back what the layers upstream lost (quant/weight_rounding.hpp,
+// docs/numerics.md rule 7): both runners run the same value names (`quantized` the graph quantized
+// from `reference`'s, annotated), on the samples and in the fit and check halves that calibrate()
+// keeps with the same options. The quantized runner's integer tensors are read at their formats.
+// Only the MAC nodes named in `layers` are observed.
+KTC_DECL std::map<std::string, layer_input_moments> upstream_layer_inputs(
+    const sim::runner& reference, const sim::runner& quantized, const std::set<std::string>& layers,
+    std::size_t sample_count, const std::function<sim::tensor_map(std::size_t)>& sample,
+    const calibration_options& options);
 
 }  // namespace ktc::quant
 

@@ -99,46 +99,55 @@ public:
     static constexpr std::int64_t positions_per_sample = 512;  // spread evenly over the output
 
     // Adds one sample's patches (its input tensor, batch 1).
-    void observe(const patch_geometry& p, std::span<const float> input) {
+    void observe(const patch_geometry& p, std::span<const float> input) { observe(p, input, {}); }
+
+    // Adds one sample's patches as the quantized model sees them (`quantized`, dequantized) beside
+    // the float model's (`reference`, the same value): H becomes E[q q^T] of the quantized patches
+    // and the cross moment E[q (p - q)^T] is kept, so that weight rounding can also take back
+    // what the upstream layers' rounding moved (weight_rounding.hpp).
+    void observe(const patch_geometry& p, std::span<const float> quantized, std::span<const float> reference) {
         if (p.dim <= 0 || p.dim > max_dim || p.positions <= 0) return;
         const std::int64_t taken = std::min(p.positions, positions_per_sample);
+        const bool cross = !reference.empty();
         if (sums_.empty()) {
-            groups_ = p.groups, dim_ = p.dim, positions_ = taken;
+            groups_ = p.groups, dim_ = p.dim, positions_ = taken, cross_ = cross;
             sums_.assign(static_cast<std::size_t>(groups_ * triangle()), 0);
+            if (cross_) cross_sums_.assign(static_cast<std::size_t>(groups_ * dim_ * dim_), 0);
         }
-        if (groups_ != p.groups || dim_ != p.dim || positions_ != taken) return;  // an input shape that varies
+        if (groups_ != p.groups || dim_ != p.dim || positions_ != taken || cross_ != cross)
+            return;  // an input shape that varies
         // Patches as rows (row-major, so that one patch is contiguous) and their moments, in buffers
         // each thread keeps: a pointwise layer's are megabytes, which fresh allocations would
         // fault in page by page for every sample and layer.
-        thread_local std::vector<double> patch_buffer, moment_buffer;
+        using rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        thread_local std::vector<double> patch_buffer, reference_buffer, moment_buffer;
         thread_local std::vector<std::int64_t> index;
         patch_buffer.resize(static_cast<std::size_t>(taken * dim_));
+        reference_buffer.resize(cross ? static_cast<std::size_t>(taken * dim_) : 0);
         moment_buffer.resize(static_cast<std::size_t>(dim_ * dim_));
         index.resize(static_cast<std::size_t>(taken * dim_));
-        Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(patch_buffer.data(), taken,
-                                                                                             dim_);
+        Eigen::Map<rows> x(patch_buffer.data(), taken, dim_), d(reference_buffer.data(), cross ? taken : 0, dim_);
         Eigen::Map<Eigen::MatrixXd> h(moment_buffer.data(), dim_, dim_);
         for (std::int64_t r = 0; r < taken; ++r)
             p.elements(r * p.positions / taken, &index[static_cast<std::size_t>(r * dim_)]);
-        const double to_integer = std::ldexp(1.0, radix);
-        const auto size = static_cast<std::int64_t>(input.size());
-        for (std::int64_t grp = 0; grp < groups_; ++grp) {
-            const std::int64_t shift = grp * p.group_stride;
+        const auto gather = [&](std::span<const float> input, auto& out, std::int64_t shift) {
+            const auto size = static_cast<std::int64_t>(input.size());
             for (std::int64_t r = 0; r < taken; ++r)
-                for (std::int64_t d = 0; d < dim_; ++d) {
-                    const std::int64_t i = index[static_cast<std::size_t>(r * dim_ + d)];
+                for (std::int64_t k = 0; k < dim_; ++k) {
+                    const std::int64_t i = index[static_cast<std::size_t>(r * dim_ + k)];
                     const float v = i < 0 || i + shift >= size ? 0.f : input[static_cast<std::size_t>(i + shift)];
-                    x(r, d) = std::isfinite(v) ? double(v) : 0.0;
+                    out(r, k) = std::isfinite(v) ? double(v) : 0.0;
                 }
+        };
+        for (std::int64_t grp = 0; grp < groups_; ++grp) {
+            gather(quantized, x, grp * p.group_stride);
             h.noalias() = x.transpose() * x;
-            h /= double(taken);
-            wide* out = &sums_[static_cast<std::size_t>(grp * triangle())];
-            for (std::int64_t j = 0; j < dim_; ++j)  // H is symmetric: its upper triangle, column by column
-                for (std::int64_t i = 0; i <= j; ++i) {
-                    // Clamped far above what a layer's input products reach, so the integer cannot overflow.
-                    const double m = std::clamp(h(i, j), -double(1 << 30), double(1 << 30));
-                    *out++ += static_cast<wide>(std::llround(m * to_integer));
-                }
+            add(&sums_[static_cast<std::size_t>(grp * triangle())], h, taken, true);
+            if (!cross) continue;
+            gather(reference, d, grp * p.group_stride);
+            d -= x;  // what the quantized model's patches miss
+            h.noalias() = x.transpose() * d;
+            add(&cross_sums_[static_cast<std::size_t>(grp * dim_ * dim_)], h, taken, false);
         }
         ++samples_;
     }
@@ -146,10 +155,12 @@ public:
     void merge(const patch_moments& other) {
         if (other.sums_.empty()) return;
         if (sums_.empty())
-            groups_ = other.groups_, dim_ = other.dim_, positions_ = other.positions_,
-            sums_.assign(other.sums_.size(), 0);
-        if (groups_ != other.groups_ || dim_ != other.dim_ || positions_ != other.positions_) return;
+            groups_ = other.groups_, dim_ = other.dim_, positions_ = other.positions_, cross_ = other.cross_,
+            sums_.assign(other.sums_.size(), 0), cross_sums_.assign(other.cross_sums_.size(), 0);
+        if (groups_ != other.groups_ || dim_ != other.dim_ || positions_ != other.positions_ || cross_ != other.cross_)
+            return;
         for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += other.sums_[i];
+        for (std::size_t i = 0; i < cross_sums_.size(); ++i) cross_sums_[i] += other.cross_sums_[i];
         samples_ += other.samples_;
     }
 
@@ -157,23 +168,46 @@ public:
     std::int64_t dim() const { return dim_; }
     std::uint64_t samples() const { return samples_; }
     std::uint64_t patches() const { return samples_ * std::uint64_t(positions_); }
+    bool has_cross_moment() const { return cross_; }
 
-    // E[p p^T] of group g (samples weighted alike).
+    // E[p p^T] of group g (samples weighted alike); of the quantized patches when there is a cross moment.
     Eigen::MatrixXd second_moment(std::int64_t g) const {
         Eigen::MatrixXd h(dim_, dim_);
         const wide* in = &sums_.at(static_cast<std::size_t>(g * triangle()));
         for (std::int64_t j = 0; j < dim_; ++j)
-            for (std::int64_t i = 0; i <= j; ++i)
-                h(i, j) = h(j, i) = std::ldexp(double(*in++ / static_cast<wide>(samples_)), -radix);
+            for (std::int64_t i = 0; i <= j; ++i) h(i, j) = h(j, i) = mean(*in++);
         return h;
+    }
+
+    // E[q (p - q)^T] of group g: zero without quantized patches.
+    Eigen::MatrixXd cross_moment(std::int64_t g) const {
+        Eigen::MatrixXd c = Eigen::MatrixXd::Zero(dim_, dim_);
+        if (!cross_) return c;
+        const wide* in = &cross_sums_.at(static_cast<std::size_t>(g * dim_ * dim_));
+        for (std::int64_t j = 0; j < dim_; ++j)
+            for (std::int64_t i = 0; i < dim_; ++i) c(i, j) = mean(*in++);
+        return c;
     }
 
 private:
     std::int64_t triangle() const { return dim_ * (dim_ + 1) / 2; }  // sums kept per group
+    double mean(wide sum) const { return std::ldexp(double(sum / static_cast<wide>(samples_)), -radix); }
+
+    // Adds m / taken as integers: its upper triangle column by column (symmetric) or all of it.
+    static void add(wide* out, const Eigen::Map<Eigen::MatrixXd>& m, std::int64_t taken, bool symmetric) {
+        const double to_integer = std::ldexp(1.0, radix);
+        for (Eigen::Index j = 0; j < m.cols(); ++j)
+            for (Eigen::Index i = 0; i < (symmetric ? j + 1 : m.rows()); ++i) {
+                // Clamped far above what a layer's input products reach, so the integer cannot overflow.
+                const double mean = std::clamp(m(i, j) / double(taken), -double(1 << 30), double(1 << 30));
+                *out++ += static_cast<wide>(std::llround(mean * to_integer));
+            }
+    }
 
     std::int64_t groups_ = 0, dim_ = 0, positions_ = 0;
+    bool cross_ = false;
     std::uint64_t samples_ = 0;
-    std::vector<wide> sums_;
+    std::vector<wide> sums_, cross_sums_;
 };
 
 // A layer's patch moments from two disjoint halves of the samples kept: rounding is fitted on
@@ -181,6 +215,21 @@ private:
 struct layer_input_moments {
     patch_moments fit, check;
     void merge(const layer_input_moments& other) { fit.merge(other.fit), check.merge(other.check); }
+    // Frees the sums (megabytes for a wide layer) and keeps last_rounding.
+    void release_sums() { fit = {}, check = {}; }
+
+    // With `memoize`, the last rounding made from these moments and what it was made of
+    // (weight_rounding.hpp): quantizing again with the same moments, weights and formats gives the
+    // same codes without the descent (upstream_rounding.hpp quantizes the whole model once per
+    // wave of layers). quantize() runs on one thread.
+    struct memo {
+        std::vector<float> weights;
+        std::vector<std::int32_t> nearest, codes;
+        std::vector<double> formats;  // radix and scale of each channel
+        int bits = 0;
+    };
+    bool memoize = false;
+    mutable std::optional<memo> last_rounding;
 };
 
 }  // namespace ktc::quant

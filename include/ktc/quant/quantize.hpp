@@ -69,7 +69,9 @@ struct quantize_options {
     bool bias_correction = false;  // remove the mean output shift of rounded weights (opt-in)
     // How weights round to their codes (quant/weight_rounding.hpp); adaptive needs the calibration's
     // layer_inputs (calibration_options::layer_input_samples), and rounds to nearest without them.
-    weight_rounding rounding = weight_rounding::adaptive;
+    // quantize() alone rounds upstream as adaptive: the layer-by-layer fit runs the models
+    // (quant/upstream_rounding.hpp), as analysis does.
+    weight_rounding rounding = weight_rounding::upstream;
     scale_policy scales = scale_policy::all;  // which values get a scale beside the radix
     // Ranges chosen for these activations (quant/range_search.hpp) instead of the rule above: the
     // value's format is that range's, with a scale unless the policy is power_of_two.
@@ -385,7 +387,7 @@ graph::graph quantize(graph::graph g, const calibration& cal, const quantize_opt
                         }),
                         out_bits);
                     const auto inputs = cal.layer_inputs.find(n.name);
-                    if (o.rounding == weight_rounding::adaptive && inputs != cal.layer_inputs.end())
+                    if (o.rounding != weight_rounding::nearest && inputs != cal.layer_inputs.end())
                         q = round_against_output(n, *w, std::move(q), f, inputs->second, out_bits);
                     return q;
                 };

@@ -36,12 +36,18 @@
 
 namespace ktc::quant {
 
-enum class weight_rounding { nearest, adaptive };
-inline const char* name_of(weight_rounding r) { return r == weight_rounding::adaptive ? "adaptive" : "nearest"; }
+// nearest: each weight to its nearest code. adaptive: against the layer's output error on the
+// float model's inputs. upstream: the same, then again on the inputs the quantized model gives
+// each layer, against the float model's output (the cross moment of layer_inputs.hpp).
+enum class weight_rounding { nearest, adaptive, upstream };
+inline const char* name_of(weight_rounding r) {
+    return r == weight_rounding::adaptive ? "adaptive" : r == weight_rounding::upstream ? "upstream" : "nearest";
+}
 inline weight_rounding parse_weight_rounding(const std::string& s) {
     if (s == "nearest") return weight_rounding::nearest;
     if (s == "adaptive") return weight_rounding::adaptive;
-    throw usage_error("--weight-rounding " + s + ": expected nearest or adaptive");
+    if (s == "upstream") return weight_rounding::upstream;
+    throw usage_error("--weight-rounding " + s + ": expected nearest, adaptive or upstream");
 }
 
 // The calibration samples (spread over the set) whose layer inputs adaptive rounding reads: the
@@ -65,13 +71,14 @@ inline std::function<std::int64_t(std::int64_t, std::int64_t)> weight_index(cons
     return [N](std::int64_t c, std::int64_t d) { return d * N + c; };
 }
 
-// Flips codes of one channel between the two codes around each weight while e^T H e falls.
-inline void descend(const Eigen::MatrixXd& h, const std::vector<double>& w, std::vector<std::int64_t>& q, double step,
-                    std::int64_t lo, std::int64_t hi) {
+// Flips codes of one channel between the two codes around each weight while e^T H e - 2 e^T l
+// falls.
+inline void descend(const Eigen::MatrixXd& h, const Eigen::VectorXd& l, const std::vector<double>& w,
+                    std::vector<std::int64_t>& q, double step, std::int64_t lo, std::int64_t hi) {
     const auto dim = static_cast<Eigen::Index>(w.size());
     Eigen::VectorXd e(dim);
     for (Eigen::Index d = 0; d < dim; ++d) e[d] = double(q[std::size_t(d)]) * step - w[std::size_t(d)];
-    Eigen::VectorXd gradient = h * e;  // half the gradient of e^T H e
+    Eigen::VectorXd gradient = h * e - l;  // half the gradient
     for (int pass = 0; pass < max_passes; ++pass) {
         bool flipped = false;
         for (Eigen::Index d = 0; d < dim; ++d) {
@@ -88,12 +95,13 @@ inline void descend(const Eigen::MatrixXd& h, const std::vector<double>& w, std:
     }
 }
 
-// e^T H e for the rounding errors of codes q against w.
-inline double output_error(const Eigen::MatrixXd& h, const std::vector<double>& w, const std::vector<std::int64_t>& q,
-                           double step) {
+// e^T H e - 2 e^T l for the rounding errors e of codes q against w: the output's mean square
+// error less what does not depend on the codes.
+inline double output_error(const Eigen::MatrixXd& h, const Eigen::VectorXd& l, const std::vector<double>& w,
+                           const std::vector<std::int64_t>& q, double step) {
     Eigen::VectorXd e(static_cast<Eigen::Index>(w.size()));
     for (std::size_t d = 0; d < w.size(); ++d) e[Eigen::Index(d)] = double(q[d]) * step - w[d];
-    return e.dot(h * e);
+    return e.dot(h * e) - 2 * e.dot(l);
 }
 
 }  // namespace rounding_detail
@@ -104,6 +112,26 @@ inline tensor round_against_output(const graph::node& n, const tensor& w, tensor
                                    const std::vector<fixed::value_format>& formats, const layer_input_moments& moments,
                                    int bits) {
     using namespace rounding_detail;
+    auto codes = qw.to_vector<std::int64_t>();
+    const auto store = [&](const std::vector<std::int64_t>& rounded) {
+        visit_dtype(qw.type(), [&](auto zero) {
+            using T = decltype(zero);
+            if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+                T* out = qw.data<T>();
+                for (std::size_t i = 0; i < rounded.size(); ++i) out[i] = static_cast<T>(rounded[i]);
+            }
+        });
+        return qw;
+    };
+    layer_input_moments::memo asked;
+    if (moments.memoize) {
+        asked = {w.to_vector<float>(), qw.to_vector<std::int32_t>(), {}, {}, bits};
+        for (const auto& f : formats) asked.formats.insert(asked.formats.end(), {double(f.radix), f.scale});
+        if (const auto& m = moments.last_rounding; m && m->weights == asked.weights && m->nearest == asked.nearest &&
+                                                   m->formats == asked.formats && m->bits == bits)
+            return store(std::vector<std::int64_t>(m->codes.begin(), m->codes.end()));
+    }
+
     const patch_moments& fit = moments.fit;
     const std::int64_t dim = fit.dim(), channels = static_cast<std::int64_t>(formats.size());
     if (dim <= 0 || fit.samples() == 0 || double(fit.patches()) < patches_per_dim * double(dim)) return qw;
@@ -112,10 +140,9 @@ inline tensor round_against_output(const graph::node& n, const tensor& w, tensor
     const auto index = weight_index(n, w.shape(), dim);
     const std::int64_t per_group = channels / fit.groups();
     const auto wv = w.to_vector<double>();
-    auto codes = qw.to_vector<std::int64_t>();
     const std::int64_t lo = fixed::min_of(bits), hi = fixed::max_of(bits);
 
-    Eigen::MatrixXd h, h_check;
+    Eigen::MatrixXd h, h_check, cross, cross_check;
     std::int64_t h_group = -1;
     bool group_seen_inputs = false;  // a group whose inputs were all zero keeps nearest rounding
     for (std::int64_t c = 0; c < channels; ++c) {
@@ -123,6 +150,8 @@ inline tensor round_against_output(const graph::node& n, const tensor& w, tensor
             h_group = c / per_group;
             h = fit.second_moment(h_group);
             h_check = moments.check.second_moment(h_group);
+            cross = fit.cross_moment(h_group);
+            cross_check = moments.check.cross_moment(h_group);
             const double mean_diagonal = h.diagonal().mean();
             group_seen_inputs = mean_diagonal > 0;
             if (group_seen_inputs) h.diagonal().array() += damping * mean_diagonal;
@@ -136,19 +165,18 @@ inline tensor round_against_output(const graph::node& n, const tensor& w, tensor
             wc[std::size_t(d)] = wv[std::size_t(index(c, d))];
             qc[std::size_t(d)] = codes[std::size_t(index(c, d))];
         }
-        const double nearest_error = output_error(h_check, wc, qc, step);
-        descend(h, wc, qc, step, lo, hi);
-        if (!(output_error(h_check, wc, qc, step) < nearest_error)) continue;  // fits the fit half only
+        const Eigen::Map<const Eigen::VectorXd> weights(wc.data(), dim);
+        const Eigen::VectorXd l = cross * weights, l_check = cross_check * weights;
+        const double nearest_error = output_error(h_check, l_check, wc, qc, step);
+        descend(h, l, wc, qc, step, lo, hi);
+        if (!(output_error(h_check, l_check, wc, qc, step) < nearest_error)) continue;  // fits the fit half only
         for (std::int64_t d = 0; d < dim; ++d) codes[std::size_t(index(c, d))] = qc[std::size_t(d)];
     }
-    visit_dtype(qw.type(), [&](auto zero) {
-        using T = decltype(zero);
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-            T* out = qw.data<T>();
-            for (std::size_t i = 0; i < codes.size(); ++i) out[i] = static_cast<T>(codes[i]);
-        }
-    });
-    return qw;
+    if (moments.memoize) {
+        asked.codes.assign(codes.begin(), codes.end());
+        moments.last_rounding = std::move(asked);
+    }
+    return store(codes);
 }
 
 }  // namespace ktc::quant
