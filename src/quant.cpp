@@ -2,6 +2,7 @@
 // (core/config.hpp: they are built with KTC_SEPARATE_COMPILATION, and quantize.hpp declares these
 // instantiations extern there).
 #include "ktc/quant/calibrate.ipp"
+#include "ktc/quant/upstream_rounding.ipp"
 #include "ktc/quant/quantize.hpp"
 
 namespace ktc::quant {

@@ -58,3 +58,22 @@ TEST_CASE("a kernel's data prepared from a constant input is made once per node,
     for (int i = 0; i < 2; ++i) add_prepared_sum(kernels::kernel_call{g[*g.find_node("A")], args, result});
     CHECK(made == 2);
 }
+
+TEST_CASE("a session runs the graph in pieces: stopped after a node, it goes on where it stopped") {
+    const graph::graph g = two_nodes();
+    const kernels::kernel_table table{{"AddSum", &add_prepared_sum}};
+    const sim::interpreter interp(g, table);
+    const sim::tensor_map inputs{{"x", tensor::from<float>({2}, {5.f, 1.f})}};
+    const auto whole = interp.run(inputs);
+
+    sim::interpreter::session run(interp, inputs);
+    std::vector<std::string> seen;
+    const sim::node_observer observe = [&](const graph::node& n, std::span<const tensor>) { seen.push_back(n.name); };
+    CHECK_THROWS_AS(run.outputs(), error);                          // nothing has run yet
+    CHECK(run.advance(observe, [&] { return seen.size() == 1; }));  // stopped after A, B still to run
+    CHECK(seen == std::vector<std::string>{"A"});
+    CHECK(!run.advance(observe));  // B, then the end
+    CHECK(seen == std::vector<std::string>{"A", "B"});
+    CHECK(!run.advance(observe));  // nothing more
+    CHECK(run.outputs().at("b").to_vector<float>() == whole.at("b").to_vector<float>());
+}

@@ -21,8 +21,6 @@
 #include <vector>
 
 #include "ktc/core/config.hpp"
-#include "ktc/fixed/annotations.hpp"
-#include "ktc/kernels/fixed/fixed_point.hpp"
 #include "ktc/quant/layer_inputs.hpp"
 #include "ktc/quant/observer.hpp"
 #include "ktc/sim/runner.hpp"
@@ -65,16 +63,72 @@ KTC_DECL calibration calibrate(const sim::runner& model, std::size_t sample_coun
                                const std::function<sim::tensor_map(std::size_t)>& sample,
                                const calibration_options& options = {});
 
-// The MAC layers' input patches as the quantized model sees them beside the float model's, for
-// weight rounding that also takes back what the layers upstream lost (quant/weight_rounding.hpp,
-// docs/numerics.md rule 7): both runners run the same value names (`quantized` the graph quantized
-// from `reference`'s, annotated), on the samples and in the fit and check halves that calibrate()
-// keeps with the same options. The quantized runner's integer tensors are read at their formats.
-// Only the MAC nodes named in `layers` are observed.
-KTC_DECL std::map<std::string, layer_input_moments> upstream_layer_inputs(
-    const sim::runner& reference, const sim::runner& quantized, const std::set<std::string>& layers,
-    std::size_t sample_count, const std::function<sim::tensor_map(std::size_t)>& sample,
-    const calibration_options& options);
+namespace calibrate_detail {
+
+// The MAC layers whose input patches weight rounding reads, by the value they read.
+inline std::map<std::string, std::vector<const graph::node*>> patch_readers(const graph::graph& g) {
+    std::map<std::string, std::vector<const graph::node*>> readers;
+    for (const graph::vertex v : g.nodes())
+        if (const auto& n = g[v];
+            n.has_input(0) && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
+            readers[n.input(0)].push_back(&n);
+    return readers;
+}
+
+// Which samples' patches are kept: layer_input_samples of them spread over the set, alternately
+// into the fit and the check half.
+enum class patch_use { none, fit, check };
+inline patch_use patches_use(std::size_t i, std::size_t sample_count, const calibration_options& options) {
+    const std::size_t stride =
+        std::max<std::size_t>(1, sample_count / std::max<std::size_t>(1, options.layer_input_samples));
+    if (options.layer_input_samples == 0 || i % stride != 0 || i / stride >= options.layer_input_samples)
+        return patch_use::none;
+    return (i / stride) % 2 == 0 ? patch_use::fit : patch_use::check;
+}
+
+// Calls work(t, i) for every sample i in [0, count), on `threads` threads taking samples from a
+// shared counter (t the thread's index), with progress over the samples done; the first exception
+// stops every thread and is rethrown.
+inline void for_each_sample(unsigned threads, std::size_t count, const std::function<void(unsigned, std::size_t)>& work,
+                            const std::function<void(std::size_t, std::size_t)>& progress) {
+    std::atomic<std::size_t> next{0}, done{0};
+    std::mutex progress_mutex, failure_mutex;
+    std::exception_ptr failure;
+    auto worker = [&](unsigned t) {
+        try {
+            for (std::size_t i; (i = next++) < count;) {
+                {
+                    std::lock_guard lock(failure_mutex);
+                    if (failure) return;
+                }
+                work(t, i);
+                const std::size_t finished = ++done;
+                if (progress) {
+                    std::lock_guard lock(progress_mutex);
+                    progress(finished, count);
+                }
+            }
+        } catch (...) {
+            std::lock_guard lock(failure_mutex);
+            if (!failure) failure = std::current_exception();
+        }
+    };
+    if (threads == 1) {
+        worker(0);
+    } else {
+        std::vector<std::thread> pool;
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker, t);
+        for (auto& th : pool) th.join();
+    }
+    if (failure) std::rethrow_exception(failure);
+}
+
+inline unsigned thread_count(const calibration_options& options, std::size_t sample_count) {
+    const unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    return static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, sample_count)));
+}
+
+}  // namespace calibrate_detail
 
 }  // namespace ktc::quant
 

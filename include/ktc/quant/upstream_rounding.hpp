@@ -10,48 +10,65 @@
 // layers whose MAC layers upstream are all done: the model is quantized, run over the samples up to
 // the wave's inputs, and quantized again with the wave's new moments, until every layer is done.
 // A layer's rounding is remembered while its moments stay (layer_input_moments::memo), so each
-// round re-fits only the wave. Cost: one run of the float and the quantized model, up to the wave,
-// per wave, over the samples adaptive rounding keeps (resnet50: 54 waves, ~5x adaptive's time).
+// round re-fits only the wave. Each kept sample's float run goes on from where the last wave
+// stopped (interpreter::session); the quantized one, whose weights change, runs from the start
+// to the wave. Cost: resnet50 on 32 images, 54 waves, ~4x adaptive's time (docs/numerics.md).
 #pragma once
 
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "ktc/core/config.hpp"
 #include "ktc/quant/calibrate.hpp"
 #include "ktc/quant/quantize.hpp"
 #include "ktc/sim/fixed_simulator.hpp"
+#include "ktc/sim/float_simulator.hpp"
 
 namespace ktc::quant {
 
 // The MAC layers named in `layers`, in waves: each after every one of them that lies upstream of it.
-inline std::vector<std::set<std::string>> waves_of(const graph::graph& g, const std::set<std::string>& layers) {
-    std::map<std::string, std::size_t> depth_of_value;  // 1 + the deepest wave upstream of a value
-    std::vector<std::set<std::string>> waves;
-    for (const graph::vertex v : g.topological_order()) {
-        const graph::node& n = g[v];
-        std::size_t depth = 0;  // the wave n's inputs wait for, plus one
-        for (const auto& in : n.inputs)
-            if (const auto d = depth_of_value.find(in); d != depth_of_value.end()) depth = std::max(depth, d->second);
-        if (layers.count(n.name)) {
-            if (waves.size() <= depth) waves.resize(depth + 1);
-            waves[depth].insert(n.name);
-            ++depth;
-        }
-        for (const auto& out : n.outputs) depth_of_value[out] = depth;
-    }
-    return waves;
-}
+KTC_DECL std::vector<std::set<std::string>> waves_of(const graph::graph& g, const std::set<std::string>& layers);
+
+// The MAC layers' input patches in the quantized model beside the float model's, wave after wave,
+// on the samples and in the fit and check halves that calibrate() keeps with the same options.
+class upstream_inputs {
+public:
+    // `layers`: the MAC layers the waves will name.
+    upstream_inputs(const sim::float_simulator& reference, const std::set<std::string>& layers,
+                    std::size_t sample_count, const std::function<sim::tensor_map(std::size_t)>& sample,
+                    const calibration_options& options);
+
+    // The moments of the layers in `wave` (layer_input_moments with the cross moment), read from
+    // `quantized`, the graph quantized from the reference's and annotated (its integer tensors
+    // read at their formats). Waves come in the order waves_of gives.
+    std::map<std::string, layer_input_moments> next_wave(const sim::runner& quantized,
+                                                         const std::set<std::string>& wave);
+
+private:
+    struct kept_sample {
+        bool fit = true;  // the fit half, or the check half
+        sim::tensor_map inputs;
+        std::optional<sim::interpreter::session> float_run;
+        std::map<std::string, tensor> floats;  // values made and still to be read by a later wave
+    };
+    const sim::float_simulator& reference_;
+    calibration_options options_;
+    std::map<std::string, std::vector<const graph::node*>> readers_;  // MAC layers by the value they read
+    std::set<std::string> done_;                                      // layers of the waves already given
+    std::vector<kept_sample> kept_;
+};
 
 // quantize<P>(reference.graph(), cal, o) with each layer's weights rounded on the quantized model's
 // inputs; `cal` must hold the layer inputs (calibration_options::layer_input_samples), and
 // `options` are the calibration's, so that the same samples and halves are kept.
 template <class P>
-graph::graph quantize_rounding_upstream(const sim::runner& reference, const calibration& cal, const quantize_options& o,
-                                        std::size_t sample_count,
+graph::graph quantize_rounding_upstream(const sim::float_simulator& reference, const calibration& cal,
+                                        const quantize_options& o, std::size_t sample_count,
                                         const std::function<sim::tensor_map(std::size_t)>& sample,
                                         const calibration_options& options) {
     // Layers not done yet round to nearest: none of them lies upstream of the wave being fitted.
@@ -59,10 +76,11 @@ graph::graph quantize_rounding_upstream(const sim::runner& reference, const cali
     upstream.layer_inputs.clear();
     std::set<std::string> layers;
     for (const auto& [name, moments] : cal.layer_inputs) layers.insert(name);
+    upstream_inputs inputs(reference, layers, sample_count, sample, options);
     graph::graph q = quantize<P>(reference.graph(), upstream, o);
     for (const auto& wave : waves_of(reference.graph(), layers)) {
         const sim::fixed_simulator quantized{graph::graph(q)};
-        for (auto& [name, moments] : upstream_layer_inputs(reference, quantized, wave, sample_count, sample, options))
+        for (auto& [name, moments] : inputs.next_wave(quantized, wave))
             (upstream.layer_inputs[name] = std::move(moments)).memoize = true;
         q = quantize<P>(reference.graph(), upstream, o);
         for (const auto& name : wave)  // rounded: only the memo is read again
@@ -73,3 +91,7 @@ graph::graph quantize_rounding_upstream(const sim::runner& reference, const cali
 }
 
 }  // namespace ktc::quant
+
+#if KTC_HEADER_ONLY
+#include "ktc/quant/upstream_rounding.ipp"
+#endif

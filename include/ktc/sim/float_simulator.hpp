@@ -67,6 +67,8 @@ public:
         return sim::run_samples(interp_, user, user_layout, progress, threads);
     }
     const graph::graph& graph() const override { return graph_; }
+    // One sample's run that can stop after any node and go on later (interpreter::session).
+    interpreter::session start(const tensor_map& inputs) const { return interpreter::session(interp_, inputs); }
 
 private:
     graph::graph graph_;

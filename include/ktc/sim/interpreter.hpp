@@ -32,9 +32,28 @@ public:
     // Runs the graph on one set of inputs (by graph input name) and returns the graph outputs.
     tensor_map run(const tensor_map& inputs, const node_observer& observe = {}) const;
 
+    // One run that can stop after any node and go on later (to fit a model layer after layer on
+    // the values of the layers above: quant/upstream_rounding.hpp). It keeps the values still to
+    // be read; the interpreter and the inputs must outlive it.
+    class session {
+    public:
+        session(const interpreter& model, const tensor_map& inputs);
+        // Runs the next nodes, each shown to `observe`, until `stop()` holds after one of them or
+        // every node has run; false when every node has run.
+        bool advance(const node_observer& observe, const std::function<bool()>& stop = {});
+        tensor_map outputs();  // the graph outputs, once every node has run
+
+    private:
+        const interpreter* model_;
+        std::vector<tensor> owned_;
+        std::vector<const tensor*> view_;
+        std::size_t next_ = 0;
+    };
+
     const graph::graph& graph() const { return graph_; }
 
 private:
+    friend class session;
     struct step {
         const graph::node* node;
         kernels::kernel_fn kernel;

@@ -59,47 +59,61 @@ KTC_DECL interpreter::interpreter(const graph::graph& g, const kernels::kernel_t
     plan_releases();
 }
 
-KTC_DECL tensor_map interpreter::run(const tensor_map& inputs, const node_observer& observe) const {
-    std::vector<tensor> owned(slot_names_.size());
-    std::vector<const tensor*> view(slot_names_.size(), nullptr);
-    for (const auto& [s, t] : constants_) view[s] = t;
-    for (std::size_t i = 0; i < graph_.inputs.size(); ++i) {
-        const auto& info = graph_.inputs[i];
+KTC_DECL interpreter::session::session(const interpreter& model, const tensor_map& inputs)
+    : model_(&model), owned_(model.slot_names_.size()), view_(model.slot_names_.size(), nullptr) {
+    for (const auto& [s, t] : model.constants_) view_[s] = t;
+    for (std::size_t i = 0; i < model.graph_.inputs.size(); ++i) {
+        const auto& info = model.graph_.inputs[i];
         auto it = inputs.find(info.name);
         if (it == inputs.end()) throw usage_error("missing model input '" + info.name + "'");
-        check_input(info, it->second);
-        view[input_slots_[i]] = &it->second;
+        model.check_input(info, it->second);
+        view_[model.input_slots_[i]] = &it->second;
     }
     for (const auto& [name, t] : inputs)
-        if (!graph_.is_graph_input(name)) throw usage_error("'" + name + "' is not an input of the model");
+        if (!model.graph_.is_graph_input(name)) throw usage_error("'" + name + "' is not an input of the model");
+}
 
+KTC_DECL bool interpreter::session::advance(const node_observer& observe, const std::function<bool()>& stop) {
     std::vector<const tensor*> args;
     std::vector<tensor> results;
-    for (const step& s : steps_) {
+    while (next_ < model_->steps_.size()) {
+        const step& s = model_->steps_[next_++];
         args.clear();
-        for (int in : s.inputs) args.push_back(in < 0 ? nullptr : view[in]);
+        for (int in : s.inputs) args.push_back(in < 0 ? nullptr : view_[in]);
         results.assign(s.outputs.size(), tensor{});
         s.kernel(kernels::kernel_call{*s.node, args, results, s.cache.get(), s.constant_inputs});
         if (observe) observe(*s.node, results);
         for (std::size_t o = 0; o < s.outputs.size(); ++o) {
             if (s.outputs[o] < 0) continue;
-            owned[s.outputs[o]] = std::move(results[o]);
-            view[s.outputs[o]] = &owned[s.outputs[o]];
+            owned_[s.outputs[o]] = std::move(results[o]);
+            view_[s.outputs[o]] = &owned_[s.outputs[o]];
         }
         for (int dead : s.releases) {
-            owned[dead] = tensor{};
-            view[dead] = nullptr;
+            owned_[dead] = tensor{};
+            view_[dead] = nullptr;
         }
+        if (stop && stop()) return next_ < model_->steps_.size();
     }
+    return false;
+}
+
+KTC_DECL tensor_map interpreter::session::outputs() {
+    if (next_ < model_->steps_.size()) throw error("the graph's outputs are asked for before every node has run");
     tensor_map out;
-    for (std::size_t i = 0; i < output_slots_.size(); ++i) {
-        const int s = output_slots_[i];
-        tensor& result = out[graph_.outputs[i].name];
+    for (std::size_t i = 0; i < model_->output_slots_.size(); ++i) {
+        const int s = model_->output_slots_[i];
+        tensor& result = out[model_->graph_.outputs[i].name];
         // Outputs made by a node move out; inputs or initializers listed as outputs are copied.
-        result = view[s] == &owned[s] ? std::move(owned[s]) : *view[s];
-        view[s] = &result;
+        result = view_[s] == &owned_[s] ? std::move(owned_[s]) : *view_[s];
+        view_[s] = &result;
     }
     return out;
+}
+
+KTC_DECL tensor_map interpreter::run(const tensor_map& inputs, const node_observer& observe) const {
+    session run(*this, inputs);
+    run.advance(observe);
+    return run.outputs();
 }
 
 KTC_DECL void interpreter::plan_releases() {
