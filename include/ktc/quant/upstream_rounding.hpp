@@ -80,8 +80,10 @@ graph::graph quantize_rounding_upstream(const sim::float_simulator& reference, c
     graph::graph q = quantize<P>(reference.graph(), upstream, o);
     for (const auto& wave : waves_of(reference.graph(), layers)) {
         const sim::fixed_simulator quantized{graph::graph(q)};
-        for (auto& [name, moments] : inputs.next_wave(quantized, wave))
-            (upstream.layer_inputs[name] = std::move(moments)).memoize = true;
+        auto moments = inputs.next_wave(quantized, wave);
+        for (const auto& name : wave)  // a layer the quantized run gave no inputs for stays adaptive
+            if (!moments.count(name)) moments[name] = cal.layer_inputs.at(name);
+        for (auto& [name, m] : moments) (upstream.layer_inputs[name] = std::move(m)).memoize = true;
         q = quantize<P>(reference.graph(), upstream, o);
         for (const auto& name : wave)  // rounded: only the memo is read again
             if (const auto m = upstream.layer_inputs.find(name); m != upstream.layer_inputs.end())
