@@ -1,5 +1,5 @@
 // ktc/quant/weight_rounding.hpp - weights rounded against the error they cause at their layer's
-// output (`--weight-rounding adaptive`, docs/numerics.md rule 7).
+// output (`--weight-rounding adaptive` and `upstream`, docs/numerics.md rule 7).
 //
 // Rounding every weight to its nearest code minimizes each weight's own error, not the layer's:
 // an output channel sums tens to hundreds of products, and rounding errors on inputs that move
@@ -10,6 +10,11 @@
 // time while that lowers e^T H e, keeping the gradient H e up to date (O(dim) per flip), until a
 // pass flips nothing. Starting from nearest rounding, the result is never worse on the
 // calibration patches.
+//
+// With the quantized model's patches q beside the float ones p (`--weight-rounding upstream`,
+// quant/upstream_rounding.hpp), the error against the float output w.p is e^T H e - 2 e^T l with
+// H = E[q q^T] and l = E[q (p - q)^T] w: the same descent, with the gradient H e - l, also takes
+// back part of what the layers above lost.
 //
 // H is trusted only where the calibration gave at least `patches_per_dim` patches per weight of a
 // channel (a classifier's last Gemm on 48 samples has 48 patches for 1000 weights: any rounding
