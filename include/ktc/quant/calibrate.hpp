@@ -35,6 +35,9 @@ struct calibration {
     // check; empty when not asked for.
     std::map<std::string, layer_input_moments> layer_inputs;
     std::size_t samples = 0;
+
+    // The same calibration without its layer inputs (the bulk of it: megabytes a layer).
+    calibration without_layer_inputs() const { return {ranges, channel_means, {}, samples}; }
 };
 
 struct calibration_options {

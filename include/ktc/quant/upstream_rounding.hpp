@@ -72,8 +72,7 @@ graph::graph quantize_rounding_upstream(const sim::float_simulator& reference, c
                                         const std::function<sim::tensor_map(std::size_t)>& sample,
                                         const calibration_options& options) {
     // Layers not done yet round to nearest: none of them lies upstream of the wave being fitted.
-    calibration upstream = cal;
-    upstream.layer_inputs.clear();
+    calibration upstream = cal.without_layer_inputs();
     std::set<std::string> layers;
     for (const auto& [name, moments] : cal.layer_inputs) layers.insert(name);
     upstream_inputs inputs(reference, layers, sample_count, sample, options);
